@@ -1,0 +1,351 @@
+/**
+ * `regions/` → validated `MeridianConfig` (+ its residency plan), before any construct exists.
+ *
+ * Precedence, lowest first: regions/global.yaml → regions/<region>.yaml → regions/overlays/<env>.yaml
+ * → MERIDIAN__* environment variables. Within each layer a region's own `settings` beat the
+ * global `defaults`; a later layer beats an earlier one. Every problem is collected and thrown
+ * together as one ConfigError.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { z } from 'zod';
+import { computeResidencyPlan, type ResidencyPlan } from '../../lambda/shared/residency-plan';
+import { ConfigError, type Path, type Problem, uniqueProblems } from './problems';
+import { RULES } from './rules';
+import { type GlobalConfig, globalSchema, type RegionConfig, regionSchema } from './schema';
+import {
+  envVarSources,
+  isPlainObject,
+  mergeAt,
+  Provenance,
+  type RawModel,
+  type RawObject,
+  readYamlSource,
+  regionFiles,
+  type Source,
+} from './sources';
+
+export const DEFAULT_ENV = 'prod';
+
+export interface LoadOptions {
+  /** @default - `regions/` in the current directory */
+  readonly dir?: string;
+  /** Environment name; any env other than `prod` needs `regions/overlays/<env>.yaml`. @default 'prod' */
+  readonly env?: string;
+  /** Where MERIDIAN__* variables are read from. @default process.env */
+  readonly environ?: NodeJS.ProcessEnv;
+}
+
+export interface MeridianConfig {
+  readonly env: string;
+  readonly global: GlobalConfig;
+  /** Every region, sorted by id. */
+  readonly regions: readonly RegionConfig[];
+  readonly plan: ResidencyPlan;
+}
+
+/** Loads and validates `regions/`; throws ConfigError listing every problem. */
+export function loadConfig(options: LoadOptions = {}): MeridianConfig {
+  const dir = path.resolve(options.dir ?? 'regions');
+  const env = options.env ?? DEFAULT_ENV;
+  const shown = (file: string) => path.join(path.basename(dir), path.relative(dir, file));
+  const problems: Problem[] = [];
+  const prov = new Provenance();
+  const model: RawModel = { env, global: {}, regions: {} };
+
+  if (!/^[a-z][a-z0-9-]{0,15}$/.test(env)) {
+    throw new ConfigError([
+      {
+        origin: { file: '-c env', path: [] },
+        value: env,
+        expected: 'lower-case letters, digits and dashes (≤16)',
+      },
+    ]);
+  }
+
+  // Layer 1: global file and region files.
+  const globalFile = ['global.yaml', 'global.yml']
+    .map((f) => path.join(dir, f))
+    .find(fs.existsSync);
+  if (!globalFile) {
+    throw new ConfigError([
+      {
+        origin: { file: shown(path.join(dir, 'global.yaml')), path: [] },
+        value: undefined,
+        expected: 'the global settings file (see regions/README.md)',
+      },
+    ]);
+  }
+  const globalSource = readYamlSource(globalFile, shown(globalFile), problems);
+  if (globalSource) {
+    if (!isPlainObject(globalSource.data)) {
+      problems.push({
+        origin: globalSource.originOf([]),
+        value: globalSource.data,
+        expected: 'a YAML map of settings',
+      });
+    } else {
+      mergeLayer(model, prov, { global: globalSource.data }, globalSource, (p) => p.slice(1));
+    }
+  }
+
+  for (const file of regionFiles(dir)) {
+    const regionKey = path.basename(file).replace(/\.ya?ml$/, '');
+    const src = readYamlSource(file, shown(file), problems);
+    if (!src) continue;
+    if (!isPlainObject(src.data)) {
+      problems.push({
+        origin: src.originOf([]),
+        value: src.data,
+        expected: 'a YAML map describing one region',
+      });
+      continue;
+    }
+    if (regionKey in model.regions) {
+      problems.push({
+        origin: src.originOf([]),
+        value: regionKey,
+        expected: `one file per region: ${regionKey} is defined twice`,
+      });
+      continue;
+    }
+    prov.set(['regions', regionKey], src.originOf([]));
+    model.regions[regionKey] = {};
+    // The region's settings start from the global defaults of this layer.
+    const defaults = isPlainObject(globalSource?.data) ? globalSource.data.defaults : undefined;
+    if (globalSource && defaults !== undefined) {
+      mergeAt(
+        model.regions[regionKey],
+        'settings',
+        ['regions', regionKey],
+        defaults,
+        globalSource,
+        ['defaults'],
+        prov,
+      );
+    }
+    for (const [k, v] of Object.entries(src.data)) {
+      mergeAt(model.regions[regionKey], k, ['regions', regionKey], v, src, [k], prov);
+    }
+  }
+
+  // Layer 2: the environment overlay.
+  const overlayFile = ['yaml', 'yml']
+    .map((e) => path.join(dir, 'overlays', `${env}.${e}`))
+    .find(fs.existsSync);
+  if (overlayFile) {
+    const src = readYamlSource(overlayFile, shown(overlayFile), problems);
+    if (src) applyOverlay(model, prov, src, problems);
+  } else if (env !== DEFAULT_ENV) {
+    const known = fs.existsSync(path.join(dir, 'overlays'))
+      ? fs.readdirSync(path.join(dir, 'overlays')).map((f) => f.replace(/\.ya?ml$/, ''))
+      : [];
+    problems.push({
+      origin: { file: '-c env', path: [] },
+      value: env,
+      expected: `an environment with an overlay file ${shown(path.join(dir, 'overlays', `${env}.yaml`))} (existing: ${known.join(', ') || 'none'}), or ${DEFAULT_ENV}`,
+    });
+  }
+
+  // Layer 3: environment variables.
+  for (const { at, value, source } of envVarSources(
+    options.environ ?? process.env,
+    model,
+    problems,
+  )) {
+    const [root, ...rest] = at as string[];
+    mergeLayer(model, prov, { [root as string]: nest(rest, value) }, source, (p) => p);
+  }
+
+  // Validation: schema per part, then cross-field rules on every part that parsed.
+  const global = parsePart(globalSchema, model.global, ['global'], prov, problems);
+  const regions = new Map<string, RegionConfig>();
+  const unparsedJurisdictions = new Set<unknown>();
+  for (const [key, raw] of Object.entries(model.regions)) {
+    const r = parsePart(regionSchema, raw, ['regions', key], prov, problems);
+    if (r) regions.set(key, r);
+    else unparsedJurisdictions.add(raw.jurisdiction);
+  }
+  for (const rule of RULES) {
+    for (const f of rule({ global, regions, unparsedJurisdictions })) {
+      problems.push({ origin: prov.lookup(f.at), value: f.value, expected: f.expected });
+    }
+  }
+  if (Object.keys(model.regions).length === 0) {
+    problems.push({
+      origin: { file: shown(dir), path: [] },
+      value: [],
+      expected: 'at least one region file, e.g. regions/eu-west-1.yaml',
+    });
+  }
+  if (problems.length > 0 || !global) throw new ConfigError(uniqueProblems(problems));
+
+  const sorted = [...regions.values()].sort((a, b) => a.id.localeCompare(b.id));
+  const plan = computeResidencyPlan({
+    dataClasses: global.dataClasses,
+    jurisdictions: global.jurisdictions,
+    regions: sorted.map((r) => ({ ...r, countries: r.residency.countries })),
+  });
+  return { env, global, regions: sorted, plan };
+}
+
+/**
+ * Merges one layer's part `{ global?, regions? }` into the model; `global.defaults` is spread into
+ * every region's settings too, so that a later layer's default beats an earlier layer's setting.
+ * `local` maps a path of the part to the path inside its source file.
+ */
+function mergeLayer(
+  model: RawModel,
+  prov: Provenance,
+  part: { global?: unknown; regions?: unknown },
+  src: Source,
+  local: (p: Path) => Path,
+): void {
+  if (isPlainObject(part.global)) {
+    for (const [k, v] of Object.entries(part.global)) {
+      mergeAt(model.global, k, ['global'], v, src, local(['global', k]), prov);
+    }
+    if (part.global.defaults !== undefined) {
+      for (const [key, region] of Object.entries(model.regions)) {
+        mergeAt(
+          region,
+          'settings',
+          ['regions', key],
+          part.global.defaults,
+          src,
+          local(['global', 'defaults']),
+          prov,
+        );
+      }
+    }
+  }
+  if (isPlainObject(part.regions)) {
+    for (const [key, v] of Object.entries(part.regions)) {
+      const region = model.regions[key];
+      if (!region || !isPlainObject(v)) continue;
+      for (const [k, child] of Object.entries(v)) {
+        mergeAt(region, k, ['regions', key], child, src, local(['regions', key, k]), prov);
+      }
+    }
+  }
+}
+
+function applyOverlay(model: RawModel, prov: Provenance, src: Source, problems: Problem[]): void {
+  const data = src.data;
+  if (!isPlainObject(data)) {
+    problems.push({
+      origin: src.originOf([]),
+      value: data,
+      expected: 'a map with `global:` and/or `regions:`',
+    });
+    return;
+  }
+  for (const k of Object.keys(data)) {
+    if (k !== 'global' && k !== 'regions') {
+      problems.push({
+        origin: src.originOf([k]),
+        value: k,
+        expected: '`global` or `regions`: an overlay overrides those files',
+      });
+    }
+  }
+  for (const key of Object.keys(isPlainObject(data.regions) ? data.regions : {})) {
+    if (!(key in model.regions)) {
+      problems.push({
+        origin: src.originOf(['regions', key]),
+        value: key,
+        expected: `a region that has a file in regions/ (${Object.keys(model.regions).join(', ')})`,
+      });
+    }
+  }
+  mergeLayer(model, prov, data, src, (p) => p);
+}
+
+function nest(pathParts: readonly string[], value: unknown): RawObject {
+  return pathParts.reduceRight<unknown>((acc, k) => ({ [k]: acc }), value) as RawObject;
+}
+
+// ---- zod issues → problems ----------------------------------------------------------------
+
+function parsePart<S extends z.ZodType>(
+  schema: S,
+  data: unknown,
+  base: Path,
+  prov: Provenance,
+  problems: Problem[],
+): z.infer<S> | undefined {
+  const result = schema.safeParse(data, { reportInput: true });
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) {
+    const at = [...base, ...(issue.path as (string | number)[])];
+    if (issue.code === 'unrecognized_keys') {
+      const known = knownKeys(schema, issue.path as (string | number)[]);
+      for (const k of issue.keys) {
+        problems.push({
+          origin: prov.lookup([...at, k]),
+          value: isPlainObject(issue.input) ? issue.input[k] : undefined,
+          expected: `no field named ${k} here: remove it or fix its spelling${known.length ? ` (fields: ${known.join(', ')})` : ''}`,
+        });
+      }
+      continue;
+    }
+    problems.push({ origin: prov.lookup(at), value: issue.input, expected: describeIssue(issue) });
+  }
+  return undefined;
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const custom = !/^(Invalid|Too (small|big))/.test(issue.message);
+  if (custom) return issue.message;
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined ? `a ${issue.expected} (required)` : `a ${issue.expected}`;
+    case 'too_small':
+      return issue.origin === 'array'
+        ? `at least ${issue.minimum} item(s)`
+        : issue.origin === 'string'
+          ? `at least ${issue.minimum} character(s)`
+          : `${issue.origin === 'int' || issue.origin === 'number' ? 'a number ' : ''}${issue.inclusive ? '≥' : '>'} ${issue.minimum}`;
+    case 'too_big':
+      return issue.origin === 'array'
+        ? `at most ${issue.maximum} item(s)`
+        : issue.origin === 'string'
+          ? `at most ${issue.maximum} character(s)`
+          : `${issue.origin === 'int' || issue.origin === 'number' ? 'a number ' : ''}${issue.inclusive ? '≤' : '<'} ${issue.maximum}`;
+    case 'invalid_value':
+      return `one of ${issue.values.map((v) => String(v)).join(', ')}`;
+    default:
+      return issue.message;
+  }
+}
+
+/** Field names the schema accepts at `at`, for "did you mean" style hints. */
+function knownKeys(schema: z.ZodType, at: readonly (string | number)[]): string[] {
+  let node: unknown = schema;
+  for (const seg of [...at, undefined]) {
+    // unwrap wrappers
+    for (;;) {
+      const def = (node as { def?: { type?: string; innerType?: unknown } }).def;
+      if (def && ['default', 'prefault', 'optional', 'nullable'].includes(def.type ?? ''))
+        node = def.innerType;
+      else break;
+    }
+    if (seg === undefined) break;
+    const def = (
+      node as {
+        def?: {
+          type?: string;
+          shape?: Record<string, unknown>;
+          valueType?: unknown;
+          element?: unknown;
+        };
+      }
+    ).def;
+    if (def?.type === 'object') node = def.shape?.[String(seg)];
+    else if (def?.type === 'record') node = def.valueType;
+    else if (def?.type === 'array') node = def.element;
+    else return [];
+  }
+  const def = (node as { def?: { type?: string; shape?: Record<string, unknown> } }).def;
+  return def?.type === 'object' && def.shape ? Object.keys(def.shape) : [];
+}

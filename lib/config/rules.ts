@@ -1,0 +1,318 @@
+/**
+ * Cross-field rules of `regions/`: what a schema alone cannot say. Each rule is a small pure
+ * function from the (partially) parsed model to findings at model paths; the loader turns them into
+ * problem lines with file and line. Rules run on every part that parsed, so a single run reports
+ * schema and cross-field problems together.
+ */
+import { RegionInfo } from 'aws-cdk-lib/region-info';
+import { isCountryCode } from './countries';
+import type { Path } from './problems';
+import type { GlobalConfig, RegionConfig } from './schema';
+
+export interface Finding {
+  readonly at: Path;
+  readonly value: unknown;
+  readonly expected: string;
+}
+
+export interface RuleInput {
+  /** The parsed global file, when it parsed. */
+  readonly global?: GlobalConfig;
+  /** Region files that parsed, by file key (the file name without extension). */
+  readonly regions: ReadonlyMap<string, RegionConfig>;
+  /**
+   * Jurisdiction claimed by each region file that did not parse: rules about a jurisdiction's
+   * membership skip those jurisdictions instead of reporting a false problem.
+   */
+  readonly unparsedJurisdictions?: ReadonlySet<unknown>;
+}
+
+export type Rule = (input: RuleInput) => Finding[];
+
+const at = (key: string, ...rest: (string | number)[]): Path => ['regions', key, ...rest];
+const list = (xs: Iterable<string>) => [...xs].join(', ') || '(none)';
+
+export const regionIdMatchesFileName: Rule = ({ regions }) =>
+  [...regions].flatMap(([key, r]) =>
+    r.id === key ? [] : [{ at: at(key, 'id'), value: r.id, expected: `${key} (the file name)` }],
+  );
+
+export const regionIsAwsRegion: Rule = ({ regions }) => {
+  const known = new Set(RegionInfo.regions.map((r) => r.name));
+  return [...regions].flatMap(([key, r]) =>
+    known.has(key)
+      ? []
+      : [
+          {
+            at: at(key, 'id'),
+            value: r.id,
+            expected: 'an AWS region id such as eu-west-1, and the file named after it',
+          },
+        ],
+  );
+};
+
+export const jurisdictionExists: Rule = ({ global, regions }) =>
+  global
+    ? [...regions].flatMap(([key, r]) =>
+        r.jurisdiction in global.jurisdictions
+          ? []
+          : [
+              {
+                at: at(key, 'jurisdiction'),
+                value: r.jurisdiction,
+                expected: `a jurisdiction defined in regions/global.yaml (${list(Object.keys(global.jurisdictions))})`,
+              },
+            ],
+      )
+    : [];
+
+export const onePrimaryPerJurisdiction: Rule = ({ global, regions, unparsedJurisdictions }) => {
+  if (!global) return [];
+  return Object.keys(global.jurisdictions).flatMap((j): Finding[] => {
+    if (unparsedJurisdictions?.has(j)) return [];
+    const members = [...regions].filter(([, r]) => r.jurisdiction === j);
+    const primaries = members.filter(([, r]) => r.tier === 'primary');
+    if (members.length === 0) {
+      return [
+        {
+          at: ['global', 'jurisdictions', j],
+          value: j,
+          expected: `at least one region file with jurisdiction: ${j}, or remove the jurisdiction`,
+        },
+      ];
+    }
+    if (primaries.length === 1) return [];
+    if (primaries.length === 0) {
+      const [first] = members;
+      return first
+        ? [
+            {
+              at: at(first[0], 'tier'),
+              value: first[1].tier,
+              expected: `primary: jurisdiction ${j} has no primary region (${list(members.map(([k]) => k))}); exactly one must be tier: primary`,
+            },
+          ]
+        : [];
+    }
+    return primaries.map(([key]) => ({
+      at: at(key, 'tier'),
+      value: 'primary',
+      expected: `secondary or tertiary: jurisdiction ${j} has ${primaries.length} primaries (${list(primaries.map(([k]) => k))}); exactly one may be primary`,
+    }));
+  });
+};
+
+export const uniqueFailoverPriority: Rule = ({ regions }) => {
+  const seen = new Map<string, string>();
+  const out: Finding[] = [];
+  for (const [key, r] of regions) {
+    const k = `${r.jurisdiction}/${r.failoverPriority}`;
+    const other = seen.get(k);
+    if (other) {
+      out.push({
+        at: at(key, 'failoverPriority'),
+        value: r.failoverPriority,
+        expected: `a priority not used by ${other}, also in jurisdiction ${r.jurisdiction}`,
+      });
+    } else seen.set(k, key);
+  }
+  return out;
+};
+
+export const failoverTargetsValid: Rule = ({ regions }) =>
+  [...regions].flatMap(([key, r]) =>
+    (r.failoverTo ?? []).flatMap((target, i): Finding[] => {
+      const t = regions.get(target);
+      const where = at(key, 'failoverTo', i);
+      if (target === key)
+        return [{ at: where, value: target, expected: 'another region than this one' }];
+      if (!t) {
+        return [
+          {
+            at: where,
+            value: target,
+            expected: `a region that has a file in regions/ (${list(regions.keys())})`,
+          },
+        ];
+      }
+      if (t.jurisdiction !== r.jurisdiction) {
+        return [
+          {
+            at: where,
+            value: target,
+            expected: `a region of jurisdiction ${r.jurisdiction}: failing over to ${target} (${t.jurisdiction}) would move jurisdiction-bound data out of ${r.jurisdiction}`,
+          },
+        ];
+      }
+      return [];
+    }),
+  );
+
+/** Parses `a.b.c.d/n`; undefined when malformed. */
+export function parseCidr(cidr: string): { base: number; prefix: number } | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/.exec(cidr);
+  if (!m) return undefined;
+  const octets = m.slice(1, 5).map(Number);
+  const prefix = Number(m[5]);
+  if (octets.some((o) => o > 255) || prefix > 32) return undefined;
+  const base = octets.reduce((acc, o) => acc * 256 + o, 0);
+  const size = 2 ** (32 - prefix);
+  if (base % size !== 0) return undefined;
+  return { base, prefix };
+}
+
+export const cidrsValidAndDisjoint: Rule = ({ regions }) => {
+  const out: Finding[] = [];
+  const parsed: [string, { base: number; prefix: number }][] = [];
+  for (const [key, r] of regions) {
+    const c = parseCidr(r.cidr);
+    if (!c || c.prefix < 16 || c.prefix > 22) {
+      out.push({
+        at: at(key, 'cidr'),
+        value: r.cidr,
+        expected:
+          'an IPv4 network CIDR with a /16 to /22 prefix on its network boundary, e.g. 10.20.0.0/16',
+      });
+      continue;
+    }
+    for (const [otherKey, o] of parsed) {
+      const lo = Math.max(c.base, o.base);
+      const hi = Math.min(c.base + 2 ** (32 - c.prefix), o.base + 2 ** (32 - o.prefix));
+      if (lo < hi) {
+        out.push({
+          at: at(key, 'cidr'),
+          value: r.cidr,
+          expected: `a CIDR that does not overlap ${otherKey} (${regions.get(otherKey)?.cidr}); every region needs its own range`,
+        });
+      }
+    }
+    parsed.push([key, c]);
+  }
+  return out;
+};
+
+export const countriesKnownAndPlaced: Rule = ({ global, regions }) => {
+  const out: Finding[] = [];
+  const owner = new Map<string, string>();
+  if (global) {
+    for (const [j, def] of Object.entries(global.jurisdictions)) {
+      def.countries.forEach((c, i) => {
+        const where: Path = ['global', 'jurisdictions', j, 'countries', i];
+        if (!isCountryCode(c)) {
+          out.push({ at: where, value: c, expected: 'a known ISO 3166-1 alpha-2 country code' });
+        } else if (owner.has(c)) {
+          out.push({
+            at: where,
+            value: c,
+            expected: `a country not already governed by jurisdiction ${owner.get(c)}`,
+          });
+        } else owner.set(c, j);
+      });
+    }
+  }
+  const homedIn = new Map<string, string>();
+  for (const [key, r] of regions) {
+    r.residency.countries.forEach((c, i) => {
+      const where = at(key, 'residency', 'countries', i);
+      if (!isCountryCode(c)) {
+        out.push({ at: where, value: c, expected: 'a known ISO 3166-1 alpha-2 country code' });
+        return;
+      }
+      const j = owner.get(c);
+      if (global && j !== r.jurisdiction) {
+        out.push({
+          at: where,
+          value: c,
+          expected: j
+            ? `a country of jurisdiction ${r.jurisdiction}: ${c} belongs to ${j}, so homing its residents' data here would take it out of ${j}`
+            : `a country listed in jurisdictions.${r.jurisdiction}.countries of regions/global.yaml`,
+        });
+        return;
+      }
+      const other = homedIn.get(c);
+      if (other) {
+        out.push({
+          at: where,
+          value: c,
+          expected: `a country not already homed in ${other} (each country has one home region)`,
+        });
+      } else homedIn.set(c, key);
+    });
+  }
+  return out;
+};
+
+export const jurisdictionReferencesValid: Rule = ({ global }) => {
+  if (!global) return [];
+  const classes = Object.keys(global.dataClasses);
+  const jurisdictions = Object.keys(global.jurisdictions);
+  return Object.entries(global.jurisdictions).flatMap(([j, def]) => [
+    ...def.localisedClasses.flatMap((c, i) =>
+      classes.includes(c)
+        ? []
+        : [
+            {
+              at: ['global', 'jurisdictions', j, 'localisedClasses', i],
+              value: c,
+              expected: `a data class (${list(classes)})`,
+            },
+          ],
+    ),
+    ...def.maskedExportTo.flatMap((t, i) =>
+      jurisdictions.includes(t) && t !== j
+        ? []
+        : [
+            {
+              at: ['global', 'jurisdictions', j, 'maskedExportTo', i],
+              value: t,
+              expected: `another jurisdiction (${list(jurisdictions.filter((x) => x !== j))})`,
+            },
+          ],
+    ),
+  ]);
+};
+
+export const networkFitsAzs: Rule = ({ regions }) =>
+  [...regions].flatMap(([key, r]): Finding[] => {
+    const out: Finding[] = [];
+    const { maxAzs, natGateways } = r.settings.network;
+    if (natGateways > maxAzs) {
+      out.push({
+        at: at(key, 'settings', 'network', 'natGateways'),
+        value: natGateways,
+        expected: `at most settings.network.maxAzs (${maxAzs}): one NAT gateway per AZ at the most`,
+      });
+    }
+    (r.availabilityZones ?? []).forEach((az, i) => {
+      if (!new RegExp(`^${key}[a-z]$`).test(az)) {
+        out.push({
+          at: at(key, 'availabilityZones', i),
+          value: az,
+          expected: `an AZ of ${key}, e.g. ${key}a`,
+        });
+      }
+    });
+    if (r.availabilityZones && r.availabilityZones.length < maxAzs) {
+      out.push({
+        at: at(key, 'availabilityZones'),
+        value: r.availabilityZones,
+        expected: `at least settings.network.maxAzs (${maxAzs}) zones`,
+      });
+    }
+    return out;
+  });
+
+/** Every rule, in the order their findings are reported. */
+export const RULES: readonly Rule[] = [
+  regionIdMatchesFileName,
+  regionIsAwsRegion,
+  jurisdictionExists,
+  onePrimaryPerJurisdiction,
+  uniqueFailoverPriority,
+  failoverTargetsValid,
+  cidrsValidAndDisjoint,
+  countriesKnownAndPlaced,
+  jurisdictionReferencesValid,
+  networkFitsAzs,
+];

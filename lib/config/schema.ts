@@ -1,0 +1,184 @@
+/**
+ * The shape of `regions/`: zod schemas for the global file, a region file and the merged model.
+ * Messages are written as the "expected" half of a problem line ("expected <message>").
+ * Field-by-field documentation for users lives in regions/README.md.
+ */
+import { z } from 'zod';
+
+/** CloudWatch Logs accepts only these retention periods (days). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288,
+  3653,
+] as const;
+
+/** Interface VPC endpoints Meridian knows how to create (services its Lambdas call). */
+export const INTERFACE_ENDPOINTS = [
+  'secretsmanager',
+  'kms',
+  'sqs',
+  'sns',
+  'logs',
+  'monitoring',
+  'states',
+  'sts',
+  'lambda',
+  'events',
+  'xray',
+  'ssm',
+  'elasticache',
+  'rds',
+  'es',
+] as const;
+export const GATEWAY_ENDPOINTS = ['s3', 'dynamodb'] as const;
+
+/** Cloudflare load-balancing region codes. */
+export const CLOUDFLARE_REGIONS = [
+  'WNAM',
+  'ENAM',
+  'WEU',
+  'EEU',
+  'NSAM',
+  'SSAM',
+  'OC',
+  'ME',
+  'NAF',
+  'SAF',
+  'SAS',
+  'SEAS',
+  'NEAS',
+] as const;
+
+export const TIERS = ['primary', 'secondary', 'tertiary'] as const;
+
+const id = (what: string) =>
+  z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,30}$/, `a ${what} id of lower-case letters, digits and dashes`);
+const countryCode = z
+  .string()
+  .regex(/^[A-Z]{2}$/, 'an upper-case ISO 3166-1 alpha-2 country code such as DE');
+const int = (min: number, max: number) => z.number().int().min(min).max(max);
+
+export const networkSettingsSchema = z.strictObject({
+  maxAzs: int(2, 3).default(3),
+  natGateways: int(1, 3).default(2),
+  interfaceEndpoints: z.array(z.enum(INTERFACE_ENDPOINTS)).default([...INTERFACE_ENDPOINTS]),
+  gatewayEndpoints: z.array(z.enum(GATEWAY_ENDPOINTS)).default([...GATEWAY_ENDPOINTS]),
+});
+
+export const settingsSchema = z.strictObject({
+  network: networkSettingsSchema.prefault({}),
+  observability: z
+    .strictObject({
+      logRetentionDays: z
+        .number()
+        .refine((n) => (LOG_RETENTION_DAYS as readonly number[]).includes(n), {
+          message: `one of the CloudWatch retention periods: ${LOG_RETENTION_DAYS.join(', ')}`,
+        })
+        .default(365),
+    })
+    .prefault({}),
+  lambda: z
+    .strictObject({
+      memoryMb: int(128, 10240).default(256),
+      timeoutSeconds: int(1, 900).default(30),
+      reservedConcurrency: int(1, 1000).default(10),
+    })
+    .prefault({}),
+  replication: z
+    .strictObject({
+      backupRetentionDays: int(1, 35).default(30),
+      auditRetentionDays: int(1, 36500).default(2557),
+      s3ReplicationTimeControl: z.boolean().default(true),
+    })
+    .prefault({}),
+  failover: z
+    .strictObject({
+      healthCheckIntervalSeconds: z
+        .union([z.literal(10), z.literal(30)], { message: '10 or 30 (Route 53 intervals)' })
+        .default(10),
+      failureThreshold: int(1, 10).default(3),
+      switchoverLagThresholdSeconds: int(1, 3600).default(30),
+    })
+    .prefault({}),
+  sync: z
+    .strictObject({
+      scheduleMinutes: int(1, 1440).default(5),
+      batchSize: int(1, 10000).default(1000),
+      maxAttempts: int(1, 20).default(5),
+    })
+    .prefault({}),
+});
+
+export const dataClassSchema = z.strictObject({
+  description: z.string().default(''),
+  scope: z.enum(['global', 'jurisdiction']),
+  maskedProjection: z.boolean().default(false),
+  requiresEncryption: z.boolean().default(true),
+});
+
+export const jurisdictionSchema = z.strictObject({
+  name: z.string().min(1),
+  regulations: z.array(z.string().min(1)).default([]),
+  residencyBound: z.boolean().default(false),
+  countries: z.array(countryCode).min(1, 'at least one country code'),
+  localisedClasses: z.array(z.string()).default([]),
+  maskedExportTo: z.array(z.string()).default([]),
+});
+
+export const globalSchema = z.strictObject({
+  platform: z
+    .string()
+    .regex(/^[a-z][a-z0-9]{1,15}$/, '2-16 lower-case letters/digits, starting with a letter'),
+  account: z.string().regex(/^\d{12}$/, 'a 12-digit AWS account id in quotes, e.g. "123456789012"'),
+  dns: z.strictObject({
+    zoneName: z
+      .string()
+      .regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/, 'a lower-case DNS name such as example.com'),
+    hostedZoneId: z
+      .string()
+      .regex(/^Z[A-Z0-9]{8,31}$/, 'a Route 53 hosted zone id such as Z0123456789ABC'),
+  }),
+  tags: z.record(z.string(), z.string()).default({}),
+  dataClasses: z.record(id('data class'), dataClassSchema),
+  jurisdictions: z.record(id('jurisdiction'), jurisdictionSchema),
+  defaults: settingsSchema.prefault({}),
+});
+
+export const regionSchema = z.strictObject({
+  id: z.string(),
+  account: z
+    .string()
+    .regex(/^\d{12}$/, 'a 12-digit AWS account id in quotes')
+    .optional(),
+  jurisdiction: z.string(),
+  tier: z.enum(TIERS),
+  failoverPriority: int(1, 99),
+  failoverTo: z.array(z.string()).optional(),
+  capacity: int(1, 100000),
+  cidr: z.string(),
+  availabilityZones: z.array(z.string()).min(2).max(6).optional(),
+  compliance: z.array(z.string().min(1)).default([]),
+  residency: z.strictObject({ countries: z.array(countryCode).default([]) }).prefault({}),
+  cloudflare: z.strictObject({
+    regions: z.array(z.enum(CLOUDFLARE_REGIONS)).default([]),
+    latitude: z.number().min(-90).max(90),
+    longitude: z.number().min(-180).max(180),
+  }),
+  settings: settingsSchema.prefault({}),
+});
+
+export const modelSchema = z.strictObject({
+  env: z.string().regex(/^[a-z][a-z0-9-]{0,15}$/, 'lower-case letters, digits and dashes (≤16)'),
+  global: globalSchema,
+  regions: z.record(z.string(), regionSchema),
+});
+
+export type Settings = z.infer<typeof settingsSchema>;
+export type DataClass = z.infer<typeof dataClassSchema>;
+export type Jurisdiction = z.infer<typeof jurisdictionSchema>;
+export type GlobalConfig = z.infer<typeof globalSchema>;
+export type RegionConfig = z.infer<typeof regionSchema>;
+export type Tier = (typeof TIERS)[number];
+export type InterfaceEndpointName = (typeof INTERFACE_ENDPOINTS)[number];
+export type GatewayEndpointName = (typeof GATEWAY_ENDPOINTS)[number];
