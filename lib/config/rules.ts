@@ -179,11 +179,17 @@ export const cidrsValidAndDisjoint: Rule = ({ regions }) => {
     for (const [otherKey, o] of parsed) {
       const lo = Math.max(c.base, o.base);
       const hi = Math.min(c.base + 2 ** (32 - c.prefix), o.base + 2 ** (32 - o.prefix));
-      if (lo < hi) {
+      if (lo >= hi) continue;
+      const otherCidr = regions.get(otherKey)?.cidr ?? '';
+      // Reported on both sides: either file may be the one to change.
+      for (const [k, mine, theirKey, theirs] of [
+        [key, r.cidr, otherKey, otherCidr],
+        [otherKey, otherCidr, key, r.cidr],
+      ] as const) {
         out.push({
-          at: at(key, 'cidr'),
-          value: r.cidr,
-          expected: `a CIDR that does not overlap ${otherKey} (${regions.get(otherKey)?.cidr}); every region needs its own range`,
+          at: at(k, 'cidr'),
+          value: mine,
+          expected: `a CIDR that does not overlap ${theirKey} (${theirs}); every region needs its own range`,
         });
       }
     }

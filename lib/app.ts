@@ -1,0 +1,25 @@
+import type { App } from 'aws-cdk-lib';
+import { registerCompliancePacks } from './compliance/nag';
+import type { MeridianConfig } from './config/load';
+import type { BundlingMode } from './lambda/meridian-function';
+import { RegionalStack } from './regional-stack';
+
+export interface MeridianAppOptions {
+  /** @default 'once' */
+  readonly bundling?: BundlingMode;
+  /** Register the cdk-nag packs. @default true */
+  readonly compliance?: boolean;
+}
+
+/** Builds every stack of a validated config into `app`. */
+export function buildMeridian(
+  app: App,
+  config: MeridianConfig,
+  options: MeridianAppOptions = {},
+): RegionalStack[] {
+  const stacks = config.regions.map(
+    (region) => new RegionalStack(app, { config, region, bundling: options.bundling }),
+  );
+  if (options.compliance ?? true) registerCompliancePacks(app);
+  return stacks;
+}

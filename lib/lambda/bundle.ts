@@ -1,0 +1,69 @@
+/**
+ * Bundles every handler under `lambda/<name>/index.ts` once per synth with esbuild (minified, AWS
+ * SDK included, ESM for Node 22 on ARM64). Every regional stack then points at the same staged
+ * asset, so adding a region adds no bundling work.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { buildSync, type Metafile } from 'esbuild';
+
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+export const LAMBDA_DIR = path.join(PROJECT_ROOT, 'lambda');
+export const BUILD_DIR = path.join(PROJECT_ROOT, '.build', 'lambda');
+
+/** esbuild options shared by the one-shot bundle and the per-stack baseline used by `npm run bench`. */
+export const ESBUILD_OPTIONS = {
+  bundle: true,
+  platform: 'node',
+  target: 'node22',
+  format: 'esm',
+  minify: true,
+  mainFields: ['module', 'main'],
+  legalComments: 'none',
+  // ESM bundles still meet CommonJS dependencies that call require(): give them one.
+  banner: {
+    js: "import{createRequire as __mcr}from'node:module';const require=__mcr(import.meta.url);",
+  },
+} as const;
+
+/** Handler names: every folder of `lambda/` with an `index.ts`, except `shared`. */
+export function handlerNames(): string[] {
+  return fs
+    .readdirSync(LAMBDA_DIR, { withFileTypes: true })
+    .filter((d) => d.isDirectory() && d.name !== 'shared')
+    .filter((d) => fs.existsSync(path.join(LAMBDA_DIR, d.name, 'index.ts')))
+    .map((d) => d.name)
+    .sort();
+}
+
+export interface Bundles {
+  /** Folder holding `index.mjs` for each handler, ready for `Code.fromAsset`. */
+  readonly dirs: ReadonlyMap<string, string>;
+  readonly metafile: Metafile;
+}
+
+let cached: Bundles | undefined;
+
+/** Bundles all handlers in one esbuild call the first time it is asked; later calls reuse it. */
+export function bundleHandlers(outDir: string = BUILD_DIR): Bundles {
+  if (cached) return cached;
+  const names = handlerNames();
+  fs.rmSync(outDir, { recursive: true, force: true });
+  const result = buildSync({
+    ...ESBUILD_OPTIONS,
+    banner: { ...ESBUILD_OPTIONS.banner },
+    mainFields: [...ESBUILD_OPTIONS.mainFields],
+    entryPoints: Object.fromEntries(
+      names.map((n) => [`${n}/index`, path.join(LAMBDA_DIR, n, 'index.ts')]),
+    ),
+    outdir: outDir,
+    outExtension: { '.js': '.mjs' },
+    metafile: true,
+    logLevel: 'error',
+  });
+  cached = {
+    dirs: new Map(names.map((n) => [n, path.join(outDir, n)])),
+    metafile: result.metafile,
+  };
+  return cached;
+}

@@ -1,0 +1,107 @@
+import { Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { MeridianConfig } from './config/load';
+import type { RegionConfig } from './config/schema';
+import { type BundlingMode, MeridianFunction } from './lambda/meridian-function';
+import { ResidencyPlanLayer } from './lambda/residency-plan-layer';
+import { RegionalNetwork } from './network/regional-network';
+import { RegionalKey } from './security/regional-key';
+
+export interface RegionalStackProps extends StackProps {
+  readonly config: MeridianConfig;
+  readonly region: RegionConfig;
+  /** @default 'once' */
+  readonly bundling?: BundlingMode;
+}
+
+/** `Meridian-<env>-<region>`: the name of a region's stack, also its construct id. */
+export function regionalStackName(env: string, region: string): string {
+  return `Meridian-${env}-${region}`;
+}
+
+/** Availability zones of a region: from its file, or `<region>a..` up to maxAzs. No AWS lookup. */
+export function availabilityZonesOf(region: RegionConfig): string[] {
+  const { maxAzs } = region.settings.network;
+  return (
+    region.availabilityZones ?? ['a', 'b', 'c', 'd', 'e', 'f'].map((l) => `${region.id}${l}`)
+  ).slice(0, maxAzs);
+}
+
+/** Tags every resource of a region carries; values kept within AWS's tag character set. */
+export function regionalTags(config: MeridianConfig, region: RegionConfig): Record<string, string> {
+  const tagValue = (xs: readonly string[]) => (xs.length ? xs.join(' ') : 'none');
+  return {
+    ...config.global.tags,
+    'meridian:platform': config.global.platform,
+    'meridian:env': config.env,
+    'meridian:region': region.id,
+    'meridian:jurisdiction': region.jurisdiction,
+    'meridian:tier': region.tier,
+    'meridian:data-residency': tagValue(region.residency.countries),
+    'meridian:compliance': tagValue(region.compliance),
+  };
+}
+
+/**
+ * One region's stack. Issue 2 baseline: customer key, VPC with flow logs and endpoints, the
+ * residency plan layer and the residency-check function. Later issues add the data plane,
+ * routing, sync and failover here.
+ */
+export class RegionalStack extends Stack {
+  readonly key: RegionalKey;
+  readonly network: RegionalNetwork;
+  readonly planLayer: ResidencyPlanLayer;
+  readonly residencyCheck: MeridianFunction;
+  private readonly azs: string[];
+
+  constructor(scope: Construct, props: RegionalStackProps) {
+    const { config, region } = props;
+    const name = regionalStackName(config.env, region.id);
+    super(scope, name, {
+      ...props,
+      stackName: name,
+      env: { account: region.account ?? config.global.account, region: region.id },
+      description: `Meridian ${config.env} ${region.id} (${region.jurisdiction}, ${region.tier})`,
+      terminationProtection: config.env === 'prod',
+    });
+    this.azs = availabilityZonesOf(region);
+    for (const [k, v] of Object.entries(regionalTags(config, region))) Tags.of(this).add(k, v);
+
+    const s = region.settings;
+    this.key = new RegionalKey(this, 'RegionalKey', {
+      aliasName: `${config.global.platform}-${config.env}`,
+    });
+    this.network = new RegionalNetwork(this, 'Network', {
+      cidr: region.cidr,
+      maxAzs: s.network.maxAzs,
+      natGateways: s.network.natGateways,
+      interfaceEndpoints: s.network.interfaceEndpoints,
+      gatewayEndpoints: s.network.gatewayEndpoints,
+      key: this.key.key,
+      logRetentionDays: s.observability.logRetentionDays,
+    });
+    this.planLayer = new ResidencyPlanLayer(this, 'ResidencyPlan', { plan: config.plan });
+    this.residencyCheck = new MeridianFunction(this, 'ResidencyCheck', {
+      handler: 'residency-check',
+      description: 'Decides whether records may replicate to a region, from the residency plan',
+      vpc: this.network.vpc,
+      key: this.key.key,
+      logRetentionDays: s.observability.logRetentionDays,
+      memoryMb: s.lambda.memoryMb,
+      timeoutSeconds: s.lambda.timeoutSeconds,
+      reservedConcurrency: s.lambda.reservedConcurrency,
+      layers: [this.planLayer.layer],
+      environment: {
+        MERIDIAN_REGION: region.id,
+        MERIDIAN_RESIDENCY_PLAN_FILE: ResidencyPlanLayer.PLAN_FILE,
+      },
+      requiredEnvironment: ['MERIDIAN_REGION', 'MERIDIAN_RESIDENCY_PLAN_FILE'],
+      bundling: props.bundling,
+    });
+  }
+
+  /** Fixed from regions/ so synth never asks AWS which zones exist. */
+  override get availabilityZones(): string[] {
+    return this.azs;
+  }
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env node
+// npm run synth [-- --env <name>] : CloudFormation for every region of regions/ into cdk.out/.
+// npm run test:synth              : the same for every environment (prod + each overlay) into
+//                                   .build/synth-check/<env>, checking one template per region.
+// Runs offline: no AWS account, credentials or network. Extra arguments go to `cdk synth`.
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+
+const root = path.resolve(import.meta.dirname, '..');
+const args = process.argv.slice(2);
+const check = args.includes('--check');
+const envFlag = args.indexOf('--env');
+const env = envFlag >= 0 ? args[envFlag + 1] : 'prod';
+const passThrough = args.filter((a, i) => a !== '--check' && i !== envFlag && i !== envFlag + 1);
+const cdk = path.join(root, 'node_modules', '.bin', 'cdk');
+const processEnv = {
+  ...process.env,
+  CDK_HOME: path.join(root, '.cdk-home'),
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+};
+
+const regionIds = fs
+  .readdirSync(path.join(root, 'regions'))
+  .filter((f) => /\.ya?ml$/.test(f) && !/^global\./.test(f))
+  .map((f) => f.replace(/\.ya?ml$/, ''))
+  .sort();
+const overlays = fs.existsSync(path.join(root, 'regions', 'overlays'))
+  ? fs.readdirSync(path.join(root, 'regions', 'overlays')).map((f) => f.replace(/\.ya?ml$/, ''))
+  : [];
+
+function synth(envName, outdir) {
+  const started = Date.now();
+  const run = spawnSync(
+    cdk,
+    ['synth', '--quiet', '-c', `env=${envName}`, '-o', outdir, ...passThrough],
+    {
+      cwd: root,
+      env: processEnv,
+      stdio: 'inherit',
+    },
+  );
+  if (run.status !== 0) process.exit(run.status ?? 1);
+  const manifest = JSON.parse(fs.readFileSync(path.join(outdir, 'manifest.json'), 'utf8'));
+  const stacks = Object.entries(manifest.artifacts)
+    .filter(([, a]) => a.type === 'aws:cloudformation:stack')
+    .map(([id, a]) => {
+      const file = path.join(outdir, a.properties.templateFile);
+      const resources = Object.keys(
+        JSON.parse(fs.readFileSync(file, 'utf8')).Resources ?? {},
+      ).length;
+      return {
+        id,
+        region: a.environment.split('/').pop(),
+        file: path.relative(root, file),
+        resources,
+      };
+    });
+  console.log(
+    `\n${envName}: ${stacks.length} stacks in ${((Date.now() - started) / 1000).toFixed(1)} s`,
+  );
+  for (const s of stacks)
+    console.log(`  ${s.id.padEnd(34)} ${String(s.resources).padStart(4)} resources  ${s.file}`);
+  return stacks;
+}
+
+if (!check) {
+  synth(env, path.join(root, 'cdk.out'));
+} else {
+  let failed = false;
+  for (const envName of ['prod', ...overlays.filter((o) => o !== 'prod')]) {
+    const stacks = synth(envName, path.join(root, '.build', 'synth-check', envName));
+    const missing = regionIds.filter((r) => !stacks.some((s) => s.region === r));
+    if (missing.length > 0) {
+      console.error(`synth check (${envName}): no template for ${missing.join(', ')}`);
+      failed = true;
+    }
+  }
+  if (failed) process.exit(1);
+  console.log(
+    '\nsynth check: every region of every environment synthesized with no compliance findings',
+  );
+}
