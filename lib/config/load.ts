@@ -89,10 +89,14 @@ export function loadConfig(options: LoadOptions = {}): MeridianConfig {
     }
   }
 
+  let someRegionUnreadable = false;
   for (const file of regionFiles(dir)) {
     const regionKey = path.basename(file).replace(/\.ya?ml$/, '');
     const src = readYamlSource(file, shown(file), problems);
-    if (!src) continue;
+    if (!src) {
+      someRegionUnreadable = true;
+      continue;
+    }
     if (!isPlainObject(src.data)) {
       problems.push({
         origin: src.originOf([]),
@@ -167,7 +171,7 @@ export function loadConfig(options: LoadOptions = {}): MeridianConfig {
     else unparsedJurisdictions.add(raw.jurisdiction);
   }
   for (const rule of RULES) {
-    for (const f of rule({ global, regions, unparsedJurisdictions })) {
+    for (const f of rule({ global, regions, unparsedJurisdictions, someRegionUnreadable })) {
       problems.push({ origin: prov.lookup(f.at), value: f.value, expected: f.expected });
     }
   }

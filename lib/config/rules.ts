@@ -25,6 +25,8 @@ export interface RuleInput {
    * membership skip those jurisdictions instead of reporting a false problem.
    */
   readonly unparsedJurisdictions?: ReadonlySet<unknown>;
+  /** A region file could not even be read as YAML: its jurisdiction is unknown. */
+  readonly someRegionUnreadable?: boolean;
 }
 
 export type Rule = (input: RuleInput) => Finding[];
@@ -67,8 +69,13 @@ export const jurisdictionExists: Rule = ({ global, regions }) =>
       )
     : [];
 
-export const onePrimaryPerJurisdiction: Rule = ({ global, regions, unparsedJurisdictions }) => {
-  if (!global) return [];
+export const onePrimaryPerJurisdiction: Rule = ({
+  global,
+  regions,
+  unparsedJurisdictions,
+  someRegionUnreadable,
+}) => {
+  if (!global || someRegionUnreadable) return [];
   return Object.keys(global.jurisdictions).flatMap((j): Finding[] => {
     if (unparsedJurisdictions?.has(j)) return [];
     const members = [...regions].filter(([, r]) => r.jurisdiction === j);
@@ -226,6 +233,8 @@ export const countriesKnownAndPlaced: Rule = ({ global, regions }) => {
         return;
       }
       const j = owner.get(c);
+      // An undefined jurisdiction is reported by jurisdictionExists; don't pile on.
+      if (global && !(r.jurisdiction in global.jurisdictions)) return;
       if (global && j !== r.jurisdiction) {
         out.push({
           at: where,

@@ -59,13 +59,16 @@ export function readYamlSource(
   problems: Problem[],
 ): Source | undefined {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(fs.readFileSync(file, 'utf8'), { lineCounter, uniqueKeys: true });
+  const text = fs.readFileSync(file, 'utf8');
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
   if (doc.errors.length > 0) {
+    const lines = text.split('\n');
     for (const err of doc.errors) {
+      const line = err.linePos?.[0]?.line;
       problems.push({
-        origin: { file: display, line: err.linePos?.[0]?.line, path: [] },
-        value: err.code,
-        expected: `valid YAML (${err.message.split('\n')[0]})`,
+        origin: { file: display, line, path: [] },
+        value: line === undefined ? undefined : lines[line - 1]?.trim(),
+        expected: `valid YAML (${(err.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')})`,
       });
     }
     return undefined;
@@ -162,7 +165,7 @@ export function envVarSources(
         problems.push({
           origin: { file, path: [] },
           value: seg,
-          expected: `a region that has a file in regions/ (one of ${Object.keys(model.regions).join(', ')})`,
+          expected: `a region that has a file in regions/ (${Object.keys(model.regions).join(', ')})`,
         });
         ok = false;
         break;

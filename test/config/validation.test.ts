@@ -1,0 +1,186 @@
+import { copyRegions, edit, problemsOf, write } from '../support/fixture';
+
+/**
+ * Every validation rule with one bad input, asserting the exact line a user sees:
+ * file:line field: got <value>; expected <fix>.
+ */
+type Case = [name: string, mutate: (dir: string) => void, expected: string[]];
+
+const cases: Case[] = [
+  [
+    'unknown field (schema, with the known fields)',
+    (d) => edit(d, 'us-east-1.yaml', 'capacity: 100', 'capacity: 100\ncapacty: 5'),
+    [
+      'regions/us-east-1.yaml:6 capacty: got 5; expected no field named capacty here: remove it or fix its spelling (fields: id, account, jurisdiction, tier, failoverPriority, failoverTo, capacity, cidr, availabilityZones, compliance, residency, cloudflare, settings)',
+    ],
+  ],
+  [
+    'wrong type',
+    (d) => edit(d, 'us-east-1.yaml', 'capacity: 100', 'capacity: lots'),
+    ['regions/us-east-1.yaml:5 capacity: got "lots"; expected a number'],
+  ],
+  [
+    'out of range',
+    (d) => edit(d, 'us-east-1.yaml', 'failoverPriority: 1', 'failoverPriority: 0'),
+    ['regions/us-east-1.yaml:4 failoverPriority: got 0; expected a number ≥ 1'],
+  ],
+  [
+    'missing required field',
+    (d) => edit(d, 'us-east-1.yaml', 'cidr: 10.10.0.0/16\n', ''),
+    ['regions/us-east-1.yaml cidr: got nothing; expected a string (required)'],
+  ],
+  [
+    'enum',
+    (d) => edit(d, 'us-east-1.yaml', 'tier: primary', 'tier: main'),
+    ['regions/us-east-1.yaml:3 tier: got "main"; expected one of primary, secondary, tertiary'],
+  ],
+  [
+    'log retention not a CloudWatch period',
+    (d) => edit(d, 'global.yaml', 'natGateways: 1', 'natGateways: 1\n  observability:\n    logRetentionDays: 31'),
+    [
+      'regions/global.yaml:31 defaults.observability.logRetentionDays: got 31; expected one of the CloudWatch retention periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653',
+    ],
+  ],
+  [
+    'region id differs from the file name',
+    (d) => edit(d, 'us-east-1.yaml', 'id: us-east-1', 'id: us-east-2'),
+    ['regions/us-east-1.yaml:1 id: got "us-east-2"; expected us-east-1 (the file name)'],
+  ],
+  [
+    'file named after no AWS region',
+    (d) =>
+      write(
+        d,
+        'mars-east-1.yaml',
+        'id: mars-east-1\njurisdiction: us\ntier: tertiary\nfailoverPriority: 3\ncapacity: 10\ncidr: 10.99.0.0/16\ncloudflare: {latitude: 0, longitude: 0}\n',
+      ),
+    ['regions/mars-east-1.yaml:1 id: got "mars-east-1"; expected an AWS region id such as eu-west-1, and the file named after it'],
+  ],
+  [
+    'jurisdiction not defined',
+    (d) => edit(d, 'us-east-1.yaml', 'jurisdiction: us', 'jurisdiction: usa'),
+    [
+      'regions/global.yaml:23 jurisdictions.us: got "us"; expected at least one region file with jurisdiction: us, or remove the jurisdiction',
+      'regions/us-east-1.yaml:2 jurisdiction: got "usa"; expected a jurisdiction defined in regions/global.yaml (eu, us)',
+    ],
+  ],
+  [
+    'two primaries in one jurisdiction',
+    (d) => edit(d, 'eu-central-1.yaml', 'tier: secondary', 'tier: primary'),
+    [
+      'regions/eu-central-1.yaml:3 tier: got "primary"; expected secondary or tertiary: jurisdiction eu has 2 primaries (eu-central-1, eu-west-1); exactly one may be primary',
+      'regions/eu-west-1.yaml:3 tier: got "primary"; expected secondary or tertiary: jurisdiction eu has 2 primaries (eu-central-1, eu-west-1); exactly one may be primary',
+    ],
+  ],
+  [
+    'no primary in a jurisdiction',
+    (d) => edit(d, 'eu-west-1.yaml', 'tier: primary', 'tier: tertiary'),
+    [
+      'regions/eu-central-1.yaml:3 tier: got "secondary"; expected primary: jurisdiction eu has no primary region (eu-central-1, eu-west-1); exactly one must be tier: primary',
+    ],
+  ],
+  [
+    'same failover priority twice in a jurisdiction',
+    (d) => edit(d, 'eu-central-1.yaml', 'failoverPriority: 2', 'failoverPriority: 1'),
+    ['regions/eu-west-1.yaml:4 failoverPriority: got 1; expected a priority not used by eu-central-1, also in jurisdiction eu'],
+  ],
+  [
+    'failover target that does not exist',
+    (d) => edit(d, 'eu-west-1.yaml', 'capacity: 100', 'capacity: 100\nfailoverTo: [eu-north-1]'),
+    ['regions/eu-west-1.yaml:6 failoverTo[0]: got "eu-north-1"; expected a region that has a file in regions/ (eu-central-1, eu-west-1, us-east-1)'],
+  ],
+  [
+    'failover target in another jurisdiction (residency)',
+    (d) => edit(d, 'eu-west-1.yaml', 'capacity: 100', 'capacity: 100\nfailoverTo: [us-east-1]'),
+    [
+      'regions/eu-west-1.yaml:6 failoverTo[0]: got "us-east-1"; expected a region of jurisdiction eu: failing over to us-east-1 (us) would move jurisdiction-bound data out of eu',
+    ],
+  ],
+  [
+    'malformed CIDR',
+    (d) => edit(d, 'us-east-1.yaml', 'cidr: 10.10.0.0/16', 'cidr: 10.10.0.1/16'),
+    ['regions/us-east-1.yaml:6 cidr: got "10.10.0.1/16"; expected an IPv4 network CIDR with a /16 to /22 prefix on its network boundary, e.g. 10.20.0.0/16'],
+  ],
+  [
+    'overlapping CIDRs (reported in both files)',
+    (d) => edit(d, 'us-east-1.yaml', 'cidr: 10.10.0.0/16', 'cidr: 10.20.128.0/17'),
+    [
+      'regions/eu-west-1.yaml:6 cidr: got "10.20.0.0/16"; expected a CIDR that does not overlap us-east-1 (10.20.128.0/17); every region needs its own range',
+      'regions/us-east-1.yaml:6 cidr: got "10.20.128.0/17"; expected a CIDR that does not overlap eu-west-1 (10.20.0.0/16); every region needs its own range',
+    ],
+  ],
+  [
+    'unknown residency country',
+    (d) => edit(d, 'us-east-1.yaml', 'countries: [US]', 'countries: [US, QQ]'),
+    ['regions/us-east-1.yaml:8 residency.countries[1]: got "QQ"; expected a known ISO 3166-1 alpha-2 country code'],
+  ],
+  [
+    "residency country of another jurisdiction",
+    (d) => edit(d, 'us-east-1.yaml', 'countries: [US]', 'countries: [US, DE]'),
+    [
+      "regions/us-east-1.yaml:8 residency.countries[1]: got \"DE\"; expected a country of jurisdiction us: DE belongs to eu, so homing its residents' data here would take it out of eu",
+    ],
+  ],
+  [
+    'country homed in two regions',
+    (d) => edit(d, 'eu-central-1.yaml', 'countries: [DE]', 'countries: [DE, FR]'),
+    ['regions/eu-west-1.yaml:8 residency.countries[1]: got "FR"; expected a country not already homed in eu-central-1 (each country has one home region)'],
+  ],
+  [
+    'country in two jurisdictions',
+    (d) => edit(d, 'global.yaml', 'countries: [US, CA]', 'countries: [US, CA, FR]'),
+    ['regions/global.yaml:25 jurisdictions.us.countries[2]: got "FR"; expected a country not already governed by jurisdiction eu'],
+  ],
+  [
+    'masked export to an unknown jurisdiction',
+    (d) => edit(d, 'global.yaml', 'maskedExportTo: [us]', 'maskedExportTo: [us, mars]'),
+    ['regions/global.yaml:22 jurisdictions.eu.maskedExportTo[1]: got "mars"; expected another jurisdiction (us)'],
+  ],
+  [
+    'localised class that does not exist',
+    (d) => edit(d, 'global.yaml', 'localisedClasses: []', 'localisedClasses: [secret]'),
+    ['regions/global.yaml:26 jurisdictions.us.localisedClasses[0]: got "secret"; expected a data class (public, internal, pii, phi)'],
+  ],
+  [
+    'more NAT gateways than AZs',
+    (d) =>
+      edit(d, 'us-east-1.yaml', 'capacity: 100', 'capacity: 100\nsettings:\n  network:\n    maxAzs: 2\n    natGateways: 3'),
+    ['regions/us-east-1.yaml:9 settings.network.natGateways: got 3; expected at most settings.network.maxAzs (2): one NAT gateway per AZ at the most'],
+  ],
+  [
+    'availability zone of another region',
+    (d) => edit(d, 'us-east-1.yaml', 'capacity: 100', 'capacity: 100\navailabilityZones: [us-east-1a, us-east-1b, us-west-2c]'),
+    ['regions/us-east-1.yaml:6 availabilityZones[2]: got "us-west-2c"; expected an AZ of us-east-1, e.g. us-east-1a'],
+  ],
+  [
+    'YAML syntax error',
+    (d) => edit(d, 'us-east-1.yaml', 'capacity: 100', 'capacity: [100'),
+    [
+      'regions/us-east-1.yaml:6: got "cidr: 10.10.0.0/16"; expected valid YAML (Flow sequence in block collection must be sufficiently indented and end with a ])',
+    ],
+  ],
+];
+
+describe('regions/ validation', () => {
+  test.each(cases)('%s', (_name, mutate, expected) => {
+    const dir = copyRegions();
+    mutate(dir);
+    expect(problemsOf(dir)).toEqual(expected);
+  });
+
+  test('the shipped regions/ and the fixture are valid', () => {
+    expect(problemsOf(copyRegions())).toEqual([]);
+  });
+
+  test('every problem of a file is reported in one run, sorted by file and line', () => {
+    const dir = copyRegions();
+    edit(dir, 'us-east-1.yaml', 'tier: primary', 'tier: main');
+    edit(dir, 'us-east-1.yaml', 'capacity: 100', 'capacity: -1');
+    edit(dir, 'eu-west-1.yaml', 'cidr: 10.20.0.0/16', 'cidr: 10.20.0.0/8');
+    expect(problemsOf(dir)).toEqual([
+      'regions/eu-west-1.yaml:6 cidr: got "10.20.0.0/8"; expected an IPv4 network CIDR with a /16 to /22 prefix on its network boundary, e.g. 10.20.0.0/16',
+      'regions/us-east-1.yaml:3 tier: got "main"; expected one of primary, secondary, tertiary',
+      'regions/us-east-1.yaml:5 capacity: got -1; expected a number ≥ 1',
+    ]);
+  });
+});
