@@ -1,16 +1,27 @@
-import { type CfnResource, Stack } from 'aws-cdk-lib';
+import { type CfnResource, Stack, TagManager } from 'aws-cdk-lib';
 import { CfnLogGroup } from 'aws-cdk-lib/aws-logs';
-import { NagMessageLevel, NagPack, NagRuleCompliance, type NagRuleResult, NagRules } from 'cdk-nag';
+import {
+  NagMessageLevel,
+  NagPack,
+  type NagPackProps,
+  NagRuleCompliance,
+  type NagRuleResult,
+} from 'cdk-nag';
+import type { IConstruct } from 'constructs';
 
 /**
  * Meridian's own rules, run with the cdk-nag packs:
  * - `Meridian-LogGroupEncrypted`: every log group has a customer KMS key and a retention period.
- * - `Meridian-ResidencyTags`: every stack carries the `meridian:jurisdiction` and
- *   `meridian:data-residency` tags (checked on each stack's first resource, once per stack).
+ * - `Meridian-ResidencyTags`: every taggable resource carries the `meridian:jurisdiction` and
+ *   `meridian:data-residency` tags.
  */
 export class MeridianChecks extends NagPack {
   override readonly name = 'Meridian';
-  private readonly stacksSeen = new Set<Stack>();
+
+  constructor(scope?: IConstruct, props?: NagPackProps) {
+    super(scope, props);
+    this.packName = 'Meridian';
+  }
 
   protected override checkResource(node: CfnResource): void {
     this.applyRule({
@@ -22,31 +33,29 @@ export class MeridianChecks extends NagPack {
       rule: logGroupEncrypted,
       node,
     });
-    const stack = Stack.of(node);
-    if (!this.stacksSeen.has(stack)) {
-      this.stacksSeen.add(stack);
-      this.applyRule({
-        ruleSuffixOverride: 'ResidencyTags',
-        info: 'The stack does not carry the meridian:jurisdiction and meridian:data-residency tags.',
-        explanation:
-          'Compliance reviewers and cost reports find a resource’s jurisdiction through these tags; RegionalStack sets them from regions/.',
-        level: NagMessageLevel.ERROR,
-        rule: residencyTagged,
-        node,
-      });
-    }
+    this.applyRule({
+      ruleSuffixOverride: 'ResidencyTags',
+      info: 'The resource does not carry the meridian:jurisdiction and meridian:data-residency tags.',
+      explanation:
+        'Compliance reviewers and cost reports find a resource’s jurisdiction through these tags; RegionalStack sets them from regions/ on every taggable resource.',
+      level: NagMessageLevel.ERROR,
+      rule: residencyTagged,
+      node,
+    });
   }
 }
 
 export function logGroupEncrypted(node: CfnResource): NagRuleResult {
   if (!(node instanceof CfnLogGroup)) return NagRuleCompliance.NOT_APPLICABLE;
-  const key = NagRules.resolveIfPrimitive(node, node.kmsKeyId);
-  const retention = NagRules.resolveIfPrimitive(node, node.retentionInDays);
+  // The key is usually a reference (Fn::GetAtt), so resolve without requiring a primitive.
+  const key = Stack.of(node).resolve(node.kmsKeyId);
+  const retention = Stack.of(node).resolve(node.retentionInDays);
   return key && retention ? NagRuleCompliance.COMPLIANT : NagRuleCompliance.NON_COMPLIANT;
 }
 
 export function residencyTagged(node: CfnResource): NagRuleResult {
-  const tags = Stack.of(node).tags.tagValues();
+  if (!TagManager.isTaggable(node)) return NagRuleCompliance.NOT_APPLICABLE;
+  const tags = node.tags.tagValues();
   return tags['meridian:jurisdiction'] && tags['meridian:data-residency']
     ? NagRuleCompliance.COMPLIANT
     : NagRuleCompliance.NON_COMPLIANT;

@@ -2,7 +2,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { acknowledgeInAllPacks } from '../compliance/nag';
+import { acknowledge, acknowledgeInAllPacks, PACKS } from '../compliance/nag';
 import type { GatewayEndpointName, InterfaceEndpointName } from '../config/schema';
 import { encryptedLogGroup } from '../observability/encrypted-log-group';
 
@@ -86,6 +86,14 @@ export class RegionalNetwork extends Construct {
         );
       }
     }
+    acknowledge(this.vpc, [
+      {
+        pack: PACKS.cfn,
+        rule: 'W3010',
+        reason:
+          'Availability zones come from regions/ (validated to belong to the region) so that synth never has to ask AWS; they are the same zones the account uses.',
+      },
+    ]);
     acknowledgeInAllPacks(
       this.vpc.node.findChild('FlowLog'),
       'IAMNoInlinePolicy',

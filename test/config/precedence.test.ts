@@ -9,13 +9,22 @@ const region = (c: ReturnType<typeof load>, id: string) => {
 describe('config precedence: global → region → overlay → environment variables', () => {
   test('schema defaults fill what no file sets', () => {
     const c = load(copyRegions());
-    expect(region(c, 'us-east-1').settings.sync).toEqual({ scheduleMinutes: 5, batchSize: 1000, maxAttempts: 5 });
+    expect(region(c, 'us-east-1').settings.sync).toEqual({
+      scheduleMinutes: 5,
+      batchSize: 1000,
+      maxAttempts: 5,
+    });
     expect(region(c, 'us-east-1').settings.observability.logRetentionDays).toBe(365);
   });
 
   test('a global default applies to every region; a region setting beats it', () => {
     const dir = copyRegions();
-    edit(dir, 'us-east-1.yaml', 'capacity: 100', 'capacity: 100\nsettings:\n  network:\n    natGateways: 2');
+    edit(
+      dir,
+      'us-east-1.yaml',
+      'capacity: 100',
+      'capacity: 100\nsettings:\n  network:\n    natGateways: 2',
+    );
     const c = load(dir);
     expect(region(c, 'eu-west-1').settings.network.natGateways).toBe(1);
     expect(region(c, 'us-east-1').settings.network.natGateways).toBe(2);
@@ -34,9 +43,16 @@ describe('config precedence: global → region → overlay → environment varia
 
   test("an overlay's global default beats a region file's own setting (later layer wins)", () => {
     const dir = copyRegions();
-    edit(dir, 'us-east-1.yaml', 'capacity: 100', 'capacity: 100\nsettings:\n  observability:\n    logRetentionDays: 90');
+    edit(
+      dir,
+      'us-east-1.yaml',
+      'capacity: 100',
+      'capacity: 100\nsettings:\n  observability:\n    logRetentionDays: 90',
+    );
     expect(region(load(dir), 'us-east-1').settings.observability.logRetentionDays).toBe(90);
-    expect(region(load(dir, { env: 'staging' }), 'us-east-1').settings.observability.logRetentionDays).toBe(30);
+    expect(
+      region(load(dir, { env: 'staging' }), 'us-east-1').settings.observability.logRetentionDays,
+    ).toBe(30);
   });
 
   test('environment variables beat the overlay; names match keys ignoring case and dashes', () => {
@@ -71,12 +87,16 @@ describe('config precedence: global → region → overlay → environment varia
     [
       'bad value, named by its variable',
       { MERIDIAN__REGIONS__EU_WEST_1__CAPACITY: 'many' },
-      ['env MERIDIAN__REGIONS__EU_WEST_1__CAPACITY regions.eu-west-1.capacity: got "many"; expected a number'],
+      [
+        'env MERIDIAN__REGIONS__EU_WEST_1__CAPACITY regions.eu-west-1.capacity: got "many"; expected a number',
+      ],
     ],
     [
       'unknown region',
       { MERIDIAN__REGIONS__EU_WEST_9__CAPACITY: '1' },
-      ['env MERIDIAN__REGIONS__EU_WEST_9__CAPACITY: got "EU_WEST_9"; expected a region that has a file in regions/ (eu-central-1, eu-west-1, us-east-1)'],
+      [
+        'env MERIDIAN__REGIONS__EU_WEST_9__CAPACITY: got "EU_WEST_9"; expected a region that has a file in regions/ (eu-central-1, eu-west-1, us-east-1)',
+      ],
     ],
     [
       'misspelt field',

@@ -38,7 +38,9 @@ const inputs: fc.Arbitrary<ResidencyInput> = fc
               residencyBound: i % 2 === 0,
               countries: [],
               localisedClasses: f.localise.map((n) => cs[n % cs.length] as string),
-              maskedExportTo: f.exportTo.map((n) => js[n % js.length] as string).filter((x) => x !== j),
+              maskedExportTo: f.exportTo
+                .map((n) => js[n % js.length] as string)
+                .filter((x) => x !== j),
             },
           ];
         }),
@@ -64,7 +66,8 @@ describe('residency plan properties', () => {
         for (const e of computeResidencyPlan(input).edges) {
           const home = input.jurisdictions[jurisdictionOf(input, e.from)];
           const cls = input.dataClasses[e.dataClass];
-          const restricted = cls?.scope === 'jurisdiction' || home?.localisedClasses.includes(e.dataClass);
+          const restricted =
+            cls?.scope === 'jurisdiction' || home?.localisedClasses.includes(e.dataClass);
           if (e.crossJurisdiction && e.mode === 'full' && restricted) return false;
         }
         return true;
@@ -112,9 +115,15 @@ describe('residency plan properties', () => {
         const index = new ResidencyIndex(plan);
         const allowed = new Set(plan.edges.map((e) => `${e.dataClass}/${e.from}/${e.to}`));
         const n = input.regions.length;
-        if (plan.edges.length + plan.denied.length !== n * (n - 1) * plan.dataClasses.length) return false;
-        return plan.denied.every((d) => !allowed.has(`${d.dataClass}/${d.from}/${d.to}`) && !index.decide(d.dataClass, d.from, d.to).allowed) &&
-          plan.edges.every((e) => index.decide(e.dataClass, e.from, e.to).allowed);
+        if (plan.edges.length + plan.denied.length !== n * (n - 1) * plan.dataClasses.length)
+          return false;
+        return (
+          plan.denied.every(
+            (d) =>
+              !allowed.has(`${d.dataClass}/${d.from}/${d.to}`) &&
+              !index.decide(d.dataClass, d.from, d.to).allowed,
+          ) && plan.edges.every((e) => index.decide(e.dataClass, e.from, e.to).allowed)
+        );
       }),
     );
   });

@@ -20,11 +20,36 @@ describe('residency plan of the shipped regions/', () => {
   });
 
   test.each([
-    ['pii', 'eu-west-1', 'us-east-1', 'pii is jurisdiction-bound and European Union (GDPR) allows no masked export to us (maskedExportTo): eu-west-1 (eu) → us-east-1 (us) leaves the jurisdiction'],
-    ['sensitive', 'us-east-1', 'eu-west-1', 'sensitive is jurisdiction-bound: us-east-1 (us) → eu-west-1 (eu) leaves the jurisdiction'],
-    ['phi', 'me-central-1', 'eu-west-1', 'phi is jurisdiction-bound: me-central-1 (ae) → eu-west-1 (eu) leaves the jurisdiction'],
-    ['internal', 'ap-south-1', 'ap-southeast-1', 'India (DPDP Act, RBI data localisation) localises internal data (localisedClasses): ap-south-1 (in) → ap-southeast-1 (apac) leaves the jurisdiction'],
-    ['pii', 'us-east-1', 'eu-west-1', 'pii is jurisdiction-bound and United States allows no masked export to eu (maskedExportTo): us-east-1 (us) → eu-west-1 (eu) leaves the jurisdiction'],
+    [
+      'pii',
+      'eu-west-1',
+      'us-east-1',
+      'pii is jurisdiction-bound and European Union (GDPR) allows no masked export to us (maskedExportTo): eu-west-1 (eu) → us-east-1 (us) leaves the jurisdiction',
+    ],
+    [
+      'sensitive',
+      'us-east-1',
+      'eu-west-1',
+      'sensitive is jurisdiction-bound: us-east-1 (us) → eu-west-1 (eu) leaves the jurisdiction',
+    ],
+    [
+      'phi',
+      'me-central-1',
+      'eu-west-1',
+      'phi is jurisdiction-bound: me-central-1 (ae) → eu-west-1 (eu) leaves the jurisdiction',
+    ],
+    [
+      'internal',
+      'ap-south-1',
+      'ap-southeast-1',
+      'India (DPDP Act, RBI data localisation) localises internal data (localisedClasses): ap-south-1 (in) → ap-southeast-1 (apac) leaves the jurisdiction',
+    ],
+    [
+      'pii',
+      'us-east-1',
+      'eu-west-1',
+      'pii is jurisdiction-bound and United States allows no masked export to eu (maskedExportTo): us-east-1 (us) → eu-west-1 (eu) leaves the jurisdiction',
+    ],
   ])('%s %s → %s is denied with its reason', (cls, from, to, reason) => {
     expect(index.decide(cls, from, to)).toEqual({ allowed: false, reason });
   });
@@ -52,7 +77,19 @@ describe('residency plan of the shipped regions/', () => {
     ['eu-west-1', ['public', 'pii', 'phi'], ['eu-central-1']],
     ['me-central-1', ['pii'], []],
     // A store of public data only may go everywhere.
-    ['me-central-1', ['public'], ['ap-south-1', 'ap-south-2', 'ap-southeast-1', 'eu-central-1', 'eu-west-1', 'us-east-1', 'us-west-2']],
+    [
+      'me-central-1',
+      ['public'],
+      [
+        'ap-south-1',
+        'ap-south-2',
+        'ap-southeast-1',
+        'eu-central-1',
+        'eu-west-1',
+        'us-east-1',
+        'us-west-2',
+      ],
+    ],
     // India localises internal data too.
     ['ap-south-1', ['internal'], ['ap-south-2']],
   ])('full replica targets of %s for %j', (from, classes, targets) => {

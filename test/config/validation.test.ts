@@ -36,7 +36,13 @@ const cases: Case[] = [
   ],
   [
     'log retention not a CloudWatch period',
-    (d) => edit(d, 'global.yaml', 'natGateways: 1', 'natGateways: 1\n  observability:\n    logRetentionDays: 31'),
+    (d) =>
+      edit(
+        d,
+        'global.yaml',
+        'natGateways: 1',
+        'natGateways: 1\n  observability:\n    logRetentionDays: 31',
+      ),
     [
       'regions/global.yaml:31 defaults.observability.logRetentionDays: got 31; expected one of the CloudWatch retention periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653',
     ],
@@ -54,7 +60,9 @@ const cases: Case[] = [
         'mars-east-1.yaml',
         'id: mars-east-1\njurisdiction: us\ntier: tertiary\nfailoverPriority: 3\ncapacity: 10\ncidr: 10.99.0.0/16\ncloudflare: {latitude: 0, longitude: 0}\n',
       ),
-    ['regions/mars-east-1.yaml:1 id: got "mars-east-1"; expected an AWS region id such as eu-west-1, and the file named after it'],
+    [
+      'regions/mars-east-1.yaml:1 id: got "mars-east-1"; expected an AWS region id such as eu-west-1, and the file named after it',
+    ],
   ],
   [
     'jurisdiction not defined',
@@ -82,12 +90,16 @@ const cases: Case[] = [
   [
     'same failover priority twice in a jurisdiction',
     (d) => edit(d, 'eu-central-1.yaml', 'failoverPriority: 2', 'failoverPriority: 1'),
-    ['regions/eu-west-1.yaml:4 failoverPriority: got 1; expected a priority not used by eu-central-1, also in jurisdiction eu'],
+    [
+      'regions/eu-west-1.yaml:4 failoverPriority: got 1; expected a priority not used by eu-central-1, also in jurisdiction eu',
+    ],
   ],
   [
     'failover target that does not exist',
     (d) => edit(d, 'eu-west-1.yaml', 'capacity: 100', 'capacity: 100\nfailoverTo: [eu-north-1]'),
-    ['regions/eu-west-1.yaml:6 failoverTo[0]: got "eu-north-1"; expected a region that has a file in regions/ (eu-central-1, eu-west-1, us-east-1)'],
+    [
+      'regions/eu-west-1.yaml:6 failoverTo[0]: got "eu-north-1"; expected a region that has a file in regions/ (eu-central-1, eu-west-1, us-east-1)',
+    ],
   ],
   [
     'failover target in another jurisdiction (residency)',
@@ -99,7 +111,9 @@ const cases: Case[] = [
   [
     'malformed CIDR',
     (d) => edit(d, 'us-east-1.yaml', 'cidr: 10.10.0.0/16', 'cidr: 10.10.0.1/16'),
-    ['regions/us-east-1.yaml:6 cidr: got "10.10.0.1/16"; expected an IPv4 network CIDR with a /16 to /22 prefix on its network boundary, e.g. 10.20.0.0/16'],
+    [
+      'regions/us-east-1.yaml:6 cidr: got "10.10.0.1/16"; expected an IPv4 network CIDR with a /16 to /22 prefix on its network boundary, e.g. 10.20.0.0/16',
+    ],
   ],
   [
     'overlapping CIDRs (reported in both files)',
@@ -112,45 +126,70 @@ const cases: Case[] = [
   [
     'unknown residency country',
     (d) => edit(d, 'us-east-1.yaml', 'countries: [US]', 'countries: [US, QQ]'),
-    ['regions/us-east-1.yaml:8 residency.countries[1]: got "QQ"; expected a known ISO 3166-1 alpha-2 country code'],
+    [
+      'regions/us-east-1.yaml:8 residency.countries[1]: got "QQ"; expected a known ISO 3166-1 alpha-2 country code',
+    ],
   ],
   [
-    "residency country of another jurisdiction",
+    'residency country of another jurisdiction',
     (d) => edit(d, 'us-east-1.yaml', 'countries: [US]', 'countries: [US, DE]'),
     [
-      "regions/us-east-1.yaml:8 residency.countries[1]: got \"DE\"; expected a country of jurisdiction us: DE belongs to eu, so homing its residents' data here would take it out of eu",
+      'regions/us-east-1.yaml:8 residency.countries[1]: got "DE"; expected a country of jurisdiction us: DE belongs to eu, so homing its residents\' data here would take it out of eu',
     ],
   ],
   [
     'country homed in two regions',
     (d) => edit(d, 'eu-central-1.yaml', 'countries: [DE]', 'countries: [DE, FR]'),
-    ['regions/eu-west-1.yaml:8 residency.countries[1]: got "FR"; expected a country not already homed in eu-central-1 (each country has one home region)'],
+    [
+      'regions/eu-west-1.yaml:8 residency.countries[1]: got "FR"; expected a country not already homed in eu-central-1 (each country has one home region)',
+    ],
   ],
   [
     'country in two jurisdictions',
     (d) => edit(d, 'global.yaml', 'countries: [US, CA]', 'countries: [US, CA, FR]'),
-    ['regions/global.yaml:25 jurisdictions.us.countries[2]: got "FR"; expected a country not already governed by jurisdiction eu'],
+    [
+      'regions/global.yaml:25 jurisdictions.us.countries[2]: got "FR"; expected a country not already governed by jurisdiction eu',
+    ],
   ],
   [
     'masked export to an unknown jurisdiction',
     (d) => edit(d, 'global.yaml', 'maskedExportTo: [us]', 'maskedExportTo: [us, mars]'),
-    ['regions/global.yaml:22 jurisdictions.eu.maskedExportTo[1]: got "mars"; expected another jurisdiction (us)'],
+    [
+      'regions/global.yaml:22 jurisdictions.eu.maskedExportTo[1]: got "mars"; expected another jurisdiction (us)',
+    ],
   ],
   [
     'localised class that does not exist',
     (d) => edit(d, 'global.yaml', 'localisedClasses: []', 'localisedClasses: [secret]'),
-    ['regions/global.yaml:26 jurisdictions.us.localisedClasses[0]: got "secret"; expected a data class (public, internal, pii, phi)'],
+    [
+      'regions/global.yaml:26 jurisdictions.us.localisedClasses[0]: got "secret"; expected a data class (public, internal, pii, phi)',
+    ],
   ],
   [
     'more NAT gateways than AZs',
     (d) =>
-      edit(d, 'us-east-1.yaml', 'capacity: 100', 'capacity: 100\nsettings:\n  network:\n    maxAzs: 2\n    natGateways: 3'),
-    ['regions/us-east-1.yaml:9 settings.network.natGateways: got 3; expected at most settings.network.maxAzs (2): one NAT gateway per AZ at the most'],
+      edit(
+        d,
+        'us-east-1.yaml',
+        'capacity: 100',
+        'capacity: 100\nsettings:\n  network:\n    maxAzs: 2\n    natGateways: 3',
+      ),
+    [
+      'regions/us-east-1.yaml:9 settings.network.natGateways: got 3; expected at most settings.network.maxAzs (2): one NAT gateway per AZ at the most',
+    ],
   ],
   [
     'availability zone of another region',
-    (d) => edit(d, 'us-east-1.yaml', 'capacity: 100', 'capacity: 100\navailabilityZones: [us-east-1a, us-east-1b, us-west-2c]'),
-    ['regions/us-east-1.yaml:6 availabilityZones[2]: got "us-west-2c"; expected an AZ of us-east-1, e.g. us-east-1a'],
+    (d) =>
+      edit(
+        d,
+        'us-east-1.yaml',
+        'capacity: 100',
+        'capacity: 100\navailabilityZones: [us-east-1a, us-east-1b, us-west-2c]',
+      ),
+    [
+      'regions/us-east-1.yaml:6 availabilityZones[2]: got "us-west-2c"; expected an AZ of us-east-1, e.g. us-east-1a',
+    ],
   ],
   [
     'YAML syntax error',

@@ -1,0 +1,192 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { availabilityZonesOf, regionalTags } from '../../lib/regional-stack';
+import { buildApp } from '../support/app';
+import { load, SHIPPED } from '../support/fixture';
+
+const config = load(SHIPPED);
+const built = buildApp(config);
+const regions = config.regions.map((r) => [r.id, r] as const);
+
+/** Meridian's functions: every function except aws-cdk-lib's own custom-resource providers. */
+const meridianFunctions = (t: ReturnType<typeof built.template>) =>
+  Object.entries(t.findResources('AWS::Lambda::Function'))
+    .filter(([logicalId]) => !logicalId.startsWith('Custom'))
+    .map(([, f]) => f);
+
+describe('regional stacks of the shipped regions/', () => {
+  test('one stack per region, named Meridian-<env>-<region>, with an explicit environment', () => {
+    expect(built.stacks.map((s) => [s.stackName, s.region, s.account])).toEqual(
+      config.regions.map((r) => [`Meridian-prod-${r.id}`, r.id, '111111111111']),
+    );
+  });
+
+  describe.each(regions)('%s', (id, region) => {
+    const t = () => built.template(id);
+
+    test('customer KMS key with yearly rotation, retained, usable by this region’s CloudWatch Logs only', () => {
+      t().hasResource('AWS::KMS::Key', {
+        Properties: {
+          EnableKeyRotation: true,
+          KeyPolicy: {
+            Statement: Match.arrayWith([
+              Match.objectLike({
+                Principal: { Service: `logs.${id}.amazonaws.com` },
+                Condition: {
+                  ArnLike: {
+                    'kms:EncryptionContext:aws:logs:arn': Match.objectLike({
+                      'Fn::Join': ['', Match.arrayWith([`:logs:${id}:111111111111:log-group:*`])],
+                    }),
+                  },
+                },
+              }),
+            ]),
+          },
+        },
+        DeletionPolicy: 'Retain',
+      });
+    });
+
+    test('VPC with the configured CIDR; public, private and isolated subnets in every AZ', () => {
+      t().hasResourceProperties('AWS::EC2::VPC', { CidrBlock: region.cidr });
+      const azs = availabilityZonesOf(region);
+      const subnets = Object.values(t().findResources('AWS::EC2::Subnet'));
+      expect(subnets).toHaveLength(3 * azs.length);
+      expect(new Set(subnets.map((s) => s.Properties.AvailabilityZone))).toEqual(new Set(azs));
+      t().resourceCountIs('AWS::EC2::NatGateway', region.settings.network.natGateways);
+    });
+
+    test('flow logs of all traffic to a log group encrypted with the regional key, with retention', () => {
+      t().hasResourceProperties('AWS::EC2::FlowLog', {
+        ResourceType: 'VPC',
+        TrafficType: 'ALL',
+        LogDestinationType: 'cloud-watch-logs',
+      });
+      const groups = Object.values(t().findResources('AWS::Logs::LogGroup'));
+      expect(groups.length).toBeGreaterThanOrEqual(2);
+      for (const g of groups) {
+        expect(g.Properties.KmsKeyId).toEqual({
+          'Fn::GetAtt': [expect.stringMatching(/^RegionalKey/), 'Arn'],
+        });
+        expect(g.Properties.RetentionInDays).toBe(region.settings.observability.logRetentionDays);
+        expect(g.DeletionPolicy).toBe('Retain');
+      }
+    });
+
+    test('interface endpoints for every configured service, reachable on 443 from the VPC range only', () => {
+      const services = region.settings.network.interfaceEndpoints;
+      const endpoints = Object.values(
+        t().findResources('AWS::EC2::VPCEndpoint', {
+          Properties: { VpcEndpointType: 'Interface' },
+        }),
+      );
+      expect(endpoints.map((e) => e.Properties.ServiceName).sort()).toEqual(
+        services.map((s) => `com.amazonaws.${id}.${s}`).sort(),
+      );
+      for (const e of endpoints) expect(e.Properties.PrivateDnsEnabled).toBe(true);
+      const endpointGroups = Object.entries(t().findResources('AWS::EC2::SecurityGroup'))
+        .filter(([logicalId]) => /EndpointSecurityGroup/.test(logicalId))
+        .map(([, sg]) => sg);
+      expect(endpointGroups).toHaveLength(services.length);
+      for (const sg of endpointGroups) {
+        expect(sg.Properties.SecurityGroupIngress).toEqual([
+          expect.objectContaining({
+            CidrIp: region.cidr,
+            FromPort: 443,
+            ToPort: 443,
+            IpProtocol: 'tcp',
+          }),
+        ]);
+      }
+    });
+
+    test('gateway endpoints for S3 and DynamoDB', () => {
+      const gateways = Object.values(
+        t().findResources('AWS::EC2::VPCEndpoint', { Properties: { VpcEndpointType: 'Gateway' } }),
+      );
+      const services = gateways.map(
+        (g) => /\.(\w+)"\]\]\}$/.exec(JSON.stringify(g.Properties.ServiceName))?.[1],
+      );
+      expect(services.sort()).toEqual([...region.settings.network.gatewayEndpoints].sort());
+    });
+
+    test('every taggable resource carries the residency tags', () => {
+      const expected = regionalTags(config, region);
+      const tagged = Object.values(
+        t().toJSON().Resources as Record<string, { Properties?: { Tags?: unknown } }>,
+      ).filter((r) => Array.isArray(r.Properties?.Tags));
+      expect(tagged.length).toBeGreaterThan(20);
+      for (const r of tagged) {
+        const tags = Object.fromEntries(
+          ((r.Properties?.Tags ?? []) as { Key: string; Value: string }[]).map((x) => [
+            x.Key,
+            x.Value,
+          ]),
+        );
+        expect(tags).toMatchObject({
+          'meridian:jurisdiction': region.jurisdiction,
+          'meridian:data-residency': expected['meridian:data-residency'],
+          'meridian:compliance': expected['meridian:compliance'],
+          'meridian:env': 'prod',
+          owner: 'platform-engineering',
+        });
+      }
+    });
+
+    test('every Meridian function: Node 22 on ARM64, traced, in private subnets, with DLQ and reserved concurrency', () => {
+      const fns = meridianFunctions(t());
+      expect(fns.length).toBeGreaterThanOrEqual(1);
+      for (const f of fns) {
+        expect(f.Properties).toMatchObject({
+          Runtime: 'nodejs22.x',
+          Architectures: ['arm64'],
+          TracingConfig: { Mode: 'Active' },
+          ReservedConcurrentExecutions: region.settings.lambda.reservedConcurrency,
+          DeadLetterConfig: { TargetArn: expect.anything() },
+          KmsKeyArn: expect.anything(),
+          VpcConfig: { SubnetIds: expect.any(Array) },
+          LoggingConfig: { LogFormat: 'JSON', LogGroup: expect.anything() },
+        });
+      }
+    });
+
+    test('the residency-check function reads the plan from its layer', () => {
+      t().hasResourceProperties('AWS::Lambda::Function', {
+        Environment: {
+          Variables: {
+            MERIDIAN_REGION: id,
+            MERIDIAN_RESIDENCY_PLAN_FILE: '/opt/meridian/residency-plan.json',
+          },
+        },
+        Layers: [{ Ref: Match.stringLikeRegexp('^ResidencyPlanLayer') }],
+      });
+    });
+
+    test('no hard-coded physical names that would collide across regions or environments', () => {
+      const names = [
+        'FunctionName',
+        'LogGroupName',
+        'QueueName',
+        'RoleName',
+        'TopicName',
+        'BucketName',
+        'TableName',
+        'GroupName',
+      ];
+      for (const [logicalId, r] of Object.entries(
+        t().toJSON().Resources as Record<string, { Properties?: Record<string, unknown> }>,
+      )) {
+        // A reference to a generated name is fine; a literal one would collide.
+        for (const n of names)
+          expect([logicalId, n, typeof r.Properties?.[n]]).not.toEqual([logicalId, n, 'string']);
+      }
+    });
+  });
+
+  test('handlers are bundled once: every stack points at the same code asset', () => {
+    const codeKeys = config.regions.map((r) => {
+      const fns = meridianFunctions(built.template(r.id));
+      return fns.map((f) => f.Properties.Code.S3Key);
+    });
+    expect(new Set(codeKeys.flat()).size).toBe(codeKeys[0]?.length);
+  });
+});
