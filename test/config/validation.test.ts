@@ -109,6 +109,26 @@ const cases: Case[] = [
     ],
   ],
   [
+    'failover target that is the region itself',
+    (d) => edit(d, 'eu-west-1.yaml', 'capacity: 100', 'capacity: 100\nfailoverTo: [eu-west-1]'),
+    [
+      'regions/eu-west-1.yaml:6 failoverTo[0]: got "eu-west-1"; expected another region than this one',
+    ],
+  ],
+  [
+    'fewer availability zones than maxAzs',
+    (d) =>
+      edit(
+        d,
+        'us-east-1.yaml',
+        'capacity: 100',
+        'capacity: 100\navailabilityZones: [us-east-1a, us-east-1b]',
+      ),
+    [
+      'regions/us-east-1.yaml:6 availabilityZones: got ["us-east-1a","us-east-1b"]; expected at least settings.network.maxAzs (3) zones',
+    ],
+  ],
+  [
     'malformed CIDR',
     (d) => edit(d, 'us-east-1.yaml', 'cidr: 10.10.0.0/16', 'cidr: 10.10.0.1/16'),
     [
