@@ -1,7 +1,11 @@
 import { Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import * as backup from 'aws-cdk-lib/aws-backup';
 import type { Construct } from 'constructs';
+import { ResidencyIndex } from '../lambda/shared/residency-plan';
 import type { MeridianConfig } from './config/load';
 import type { RegionConfig } from './config/schema';
+import { AuroraGlobal, auroraMembership, globalClusterName } from './data/aurora-global';
+import { RegionalBackup } from './data/regional-backup';
 import { type BundlingMode, MeridianFunction } from './lambda/meridian-function';
 import { ResidencyPlanLayer } from './lambda/residency-plan-layer';
 import { RegionalNetwork } from './network/regional-network';
@@ -52,6 +56,9 @@ export class RegionalStack extends Stack {
   readonly network: RegionalNetwork;
   readonly planLayer: ResidencyPlanLayer;
   readonly residencyCheck: MeridianFunction;
+  /** This region's member of its cell's Aurora global database. */
+  readonly aurora?: AuroraGlobal;
+  readonly backup: RegionalBackup;
   private readonly azs: string[];
 
   constructor(scope: Construct, props: RegionalStackProps) {
@@ -81,6 +88,36 @@ export class RegionalStack extends Stack {
       logRetentionDays: s.observability.logRetentionDays,
     });
     this.planLayer = new ResidencyPlanLayer(this, 'ResidencyPlan', { plan: config.plan });
+    const index = new ResidencyIndex(config.plan);
+    const allClasses = config.plan.dataClasses.map((c) => c.id);
+    const membership = auroraMembership(index, region.id, allClasses);
+    this.backup = new RegionalBackup(this, 'Backup', {
+      key: this.key.key,
+      retentionDays: s.replication.backupRetentionDays,
+    });
+    if (membership) {
+      this.aurora = new AuroraGlobal(this, 'Aurora', {
+        vpc: this.network.vpc,
+        vpcCidr: region.cidr,
+        key: this.key.key,
+        role: membership.role,
+        globalClusterIdentifier: globalClusterName(
+          config.global.platform,
+          config.env,
+          membership.jurisdiction,
+        ),
+        clusterIdentifier: `${config.global.platform}-${config.env}-${region.id}`,
+        engineVersion: s.data.auroraEngineVersion,
+        minAcu: s.data.auroraMinAcu,
+        maxAcu: s.data.auroraMaxAcu,
+        readers: s.data.auroraReaders,
+        backupRetentionDays: s.replication.backupRetentionDays,
+        logRetentionDays: s.observability.logRetentionDays,
+      });
+      this.backup.add('Aurora', [
+        backup.BackupResource.fromRdsDatabaseCluster(this.aurora.cluster),
+      ]);
+    }
     this.residencyCheck = new MeridianFunction(this, 'ResidencyCheck', {
       handler: 'residency-check',
       description: 'Decides whether records may replicate to a region, from the residency plan',

@@ -318,6 +318,37 @@ export const networkFitsAzs: Rule = ({ regions }) =>
     return out;
   });
 
+export const auroraCapacityOrdered: Rule = ({ regions }) =>
+  [...regions].flatMap(([key, r]) => {
+    const { auroraMinAcu, auroraMaxAcu } = r.settings.data;
+    return auroraMinAcu <= auroraMaxAcu
+      ? []
+      : [
+          {
+            at: at(key, 'settings', 'data', 'auroraMinAcu'),
+            value: auroraMinAcu,
+            expected: `at most settings.data.auroraMaxAcu (${auroraMaxAcu})`,
+          },
+        ];
+  });
+
+/** Aurora global databases take a primary and at most 5 secondary regions. */
+export const cellFitsGlobalDatabase: Rule = ({ global, regions }) => {
+  if (!global) return [];
+  return Object.keys(global.jurisdictions).flatMap((j) => {
+    const members = [...regions].filter(([, r]) => r.jurisdiction === j).map(([k]) => k);
+    return members.length <= 6
+      ? []
+      : [
+          {
+            at: ['global', 'jurisdictions', j],
+            value: members,
+            expected: `at most 6 regions in one jurisdiction (an Aurora global database has 1 primary and up to 5 secondaries)`,
+          },
+        ];
+  });
+};
+
 /** Every rule, in the order their findings are reported. */
 export const RULES: readonly Rule[] = [
   regionIdMatchesFileName,
@@ -330,4 +361,6 @@ export const RULES: readonly Rule[] = [
   countriesKnownAndPlaced,
   jurisdictionReferencesValid,
   networkFitsAzs,
+  auroraCapacityOrdered,
+  cellFitsGlobalDatabase,
 ];

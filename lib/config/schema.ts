@@ -85,6 +85,21 @@ export const settingsSchema = z.strictObject({
       reservedConcurrency: int(1, 1000).default(10),
     })
     .prefault({}),
+  data: z
+    .strictObject({
+      /** Aurora PostgreSQL engine version (major.minor). */
+      auroraEngineVersion: z
+        .string()
+        .regex(
+          /^1[5-7]\.\d+$/,
+          'an Aurora PostgreSQL version such as 16.6 (15.x to 17.x support global databases)',
+        )
+        .default('16.6'),
+      auroraMinAcu: z.number().min(0.5).max(256).default(0.5),
+      auroraMaxAcu: z.number().min(1).max(256).default(16),
+      auroraReaders: int(0, 15).default(1),
+    })
+    .prefault({}),
   replication: z
     .strictObject({
       backupRetentionDays: int(1, 35).default(30),

@@ -212,6 +212,19 @@ const cases: Case[] = [
     ],
   ],
   [
+    'Aurora minimum capacity above the maximum',
+    (d) =>
+      edit(
+        d,
+        'us-east-1.yaml',
+        'capacity: 100',
+        'capacity: 100\nsettings:\n  data:\n    auroraMinAcu: 32',
+      ),
+    [
+      'regions/us-east-1.yaml:8 settings.data.auroraMinAcu: got 32; expected at most settings.data.auroraMaxAcu (16)',
+    ],
+  ],
+  [
     'YAML syntax error',
     (d) => edit(d, 'us-east-1.yaml', 'capacity: 100', 'capacity: [100'),
     [

@@ -161,7 +161,7 @@ describe('regional stacks of the shipped regions/', () => {
       });
     });
 
-    test('no hard-coded physical names that would collide across regions or environments', () => {
+    test('physical names, where set, carry env and region (or jurisdiction) so they never collide', () => {
       const names = [
         'FunctionName',
         'LogGroupName',
@@ -171,13 +171,18 @@ describe('regional stacks of the shipped regions/', () => {
         'BucketName',
         'TableName',
         'GroupName',
+        'DBClusterIdentifier',
+        'GlobalClusterIdentifier',
       ];
+      const unique = new RegExp(`-prod-(${id}|${region.jurisdiction})(/|$)`);
       for (const [logicalId, r] of Object.entries(
         t().toJSON().Resources as Record<string, { Properties?: Record<string, unknown> }>,
       )) {
-        // A reference to a generated name is fine; a literal one would collide.
-        for (const n of names)
-          expect([logicalId, n, typeof r.Properties?.[n]]).not.toEqual([logicalId, n, 'string']);
+        for (const n of names) {
+          const v = r.Properties?.[n];
+          if (typeof v === 'string')
+            expect([logicalId, n, v]).toEqual([logicalId, n, expect.stringMatching(unique)]);
+        }
       }
     });
   });
