@@ -10,6 +10,8 @@ import { type BundlingMode, MeridianFunction } from './lambda/meridian-function'
 import { ResidencyPlanLayer } from './lambda/residency-plan-layer';
 import { RegionalNetwork } from './network/regional-network';
 import { RegionalKey } from './security/regional-key';
+import { RegionalBuckets } from './storage/regional-buckets';
+import { auditRoutes, objectRoutes } from './storage/replication-routes';
 
 export interface RegionalStackProps extends StackProps {
   readonly config: MeridianConfig;
@@ -59,6 +61,8 @@ export class RegionalStack extends Stack {
   /** This region's member of its cell's Aurora global database. */
   readonly aurora?: AuroraGlobal;
   readonly backup: RegionalBackup;
+  /** Data, audit and access-log buckets. */
+  readonly buckets: RegionalBuckets;
   private readonly azs: string[];
 
   constructor(scope: Construct, props: RegionalStackProps) {
@@ -75,9 +79,8 @@ export class RegionalStack extends Stack {
     for (const [k, v] of Object.entries(regionalTags(config, region))) Tags.of(this).add(k, v);
 
     const s = region.settings;
-    this.key = new RegionalKey(this, 'RegionalKey', {
-      aliasName: `${config.global.platform}-${config.env}`,
-    });
+    const keyAlias = `${config.global.platform}-${config.env}`;
+    this.key = new RegionalKey(this, 'RegionalKey', { aliasName: keyAlias });
     this.network = new RegionalNetwork(this, 'Network', {
       cidr: region.cidr,
       maxAzs: s.network.maxAzs,
@@ -118,6 +121,20 @@ export class RegionalStack extends Stack {
         backup.BackupResource.fromRdsDatabaseCluster(this.aurora.cluster),
       ]);
     }
+    this.buckets = new RegionalBuckets(this, 'Buckets', {
+      platform: config.global.platform,
+      env: config.env,
+      key: this.key.key,
+      keyAlias,
+      dataRoutes: objectRoutes(index, region.id),
+      auditTargets: auditRoutes(index, region.id),
+      transitionToIaDays: s.storage.transitionToIaDays,
+      transitionToGlacierDays: s.storage.transitionToGlacierDays,
+      expireNoncurrentDays: s.storage.expireNoncurrentDays,
+      auditRetentionDays: s.replication.auditRetentionDays,
+      replicationTimeControl: s.replication.s3ReplicationTimeControl,
+      accessLogRetentionDays: s.observability.logRetentionDays,
+    });
     this.residencyCheck = new MeridianFunction(this, 'ResidencyCheck', {
       handler: 'residency-check',
       description: 'Decides whether records may replicate to a region, from the residency plan',

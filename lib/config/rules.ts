@@ -332,6 +332,20 @@ export const auroraCapacityOrdered: Rule = ({ regions }) =>
         ];
   });
 
+export const lifecycleOrdered: Rule = ({ regions }) =>
+  [...regions].flatMap(([key, r]) => {
+    const { transitionToIaDays, transitionToGlacierDays } = r.settings.storage;
+    return transitionToGlacierDays > transitionToIaDays
+      ? []
+      : [
+          {
+            at: at(key, 'settings', 'storage', 'transitionToGlacierDays'),
+            value: transitionToGlacierDays,
+            expected: `more than settings.storage.transitionToIaDays (${transitionToIaDays}): objects move to Glacier after Infrequent Access`,
+          },
+        ];
+  });
+
 /** Aurora global databases take a primary and at most 5 secondary regions. */
 export const cellFitsGlobalDatabase: Rule = ({ global, regions }) => {
   if (!global) return [];
@@ -362,5 +376,6 @@ export const RULES: readonly Rule[] = [
   jurisdictionReferencesValid,
   networkFitsAzs,
   auroraCapacityOrdered,
+  lifecycleOrdered,
   cellFitsGlobalDatabase,
 ];

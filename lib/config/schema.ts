@@ -100,6 +100,13 @@ export const settingsSchema = z.strictObject({
       auroraReaders: int(0, 15).default(1),
     })
     .prefault({}),
+  storage: z
+    .strictObject({
+      transitionToIaDays: int(30, 3650).default(30),
+      transitionToGlacierDays: int(31, 3650).default(90),
+      expireNoncurrentDays: int(1, 3650).default(365),
+    })
+    .prefault({}),
   replication: z
     .strictObject({
       backupRetentionDays: int(1, 35).default(30),

@@ -225,6 +225,19 @@ const cases: Case[] = [
     ],
   ],
   [
+    'Glacier transition not after Infrequent Access',
+    (d) =>
+      edit(
+        d,
+        'global.yaml',
+        'natGateways: 1',
+        'natGateways: 1\n  storage:\n    transitionToIaDays: 60\n    transitionToGlacierDays: 45',
+      ),
+    [
+      'regions/global.yaml:32 defaults.storage.transitionToGlacierDays: got 45; expected more than settings.storage.transitionToIaDays (60): objects move to Glacier after Infrequent Access',
+    ],
+  ],
+  [
     'YAML syntax error',
     (d) => edit(d, 'us-east-1.yaml', 'capacity: 100', 'capacity: [100'),
     [
