@@ -1,5 +1,7 @@
-import type { App } from 'aws-cdk-lib';
+import { type App, Validations } from 'aws-cdk-lib';
+import { ResidencyIndex } from '../lambda/shared/residency-plan';
 import { registerCompliancePacks } from './compliance/nag';
+import { ResidencyGuard } from './compliance/residency-guard';
 import type { MeridianConfig } from './config/load';
 import type { BundlingMode } from './lambda/meridian-function';
 import { RegionalStack } from './regional-stack';
@@ -20,6 +22,14 @@ export function buildMeridian(
   const stacks = config.regions.map(
     (region) => new RegionalStack(app, { config, region, bundling: options.bundling }),
   );
-  if (options.compliance ?? true) registerCompliancePacks(app);
+  if (options.compliance ?? true) {
+    registerCompliancePacks(app);
+    Validations.of(app).addPlugins(
+      new ResidencyGuard(new ResidencyIndex(config.plan), {
+        platform: config.global.platform,
+        env: config.env,
+      }),
+    );
+  }
   return stacks;
 }

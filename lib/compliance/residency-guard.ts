@@ -1,0 +1,158 @@
+import * as fs from 'node:fs';
+import type {
+  IPolicyValidationContext,
+  IPolicyValidationPlugin,
+  PolicyValidationPluginReport,
+  PolicyViolation,
+} from 'aws-cdk-lib';
+import type { ResidencyIndex } from '../../lambda/shared/residency-plan';
+
+export interface GuardNaming {
+  readonly platform: string;
+  readonly env: string;
+}
+
+/** A replication edge found in a template that the residency plan does not allow. */
+export interface GuardFinding {
+  readonly logicalId: string;
+  /** e.g. `S3 data eu-west-1 → us-east-1 (prefix pii/)` */
+  readonly edge: string;
+  readonly reason: string;
+}
+
+type Resources = Record<string, { Type: string; Properties?: Record<string, unknown> }>;
+
+/**
+ * Reads a synthesized template of `region` and returns every replication edge in it that the
+ * residency plan does not allow. It looks at what will be deployed, not at how it was built, so a
+ * hand-written override or a future construct that forgets the plan is caught too.
+ */
+export function checkTemplate(
+  index: ResidencyIndex,
+  naming: GuardNaming,
+  region: string,
+  template: { Resources?: Resources },
+): GuardFinding[] {
+  const classes = index.plan.dataClasses.map((c) => c.id);
+  const findings: GuardFinding[] = [];
+  const prefix = `${naming.platform}-${naming.env}-`;
+  const bucketPattern = new RegExp(
+    `${prefix}([a-z]+(?:-[a-z]+)+-\\d+)-(data|audit|access-logs)-\\d{12}`,
+  );
+
+  for (const [logicalId, r] of Object.entries(template.Resources ?? {})) {
+    const props = r.Properties ?? {};
+    if (r.Type === 'AWS::RDS::DBCluster' && typeof props.GlobalClusterIdentifier === 'string') {
+      const id = props.GlobalClusterIdentifier;
+      const cell = index.plan.cells.find((c) => `${prefix}${c.jurisdiction}` === id);
+      const edge = `Aurora global cluster ${id} → ${region}`;
+      if (!cell) {
+        findings.push({ logicalId, edge, reason: `no jurisdiction cell is named ${id}` });
+      } else if (
+        cell.primary !== region &&
+        !index.fullReplicaTargets(cell.primary, classes).includes(region)
+      ) {
+        findings.push({
+          logicalId,
+          edge,
+          reason: `the plan does not allow every class of ${cell.primary}'s database into ${region}`,
+        });
+      }
+    }
+    if (r.Type === 'AWS::S3::Bucket') {
+      const purpose = bucketPattern.exec(String(props.BucketName))?.[2] ?? 'unknown';
+      const rules =
+        ((props.ReplicationConfiguration as { Rules?: unknown[] } | undefined)?.Rules as {
+          Filter?: { Prefix?: string };
+          Prefix?: string;
+          Destination?: { Bucket?: unknown };
+        }[]) ?? [];
+      for (const rule of rules) {
+        const to = bucketPattern.exec(JSON.stringify(rule.Destination?.Bucket))?.[1];
+        const keyPrefix = rule.Filter?.Prefix ?? rule.Prefix ?? '';
+        const edge = `S3 ${purpose} ${region} → ${to ?? 'unknown bucket'}${keyPrefix ? ` (prefix ${keyPrefix})` : ' (whole bucket)'}`;
+        if (!to) {
+          findings.push({
+            logicalId,
+            edge,
+            reason: 'destination is not a Meridian bucket of a known region',
+          });
+          continue;
+        }
+        const reason = s3RuleProblem(index, classes, purpose, keyPrefix, region, to);
+        if (reason) findings.push({ logicalId, edge, reason });
+      }
+    }
+  }
+  return findings;
+}
+
+function s3RuleProblem(
+  index: ResidencyIndex,
+  classes: readonly string[],
+  purpose: string,
+  keyPrefix: string,
+  from: string,
+  to: string,
+): string | undefined {
+  const full = (c: string) => {
+    const d = index.decide(c, from, to);
+    return d.allowed ? (d.mode === 'full' ? undefined : `${c} may only go masked`) : d.reason;
+  };
+  if (purpose !== 'data' || keyPrefix === '') {
+    // Audit buckets and whole-bucket rules may hold any class: every class must be allowed in full.
+    return classes.map(full).find((x) => x !== undefined);
+  }
+  const masked = /^masked\/([^/]+)\/([^/]+)\/$/.exec(keyPrefix);
+  if (masked) {
+    const [, jurisdiction, cls] = masked as unknown as [string, string, string];
+    const d = index.decide(cls, from, to);
+    const target = index.plan.regions.find((r) => r.id === to)?.jurisdiction;
+    if (!d.allowed) return d.reason;
+    if (jurisdiction !== target)
+      return `masked projections for ${jurisdiction} must not go to ${to} (${target})`;
+    return undefined;
+  }
+  const cls = /^([^/]+)\/$/.exec(keyPrefix)?.[1];
+  if (!cls) return `prefix ${keyPrefix} is not <class>/ or masked/<jurisdiction>/<class>/`;
+  return full(cls);
+}
+
+/**
+ * Synth-time residency guard: runs after the templates are written and fails synth on any
+ * replication edge (Aurora secondary, S3 destination) the residency plan does not allow.
+ */
+export class ResidencyGuard implements IPolicyValidationPlugin {
+  readonly name = 'Meridian-ResidencyGuard';
+
+  constructor(
+    private readonly index: ResidencyIndex,
+    private readonly naming: GuardNaming,
+  ) {}
+
+  validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
+    const violations: PolicyViolation[] = [];
+    for (const stack of context.stackTemplates) {
+      if (!stack.region) continue;
+      const template = JSON.parse(fs.readFileSync(stack.templatePath, 'utf8')) as {
+        Resources?: Resources;
+      };
+      for (const f of checkTemplate(this.index, this.naming, stack.region, template)) {
+        violations.push({
+          ruleName: 'Meridian-ResidencyGuard',
+          description: `${f.edge} is not allowed by the residency plan: ${f.reason}`,
+          fix: 'Take replication edges from the residency plan (lambda/shared/residency-plan.ts); change regions/ if the policy itself must change.',
+          severity: 'error',
+          violatingResources: [
+            {
+              resourceLogicalId: f.logicalId,
+              templatePath: stack.templatePath,
+              locations: ['Properties'],
+            },
+          ],
+        });
+      }
+    }
+    return { success: violations.length === 0, violations };
+  }
+}

@@ -1,0 +1,142 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { ResidencyIndex } from '../../lambda/shared/residency-plan';
+import { buildMeridian } from '../../lib/app';
+import { checkTemplate } from '../../lib/compliance/residency-guard';
+import { buildApp } from '../support/app';
+import { load, SHIPPED } from '../support/fixture';
+
+const config = load(SHIPPED);
+const index = new ResidencyIndex(config.plan);
+const naming = { platform: 'meridian', env: 'prod' };
+const built = buildApp(config);
+const templateOf = (region: string) => structuredClone(built.template(region).toJSON());
+
+const extraRule = (to: string, purpose: string, prefix: string) => ({
+  Id: `extra-${to}`,
+  Priority: 999,
+  Status: 'Enabled',
+  Filter: { Prefix: prefix },
+  Destination: { Bucket: `arn:aws:s3:::meridian-prod-${to}-${purpose}-111111111111` },
+});
+
+function withExtraRule(region: string, purpose: string, rule: object) {
+  const t = templateOf(region);
+  const bucket = Object.values(
+    t.Resources as Record<string, { Properties: Record<string, unknown> }>,
+  ).find((r) => r.Properties.BucketName === `meridian-prod-${region}-${purpose}-111111111111`);
+  if (!bucket) throw new Error(`no ${purpose} bucket in ${region}`);
+  bucket.Properties.ReplicationConfiguration ??= {
+    Role: 'arn:aws:iam::111111111111:role/x',
+    Rules: [],
+  };
+  (bucket.Properties.ReplicationConfiguration as { Rules: object[] }).Rules.push(rule);
+  return t;
+}
+
+describe('residency guard', () => {
+  test.each(config.regions.map((r) => r.id))(
+    'the shipped %s template has only edges the plan allows',
+    (region) => {
+      expect(checkTemplate(index, naming, region, templateOf(region))).toEqual([]);
+    },
+  );
+
+  test.each([
+    [
+      'pii records from the EU to the US',
+      'eu-west-1',
+      'data',
+      extraRule('us-east-1', 'data', 'pii/'),
+      'S3 data eu-west-1 → us-east-1 (prefix pii/)',
+      'pii is jurisdiction-bound and European Union (GDPR) allows no masked export to us (maskedExportTo): eu-west-1 (eu) → us-east-1 (us) leaves the jurisdiction',
+    ],
+    [
+      'India-localised internal data to Singapore',
+      'ap-south-1',
+      'data',
+      extraRule('ap-southeast-1', 'data', 'internal/'),
+      'S3 data ap-south-1 → ap-southeast-1 (prefix internal/)',
+      'India (DPDP Act, RBI data localisation) localises internal data (localisedClasses): ap-south-1 (in) → ap-southeast-1 (apac) leaves the jurisdiction',
+    ],
+    [
+      'a whole-bucket copy out of the jurisdiction',
+      'us-east-1',
+      'data',
+      extraRule('eu-west-1', 'data', ''),
+      'S3 data us-east-1 → eu-west-1 (whole bucket)',
+      'phi is jurisdiction-bound: us-east-1 (us) → eu-west-1 (eu) leaves the jurisdiction',
+    ],
+    [
+      'the UAE audit trail to the EU',
+      'me-central-1',
+      'audit',
+      extraRule('eu-west-1', 'audit', ''),
+      'S3 audit me-central-1 → eu-west-1 (whole bucket)',
+      'phi is jurisdiction-bound: me-central-1 (ae) → eu-west-1 (eu) leaves the jurisdiction',
+    ],
+    [
+      'masked US projections sent to the EU under an APAC label',
+      'us-east-1',
+      'data',
+      extraRule('eu-west-1', 'data', 'masked/apac/pii/'),
+      'S3 data us-east-1 → eu-west-1 (prefix masked/apac/pii/)',
+      'pii is jurisdiction-bound and United States allows no masked export to eu (maskedExportTo): us-east-1 (us) → eu-west-1 (eu) leaves the jurisdiction',
+    ],
+  ])('catches %s', (_name, region, purpose, rule, edge, reason) => {
+    const findings = checkTemplate(index, naming, region, withExtraRule(region, purpose, rule));
+    expect(findings.map((f) => f.edge)).toEqual([edge]);
+    expect(findings[0]?.reason).toBe(reason);
+  });
+
+  test('catches a region joining another jurisdiction’s Aurora global database', () => {
+    const t = templateOf('us-east-1');
+    const cluster = Object.values(
+      t.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>,
+    ).find((r) => r.Type === 'AWS::RDS::DBCluster');
+    if (cluster) cluster.Properties.GlobalClusterIdentifier = 'meridian-prod-eu';
+    expect(checkTemplate(index, naming, 'us-east-1', t)).toEqual([
+      {
+        logicalId: expect.stringMatching(/^AuroraCluster/),
+        edge: 'Aurora global cluster meridian-prod-eu → us-east-1',
+        reason: "the plan does not allow every class of eu-west-1's database into us-east-1",
+      },
+    ]);
+  });
+
+  test('fails a real synth when a construct adds a forbidden edge behind the plan’s back', () => {
+    const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'guard-')) });
+    const stacks = buildMeridian(app, config);
+    const eu = stacks.find((s) => s.region === 'eu-west-1');
+    const cfn = eu?.buckets.data.node.defaultChild as s3.CfnBucket;
+    cfn.addPropertyOverride(
+      'ReplicationConfiguration.Rules.99',
+      extraRule('us-east-1', 'data', 'phi/'),
+    );
+    const out: string[] = [];
+    const spies = [console.error, console.log, console.warn].map((_, i) =>
+      jest
+        .spyOn(console, (['error', 'log', 'warn'] as const)[i] as 'error')
+        .mockImplementation((...a) => {
+          out.push(a.map(String).join(' '));
+        }),
+    );
+    try {
+      let thrown = '';
+      try {
+        app.synth();
+      } catch (err) {
+        thrown = (err as Error).message;
+      }
+      expect(thrown).not.toBe('');
+      expect(`${thrown}\n${out.join('\n')}`).toContain(
+        'S3 data eu-west-1 → us-east-1 (prefix phi/) is not allowed by the residency plan',
+      );
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
+  });
+});
