@@ -185,6 +185,21 @@ describe('regional stacks of the shipped regions/', () => {
     });
   });
 
+  test.each(config.regions.map((r) => r.id))(
+    '%s stays well inside CloudFormation limits (< 80% of 500 resources, 200 outputs, 200 parameters; < 1 MB)',
+    (id) => {
+      const json = built.template(id).toJSON() as {
+        Resources?: object;
+        Outputs?: object;
+        Parameters?: object;
+      };
+      expect(Object.keys(json.Resources ?? {}).length).toBeLessThan(0.8 * 500);
+      expect(Object.keys(json.Outputs ?? {}).length).toBeLessThan(0.8 * 200);
+      expect(Object.keys(json.Parameters ?? {}).length).toBeLessThan(0.8 * 200);
+      expect(Buffer.byteLength(JSON.stringify(json))).toBeLessThan(1024 * 1024);
+    },
+  );
+
   test('handlers are bundled once: every stack points at the same code asset', () => {
     const codeKeys = config.regions.map((r) => {
       const fns = meridianFunctions(built.template(r.id));
