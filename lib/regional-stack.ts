@@ -2,6 +2,8 @@ import { Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import type { Construct } from 'constructs';
 import { ResidencyIndex } from '../lambda/shared/residency-plan';
+import { cacheMembership } from './cache/global-datastore-membership';
+import { RegionalCache } from './cache/regional-cache';
 import type { MeridianConfig } from './config/load';
 import type { RegionConfig } from './config/schema';
 import { AuroraGlobal, auroraMembership, globalClusterName } from './data/aurora-global';
@@ -61,6 +63,8 @@ export class RegionalStack extends Stack {
   /** This region's member of its cell's Aurora global database. */
   readonly aurora?: AuroraGlobal;
   readonly backup: RegionalBackup;
+  /** The region's cache, a member of its cell's Global Datastore where AWS supports one. */
+  readonly cache: RegionalCache;
   /** Data, audit and access-log buckets. */
   readonly buckets: RegionalBuckets;
   private readonly azs: string[];
@@ -121,6 +125,24 @@ export class RegionalStack extends Stack {
         backup.BackupResource.fromRdsDatabaseCluster(this.aurora.cluster),
       ]);
     }
+    this.cache = new RegionalCache(this, 'Cache', {
+      vpc: this.network.vpc,
+      vpcCidr: region.cidr,
+      key: this.key.key,
+      replicationGroupId: `${config.global.platform}-${config.env}-${region.id}`,
+      membership: cacheMembership(
+        index,
+        region.id,
+        allClasses,
+        (j) => `${config.global.platform}-${config.env}-${j}`,
+      ),
+      engine: s.cache.engine,
+      engineVersion: s.cache.engineVersion,
+      nodeType: s.cache.nodeType,
+      replicas: s.cache.replicas,
+      snapshotRetentionDays: s.cache.snapshotRetentionDays,
+      logRetentionDays: s.observability.logRetentionDays,
+    });
     this.buckets = new RegionalBuckets(this, 'Buckets', {
       platform: config.global.platform,
       env: config.env,

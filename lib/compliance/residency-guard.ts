@@ -6,6 +6,7 @@ import type {
   PolicyViolation,
 } from 'aws-cdk-lib';
 import type { ResidencyIndex } from '../../lambda/shared/residency-plan';
+import { GLOBAL_DATASTORE_PREFIX } from '../cache/global-datastore-membership';
 
 export interface GuardNaming {
   readonly platform: string;
@@ -56,6 +57,36 @@ export function checkTemplate(
           logicalId,
           edge,
           reason: `the plan does not allow every class of ${cell.primary}'s database into ${region}`,
+        });
+      }
+    }
+    if (
+      r.Type === 'AWS::ElastiCache::ReplicationGroup' &&
+      typeof props.GlobalReplicationGroupId === 'string'
+    ) {
+      const id = props.GlobalReplicationGroupId;
+      const [datastorePrefix, ...rest] = id.split('-');
+      const primary = Object.entries(GLOBAL_DATASTORE_PREFIX).find(
+        ([, p]) => p === datastorePrefix,
+      )?.[0];
+      const edge = `Cache Global Datastore ${id} → ${region}`;
+      if (!primary || !index.plan.regions.some((x) => x.id === primary)) {
+        findings.push({
+          logicalId,
+          edge,
+          reason: `${datastorePrefix} is the prefix of no Meridian region`,
+        });
+      } else if (`${prefix}${index.cellOf(primary)?.jurisdiction}` !== rest.join('-')) {
+        findings.push({
+          logicalId,
+          edge,
+          reason: `the datastore is not the cell datastore of ${primary}`,
+        });
+      } else if (!index.fullReplicaTargets(primary, classes).includes(region)) {
+        findings.push({
+          logicalId,
+          edge,
+          reason: `the plan does not allow every cached class of ${primary} into ${region}`,
         });
       }
     }
@@ -120,7 +151,8 @@ function s3RuleProblem(
 
 /**
  * Synth-time residency guard: runs after the templates are written and fails synth on any
- * replication edge (Aurora secondary, S3 destination) the residency plan does not allow.
+ * replication edge (Aurora secondary, cache Global Datastore member, S3 destination) the residency
+ * plan does not allow.
  */
 export class ResidencyGuard implements IPolicyValidationPlugin {
   readonly name = 'Meridian-ResidencyGuard';

@@ -100,6 +100,25 @@ export const settingsSchema = z.strictObject({
       auroraReaders: int(0, 15).default(1),
     })
     .prefault({}),
+  cache: z
+    .strictObject({
+      engine: z.enum(['redis', 'valkey']).default('redis'),
+      engineVersion: z
+        .string()
+        .regex(/^\d+\.\d+$/, 'a major.minor engine version such as 7.1')
+        .default('7.1'),
+      /** Global Datastore needs r/m node families. */
+      nodeType: z
+        .string()
+        .regex(
+          /^cache\.(r|m)\d+g?[a-z]*\.[a-z0-9]+$/,
+          'an r- or m-family node type such as cache.r7g.large (Global Datastore needs them)',
+        )
+        .default('cache.r7g.large'),
+      replicas: int(1, 5).default(1),
+      snapshotRetentionDays: int(1, 35).default(15),
+    })
+    .prefault({}),
   storage: z
     .strictObject({
       transitionToIaDays: int(30, 3650).default(30),

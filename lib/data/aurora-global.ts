@@ -6,6 +6,7 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import { acknowledge, inAllPacks, PACKS } from '../compliance/nag';
+import { vpcOnlySecurityGroup } from '../network/vpc-only-security-group';
 import { encryptedLogGroup } from '../observability/encrypted-log-group';
 
 export type AuroraRole = 'primary' | 'secondary';
@@ -73,16 +74,12 @@ export class AuroraGlobal extends Construct {
         log_disconnections: '1',
       },
     });
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
+    this.securityGroup = vpcOnlySecurityGroup(this, 'SecurityGroup', {
       vpc: props.vpc,
+      vpcCidr: props.vpcCidr,
+      port: AURORA_PORT,
       description: 'Aurora: PostgreSQL from this VPC only',
-      allowAllOutbound: false,
     });
-    this.securityGroup.addIngressRule(
-      ec2.Peer.ipv4(props.vpcCidr),
-      ec2.Port.tcp(AURORA_PORT),
-      'PostgreSQL from this VPC',
-    );
 
     // The log group RDS writes to, created first so it is encrypted and retained.
     const logGroup = encryptedLogGroup(this, 'PostgresqlLogs', {

@@ -107,6 +107,40 @@ describe('residency guard', () => {
     ]);
   });
 
+  test.each([
+    [
+      'an EU cache joining the US Global Datastore',
+      'eu-west-1',
+      'ldgnf-meridian-prod-us',
+      'the plan does not allow every cached class of us-east-1 into eu-west-1',
+    ],
+    [
+      'a datastore of an unknown region',
+      'us-west-2',
+      'zzzzz-meridian-prod-us',
+      'zzzzz is the prefix of no Meridian region',
+    ],
+    [
+      'the US primary’s prefix on another cell’s name',
+      'us-west-2',
+      'ldgnf-meridian-prod-eu',
+      'the datastore is not the cell datastore of us-east-1',
+    ],
+  ])('catches %s', (_name, region, globalId, reason) => {
+    const t = templateOf(region);
+    const group = Object.values(
+      t.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>,
+    ).find((r) => r.Type === 'AWS::ElastiCache::ReplicationGroup');
+    if (group) group.Properties.GlobalReplicationGroupId = globalId;
+    expect(checkTemplate(index, naming, region, t)).toEqual([
+      {
+        logicalId: expect.stringMatching(/^CacheReplicationGroup/),
+        edge: `Cache Global Datastore ${globalId} → ${region}`,
+        reason,
+      },
+    ]);
+  });
+
   test('fails a real synth when a construct adds a forbidden edge behind the plan’s back', () => {
     const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'guard-')) });
     const stacks = buildMeridian(app, config);
