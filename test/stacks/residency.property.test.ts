@@ -1,0 +1,173 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import fc from 'fast-check';
+import { stringify } from 'yaml';
+import { ResidencyIndex } from '../../lambda/shared/residency-plan';
+import { checkTemplate } from '../../lib/compliance/residency-guard';
+import type { MeridianConfig } from '../../lib/config/load';
+import { buildApp } from '../support/app';
+import { load } from '../support/fixture';
+
+/**
+ * Random valid regions/ folders → synthesized templates:
+ * 1. the residency guard finds no edge the plan forbids, and
+ * 2. judged straight from the config's rules (not through the plan code), no jurisdiction-bound or
+ *    localised class leaves its jurisdiction in full, and no database or cache spans two.
+ */
+const POOL = [
+  'us-east-1',
+  'us-west-2',
+  'eu-west-1',
+  'eu-central-1',
+  'ap-south-1',
+  'ap-southeast-1',
+  'ca-central-1',
+];
+const COUNTRIES = [['US', 'PR'], ['DE', 'FR'], ['IN'], ['SG', 'JP']];
+const CLASSES = {
+  public: { scope: 'global', requiresEncryption: false },
+  internal: { scope: 'global' },
+  pii: { scope: 'jurisdiction', maskedProjection: true },
+  phi: { scope: 'jurisdiction' },
+};
+
+const configs = fc
+  .record({
+    regions: fc.uniqueArray(fc.constantFrom(...POOL), { minLength: 2, maxLength: 4 }),
+    owners: fc.array(fc.nat({ max: 2 }), { minLength: 4, maxLength: 4 }),
+    localise: fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
+    exports: fc.array(fc.subarray([0, 1, 2]), { minLength: 3, maxLength: 3 }),
+  })
+  .map(({ regions, owners, localise, exports }) => ({
+    regions: regions.map((id, i) => ({ id, j: owners[i] ?? 0 })),
+    localise,
+    exports,
+  }));
+
+function writeConfig(c: {
+  regions: { id: string; j: number }[];
+  localise: boolean[];
+  exports: number[][];
+}): string {
+  const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-prop-')), 'regions');
+  fs.mkdirSync(dir, { recursive: true });
+  const used = [...new Set(c.regions.map((r) => r.j))].sort();
+  const jurisdictions = Object.fromEntries(
+    used.map((j) => [
+      `j${j}`,
+      {
+        name: `J${j}`,
+        countries: COUNTRIES[j],
+        residencyBound: j !== 0,
+        localisedClasses: c.localise[j] ? ['internal'] : [],
+        maskedExportTo: (c.exports[j] ?? [])
+          .filter((t) => t !== j && used.includes(t))
+          .map((t) => `j${t}`),
+      },
+    ]),
+  );
+  fs.writeFileSync(
+    path.join(dir, 'global.yaml'),
+    stringify({
+      platform: 'meridian',
+      account: '111111111111',
+      dns: { zoneName: 'example.com', hostedZoneId: 'Z0TEST0000000' },
+      dataClasses: CLASSES,
+      jurisdictions,
+      defaults: {
+        network: { natGateways: 1, interfaceEndpoints: ['kms'], gatewayEndpoints: ['s3'] },
+      },
+    }),
+  );
+  const seen = new Map<number, number>();
+  c.regions.forEach((r, i) => {
+    const n = seen.get(r.j) ?? 0;
+    seen.set(r.j, n + 1);
+    fs.writeFileSync(
+      path.join(dir, `${r.id}.yaml`),
+      stringify({
+        id: r.id,
+        jurisdiction: `j${r.j}`,
+        tier: n === 0 ? 'primary' : 'secondary',
+        failoverPriority: n + 1,
+        capacity: 10,
+        cidr: `10.${i}.0.0/16`,
+        cloudflare: { regions: [], latitude: 0, longitude: 0 },
+      }),
+    );
+  });
+  return dir;
+}
+
+/** Independent judgement from the config alone. */
+function leaks(
+  config: MeridianConfig,
+  template: { Resources?: Record<string, { Type: string; Properties?: Record<string, unknown> }> },
+  from: string,
+): string[] {
+  const jOf = (r: string) => config.regions.find((x) => x.id === r)?.jurisdiction;
+  const home = jOf(from) as string;
+  const rules = config.global.jurisdictions[home];
+  const restricted = (c: string) =>
+    config.global.dataClasses[c]?.scope === 'jurisdiction' || rules?.localisedClasses.includes(c);
+  const out: string[] = [];
+  for (const r of Object.values(template.Resources ?? {})) {
+    const p = r.Properties ?? {};
+    if (r.Type === 'AWS::RDS::DBCluster' && p.GlobalClusterIdentifier !== `meridian-prod-${home}`)
+      out.push(`aurora ${String(p.GlobalClusterIdentifier)}`);
+    if (
+      r.Type === 'AWS::ElastiCache::ReplicationGroup' &&
+      typeof p.GlobalReplicationGroupId === 'string' &&
+      !p.GlobalReplicationGroupId.endsWith(`-meridian-prod-${home}`)
+    ) {
+      out.push(`cache ${p.GlobalReplicationGroupId}`);
+    }
+    if (r.Type !== 'AWS::S3::Bucket') continue;
+    for (const rule of (
+      p.ReplicationConfiguration as {
+        Rules?: { Filter?: { Prefix?: string }; Destination: { Bucket: unknown } }[];
+      }
+    )?.Rules ?? []) {
+      const to = /meridian-prod-([a-z]+-[a-z]+-\d)-/.exec(
+        JSON.stringify(rule.Destination.Bucket),
+      )?.[1] as string;
+      if (jOf(to) === home) continue;
+      const prefix = rule.Filter?.Prefix ?? '';
+      const full = /^([a-z]+)\/$/.exec(prefix)?.[1];
+      const masked = /^masked\/([^/]+)\/([a-z]+)\/$/.exec(prefix);
+      if (prefix === '') out.push(`whole bucket ${from} → ${to}`);
+      else if (full && restricted(full)) out.push(`${full} ${from} → ${to}`);
+      else if (
+        masked &&
+        !(
+          config.global.dataClasses[masked[2] as string]?.maskedProjection &&
+          rules?.maskedExportTo.includes(jOf(to) as string)
+        )
+      ) {
+        out.push(`masked ${masked[2]} ${from} → ${to}`);
+      }
+    }
+  }
+  return out;
+}
+
+test('synthesized replication edges always respect residency', () => {
+  fc.assert(
+    fc.property(configs, (c) => {
+      const config = load(writeConfig(c));
+      const built = buildApp(config);
+      const index = new ResidencyIndex(config.plan);
+      for (const r of config.regions) {
+        const template = built.template(r.id).toJSON();
+        expect(checkTemplate(index, { platform: 'meridian', env: 'prod' }, r.id, template)).toEqual(
+          [],
+        );
+        expect(leaks(config, template, r.id)).toEqual([]);
+      }
+    }),
+    // Each case synthesizes up to four stacks (~1 s): enough cases to mix jurisdictions, few
+    // enough to keep the suite fast.
+    { numRuns: 12 },
+  );
+});
