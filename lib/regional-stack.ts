@@ -11,6 +11,7 @@ import { RegionalBackup } from './data/regional-backup';
 import { type BundlingMode, MeridianFunction } from './lambda/meridian-function';
 import { ResidencyPlanLayer } from './lambda/residency-plan-layer';
 import { RegionalNetwork } from './network/regional-network';
+import { RegionalSearch, searchDomainName } from './search/regional-search';
 import { RegionalKey } from './security/regional-key';
 import { RegionalBuckets } from './storage/regional-buckets';
 import { auditRoutes, objectRoutes } from './storage/replication-routes';
@@ -65,6 +66,8 @@ export class RegionalStack extends Stack {
   readonly backup: RegionalBackup;
   /** The region's cache, a member of its cell's Global Datastore where AWS supports one. */
   readonly cache: RegionalCache;
+  /** The region's OpenSearch domain. */
+  readonly search: RegionalSearch;
   /** Data, audit and access-log buckets. */
   readonly buckets: RegionalBuckets;
   private readonly azs: string[];
@@ -141,6 +144,19 @@ export class RegionalStack extends Stack {
       nodeType: s.cache.nodeType,
       replicas: s.cache.replicas,
       snapshotRetentionDays: s.cache.snapshotRetentionDays,
+      logRetentionDays: s.observability.logRetentionDays,
+    });
+    this.search = new RegionalSearch(this, 'Search', {
+      vpc: this.network.vpc,
+      vpcCidr: region.cidr,
+      key: this.key.key,
+      domainName: searchDomainName(config.global.platform, config.env, region.id),
+      maxAzs: s.network.maxAzs,
+      dataNodes: s.search.dataNodes,
+      dataNodeType: s.search.dataNodeType,
+      masterNodes: s.search.masterNodes,
+      masterNodeType: s.search.masterNodeType,
+      volumeGb: s.search.volumeGb,
       logRetentionDays: s.observability.logRetentionDays,
     });
     this.buckets = new RegionalBuckets(this, 'Buckets', {

@@ -5,6 +5,7 @@
  * schema and cross-field problems together.
  */
 import { RegionInfo } from 'aws-cdk-lib/region-info';
+import { searchZoneCount } from '../search/regional-search';
 import { isCountryCode } from './countries';
 import type { Path } from './problems';
 import type { GlobalConfig, RegionConfig } from './schema';
@@ -346,6 +347,22 @@ export const lifecycleOrdered: Rule = ({ regions }) =>
         ];
   });
 
+/** Search data nodes must spread evenly over 3 or 2 zones. */
+export const searchNodesFitAzs: Rule = ({ regions }) =>
+  [...regions].flatMap(([key, r]) => {
+    const { dataNodes } = r.settings.search;
+    const zones = r.settings.network.maxAzs >= 3 ? '3 or 2' : '2';
+    return searchZoneCount(r.settings.network.maxAzs, dataNodes)
+      ? []
+      : [
+          {
+            at: at(key, 'settings', 'search', 'dataNodes'),
+            value: dataNodes,
+            expected: `a number that spreads evenly over ${zones} availability zones (a multiple of ${zones})`,
+          },
+        ];
+  });
+
 /** Aurora global databases take a primary and at most 5 secondary regions. */
 export const cellFitsGlobalDatabase: Rule = ({ global, regions }) => {
   if (!global) return [];
@@ -377,5 +394,6 @@ export const RULES: readonly Rule[] = [
   networkFitsAzs,
   auroraCapacityOrdered,
   lifecycleOrdered,
+  searchNodesFitAzs,
   cellFitsGlobalDatabase,
 ];

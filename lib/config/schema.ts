@@ -119,6 +119,29 @@ export const settingsSchema = z.strictObject({
       snapshotRetentionDays: int(1, 35).default(15),
     })
     .prefault({}),
+  search: z
+    .strictObject({
+      dataNodes: int(2, 30).default(3),
+      dataNodeType: z
+        .string()
+        .regex(
+          /^[a-z0-9]+\.[a-z0-9]+\.search$/,
+          'an OpenSearch instance type such as r7g.large.search',
+        )
+        .default('r7g.large.search'),
+      masterNodes: z
+        .union([z.literal(3), z.literal(5)], { message: '3 or 5 dedicated master nodes' })
+        .default(3),
+      masterNodeType: z
+        .string()
+        .regex(
+          /^[a-z0-9]+\.[a-z0-9]+\.search$/,
+          'an OpenSearch instance type such as m7g.large.search',
+        )
+        .default('m7g.large.search'),
+      volumeGb: int(10, 16384).default(100),
+    })
+    .prefault({}),
   storage: z
     .strictObject({
       transitionToIaDays: int(30, 3650).default(30),

@@ -192,7 +192,7 @@ const cases: Case[] = [
         d,
         'us-east-1.yaml',
         'capacity: 100',
-        'capacity: 100\nsettings:\n  network:\n    maxAzs: 2\n    natGateways: 3',
+        'capacity: 100\nsettings:\n  network:\n    maxAzs: 2\n    natGateways: 3\n  search:\n    dataNodes: 2',
       ),
     [
       'regions/us-east-1.yaml:9 settings.network.natGateways: got 3; expected at most settings.network.maxAzs (2): one NAT gateway per AZ at the most',
@@ -235,6 +235,19 @@ const cases: Case[] = [
       ),
     [
       'regions/global.yaml:32 defaults.storage.transitionToGlacierDays: got 45; expected more than settings.storage.transitionToIaDays (60): objects move to Glacier after Infrequent Access',
+    ],
+  ],
+  [
+    'search data nodes not a multiple of the zones',
+    (d) =>
+      edit(
+        d,
+        'us-east-1.yaml',
+        'capacity: 100',
+        'capacity: 100\nsettings:\n  search:\n    dataNodes: 5',
+      ),
+    [
+      'regions/us-east-1.yaml:8 settings.search.dataNodes: got 5; expected a number that spreads evenly over 3 or 2 availability zones (a multiple of 3 or 2)',
     ],
   ],
   [

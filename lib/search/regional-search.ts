@@ -1,0 +1,173 @@
+import * as crypto from 'node:crypto';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
+import { Construct } from 'constructs';
+import { acknowledge, PACKS } from '../compliance/nag';
+import { vpcOnlySecurityGroup } from '../network/vpc-only-security-group';
+import { encryptedLogGroup } from '../observability/encrypted-log-group';
+
+export interface RegionalSearchProps {
+  readonly vpc: ec2.IVpc;
+  readonly vpcCidr: string;
+  readonly key: kms.IKey;
+  /** Physical domain name (≤ 28 characters), known to the other regions for replication. */
+  readonly domainName: string;
+  readonly maxAzs: number;
+  readonly dataNodes: number;
+  readonly dataNodeType: string;
+  readonly masterNodes: number;
+  readonly masterNodeType: string;
+  readonly volumeGb: number;
+  readonly logRetentionDays: number;
+}
+
+/**
+ * Zones a domain spreads over: the largest of 3 or 2 (within maxAzs) that divides the data-node
+ * count evenly; undefined when none does.
+ */
+export function searchZoneCount(maxAzs: number, dataNodes: number): 2 | 3 | undefined {
+  return ([3, 2] as const).find((z) => z <= maxAzs && dataNodes % z === 0);
+}
+
+/** `ap-southeast-1` → `apse1`: keeps domain names within OpenSearch's 28 characters. */
+export function compactRegion(region: string): string {
+  const [area = '', direction = '', n = ''] = region.split('-');
+  const dir = direction
+    .replace('north', 'n')
+    .replace('south', 's')
+    .replace('east', 'e')
+    .replace('west', 'w')
+    .replace('central', 'c');
+  return `${area}${dir}${n}`;
+}
+
+/**
+ * `<platform>-<env>-<compact region>`, e.g. `meridian-prod-euw1`. OpenSearch allows 28 characters;
+ * a longer name keeps its region and gets a stable hash of the full name instead of its tail.
+ */
+export function searchDomainName(platform: string, env: string, region: string): string {
+  const name = `${platform}-${env}-${compactRegion(region)}`;
+  if (name.length <= 28) return name;
+  const hash = crypto.createHash('sha256').update(name).digest('hex').slice(0, 6);
+  const tail = `-${hash}-${compactRegion(region)}`;
+  return `${name.slice(0, 28 - tail.length)}${tail}`;
+}
+
+/**
+ * The region's OpenSearch domain: inside the VPC (HTTPS from the VPC range only), TLS 1.2 with
+ * forward secrecy, node-to-node and at-rest encryption with the regional key, fine-grained access
+ * control with an IAM master role, dedicated masters, zone awareness, and slow, application and
+ * audit logs to encrypted log groups (resource policy written here, scoped to this account).
+ */
+export class RegionalSearch extends Construct {
+  readonly domain: opensearch.Domain;
+  readonly securityGroup: ec2.SecurityGroup;
+  /** Fine-grained access control master user; operators and the replication function assume it. */
+  readonly adminRole: iam.Role;
+
+  constructor(scope: Construct, id: string, props: RegionalSearchProps) {
+    super(scope, id);
+    const { account, region } = Stack.of(this);
+    this.securityGroup = vpcOnlySecurityGroup(this, 'SecurityGroup', {
+      vpc: props.vpc,
+      vpcCidr: props.vpcCidr,
+      port: 443,
+      description: 'OpenSearch: HTTPS from this VPC only',
+    });
+    this.adminRole = new iam.Role(this, 'AdminRole', {
+      assumedBy: new iam.AccountPrincipal(account),
+      description: `OpenSearch fine-grained access control master user for ${props.domainName}`,
+      maxSessionDuration: Duration.hours(1),
+    });
+    const group = (name: string) =>
+      encryptedLogGroup(this, name, { key: props.key, retentionDays: props.logRetentionDays });
+    const slowSearch = group('SlowSearchLogs');
+    const slowIndex = group('SlowIndexLogs');
+    const app = group('AppLogs');
+    const audit = group('AuditLogs');
+    const policy = new logs.CfnResourcePolicy(this, 'LogsPolicy', {
+      policyName: `${props.domainName}-logs`,
+      policyDocument: Stack.of(this).toJsonString({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: 'es.amazonaws.com' },
+            Action: ['logs:PutLogEvents', 'logs:CreateLogStream'],
+            Resource: [slowSearch, slowIndex, app, audit].map((g) => `${g.logGroupArn}`),
+            Condition: { StringEquals: { 'aws:SourceAccount': account } },
+          },
+        ],
+      }),
+    });
+    // Validated in regions/ (searchNodesFitAzs); 2 is only a type-level fallback.
+    const azs = searchZoneCount(props.maxAzs, props.dataNodes) ?? 2;
+    this.domain = new opensearch.Domain(this, 'Domain', {
+      domainName: props.domainName,
+      version: opensearch.EngineVersion.OPENSEARCH_2_19,
+      vpc: props.vpc,
+      vpcSubnets: [
+        {
+          subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS,
+          availabilityZones: props.vpc.availabilityZones.slice(0, azs),
+        },
+      ],
+      securityGroups: [this.securityGroup],
+      capacity: {
+        dataNodes: props.dataNodes,
+        dataNodeInstanceType: props.dataNodeType,
+        masterNodes: props.masterNodes,
+        masterNodeInstanceType: props.masterNodeType,
+        multiAzWithStandbyEnabled: false,
+      },
+      zoneAwareness: { enabled: true, availabilityZoneCount: azs },
+      ebs: { volumeSize: props.volumeGb, volumeType: ec2.EbsDeviceVolumeType.GP3 },
+      encryptionAtRest: { enabled: true, kmsKey: props.key },
+      nodeToNodeEncryption: true,
+      enforceHttps: true,
+      tlsSecurityPolicy: opensearch.TLSSecurityPolicy.TLS_1_2_PFS,
+      fineGrainedAccessControl: { masterUserArn: this.adminRole.roleArn },
+      logging: {
+        slowSearchLogEnabled: true,
+        slowSearchLogGroup: slowSearch,
+        slowIndexLogEnabled: true,
+        slowIndexLogGroup: slowIndex,
+        appLogEnabled: true,
+        appLogGroup: app,
+        auditLogEnabled: true,
+        auditLogGroup: audit,
+      },
+      suppressLogsResourcePolicy: true,
+      enableVersionUpgrade: true,
+      enableAutoSoftwareUpdate: true,
+      offPeakWindowEnabled: true,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const cfn = this.domain.node.defaultChild as opensearch.CfnDomain;
+    cfn.addResourceDependency(policy);
+    // Set on the resource itself (the L2 prop adds a custom-resource Lambda to apply it later).
+    cfn.accessPolicies = {
+      Version: '2012-10-17',
+      Statement: [
+        {
+          Effect: 'Allow',
+          Principal: { AWS: `arn:${Stack.of(this).partition}:iam::${account}:root` },
+          Action: 'es:ESHttp*',
+          Resource: `arn:${Stack.of(this).partition}:es:${region}:${account}:domain/${props.domainName}/*`,
+        },
+      ],
+    };
+    acknowledge(this.domain, [
+      {
+        pack: PACKS.aws,
+        rule: 'AwsSolutions-OS3',
+        reason:
+          'A VPC domain: reachable only from the VPC range on 443 (security group), then IAM-signed requests of this account and fine-grained access control; IP allow-lists do not apply.',
+      },
+    ]);
+  }
+}
