@@ -1,0 +1,67 @@
+/**
+ * opensearch-replication: CloudFormation custom resource that sets up cross-cluster replication
+ * from a leader domain (another region, allowed by the residency plan) to this region's domain.
+ */
+
+import { Sha256 } from '@aws-crypto/sha256-js';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { OpenSearchClient } from '@aws-sdk/client-opensearch';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { HttpRequest } from '@smithy/protocol-http';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { type CustomResourceEvent, handleEvent } from './custom-resource';
+import type { ReplicationDeps } from './replication';
+
+const logger = new Logger({ serviceName: 'opensearch-replication' });
+const region = process.env.AWS_REGION ?? '';
+if (!region) throw new Error('opensearch-replication: AWS_REGION is not set');
+const credentials = defaultProvider();
+const clients = new Map<string, OpenSearchClient>();
+
+const client = (r: string) => {
+  let c = clients.get(r);
+  if (!c) {
+    c = new OpenSearchClient({ region: r, credentials, maxAttempts: 5 });
+    clients.set(r, c);
+  }
+  return c;
+};
+
+export const handler = async (event: CustomResourceEvent): Promise<void> => {
+  const endpoint = String(event.ResourceProperties.followerEndpoint ?? '');
+  const signer = new SignatureV4({ service: 'es', region, credentials, sha256: Sha256 });
+  const deps: ReplicationDeps = {
+    client,
+    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
+    http: async (method, path, body) => {
+      const payload = JSON.stringify(body);
+      const signed = await signer.sign(
+        new HttpRequest({
+          method,
+          protocol: 'https:',
+          hostname: endpoint,
+          path,
+          body: payload,
+          headers: { host: endpoint, 'content-type': 'application/json' },
+        }),
+      );
+      const res = await fetch(`https://${endpoint}${path}`, {
+        method,
+        headers: signed.headers as Record<string, string>,
+        body: payload,
+      });
+      return { status: res.status, body: await res.text() };
+    },
+  };
+  logger.info('custom resource', {
+    requestType: event.RequestType,
+    logicalId: event.LogicalResourceId,
+  });
+  await handleEvent(event, deps, async (url, body) => {
+    const res = await fetch(url, { method: 'PUT', headers: { 'content-type': '' }, body });
+    logger.info('answered CloudFormation', {
+      status: res.status,
+      outcome: JSON.parse(body).Status,
+    });
+  });
+};
