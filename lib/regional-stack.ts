@@ -11,7 +11,9 @@ import { RegionalBackup } from './data/regional-backup';
 import { type BundlingMode, MeridianFunction } from './lambda/meridian-function';
 import { ResidencyPlanLayer } from './lambda/residency-plan-layer';
 import { RegionalNetwork } from './network/regional-network';
+import { CrossClusterReplication } from './search/cross-cluster-replication';
 import { RegionalSearch, searchDomainName } from './search/regional-search';
+import { followersOf, followRoutes } from './search/search-routes';
 import { RegionalKey } from './security/regional-key';
 import { RegionalBuckets } from './storage/regional-buckets';
 import { auditRoutes, objectRoutes } from './storage/replication-routes';
@@ -68,6 +70,8 @@ export class RegionalStack extends Stack {
   readonly cache: RegionalCache;
   /** The region's OpenSearch domain. */
   readonly search: RegionalSearch;
+  /** Cross-cluster replication into this region's domain, where the plan allows any. */
+  readonly searchReplication?: CrossClusterReplication;
   /** Data, audit and access-log buckets. */
   readonly buckets: RegionalBuckets;
   private readonly azs: string[];
@@ -158,7 +162,33 @@ export class RegionalStack extends Stack {
       masterNodeType: s.search.masterNodeType,
       volumeGb: s.search.volumeGb,
       logRetentionDays: s.observability.logRetentionDays,
+      followers: followersOf(index, region.id),
     });
+    const follow = followRoutes(index, region.id);
+    if (follow.length > 0) {
+      const handler = new MeridianFunction(this, 'OpenSearchReplication', {
+        handler: 'opensearch-replication',
+        description:
+          'Custom resource: cross-cluster replication from leaders the residency plan allows',
+        vpc: this.network.vpc,
+        key: this.key.key,
+        logRetentionDays: s.observability.logRetentionDays,
+        memoryMb: s.lambda.memoryMb,
+        // Waits for connections to turn ACTIVE.
+        timeoutSeconds: 900,
+        reservedConcurrency: s.lambda.reservedConcurrency,
+        environment: { MERIDIAN_SEARCH_ADMIN_ROLE_ARN: this.search.adminRole.roleArn },
+        requiredEnvironment: ['MERIDIAN_SEARCH_ADMIN_ROLE_ARN'],
+        bundling: props.bundling,
+      });
+      this.searchReplication = new CrossClusterReplication(this, 'SearchReplication', {
+        search: this.search,
+        followerDomainName: searchDomainName(config.global.platform, config.env, region.id),
+        routes: follow,
+        leaderDomainName: (r) => searchDomainName(config.global.platform, config.env, r),
+        handler,
+      });
+    }
     this.buckets = new RegionalBuckets(this, 'Buckets', {
       platform: config.global.platform,
       env: config.env,

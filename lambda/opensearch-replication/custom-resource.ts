@@ -43,20 +43,20 @@ export function parseSpec(props: Record<string, unknown>): ReplicationSpec {
       account: str(`${name}.account`, d.account),
     };
   };
-  const rules = Array.isArray(props.rules)
-    ? props.rules
-    : (faults.push('rules: expected a list'), []);
+  if (!Array.isArray(props.rules)) faults.push('rules: expected a list');
+  const rules: unknown[] = Array.isArray(props.rules) ? props.rules : [];
   const spec: ReplicationSpec = {
     leader: domain('leader'),
     follower: domain('follower'),
     followerEndpoint: str('followerEndpoint', props.followerEndpoint),
     connectionAlias: str('connectionAlias', props.connectionAlias),
-    rules: rules.map(
-      (r: Record<string, unknown>, i: number): AutoFollowRule => ({
-        name: str(`rules[${i}].name`, r?.name),
-        pattern: str(`rules[${i}].pattern`, r?.pattern),
-      }),
-    ),
+    rules: rules.map((item, i): AutoFollowRule => {
+      const r = (item ?? {}) as Record<string, unknown>;
+      return {
+        name: str(`rules[${i}].name`, r.name),
+        pattern: str(`rules[${i}].pattern`, r.pattern),
+      };
+    }),
   };
   if (faults.length > 0) throw new InvalidPropertiesError(faults.join('; '));
   return spec;

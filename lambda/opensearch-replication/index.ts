@@ -6,6 +6,7 @@
 import { Sha256 } from '@aws-crypto/sha256-js';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { OpenSearchClient } from '@aws-sdk/client-opensearch';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -27,9 +28,49 @@ const client = (r: string) => {
   return c;
 };
 
+/**
+ * Requests to the domain are signed as its fine-grained access control master role (the function
+ * may assume it); connection API calls use the function's own role.
+ */
+const adminRoleArn = process.env.MERIDIAN_SEARCH_ADMIN_ROLE_ARN ?? '';
+if (!adminRoleArn)
+  throw new Error('opensearch-replication: MERIDIAN_SEARCH_ADMIN_ROLE_ARN is not set');
+const sts = new STSClient({ region, credentials });
+
+let cachedAdmin: Awaited<ReturnType<typeof assumeAdmin>> | undefined;
+/** Assumed once and reused until a minute before expiry (a custom resource makes a few calls). */
+async function adminCredentials() {
+  if (!cachedAdmin || (cachedAdmin.expiration?.getTime() ?? 0) - Date.now() < 60_000)
+    cachedAdmin = await assumeAdmin();
+  return cachedAdmin;
+}
+
+async function assumeAdmin() {
+  const out = await sts.send(
+    new AssumeRoleCommand({
+      RoleArn: adminRoleArn,
+      RoleSessionName: 'meridian-opensearch-replication',
+      DurationSeconds: 900,
+    }),
+  );
+  const c = out.Credentials;
+  if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`could not assume ${adminRoleArn}`);
+  return {
+    accessKeyId: c.AccessKeyId,
+    secretAccessKey: c.SecretAccessKey,
+    sessionToken: c.SessionToken,
+    expiration: c.Expiration,
+  };
+}
+
 export const handler = async (event: CustomResourceEvent): Promise<void> => {
   const endpoint = String(event.ResourceProperties.followerEndpoint ?? '');
-  const signer = new SignatureV4({ service: 'es', region, credentials, sha256: Sha256 });
+  const signer = new SignatureV4({
+    service: 'es',
+    region,
+    credentials: adminCredentials,
+    sha256: Sha256,
+  });
   const deps: ReplicationDeps = {
     client,
     sleep: (ms) => new Promise((r) => setTimeout(r, ms)),

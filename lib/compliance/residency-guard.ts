@@ -90,6 +90,36 @@ export function checkTemplate(
         });
       }
     }
+    if (r.Type === 'Custom::OpenSearchReplication') {
+      const leader = String((props.leader as { region?: unknown } | undefined)?.region ?? '');
+      const target = index.plan.regions.find((x) => x.id === region)?.jurisdiction;
+      for (const rule of (props.rules as { pattern?: string }[] | undefined) ?? []) {
+        const pattern = String(rule.pattern);
+        const edge = `OpenSearch ${leader} → ${region} (indices ${pattern})`;
+        const masked = /^masked-([a-z0-9]+)-([a-z0-9]+)-\*$/.exec(pattern);
+        const full = /^([a-z0-9]+)-\*$/.exec(pattern);
+        const cls = masked?.[2] ?? full?.[1];
+        if (!cls) {
+          findings.push({
+            logicalId,
+            edge,
+            reason: 'the pattern is not <class>-* or masked-<jurisdiction>-<class>-*',
+          });
+          continue;
+        }
+        const d = index.decide(cls, leader, region);
+        if (!d.allowed) findings.push({ logicalId, edge, reason: d.reason });
+        else if (full && d.mode !== 'full')
+          findings.push({ logicalId, edge, reason: `${cls} may only go masked` });
+        else if (masked && masked[1] !== target) {
+          findings.push({
+            logicalId,
+            edge,
+            reason: `masked projections for ${masked[1]} must not go to ${region} (${target})`,
+          });
+        }
+      }
+    }
     if (r.Type === 'AWS::S3::Bucket') {
       const purpose = bucketPattern.exec(String(props.BucketName))?.[2] ?? 'unknown';
       const rules =
@@ -151,7 +181,8 @@ function s3RuleProblem(
 
 /**
  * Synth-time residency guard: runs after the templates are written and fails synth on any
- * replication edge (Aurora secondary, cache Global Datastore member, S3 destination) the residency
+ * replication edge (Aurora secondary, cache Global Datastore member, OpenSearch follower, S3
+ * destination) the residency
  * plan does not allow.
  */
 export class ResidencyGuard implements IPolicyValidationPlugin {

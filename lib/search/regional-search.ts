@@ -23,6 +23,8 @@ export interface RegionalSearchProps {
   readonly masterNodeType: string;
   readonly volumeGb: number;
   readonly logRetentionDays: number;
+  /** Regions whose domains follow this one (cross-cluster reads allowed). @default - none */
+  readonly followers?: readonly string[];
 }
 
 /**
@@ -159,8 +161,29 @@ export class RegionalSearch extends Construct {
           Action: 'es:ESHttp*',
           Resource: `arn:${Stack.of(this).partition}:es:${region}:${account}:domain/${props.domainName}/*`,
         },
+        // Cross-cluster reads by the followers the residency plan allows (AWS requires this
+        // statement with a wildcard principal; it grants nothing without an accepted connection).
+        ...((props.followers ?? []).length > 0
+          ? [
+              {
+                Effect: 'Allow',
+                Principal: { AWS: '*' },
+                Action: 'es:ESCrossClusterGet',
+                Resource: `arn:${Stack.of(this).partition}:es:${region}:${account}:domain/${props.domainName}`,
+              },
+            ]
+          : []),
       ],
     };
+    if ((props.followers ?? []).length > 0) {
+      acknowledge(this.domain, [
+        {
+          pack: PACKS.aws,
+          rule: 'AwsSolutions-OS5',
+          reason: `es:ESCrossClusterGet with a wildcard principal is how AWS lets follower domains (${(props.followers ?? []).join(', ')}) read; it grants nothing without a connection this account accepted, and all other actions need this account's IAM and fine-grained access control.`,
+        },
+      ]);
+    }
     acknowledge(this.domain, [
       {
         pack: PACKS.aws,

@@ -141,6 +141,54 @@ describe('residency guard', () => {
     ]);
   });
 
+  test.each([
+    [
+      'EU pii indices followed from the US',
+      'us-east-1',
+      'eu-west-1',
+      'pii-*',
+      'pii is jurisdiction-bound and European Union (GDPR) allows no masked export to us (maskedExportTo): eu-west-1 (eu) → us-east-1 (us) leaves the jurisdiction',
+    ],
+    [
+      'masked APAC pii taken in full',
+      'us-east-1',
+      'ap-southeast-1',
+      'pii-*',
+      'pii may only go masked',
+    ],
+    [
+      'masked projections meant for another jurisdiction',
+      'eu-west-1',
+      'ap-southeast-1',
+      'masked-us-pii-*',
+      'pii is jurisdiction-bound and Asia Pacific (Singapore PDPA) allows no masked export to eu (maskedExportTo): ap-southeast-1 (apac) → eu-west-1 (eu) leaves the jurisdiction',
+    ],
+    [
+      'an index pattern that names no class',
+      'us-east-1',
+      'us-west-2',
+      'logs-2026.*',
+      'the pattern is not <class>-* or masked-<jurisdiction>-<class>-*',
+    ],
+  ])('catches %s', (_name, follower, leader, pattern, reason) => {
+    const t = templateOf(follower);
+    const resources = t.Resources as Record<
+      string,
+      { Type: string; Properties: Record<string, unknown> }
+    >;
+    resources.Tampered = {
+      Type: 'Custom::OpenSearchReplication',
+      Properties: { leader: { region: leader }, rules: [{ name: 'x', pattern }] },
+    };
+    expect(checkTemplate(index, naming, follower, t)).toEqual([
+      {
+        logicalId: 'Tampered',
+        edge: `OpenSearch ${leader} → ${follower} (indices ${pattern})`,
+        reason,
+      },
+    ]);
+  });
+
   test('fails a real synth when a construct adds a forbidden edge behind the plan’s back', () => {
     const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'guard-')) });
     const stacks = buildMeridian(app, config);

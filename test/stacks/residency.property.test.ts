@@ -123,6 +123,31 @@ function leaks(
     ) {
       out.push(`cache ${p.GlobalReplicationGroupId}`);
     }
+    if (r.Type === 'Custom::OpenSearchReplication') {
+      // Here `from` is the follower; judge with the leader's home rules.
+      const leader = String((p.leader as { region: string }).region);
+      const leaderHome = jOf(leader) as string;
+      if (leaderHome === home) continue;
+      const lrules = config.global.jurisdictions[leaderHome];
+      const lrestricted = (c: string) =>
+        config.global.dataClasses[c]?.scope === 'jurisdiction' ||
+        lrules?.localisedClasses.includes(c);
+      for (const rule of (p.rules as { pattern: string }[]) ?? []) {
+        const masked = /^masked-([a-z0-9]+)-([a-z]+)-\*$/.exec(rule.pattern);
+        const full = /^([a-z]+)-\*$/.exec(rule.pattern)?.[1];
+        if (full && lrestricted(full)) out.push(`search ${full} ${leader} → ${from}`);
+        if (
+          masked &&
+          !(
+            config.global.dataClasses[masked[2] as string]?.maskedProjection &&
+            lrules?.maskedExportTo.includes(home)
+          )
+        ) {
+          out.push(`search masked ${masked[2]} ${leader} → ${from}`);
+        }
+      }
+      continue;
+    }
     if (r.Type !== 'AWS::S3::Bucket') continue;
     for (const rule of (
       p.ReplicationConfiguration as {

@@ -1,10 +1,13 @@
 import { Match } from 'aws-cdk-lib/assertions';
+import { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import { compactRegion, searchDomainName, searchZoneCount } from '../../lib/search/regional-search';
+import { followersOf, followRoutes } from '../../lib/search/search-routes';
 import { buildApp } from '../support/app';
 import { load, SHIPPED } from '../support/fixture';
 
 const config = load(SHIPPED);
 const built = buildApp(config);
+const index = new ResidencyIndex(config.plan);
 
 describe('search domain naming and sizing', () => {
   test.each([
@@ -112,15 +115,23 @@ describe.each(config.regions.map((r) => [r.id, r] as const))('OpenSearch in %s',
       expect(text).toContain(`Search${g}`);
   });
 
-  test('access policy: only this account’s IAM principals, on this domain', () => {
-    expect(domain()?.Properties.AccessPolicies.Statement).toEqual([
-      {
+  test('access policy: this account’s IAM principals on the domain; anyone else only cross-cluster reads', () => {
+    const name = searchDomainName('meridian', 'prod', id);
+    const [first, ...rest] = domain()?.Properties.AccessPolicies.Statement ?? [];
+    expect(first).toEqual({
+      Effect: 'Allow',
+      Principal: { AWS: 'arn:aws:iam::111111111111:root' },
+      Action: 'es:ESHttp*',
+      Resource: `arn:aws:es:${id}:111111111111:domain/${name}/*`,
+    });
+    for (const st of rest) {
+      expect(st).toEqual({
         Effect: 'Allow',
-        Principal: { AWS: 'arn:aws:iam::111111111111:root' },
-        Action: 'es:ESHttp*',
-        Resource: `arn:aws:es:${id}:111111111111:domain/${searchDomainName('meridian', 'prod', id)}/*`,
-      },
-    ]);
+        Principal: { AWS: '*' },
+        Action: 'es:ESCrossClusterGet',
+        Resource: `arn:aws:es:${id}:111111111111:domain/${name}`,
+      });
+    }
   });
 
   test('retained, with automatic software updates in the off-peak window; no custom-resource Lambda', () => {
@@ -132,3 +143,76 @@ describe.each(config.regions.map((r) => [r.id, r] as const))('OpenSearch in %s',
     t().resourceCountIs('Custom::OpenSearchAccessPolicy', 0);
   });
 });
+
+describe.each(config.regions.map((r) => [r.id] as const))(
+  'cross-cluster replication into %s',
+  (id) => {
+    const t = () => built.template(id);
+    const resources = () => Object.values(t().findResources('Custom::OpenSearchReplication'));
+
+    test('one custom resource per leader the plan allows, with one rule per allowed class', () => {
+      const actual = resources().map((r) => [
+        r.Properties.leader.region,
+        r.Properties.rules.map((x: { pattern: string }) => x.pattern),
+      ]);
+      expect(actual).toEqual(
+        followRoutes(index, id).map((route) => [route.leader, route.rules.map((x) => x.pattern)]),
+      );
+      for (const r of resources()) {
+        expect(r.Properties).toMatchObject({
+          ServiceToken: {
+            'Fn::GetAtt': [expect.stringMatching(/^OpenSearchReplicationFunction/), 'Arn'],
+          },
+          leader: {
+            domainName: searchDomainName('meridian', 'prod', r.Properties.leader.region),
+            account: '111111111111',
+          },
+          follower: { domainName: searchDomainName('meridian', 'prod', id), region: id },
+          connectionAlias: `from-${r.Properties.leader.region}`,
+        });
+      }
+    });
+
+    test('the handler: 15 min timeout, signs as the domain’s admin role, accepts only on its leaders', () => {
+      t().hasResourceProperties('AWS::Lambda::Function', {
+        Timeout: 900,
+        Environment: {
+          Variables: Match.objectLike({
+            MERIDIAN_SEARCH_ADMIN_ROLE_ARN: {
+              'Fn::GetAtt': [Match.stringLikeRegexp('^SearchAdminRole'), 'Arn'],
+            },
+          }),
+        },
+      });
+      const leaders = followRoutes(index, id).map((r) => r.leader);
+      const statements = Object.values(t().findResources('AWS::IAM::Policy')).flatMap(
+        (p) =>
+          p.Properties.PolicyDocument.Statement as {
+            Action: string | string[];
+            Resource: unknown;
+          }[],
+      );
+      const accept = statements.find((st) => st.Action === 'es:AcceptInboundConnection');
+      expect(accept?.Resource).toEqual(
+        leaders.map(
+          (l) => `arn:aws:es:${l}:111111111111:domain/${searchDomainName('meridian', 'prod', l)}`,
+        ),
+      );
+      const admin = Object.entries(t().findResources('AWS::IAM::Role')).find(([k]) =>
+        k.startsWith('SearchAdminRole'),
+      )?.[1];
+      expect(JSON.stringify(admin?.Properties.AssumeRolePolicyDocument)).toContain(
+        'OpenSearchReplicationFunctionServiceRole',
+      );
+    });
+
+    test('as a leader, the domain lets exactly its followers read across clusters', () => {
+      const statements = Object.values(t().findResources('AWS::OpenSearchService::Domain'))[0]
+        ?.Properties.AccessPolicies.Statement;
+      const crossCluster = statements.filter(
+        (st: { Action: string }) => st.Action === 'es:ESCrossClusterGet',
+      );
+      expect(crossCluster).toHaveLength(followersOf(index, id).length > 0 ? 1 : 0);
+    });
+  },
+);
