@@ -142,11 +142,20 @@ function loadMs(file: string): number {
         `const t=performance.now();await import(${JSON.stringify(`file://${file}`)});console.log(performance.now()-t)`,
       ],
       {
-        env: { ...process.env, MERIDIAN_RESIDENCY_PLAN_FILE: plan, MERIDIAN_REGION: 'eu-west-1' },
+        // What each handler checks at start (as Lambda would provide it).
+        env: {
+          ...process.env,
+          AWS_REGION: 'eu-west-1',
+          MERIDIAN_RESIDENCY_PLAN_FILE: plan,
+          MERIDIAN_REGION: 'eu-west-1',
+          MERIDIAN_SEARCH_ADMIN_ROLE_ARN: 'arn:aws:iam::111111111111:role/bench',
+        },
         encoding: 'utf8',
       },
     );
-    if (run.status !== 0) throw new Error(`loading ${file} failed:\n${run.stderr}`);
+    if (run.status !== 0) {
+      throw new Error(`loading ${file} failed:\n${run.stderr.split('\n').slice(-6).join('\n')}`);
+    }
     samples.push(Number(run.stdout.trim()));
   }
   return median(samples);
