@@ -4,6 +4,7 @@ import { registerCompliancePacks } from './compliance/nag';
 import { ResidencyGuard } from './compliance/residency-guard';
 import type { MeridianConfig } from './config/load';
 import type { BundlingMode } from './lambda/meridian-function';
+import { Naming } from './naming';
 import { RegionalStack } from './regional-stack';
 
 export interface MeridianAppOptions {
@@ -19,16 +20,14 @@ export function buildMeridian(
   config: MeridianConfig,
   options: MeridianAppOptions = {},
 ): RegionalStack[] {
+  const index = new ResidencyIndex(config.plan);
   const stacks = config.regions.map(
-    (region) => new RegionalStack(app, { config, region, bundling: options.bundling }),
+    (region) => new RegionalStack(app, { config, region, index, bundling: options.bundling }),
   );
   if (options.compliance ?? true) {
     registerCompliancePacks(app);
     Validations.of(app).addPlugins(
-      new ResidencyGuard(new ResidencyIndex(config.plan), {
-        platform: config.global.platform,
-        env: config.env,
-      }),
+      new ResidencyGuard(index, new Naming(config.global.platform, config.env)),
     );
   }
   return stacks;

@@ -1,18 +1,19 @@
 import { Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import type { Construct } from 'constructs';
-import { ResidencyIndex } from '../lambda/shared/residency-plan';
+import type { ResidencyIndex } from '../lambda/shared/residency-plan';
 import { cacheMembership } from './cache/global-datastore-membership';
 import { RegionalCache } from './cache/regional-cache';
 import type { MeridianConfig } from './config/load';
 import type { RegionConfig } from './config/schema';
-import { AuroraGlobal, auroraMembership, globalClusterName } from './data/aurora-global';
+import { AuroraGlobal, auroraMembership } from './data/aurora-global';
 import { RegionalBackup } from './data/regional-backup';
 import { type BundlingMode, MeridianFunction } from './lambda/meridian-function';
 import { ResidencyPlanLayer } from './lambda/residency-plan-layer';
+import { Naming, regionalStackName } from './naming';
 import { RegionalNetwork } from './network/regional-network';
 import { CrossClusterReplication } from './search/cross-cluster-replication';
-import { RegionalSearch, searchDomainName } from './search/regional-search';
+import { RegionalSearch } from './search/regional-search';
 import { followersOf, followRoutes } from './search/search-routes';
 import { RegionalKey } from './security/regional-key';
 import { RegionalBuckets } from './storage/regional-buckets';
@@ -21,13 +22,10 @@ import { auditRoutes, objectRoutes } from './storage/replication-routes';
 export interface RegionalStackProps extends StackProps {
   readonly config: MeridianConfig;
   readonly region: RegionConfig;
+  /** Index of `config.plan`, built once per app and shared by every stack. */
+  readonly index: ResidencyIndex;
   /** @default 'once' */
   readonly bundling?: BundlingMode;
-}
-
-/** `Meridian-<env>-<region>`: the name of a region's stack, also its construct id. */
-export function regionalStackName(env: string, region: string): string {
-  return `Meridian-${env}-${region}`;
 }
 
 /** Availability zones of a region: from its file, or `<region>a..` up to maxAzs. No AWS lookup. */
@@ -90,8 +88,8 @@ export class RegionalStack extends Stack {
     for (const [k, v] of Object.entries(regionalTags(config, region))) Tags.of(this).add(k, v);
 
     const s = region.settings;
-    const keyAlias = `${config.global.platform}-${config.env}`;
-    this.key = new RegionalKey(this, 'RegionalKey', { aliasName: keyAlias });
+    const naming = new Naming(config.global.platform, config.env);
+    this.key = new RegionalKey(this, 'RegionalKey', { aliasName: naming.keyAlias });
     this.network = new RegionalNetwork(this, 'Network', {
       cidr: region.cidr,
       maxAzs: s.network.maxAzs,
@@ -102,7 +100,7 @@ export class RegionalStack extends Stack {
       logRetentionDays: s.observability.logRetentionDays,
     });
     this.planLayer = new ResidencyPlanLayer(this, 'ResidencyPlan', { plan: config.plan });
-    const index = new ResidencyIndex(config.plan);
+    const { index } = props;
     const allClasses = config.plan.dataClasses.map((c) => c.id);
     const membership = auroraMembership(index, region.id, allClasses);
     this.backup = new RegionalBackup(this, 'Backup', {
@@ -115,12 +113,8 @@ export class RegionalStack extends Stack {
         vpcCidr: region.cidr,
         key: this.key.key,
         role: membership.role,
-        globalClusterIdentifier: globalClusterName(
-          config.global.platform,
-          config.env,
-          membership.jurisdiction,
-        ),
-        clusterIdentifier: `${config.global.platform}-${config.env}-${region.id}`,
+        globalClusterIdentifier: naming.cell(membership.jurisdiction),
+        clusterIdentifier: naming.region(region.id),
         engineVersion: s.data.auroraEngineVersion,
         minAcu: s.data.auroraMinAcu,
         maxAcu: s.data.auroraMaxAcu,
@@ -136,13 +130,8 @@ export class RegionalStack extends Stack {
       vpc: this.network.vpc,
       vpcCidr: region.cidr,
       key: this.key.key,
-      replicationGroupId: `${config.global.platform}-${config.env}-${region.id}`,
-      membership: cacheMembership(
-        index,
-        region.id,
-        allClasses,
-        (j) => `${config.global.platform}-${config.env}-${j}`,
-      ),
+      replicationGroupId: naming.region(region.id),
+      membership: cacheMembership(index, region.id, allClasses, (j) => naming.cell(j)),
       engine: s.cache.engine,
       engineVersion: s.cache.engineVersion,
       nodeType: s.cache.nodeType,
@@ -154,7 +143,7 @@ export class RegionalStack extends Stack {
       vpc: this.network.vpc,
       vpcCidr: region.cidr,
       key: this.key.key,
-      domainName: searchDomainName(config.global.platform, config.env, region.id),
+      domainName: naming.searchDomain(region.id),
       maxAzs: s.network.maxAzs,
       dataNodes: s.search.dataNodes,
       dataNodeType: s.search.dataNodeType,
@@ -183,17 +172,15 @@ export class RegionalStack extends Stack {
       });
       this.searchReplication = new CrossClusterReplication(this, 'SearchReplication', {
         search: this.search,
-        followerDomainName: searchDomainName(config.global.platform, config.env, region.id),
+        followerDomainName: naming.searchDomain(region.id),
         routes: follow,
-        leaderDomainName: (r) => searchDomainName(config.global.platform, config.env, r),
+        leaderDomainName: (r) => naming.searchDomain(r),
         handler,
       });
     }
     this.buckets = new RegionalBuckets(this, 'Buckets', {
-      platform: config.global.platform,
-      env: config.env,
+      naming,
       key: this.key.key,
-      keyAlias,
       dataRoutes: objectRoutes(index, region.id),
       auditTargets: auditRoutes(index, region.id),
       transitionToIaDays: s.storage.transitionToIaDays,

@@ -7,11 +7,7 @@ import type {
 } from 'aws-cdk-lib';
 import type { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import { GLOBAL_DATASTORE_PREFIX } from '../cache/global-datastore-membership';
-
-export interface GuardNaming {
-  readonly platform: string;
-  readonly env: string;
-}
+import type { Naming } from '../naming';
 
 /** A replication edge found in a template that the residency plan does not allow. */
 export interface GuardFinding {
@@ -30,22 +26,18 @@ type Resources = Record<string, { Type: string; Properties?: Record<string, unkn
  */
 export function checkTemplate(
   index: ResidencyIndex,
-  naming: GuardNaming,
+  naming: Naming,
   region: string,
   template: { Resources?: Resources },
 ): GuardFinding[] {
   const classes = index.plan.dataClasses.map((c) => c.id);
   const findings: GuardFinding[] = [];
-  const prefix = `${naming.platform}-${naming.env}-`;
-  const bucketPattern = new RegExp(
-    `${prefix}([a-z]+(?:-[a-z]+)+-\\d+)-(data|audit|access-logs)-\\d{12}`,
-  );
 
   for (const [logicalId, r] of Object.entries(template.Resources ?? {})) {
     const props = r.Properties ?? {};
     if (r.Type === 'AWS::RDS::DBCluster' && typeof props.GlobalClusterIdentifier === 'string') {
       const id = props.GlobalClusterIdentifier;
-      const cell = index.plan.cells.find((c) => `${prefix}${c.jurisdiction}` === id);
+      const cell = index.plan.cells.find((c) => naming.cell(c.jurisdiction) === id);
       const edge = `Aurora global cluster ${id} → ${region}`;
       if (!cell) {
         findings.push({ logicalId, edge, reason: `no jurisdiction cell is named ${id}` });
@@ -76,7 +68,7 @@ export function checkTemplate(
           edge,
           reason: `${datastorePrefix} is the prefix of no Meridian region`,
         });
-      } else if (`${prefix}${index.cellOf(primary)?.jurisdiction}` !== rest.join('-')) {
+      } else if (naming.cell(index.cellOf(primary)?.jurisdiction ?? '') !== rest.join('-')) {
         findings.push({
           logicalId,
           edge,
@@ -121,7 +113,7 @@ export function checkTemplate(
       }
     }
     if (r.Type === 'AWS::S3::Bucket') {
-      const purpose = bucketPattern.exec(String(props.BucketName))?.[2] ?? 'unknown';
+      const purpose = naming.parseBucket(String(props.BucketName))?.purpose ?? 'unknown';
       const rules =
         ((props.ReplicationConfiguration as { Rules?: unknown[] } | undefined)?.Rules as {
           Filter?: { Prefix?: string };
@@ -129,7 +121,7 @@ export function checkTemplate(
           Destination?: { Bucket?: unknown };
         }[]) ?? [];
       for (const rule of rules) {
-        const to = bucketPattern.exec(JSON.stringify(rule.Destination?.Bucket))?.[1];
+        const to = naming.parseBucket(JSON.stringify(rule.Destination?.Bucket))?.region;
         const keyPrefix = rule.Filter?.Prefix ?? rule.Prefix ?? '';
         const edge = `S3 ${purpose} ${region} → ${to ?? 'unknown bucket'}${keyPrefix ? ` (prefix ${keyPrefix})` : ' (whole bucket)'}`;
         if (!to) {
@@ -190,7 +182,7 @@ export class ResidencyGuard implements IPolicyValidationPlugin {
 
   constructor(
     private readonly index: ResidencyIndex,
-    private readonly naming: GuardNaming,
+    private readonly naming: Naming,
   ) {}
 
   validate(context: IPolicyValidationContext): PolicyValidationPluginReport {

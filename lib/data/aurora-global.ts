@@ -33,11 +33,6 @@ export interface AuroraGlobalProps {
 export const AURORA_PORT = 5432;
 const ADMIN_USER = 'meridian_admin';
 
-/** The global-cluster name of a jurisdiction cell: `<platform>-<env>-<jurisdiction>`. */
-export function globalClusterName(platform: string, env: string, jurisdiction: string): string {
-  return `${platform}-${env}-${jurisdiction}`;
-}
-
 /**
  * One region's member of its jurisdiction's Aurora PostgreSQL global database. The primary region
  * creates the `AWS::RDS::GlobalCluster` and the writer; secondaries are headless-capable clusters

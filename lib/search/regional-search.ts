@@ -1,4 +1,3 @@
-import * as crypto from 'node:crypto';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -33,30 +32,6 @@ export interface RegionalSearchProps {
  */
 export function searchZoneCount(maxAzs: number, dataNodes: number): 2 | 3 | undefined {
   return ([3, 2] as const).find((z) => z <= maxAzs && dataNodes % z === 0);
-}
-
-/** `ap-southeast-1` → `apse1`: keeps domain names within OpenSearch's 28 characters. */
-export function compactRegion(region: string): string {
-  const [area = '', direction = '', n = ''] = region.split('-');
-  const dir = direction
-    .replace('north', 'n')
-    .replace('south', 's')
-    .replace('east', 'e')
-    .replace('west', 'w')
-    .replace('central', 'c');
-  return `${area}${dir}${n}`;
-}
-
-/**
- * `<platform>-<env>-<compact region>`, e.g. `meridian-prod-euw1`. OpenSearch allows 28 characters;
- * a longer name keeps its region and gets a stable hash of the full name instead of its tail.
- */
-export function searchDomainName(platform: string, env: string, region: string): string {
-  const name = `${platform}-${env}-${compactRegion(region)}`;
-  if (name.length <= 28) return name;
-  const hash = crypto.createHash('sha256').update(name).digest('hex').slice(0, 6);
-  const tail = `-${hash}-${compactRegion(region)}`;
-  return `${name.slice(0, 28 - tail.length)}${tail}`;
 }
 
 /**

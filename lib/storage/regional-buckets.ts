@@ -5,14 +5,13 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
 import { acknowledge, inAllPacks, PACKS } from '../compliance/nag';
-import { bucketName, type ObjectRoute } from './replication-routes';
+import type { BucketPurpose, Naming } from '../naming';
+import type { ObjectRoute } from './replication-routes';
 
 export interface RegionalBucketsProps {
-  readonly platform: string;
-  readonly env: string;
+  /** Physical names; also the alias of every region's customer key. */
+  readonly naming: Naming;
   readonly key: kms.IKey;
-  /** Alias of every region's customer key (the same name in each region), e.g. `meridian-prod`. */
-  readonly keyAlias: string;
   /** Data-bucket replication routes, from the residency plan. */
   readonly dataRoutes: readonly ObjectRoute[];
   /** Regions the audit bucket replicates to in full, from the residency plan. */
@@ -43,8 +42,7 @@ export class RegionalBuckets extends Construct {
     super(scope, id);
     const { region, account } = Stack.of(this);
     const partition = literalPartition(region);
-    const name = (r: string, purpose: string) =>
-      bucketName(props.platform, props.env, r, purpose, account);
+    const name = (r: string, purpose: BucketPurpose) => props.naming.bucket(r, purpose, account);
     const common = {
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
       enforceSSL: true,
@@ -97,9 +95,9 @@ export class RegionalBuckets extends Construct {
       });
     }
     const replicaKey = (r: string) =>
-      `arn:${partition}:kms:${r}:${account}:alias/${props.keyAlias}`;
+      `arn:${partition}:kms:${r}:${account}:alias/${props.naming.keyAlias}`;
     const imported = new Map<string, s3.IBucket>();
-    const destination = (r: string, purpose: string): s3.IBucket => {
+    const destination = (r: string, purpose: BucketPurpose): s3.IBucket => {
       const key = `${purpose}-${r}`;
       let bucket = imported.get(key);
       if (!bucket) {
@@ -209,7 +207,17 @@ export class RegionalBuckets extends Construct {
       });
     }
 
-    if (this.replicationRole) this.grantReplication(this.replicationRole, props, name, replicaKey);
+    if (this.replicationRole) {
+      this.grantReplication(this.replicationRole, props, {
+        sources: [name(region, 'data'), name(region, 'audit')],
+        destinations: [
+          ...[...routesByTarget.keys()].sort().map((t) => name(t, 'data')),
+          ...props.auditTargets.map((t) => name(t, 'audit')),
+        ],
+        replicaKeyArns: targets.map((t) => replicaKey(t).replace(/alias\/.*$/, 'key/*')),
+        partition,
+      });
+    }
   }
 
   /**
@@ -220,20 +228,19 @@ export class RegionalBuckets extends Construct {
   private grantReplication(
     role: iam.Role,
     props: RegionalBucketsProps,
-    name: (r: string, purpose: string) => string,
-    replicaKey: (r: string) => string,
+    {
+      sources,
+      destinations,
+      replicaKeyArns,
+      partition,
+    }: {
+      sources: readonly string[];
+      destinations: readonly string[];
+      replicaKeyArns: readonly string[];
+      partition: string;
+    },
   ): void {
-    const { region } = Stack.of(this);
-    const partition = literalPartition(region);
     const s3Arn = (bucket: string) => `arn:${partition}:s3:::${bucket}`;
-    const dataTargets = [...new Set(props.dataRoutes.map((r) => r.to))].sort();
-    const sources = [name(region, 'data'), name(region, 'audit')];
-    const destinations = [
-      ...dataTargets.map((t) => name(t, 'data')),
-      ...props.auditTargets.map((t) => name(t, 'audit')),
-    ];
-    const keyTargets = [...new Set([...dataTargets, ...props.auditTargets])].sort();
-    const replicaKeyArns = keyTargets.map((t) => replicaKey(t).replace(/alias\/.*$/, 'key/*'));
     const policy = new iam.ManagedPolicy(this, 'ReplicationPolicy', {
       description:
         "Read this region's buckets; write replicas only where the residency plan allows",
@@ -264,9 +271,9 @@ export class RegionalBuckets extends Construct {
         new iam.PolicyStatement({ actions: ['kms:Decrypt'], resources: [props.key.keyArn] }),
         new iam.PolicyStatement({
           actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
-          resources: replicaKeyArns,
+          resources: [...replicaKeyArns],
           conditions: {
-            'ForAnyValue:StringEquals': { 'kms:ResourceAliases': `alias/${props.keyAlias}` },
+            'ForAnyValue:StringEquals': { 'kms:ResourceAliases': `alias/${props.naming.keyAlias}` },
           },
         }),
       ],
@@ -286,7 +293,7 @@ export class RegionalBuckets extends Construct {
       ...replicaKeyArns.map((k) => ({
         pack: PACKS.aws,
         rule: `AwsSolutions-IAM5[Resource::${k}]`,
-        reason: `Replica encryption with the destination region's Meridian key, limited by the kms:ResourceAliases condition to alias/${props.keyAlias}; its key id is not known without a cross-region reference.`,
+        reason: `Replica encryption with the destination region's Meridian key, limited by the kms:ResourceAliases condition to alias/${props.naming.keyAlias}; its key id is not known without a cross-region reference.`,
       })),
     ]);
   }

@@ -46,14 +46,3 @@ export function auditRoutes(index: ResidencyIndex, from: string): string[] {
     index.plan.dataClasses.map((c) => c.id),
   );
 }
-
-/** `<platform>-<env>-<region>-<purpose>-<account>`: globally unique, known to every region. */
-export function bucketName(
-  platform: string,
-  env: string,
-  region: string,
-  purpose: string,
-  account: string,
-): string {
-  return `${platform}-${env}-${region}-${purpose}-${account}`;
-}

@@ -6,12 +6,13 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import { buildMeridian } from '../../lib/app';
 import { checkTemplate } from '../../lib/compliance/residency-guard';
+import { Naming } from '../../lib/naming';
 import { buildApp } from '../support/app';
 import { load, SHIPPED } from '../support/fixture';
 
 const config = load(SHIPPED);
 const index = new ResidencyIndex(config.plan);
-const naming = { platform: 'meridian', env: 'prod' };
+const naming = new Naming('meridian', 'prod');
 const built = buildApp(config);
 const templateOf = (region: string) => structuredClone(built.template(region).toJSON());
 

@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 import { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import { checkTemplate } from '../../lib/compliance/residency-guard';
 import type { MeridianConfig } from '../../lib/config/load';
+import { Naming } from '../../lib/naming';
 import { buildApp } from '../support/app';
 import { load } from '../support/fixture';
 
@@ -185,9 +186,7 @@ test('synthesized replication edges always respect residency', () => {
       const index = new ResidencyIndex(config.plan);
       for (const r of config.regions) {
         const template = built.template(r.id).toJSON();
-        expect(checkTemplate(index, { platform: 'meridian', env: 'prod' }, r.id, template)).toEqual(
-          [],
-        );
+        expect(checkTemplate(index, new Naming('meridian', 'prod'), r.id, template)).toEqual([]);
         expect(leaks(config, template, r.id)).toEqual([]);
       }
     }),

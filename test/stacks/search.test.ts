@@ -1,6 +1,7 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { ResidencyIndex } from '../../lambda/shared/residency-plan';
-import { compactRegion, searchDomainName, searchZoneCount } from '../../lib/search/regional-search';
+import { compactRegion, searchDomainName } from '../../lib/naming';
+import { searchZoneCount } from '../../lib/search/regional-search';
 import { followersOf, followRoutes } from '../../lib/search/search-routes';
 import { buildApp } from '../support/app';
 import { load, SHIPPED } from '../support/fixture';

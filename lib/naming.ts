@@ -1,0 +1,82 @@
+/**
+ * Every physical name Meridian gives a resource, in one place. Names carry platform, env and region
+ * (or jurisdiction) so they never collide, and are derived from regions/ so any region can name
+ * another region's resources without a cross-region reference. The residency guard parses names
+ * back with the same rules.
+ */
+import * as crypto from 'node:crypto';
+
+/** `Meridian-<env>-<region>`: a region's stack name and construct id. */
+export function regionalStackName(env: string, region: string): string {
+  return `Meridian-${env}-${region}`;
+}
+
+/** `ap-southeast-1` → `apse1`: keeps domain names within OpenSearch's 28 characters. */
+export function compactRegion(region: string): string {
+  const [area = '', direction = '', n = ''] = region.split('-');
+  const dir = direction
+    .replace('north', 'n')
+    .replace('south', 's')
+    .replace('east', 'e')
+    .replace('west', 'w')
+    .replace('central', 'c');
+  return `${area}${dir}${n}`;
+}
+
+/**
+ * `<platform>-<env>-<compact region>`, e.g. `meridian-prod-euw1`. OpenSearch allows 28 characters;
+ * a longer name keeps its region and gets a stable hash of the full name instead of its tail.
+ */
+export function searchDomainName(platform: string, env: string, region: string): string {
+  const name = `${platform}-${env}-${compactRegion(region)}`;
+  if (name.length <= 28) return name;
+  const hash = crypto.createHash('sha256').update(name).digest('hex').slice(0, 6);
+  const tail = `-${hash}-${compactRegion(region)}`;
+  return `${name.slice(0, 28 - tail.length)}${tail}`;
+}
+
+export type BucketPurpose = 'data' | 'audit' | 'access-logs';
+
+/** Names of one platform and environment. */
+export class Naming {
+  private readonly bucketPattern: RegExp;
+
+  constructor(
+    readonly platform: string,
+    readonly env: string,
+  ) {
+    this.bucketPattern = new RegExp(
+      `${platform}-${env}-([a-z]+(?:-[a-z]+)+-\\d+)-(data|audit|access-logs)-\\d{12}`,
+    );
+  }
+
+  /** Alias of every region's customer key (the same name in each region). */
+  get keyAlias(): string {
+    return `${this.platform}-${this.env}`;
+  }
+
+  /** A region's own resource ids: Aurora cluster, cache replication group. */
+  region(region: string): string {
+    return `${this.platform}-${this.env}-${region}`;
+  }
+
+  /** A jurisdiction cell's shared resources: Aurora global cluster, cache datastore suffix. */
+  cell(jurisdiction: string): string {
+    return `${this.platform}-${this.env}-${jurisdiction}`;
+  }
+
+  /** `<platform>-<env>-<region>-<purpose>-<account>`: globally unique bucket names. */
+  bucket(region: string, purpose: BucketPurpose, account: string): string {
+    return `${this.platform}-${this.env}-${region}-${purpose}-${account}`;
+  }
+
+  /** The region and purpose of a Meridian bucket named (or referenced) in `text`. */
+  parseBucket(text: string): { region: string; purpose: BucketPurpose } | undefined {
+    const m = this.bucketPattern.exec(text);
+    return m ? { region: m[1] as string, purpose: m[2] as BucketPurpose } : undefined;
+  }
+
+  searchDomain(region: string): string {
+    return searchDomainName(this.platform, this.env, region);
+  }
+}
