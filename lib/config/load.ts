@@ -302,8 +302,10 @@ function describeIssue(issue: z.core.$ZodIssue): string {
   const custom = !/^(Invalid|Too (small|big))/.test(issue.message);
   if (custom) return issue.message;
   switch (issue.code) {
-    case 'invalid_type':
-      return issue.input === undefined ? `a ${issue.expected} (required)` : `a ${issue.expected}`;
+    case 'invalid_type': {
+      const what = `${/^[aeiou]/.test(issue.expected) ? 'an' : 'a'} ${issue.expected}`;
+      return issue.input === undefined ? `${what} (required)` : what;
+    }
     case 'too_small':
       return issue.origin === 'array'
         ? `at least ${issue.minimum} item(s)`

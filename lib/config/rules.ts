@@ -5,6 +5,7 @@
  * schema and cross-field problems together.
  */
 import { RegionInfo } from 'aws-cdk-lib/region-info';
+import { HEALTHY_MARKER, sampleBodies } from '../../lambda/health/report';
 import { searchZoneCount } from '../search/regional-search';
 import { isCountryCode } from './countries';
 import type { Path } from './problems';
@@ -380,6 +381,92 @@ export const cellFitsGlobalDatabase: Rule = ({ global, regions }) => {
   });
 };
 
+/** Shortest Cloudflare monitor interval (seconds) each plan allows. */
+export const CLOUDFLARE_MIN_INTERVAL: Readonly<Record<string, number>> = {
+  free: 60,
+  pro: 60,
+  business: 15,
+  enterprise: 10,
+};
+
+export const cloudflareMonitorValid: Rule = ({ global }) => {
+  if (!global) return [];
+  const { plan, monitor } = global.cloudflare;
+  const where = (field: string): Path => ['global', 'cloudflare', 'monitor', field];
+  const min = CLOUDFLARE_MIN_INTERVAL[plan] ?? 60;
+  const found: Finding[] = [];
+  if (monitor.intervalSeconds < min)
+    found.push({
+      at: where('intervalSeconds'),
+      value: monitor.intervalSeconds,
+      expected: `at least ${min} (the shortest interval the ${plan} plan allows)`,
+    });
+  if (monitor.timeoutSeconds >= monitor.intervalSeconds)
+    found.push({
+      at: where('timeoutSeconds'),
+      value: monitor.timeoutSeconds,
+      expected: `less than intervalSeconds (${monitor.intervalSeconds})`,
+    });
+  const bodies = sampleBodies();
+  if (
+    !bodies.healthy.includes(monitor.expectedBody) ||
+    bodies.unhealthy.includes(monitor.expectedBody)
+  )
+    found.push({
+      at: where('expectedBody'),
+      value: monitor.expectedBody,
+      expected: `text only a healthy answer contains, such as ${JSON.stringify(HEALTHY_MARKER)}`,
+    });
+  return found;
+};
+
+/**
+ * The load balancer has one fallback pool, used when every pool a client may use is down. A
+ * region pool there would receive residency-bound countries' traffic from outside their
+ * jurisdiction, so it is allowed only when every residency-bound jurisdiction is its own.
+ */
+export const cloudflareFallbackKeepsResidency: Rule = ({ global, regions }) => {
+  if (!global) return [];
+  const { fallback } = global.cloudflare;
+  if (fallback === 'holding') return [];
+  const where: Path = ['global', 'cloudflare', 'fallback'];
+  const region = regions.get(fallback);
+  if (!region)
+    return [
+      {
+        at: where,
+        value: fallback,
+        expected: `holding, or a region id (${list([...regions.keys()].sort())})`,
+      },
+    ];
+  const outside = Object.entries(global.jurisdictions)
+    .filter(([j, def]) => def.residencyBound && j !== region.jurisdiction)
+    .map(([j]) => j);
+  return outside.length === 0
+    ? []
+    : [
+        {
+          at: where,
+          value: fallback,
+          expected: `holding: ${fallback} (${region.jurisdiction}) would receive traffic of residency-bound countries of ${list(outside)} whenever their own pools are down`,
+        },
+      ];
+};
+
+export const slotsCarryTraffic: Rule = ({ regions }) =>
+  [...regions].flatMap(([key, r]) => {
+    const slots = Object.values(r.settings.routing.slots);
+    return slots.reduce((sum, s) => sum + s.weight, 0) > 0
+      ? []
+      : [
+          {
+            at: at(key, 'settings', 'routing', 'slots'),
+            value: r.settings.routing.slots,
+            expected: 'at least one slot with a weight above 0 (all 0 would split traffic evenly)',
+          },
+        ];
+  });
+
 /** Every rule, in the order their findings are reported. */
 export const RULES: readonly Rule[] = [
   regionIdMatchesFileName,
@@ -396,4 +483,7 @@ export const RULES: readonly Rule[] = [
   lifecycleOrdered,
   searchNodesFitAzs,
   cellFitsGlobalDatabase,
+  slotsCarryTraffic,
+  cloudflareMonitorValid,
+  cloudflareFallbackKeepsResidency,
 ];

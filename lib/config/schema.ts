@@ -50,6 +50,21 @@ export const CLOUDFLARE_REGIONS = [
 
 export const TIERS = ['primary', 'secondary', 'tertiary'] as const;
 
+/** Regions Route 53 health checkers run from (HealthCheckConfig.Regions). */
+export const ROUTE53_CHECKER_REGIONS = [
+  'us-east-1',
+  'us-west-1',
+  'us-west-2',
+  'eu-west-1',
+  'ap-southeast-1',
+  'ap-southeast-2',
+  'ap-northeast-1',
+  'sa-east-1',
+] as const;
+
+/** Cloudflare plans, for the shortest monitor interval each allows. */
+export const CLOUDFLARE_PLANS = ['free', 'pro', 'business', 'enterprise'] as const;
+
 const id = (what: string) =>
   z
     .string()
@@ -58,6 +73,14 @@ const countryCode = z
   .string()
   .regex(/^[A-Z]{2}$/, 'an upper-case ISO 3166-1 alpha-2 country code such as DE');
 const int = (min: number, max: number) => z.number().int().min(min).max(max);
+const dnsLabel = z
+  .string()
+  .regex(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/, 'a lower-case DNS label such as api');
+const hostname = z
+  .string()
+  .regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/, 'a lower-case DNS name such as origin.example.com');
+const cloudflareId = (what: string) =>
+  z.string().regex(/^[0-9a-f]{32}$/, `a Cloudflare ${what} id (32 lower-case hex characters)`);
 
 export const networkSettingsSchema = z.strictObject({
   maxAzs: int(2, 3).default(3),
@@ -165,6 +188,35 @@ export const settingsSchema = z.strictObject({
       switchoverLagThresholdSeconds: int(1, 3600).default(30),
     })
     .prefault({}),
+  routing: z
+    .strictObject({
+      /**
+       * Deployment slots behind the region's name, as weighted records (canary / blue-green):
+       * shift traffic by changing weights. A slot without `origin` is Meridian's regional ingress.
+       */
+      slots: z
+        .record(
+          dnsLabel,
+          z.strictObject({
+            weight: int(0, 255),
+            origin: hostname.optional(),
+          }),
+        )
+        .default({ blue: { weight: 100 } }),
+    })
+    .prefault({}),
+  health: z
+    .strictObject({
+      /** Deadline of each dependency check; Route 53 wants the answer within 2 s. */
+      timeoutMs: int(100, 1800).default(1000),
+      /** Replication lag above which the region reports itself unhealthy. */
+      maxReplicationLagSeconds: int(1, 3600).default(60),
+      /** Messages waiting in the sync inbound queue above which the region is unhealthy. */
+      maxQueueDepth: int(1, 10_000_000).default(100_000),
+      /** How long one answer is reused, so many checkers do not multiply dependency calls. */
+      cacheSeconds: int(0, 10).default(2),
+    })
+    .prefault({}),
   sync: z
     .strictObject({
       scheduleMinutes: int(1, 1440).default(5),
@@ -204,6 +256,53 @@ export const globalSchema = z.strictObject({
       .regex(/^Z[A-Z0-9]{8,31}$/, 'a Route 53 hosted zone id such as Z0123456789ABC'),
   }),
   tags: z.record(z.string(), z.string()).default({}),
+  routing: z
+    .strictObject({
+      /** Name served by every region (latency routing): `<apiName>.<zoneName>`. */
+      apiName: dnsLabel.default('api'),
+      /** TTL of Meridian's CNAME records; with the health-check interval it bounds re-routing. */
+      ttlSeconds: int(5, 3600).default(30),
+      healthPath: z
+        .string()
+        .regex(/^\/[a-z0-9/_-]*$/, 'an absolute URL path such as /health')
+        .default('/health'),
+      healthCheckRegions: z
+        .array(z.enum(ROUTE53_CHECKER_REGIONS))
+        .min(3, 'at least 3 Route 53 checker regions')
+        .default(['us-east-1', 'eu-west-1', 'ap-southeast-1']),
+    })
+    .prefault({}),
+  cloudflare: z.strictObject({
+    accountId: cloudflareId('account'),
+    zoneId: cloudflareId('zone'),
+    /** The hostname the load balancer answers, e.g. app.example.com. */
+    hostname,
+    plan: z.enum(CLOUDFLARE_PLANS).default('enterprise'),
+    monitor: z
+      .strictObject({
+        intervalSeconds: int(5, 3600).default(10),
+        timeoutSeconds: int(1, 10).default(5),
+        retries: int(0, 5).default(2),
+        consecutiveDown: int(1, 10).default(2),
+        consecutiveUp: int(1, 10).default(2),
+        expectedCodes: z
+          .string()
+          .regex(/^[1-5]([0-9]{2}|xx)$/, 'an HTTP code or class such as 200 or 2xx')
+          .default('200'),
+        expectedBody: z.string().min(1).default('"status":"healthy"'),
+      })
+      .prefault({}),
+    sessionAffinityTtlSeconds: int(1800, 604800).default(1800),
+    zeroDowntimeFailover: z.enum(['none', 'temporary', 'sticky']).default('sticky'),
+    /**
+     * Pool used when every pool a client may use is down: `holding` (a pool whose origin serves a
+     * holding page and holds no data) or a region id.
+     */
+    fallback: z.string().default('holding'),
+    /** @default - maintenance.<dns.zoneName> */
+    holdingOrigin: hostname.optional(),
+    notificationEmail: z.email().optional(),
+  }),
   dataClasses: z.record(id('data class'), dataClassSchema),
   jurisdictions: z.record(id('jurisdiction'), jurisdictionSchema),
   defaults: settingsSchema.prefault({}),

@@ -251,6 +251,73 @@ const cases: Case[] = [
     ],
   ],
   [
+    'Cloudflare fallback pool in another jurisdiction than a residency-bound one',
+    (d) =>
+      edit(
+        d,
+        'global.yaml',
+        'hostname: app.example.com',
+        'hostname: app.example.com\n  fallback: us-east-1',
+      ),
+    [
+      'regions/global.yaml:34 cloudflare.fallback: got "us-east-1"; expected holding: us-east-1 (us) would receive traffic of residency-bound countries of eu whenever their own pools are down',
+    ],
+  ],
+  [
+    'Cloudflare fallback that is no pool',
+    (d) =>
+      edit(
+        d,
+        'global.yaml',
+        'hostname: app.example.com',
+        'hostname: app.example.com\n  fallback: mars-1',
+      ),
+    [
+      'regions/global.yaml:34 cloudflare.fallback: got "mars-1"; expected holding, or a region id (eu-central-1, eu-west-1, us-east-1)',
+    ],
+  ],
+  [
+    'Cloudflare monitor faster than the plan allows, timeout not below interval, body that matches unhealthy answers',
+    (d) =>
+      edit(
+        d,
+        'global.yaml',
+        'hostname: app.example.com',
+        'hostname: app.example.com\n  plan: business\n  monitor:\n    intervalSeconds: 10\n    timeoutSeconds: 10\n    expectedBody: healthy',
+      ),
+    [
+      'regions/global.yaml:36 cloudflare.monitor.intervalSeconds: got 10; expected at least 15 (the shortest interval the business plan allows)',
+      'regions/global.yaml:37 cloudflare.monitor.timeoutSeconds: got 10; expected less than intervalSeconds (10)',
+      `regions/global.yaml:38 cloudflare.monitor.expectedBody: got "healthy"; expected text only a healthy answer contains, such as "\\"status\\":\\"healthy\\""`,
+    ],
+  ],
+  [
+    'residency-bound jurisdiction without a region (its countries could not be pinned)',
+    (d) =>
+      edit(
+        d,
+        'global.yaml',
+        '  us:\n    name: US',
+        '  ae:\n    name: UAE\n    residencyBound: true\n    countries: [AE]\n  us:\n    name: US',
+      ),
+    [
+      'regions/global.yaml:23 jurisdictions.ae: got "ae"; expected at least one region file with jurisdiction: ae, or remove the jurisdiction',
+    ],
+  ],
+  [
+    'deployment slots that carry no traffic',
+    (d) =>
+      edit(
+        d,
+        'us-east-1.yaml',
+        'capacity: 100',
+        'capacity: 100\nsettings:\n  routing:\n    slots:\n      blue: { weight: 0 }\n      green: { weight: 0, origin: green.example.com }',
+      ),
+    [
+      'regions/us-east-1.yaml:8 settings.routing.slots: got {"blue":{"weight":0},"green":{"weight":0,"origin":"green.example.com"}}; expected at least one slot with a weight above 0 (all 0 would split traffic evenly)',
+    ],
+  ],
+  [
     'YAML syntax error',
     (d) => edit(d, 'us-east-1.yaml', 'capacity: 100', 'capacity: [100'),
     [
