@@ -1,9 +1,12 @@
 import { Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as route53 from 'aws-cdk-lib/aws-route53';
 import type { Construct } from 'constructs';
 import type { ResidencyIndex } from '../lambda/shared/residency-plan';
 import { cacheMembership } from './cache/global-datastore-membership';
 import { RegionalCache } from './cache/regional-cache';
+import { acknowledge, PACKS } from './compliance/nag';
 import type { MeridianConfig } from './config/load';
 import type { RegionConfig } from './config/schema';
 import { AuroraGlobal, auroraMembership } from './data/aurora-global';
@@ -12,12 +15,17 @@ import { type BundlingMode, MeridianFunction } from './lambda/meridian-function'
 import { ResidencyPlanLayer } from './lambda/residency-plan-layer';
 import { Naming, regionalStackName } from './naming';
 import { RegionalNetwork } from './network/regional-network';
+import { RegionalAlerts } from './observability/regional-alerts';
+import { RegionalIngress } from './routing/regional-ingress';
+import { RegionalRouting } from './routing/regional-routing';
+import { routingNames } from './routing/traffic-plan';
 import { CrossClusterReplication } from './search/cross-cluster-replication';
 import { RegionalSearch } from './search/regional-search';
 import { followersOf, followRoutes } from './search/search-routes';
 import { RegionalKey } from './security/regional-key';
 import { RegionalBuckets } from './storage/regional-buckets';
 import { auditRoutes, objectRoutes } from './storage/replication-routes';
+import { SyncQueues } from './sync/sync-queues';
 
 export interface RegionalStackProps extends StackProps {
   readonly config: MeridianConfig;
@@ -72,6 +80,16 @@ export class RegionalStack extends Stack {
   readonly searchReplication?: CrossClusterReplication;
   /** Data, audit and access-log buckets. */
   readonly buckets: RegionalBuckets;
+  /** The sync inbound FIFO queue and its dead-letter queue. */
+  readonly syncQueues: SyncQueues;
+  /** The regional health endpoint's function. */
+  readonly health: MeridianFunction;
+  /** HTTPS ingress: HTTP API, custom domains, certificate. */
+  readonly ingress: RegionalIngress;
+  /** Route 53 health checks and records. */
+  readonly routing: RegionalRouting;
+  /** SNS topics per alarm severity. */
+  readonly alerts: RegionalAlerts;
   private readonly azs: string[];
 
   constructor(scope: Construct, props: RegionalStackProps) {
@@ -99,6 +117,7 @@ export class RegionalStack extends Stack {
       key: this.key.key,
       logRetentionDays: s.observability.logRetentionDays,
     });
+    this.alerts = new RegionalAlerts(this, 'Alerts', { key: this.key.key });
     this.planLayer = new ResidencyPlanLayer(this, 'ResidencyPlan', { plan: config.plan });
     const { index } = props;
     const allClasses = config.plan.dataClasses.map((c) => c.id);
@@ -190,6 +209,49 @@ export class RegionalStack extends Stack {
       replicationTimeControl: s.replication.s3ReplicationTimeControl,
       accessLogRetentionDays: s.observability.logRetentionDays,
     });
+    this.syncQueues = new SyncQueues(this, 'SyncQueues', {
+      key: this.key.key,
+      namePrefix: naming.region(region.id),
+      maxReceiveCount: s.sync.maxAttempts,
+    });
+    const replicaCluster =
+      this.aurora && membership?.role === 'secondary' ? naming.region(region.id) : undefined;
+    this.health = this.healthFunction(props, replicaCluster);
+
+    const { dns, routing } = config.global;
+    const zone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', {
+      hostedZoneId: dns.hostedZoneId,
+      zoneName: dns.zoneName,
+    });
+    const names = routingNames(config.global, region);
+    this.ingress = new RegionalIngress(this, 'Ingress', {
+      hostnames: [names.regional, names.api, names.jurisdiction],
+      zone,
+      healthFunction: this.health.function,
+      healthPath: routing.healthPath,
+      key: this.key.key,
+      logRetentionDays: s.observability.logRetentionDays,
+    });
+    const ingressTarget = this.ingress.regionalDomainOf(names.regional);
+    this.routing = new RegionalRouting(this, 'Routing', {
+      zone,
+      region: region.id,
+      names,
+      healthHost: this.ingress.executeApiHost,
+      healthPath: routing.healthPath,
+      intervalSeconds: s.failover.healthCheckIntervalSeconds,
+      failureThreshold: s.failover.failureThreshold,
+      checkerRegions: routing.healthCheckRegions,
+      replicaCluster,
+      maxReplicationLagSeconds: s.health.maxReplicationLagSeconds,
+      slots: Object.entries(s.routing.slots).map(([name, slot]) => ({
+        name,
+        weight: slot.weight,
+        target: slot.origin ?? ingressTarget,
+      })),
+      ttlSeconds: routing.ttlSeconds,
+      alerts: this.alerts,
+    });
     this.residencyCheck = new MeridianFunction(this, 'ResidencyCheck', {
       handler: 'residency-check',
       description: 'Decides whether records may replicate to a region, from the residency plan',
@@ -207,6 +269,80 @@ export class RegionalStack extends Stack {
       requiredEnvironment: ['MERIDIAN_REGION', 'MERIDIAN_RESIDENCY_PLAN_FILE'],
       bundling: props.bundling,
     });
+  }
+
+  /**
+   * The health endpoint's function: checks Aurora (writer on a primary, reader everywhere, lag on
+   * a secondary), the cache, the data bucket and the sync queue depth, each with a deadline.
+   */
+  private healthFunction(props: RegionalStackProps, replicaCluster?: string): MeridianFunction {
+    const { region } = props;
+    const s = region.settings;
+    const environment: Record<string, string> = {
+      MERIDIAN_REGION: region.id,
+      MERIDIAN_HEALTH_TIMEOUT_MS: String(s.health.timeoutMs),
+      MERIDIAN_HEALTH_CACHE_SECONDS: String(s.health.cacheSeconds),
+      MERIDIAN_MAX_REPLICATION_LAG_SECONDS: String(s.health.maxReplicationLagSeconds),
+      MERIDIAN_MAX_QUEUE_DEPTH: String(s.health.maxQueueDepth),
+      MERIDIAN_CACHE_ENDPOINT: `${this.cache.replicationGroup.attrPrimaryEndPointAddress}:${this.cache.replicationGroup.attrPrimaryEndPointPort}`,
+      MERIDIAN_BUCKET: this.buckets.data.bucketName,
+      MERIDIAN_SYNC_QUEUE_URL: this.syncQueues.inbound.queueUrl,
+    };
+    if (this.aurora) {
+      // A secondary has no usable writer until it is promoted: check its readers only.
+      if (!replicaCluster)
+        environment.MERIDIAN_AURORA_WRITER = this.aurora.cluster.clusterEndpoint.socketAddress;
+      environment.MERIDIAN_AURORA_READER = this.aurora.cluster.clusterReadEndpoint.socketAddress;
+    }
+    if (replicaCluster) environment.MERIDIAN_AURORA_CLUSTER = replicaCluster;
+    const fn = new MeridianFunction(this, 'Health', {
+      handler: 'health',
+      description: 'Regional health endpoint: Aurora, replication lag, cache, bucket, sync queue',
+      vpc: this.network.vpc,
+      key: this.key.key,
+      logRetentionDays: s.observability.logRetentionDays,
+      memoryMb: s.lambda.memoryMb,
+      // Route 53 waits 2 s for an answer; each check has its own shorter deadline.
+      timeoutSeconds: 5,
+      reservedConcurrency: s.lambda.reservedConcurrency,
+      environment,
+      requiredEnvironment: ['MERIDIAN_REGION', 'MERIDIAN_BUCKET', 'MERIDIAN_SYNC_QUEUE_URL'],
+      bundling: props.bundling,
+    });
+    const role = fn.function.role;
+    if (!role) throw new Error('health function has no role');
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'HeadDataBucket',
+        actions: ['s3:ListBucket'],
+        resources: [this.buckets.data.bucketArn],
+      }),
+    );
+    role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'SyncQueueDepth',
+        actions: ['sqs:GetQueueAttributes'],
+        resources: [this.syncQueues.inbound.queueArn],
+      }),
+    );
+    if (replicaCluster) {
+      role.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          sid: 'ReplicationLagMetric',
+          actions: ['cloudwatch:GetMetricData'],
+          resources: ['*'],
+        }),
+      );
+      acknowledge(role, [
+        {
+          pack: PACKS.aws,
+          rule: 'AwsSolutions-IAM5[Resource::*]',
+          reason:
+            'cloudwatch:GetMetricData supports no resource-level permissions; the function only reads the replication-lag metric.',
+        },
+      ]);
+    }
+    return fn;
   }
 
   /** Fixed from regions/ so synth never asks AWS which zones exist. */

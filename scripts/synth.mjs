@@ -14,6 +14,7 @@ const envFlag = args.indexOf('--env');
 const env = envFlag >= 0 ? args[envFlag + 1] : 'prod';
 const passThrough = args.filter((a, i) => a !== '--check' && i !== envFlag && i !== envFlag + 1);
 const cdk = path.join(root, 'node_modules', '.bin', 'cdk');
+const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 const processEnv = {
   ...process.env,
   CDK_HOME: path.join(root, '.cdk-home'),
@@ -64,12 +65,28 @@ function synth(envName, outdir) {
   return stacks;
 }
 
+/** The Cloudflare edge (cdktf): Terraform JSON into `outdir`, plus the failover timing. */
+function synthEdge(envName, outdir) {
+  const run = spawnSync(
+    tsx,
+    ['bin/edge.ts', '--env', envName, '--out', path.relative(root, outdir)],
+    {
+      cwd: root,
+      env: processEnv,
+      stdio: 'inherit',
+    },
+  );
+  if (run.status !== 0) process.exit(run.status ?? 1);
+}
+
 if (!check) {
   synth(env, path.join(root, 'cdk.out'));
+  synthEdge(env, path.join(root, 'cdktf.out'));
 } else {
   let failed = false;
   for (const envName of ['prod', ...overlays.filter((o) => o !== 'prod')]) {
     const stacks = synth(envName, path.join(root, '.build', 'synth-check', envName));
+    synthEdge(envName, path.join(root, '.build', 'synth-check', envName, 'cdktf'));
     const missing = regionIds.filter((r) => !stacks.some((s) => s.region === r));
     if (missing.length > 0) {
       console.error(`synth check (${envName}): no template for ${missing.join(', ')}`);

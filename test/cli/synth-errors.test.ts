@@ -28,3 +28,22 @@ test('a bad config fails synth with one line per problem and no stack trace', ()
   );
   expect(output).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
 });
+
+/** The edge refuses a Cloudflare fallback that would take residency-bound traffic abroad. */
+test('a residency-breaking Cloudflare fallback fails the edge synth with the config line', () => {
+  const run = spawnSync(
+    'node',
+    ['node_modules/.bin/tsx', 'bin/edge.ts', '--out', '.build/edge-error'],
+    {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...process.env, MERIDIAN__GLOBAL__CLOUDFLARE__FALLBACK: 'us-east-1' },
+    },
+  );
+  const output = run.stdout + run.stderr;
+  expect(run.status).toBe(1);
+  expect(output).toContain(
+    'env MERIDIAN__GLOBAL__CLOUDFLARE__FALLBACK global.cloudflare.fallback: got "us-east-1"; expected holding: us-east-1 (us) would receive traffic of residency-bound countries of eu, in, ae whenever their own pools are down',
+  );
+  expect(output).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
+});

@@ -1,4 +1,5 @@
 import { ResidencyIndex } from '../../lambda/shared/residency-plan';
+import { computeEdgePlan } from '../../lib/edge/edge-plan';
 import { buildApp } from '../support/app';
 import { copyRegions, load, SHIPPED, write } from '../support/fixture';
 
@@ -52,5 +53,25 @@ describe('adding a region', () => {
       mode: 'full',
     });
     expect(index.decide('phi', 'eu-west-1', 'ca-central-1')).toMatchObject({ allowed: false });
+  });
+
+  test('gives it Route 53 records and health checks, and a Cloudflare pool', () => {
+    const t = built.template('ca-central-1');
+    for (const name of ['api.meridian.example.com.', 'us.meridian.example.com.'])
+      t.hasResourceProperties('AWS::Route53::RecordSet', {
+        Name: name,
+        SetIdentifier: 'ca-central-1',
+        Region: 'ca-central-1',
+      });
+    t.hasResourceProperties('AWS::Route53::HealthCheck', {
+      HealthCheckConfig: { Type: 'HTTPS_STR_MATCH', ResourcePath: '/health' },
+    });
+    const plan = computeEdgePlan(config);
+    expect(plan.pools.find((p) => p.key === 'ca-central-1')).toMatchObject({
+      origin: 'ca-central-1.meridian.example.com',
+      latitude: 45.5,
+      longitude: -73.6,
+    });
+    expect(computeEdgePlan(before).pools.some((p) => p.key === 'ca-central-1')).toBe(false);
   });
 });

@@ -74,6 +74,11 @@ function writeConfig(c: {
       platform: 'meridian',
       account: '111111111111',
       dns: { zoneName: 'example.com', hostedZoneId: 'Z0TEST0000000' },
+      cloudflare: {
+        accountId: '0123456789abcdef0123456789abcdef',
+        zoneId: 'fedcba9876543210fedcba9876543210',
+        hostname: 'app.example.com',
+      },
       dataClasses: CLASSES,
       jurisdictions,
       defaults: {
