@@ -149,6 +149,8 @@ function loadMs(file: string): number {
           MERIDIAN_RESIDENCY_PLAN_FILE: plan,
           MERIDIAN_REGION: 'eu-west-1',
           MERIDIAN_SEARCH_ADMIN_ROLE_ARN: 'arn:aws:iam::111111111111:role/bench',
+          MERIDIAN_BUCKET: 'meridian-bench-data',
+          MERIDIAN_SYNC_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/111111111111/bench.fifo',
         },
         encoding: 'utf8',
       },
