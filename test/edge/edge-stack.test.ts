@@ -55,7 +55,8 @@ describe('Cloudflare edge (Terraform JSON for provider v5)', () => {
     (id, region) => {
       expect(pools[`pool-${id}`]).toMatchObject({
         name: `meridian-prod-${id}`,
-        monitor: '${cloudflare_load_balancer_monitor.monitor.id}',
+        // A Terraform reference, not a JavaScript placeholder.
+        monitor: ['$', '{cloudflare_load_balancer_monitor.monitor.id}'].join(''),
         latitude: region.cloudflare.latitude,
         longitude: region.cloudflare.longitude,
         minimum_origins: 1,
