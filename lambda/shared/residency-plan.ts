@@ -7,6 +7,13 @@
  * Pure: no I/O, no AWS, deterministic output for a given input.
  */
 
+import {
+  type ConflictStrategy,
+  DEFAULT_SYNC_RULES,
+  type MaskingRules,
+  type SyncRules,
+} from './sync/rules';
+
 export type ReplicationMode = 'full' | 'masked';
 
 /** What the plan needs to know; the validated config satisfies it structurally. */
@@ -18,6 +25,8 @@ export interface ResidencyInput {
         readonly scope: 'global' | 'jurisdiction';
         readonly maskedProjection: boolean;
         readonly requiresEncryption: boolean;
+        readonly conflict?: ConflictStrategy;
+        readonly masking?: MaskingRules;
       }
     >
   >;
@@ -84,7 +93,7 @@ export interface Cell {
   readonly hasCrossRegionDr: boolean;
 }
 
-export interface PlanDataClass {
+export interface PlanDataClass extends SyncRules {
   readonly id: string;
   readonly scope: 'global' | 'jurisdiction';
   readonly maskedProjection: boolean;
@@ -163,12 +172,19 @@ export function computeResidencyPlan(input: ResidencyInput): ResidencyPlan {
   return {
     version: 1,
     dataClasses: classes.map((id) => {
-      const { scope, maskedProjection, requiresEncryption } = input.dataClasses[id] ?? {
+      const c = input.dataClasses[id] ?? {
         scope: 'jurisdiction',
         maskedProjection: false,
         requiresEncryption: true,
       };
-      return { id, scope, maskedProjection, requiresEncryption };
+      return {
+        id,
+        scope: c.scope,
+        maskedProjection: c.maskedProjection,
+        requiresEncryption: c.requiresEncryption,
+        conflict: c.conflict ?? DEFAULT_SYNC_RULES.conflict,
+        masking: c.masking ?? DEFAULT_SYNC_RULES.masking,
+      };
     }),
     regions: regions.map(({ id, jurisdiction, tier, failoverPriority, capacity }) => ({
       id,
@@ -264,6 +280,16 @@ export class ResidencyIndex {
             return d.allowed && d.mode === 'full';
           }),
       );
+  }
+
+  /** Sync rules of a class; undefined for an unknown class (callers fail closed). */
+  rulesOf(dataClass: string): PlanDataClass | undefined {
+    return this.classes.get(dataClass);
+  }
+
+  /** Jurisdiction of a region; undefined when unknown. */
+  jurisdictionOf(region: string): string | undefined {
+    return this.plan.regions.find((r) => r.id === region)?.jurisdiction;
   }
 
   cellOf(region: string): Cell | undefined {

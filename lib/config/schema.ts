@@ -4,6 +4,7 @@
  * Field-by-field documentation for users lives in regions/README.md.
  */
 import { z } from 'zod';
+import { CONFLICT_STRATEGIES, MASK_ACTIONS } from '../../lambda/shared/sync/rules';
 
 /** CloudWatch Logs accepts only these retention periods (days). */
 export const LOG_RETENTION_DAYS = [
@@ -226,11 +227,28 @@ export const settingsSchema = z.strictObject({
     .prefault({}),
 });
 
+const fieldPath = z
+  .string()
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_]*(\.([A-Za-z_][A-Za-z0-9_]*|\*))*$/,
+    'a field path such as email, address.city or address.*',
+  );
+const maskMap = z.record(fieldPath, z.enum(MASK_ACTIONS));
+
 export const dataClassSchema = z.strictObject({
   description: z.string().default(''),
   scope: z.enum(['global', 'jurisdiction']),
   maskedProjection: z.boolean().default(false),
   requiresEncryption: z.boolean().default(true),
+  /** How concurrent versions of a record of this class are resolved. */
+  conflict: z.enum(CONFLICT_STRATEGIES).default('lww'),
+  /** Masked projections: field path → action, for every target and per target jurisdiction. */
+  masking: z
+    .strictObject({
+      fields: maskMap.default({}),
+      jurisdictions: z.record(z.string(), maskMap).default({}),
+    })
+    .prefault({}),
 });
 
 export const jurisdictionSchema = z.strictObject({

@@ -1,0 +1,189 @@
+/**
+ * The apply run, target side, for one batch of inbound messages: parse (malformed → dead-letter
+ * queue with the reason, never retried), re-check residency (defence in depth: data that must not
+ * be here is rejected to the dead-letter queue and counted for the alarm), apply every valid event
+ * in one transaction with conflict resolution, then invalidate the touched cache keys. A batch
+ * that fails is retried by SQS; once a message has been received `maxAttempts` times it is parked
+ * with the error instead, so its reason is kept.
+ */
+import type { ResidencyIndex } from '../residency-plan';
+import type { Db } from './db';
+import type { ParkedRecord, ParkingLot } from './dispatch';
+import { type ChangeEvent, MalformedMessageError, parseMessage } from './events';
+import { type ApplyStats, applyBatch } from './replica-store';
+
+export interface InboundMessage {
+  readonly messageId: string;
+  readonly body: string;
+  /** SQS ApproximateReceiveCount. */
+  readonly receiveCount: number;
+}
+
+/** Drops cached copies of entities (`type:key`) after their replica rows changed. */
+export interface Invalidator {
+  invalidate(entityIds: readonly string[]): Promise<void>;
+}
+
+export interface ApplyDeps {
+  readonly db: Db;
+  readonly index: ResidencyIndex;
+  readonly region: string;
+  readonly parking: ParkingLot;
+  readonly invalidator: Invalidator;
+  readonly maxAttempts: number;
+}
+
+export interface ApplyReport {
+  readonly region: string;
+  readonly received: number;
+  /** Message ids SQS must redeliver. */
+  readonly failedMessageIds: readonly string[];
+  readonly stats?: ApplyStats;
+  readonly malformed: number;
+  /** Rejected by the residency re-check. */
+  readonly rejected: number;
+  readonly parked: readonly { messageId: string; reason: string }[];
+  readonly error?: string;
+  /** Largest now − HLC wall time among applied events (ms). */
+  readonly maxLagMs?: number;
+}
+
+/** Why a parsed message must not be applied here; undefined when it may. */
+export function residencyFault(
+  index: ResidencyIndex,
+  region: string,
+  m: { event: ChangeEvent; mode: 'full' | 'masked' },
+): string | undefined {
+  const d = index.decide(m.event.dataClass, m.event.homeRegion, region);
+  if (!d.allowed) return `residency: ${d.reason}`;
+  if (d.mode === 'masked' && m.mode !== 'masked')
+    return `residency: ${m.event.dataClass} may reach ${region} only masked, got a full record`;
+  return undefined;
+}
+
+/** A stand-in event for a body that did not parse, so it can be parked with its reason. */
+function unparsed(messageId: string, body: string): ChangeEvent {
+  return {
+    eventId: '00000000-0000-4000-8000-000000000000',
+    entityType: 'unparsed',
+    entityKey: messageId,
+    dataClass: 'unknown',
+    homeRegion: 'unknown',
+    originRegion: 'unknown',
+    hlc: { wall: 0, logical: 0 },
+    op: 'upsert',
+    payload: { body: body.slice(0, 4096) },
+  };
+}
+
+export async function applyMessages(
+  deps: ApplyDeps,
+  messages: readonly InboundMessage[],
+  now: () => number = Date.now,
+): Promise<ApplyReport> {
+  const toPark: (ParkedRecord & { messageId: string })[] = [];
+  const valid: { messageId: string; event: ChangeEvent; receiveCount: number }[] = [];
+  let malformed = 0;
+  let rejected = 0;
+  for (const m of messages) {
+    try {
+      const parsed = parseMessage(m.body);
+      const fault = residencyFault(deps.index, deps.region, parsed);
+      if (fault) {
+        rejected += 1;
+        toPark.push({ messageId: m.messageId, event: parsed.event, reason: fault, targets: [] });
+      } else
+        valid.push({ messageId: m.messageId, event: parsed.event, receiveCount: m.receiveCount });
+    } catch (err) {
+      if (!(err instanceof MalformedMessageError)) throw err;
+      malformed += 1;
+      toPark.push({
+        messageId: m.messageId,
+        event: unparsed(m.messageId, m.body),
+        reason: `malformed: ${err.message}`,
+        targets: [],
+      });
+    }
+  }
+
+  let failed: string[] = [];
+  let stats: ApplyStats | undefined;
+  let error: string | undefined;
+  if (valid.length > 0) {
+    const strategyOf = (c: string) => deps.index.rulesOf(c)?.conflict ?? 'lww';
+    const run = async (batch: typeof valid) => {
+      const s = await applyBatch(
+        deps.db,
+        batch.map((v) => v.event),
+        strategyOf,
+      );
+      await deps.invalidator.invalidate(s.touched);
+      return s;
+    };
+    const giveUp = (v: (typeof valid)[number], why: string) => {
+      // Nothing is lost: retried (the ledger makes a re-run idempotent), or parked with the
+      // error once the message has been tried maxAttempts times.
+      if (v.receiveCount >= deps.maxAttempts)
+        toPark.push({
+          messageId: v.messageId,
+          event: v.event,
+          reason: `apply failed ${v.receiveCount} time(s): ${why}`,
+          targets: [],
+        });
+      else failed.push(v.messageId);
+    };
+    try {
+      stats = await run(valid);
+    } catch (err) {
+      error = (err as Error).message;
+      if (valid.length === 1) giveUp(valid[0] as (typeof valid)[number], error);
+      else {
+        // One bad event must not hold back the others: apply each on its own.
+        const parts: ApplyStats[] = [];
+        for (const v of valid) {
+          try {
+            parts.push(await run([v]));
+          } catch (e) {
+            giveUp(v, (e as Error).message);
+          }
+        }
+        stats = sumStats(parts);
+      }
+    }
+  }
+  if (toPark.length > 0) {
+    try {
+      await deps.parking.park(toPark);
+    } catch {
+      // Cannot park: let SQS redeliver them (its redrive policy is the last resort).
+      failed = [...failed, ...toPark.map((p) => p.messageId)];
+      toPark.length = 0;
+    }
+  }
+  const walls = stats && stats.fresh > 0 ? valid.map((v) => v.event.hlc.wall) : [];
+  return {
+    region: deps.region,
+    received: messages.length,
+    failedMessageIds: failed,
+    ...(stats ? { stats } : {}),
+    malformed,
+    rejected,
+    parked: toPark.map((p) => ({ messageId: p.messageId, reason: p.reason })),
+    ...(error ? { error } : {}),
+    ...(walls.length > 0 ? { maxLagMs: now() - Math.min(...walls) } : {}),
+  };
+}
+
+function sumStats(parts: readonly ApplyStats[]): ApplyStats {
+  const sum = (k: 'fresh' | 'duplicates' | 'written' | 'conflicts' | 'superseded' | 'reviews') =>
+    parts.reduce((n, p) => n + p[k], 0);
+  return {
+    fresh: sum('fresh'),
+    duplicates: sum('duplicates'),
+    written: sum('written'),
+    conflicts: sum('conflicts'),
+    superseded: sum('superseded'),
+    reviews: sum('reviews'),
+    touched: [...new Set(parts.flatMap((p) => p.touched))],
+  };
+}

@@ -1,0 +1,320 @@
+/**
+ * The dispatch run, source side: claim → residency check per target → masking per target
+ * jurisdiction → send to each allowed target's inbound queue → settle. A row is done only when
+ * every allowed target accepted it; a failing target is retried on later runs with exponential
+ * backoff and full jitter, behind a circuit breaker per target region; when attempts run out the
+ * row is parked in the dead-letter queue with its reason. Nothing is dropped: a row whose parking
+ * fails stays pending.
+ */
+import CircuitBreaker from 'opossum';
+import type { ResidencyIndex } from '../residency-plan';
+import type { Db } from './db';
+import { type ChangeEvent, entityId, type SyncMessage } from './events';
+import { type Masker, MaskingKeyError } from './masking';
+import { claim, type OutboxRow, type Outcome, settle } from './outbox-store';
+import { routesOf } from './routes';
+
+/** SQS limit on one message. */
+export const MAX_MESSAGE_BYTES = 256 * 1024;
+
+export interface OutboundMessage {
+  /** Event id: the FIFO deduplication id. */
+  readonly id: string;
+  /** Entity id: the FIFO message group, so one entity's changes stay in order. */
+  readonly groupId: string;
+  readonly body: string;
+}
+
+/** Sends messages to a target region's inbound queue; returns the ids that were not accepted. */
+export interface Transport {
+  send(
+    target: string,
+    messages: readonly OutboundMessage[],
+  ): Promise<{ failed: Map<string, string> }>;
+}
+
+export interface ParkedRecord {
+  readonly event: ChangeEvent;
+  readonly reason: string;
+  /** Targets that never accepted it. */
+  readonly targets: readonly string[];
+}
+
+/** The dead-letter queue for records that cannot be delivered. */
+export interface ParkingLot {
+  park(records: readonly ParkedRecord[]): Promise<void>;
+}
+
+export interface DispatchOptions {
+  readonly region: string;
+  /** Claim owner: unique per invocation. */
+  readonly worker: string;
+  readonly batchSize: number;
+  readonly maxAttempts: number;
+  /** @default 300 */
+  readonly leaseSeconds?: number;
+  /** Delay before attempt n+1 (ms): @default fullJitterBackoff() */
+  readonly backoff?: (attempts: number) => number;
+  readonly now?: () => Date;
+}
+
+export interface DispatchReport {
+  readonly region: string;
+  readonly worker: string;
+  readonly claimed: number;
+  readonly done: number;
+  readonly retrying: number;
+  readonly parked: number;
+  /** Messages accepted, by target region. */
+  readonly sent: Readonly<Record<string, number>>;
+  /** Deliveries the residency plan refused (the record stays home): by reason. */
+  readonly withheld: Readonly<Record<string, number>>;
+  /** Messages that went out masked, and the field paths masked. */
+  readonly masked: number;
+  readonly maskedFields: readonly string[];
+  /** Failures by target region (first message of each). */
+  readonly failures: Readonly<Record<string, string>>;
+  /** Oldest HLC wall-clock time among sent records (for the lag metric). */
+  readonly oldestSentWall?: number;
+  readonly parkedRecords: readonly { eventId: string; reason: string }[];
+}
+
+/** Exponential backoff with full jitter (AWS Architecture Blog), in ms. */
+export function fullJitterBackoff(baseMs = 30_000, capMs = 900_000, random = Math.random) {
+  return (attempts: number) => Math.floor(random() * Math.min(capMs, baseMs * 2 ** attempts));
+}
+
+/** One breaker per target region: a region that keeps failing is not hammered on every run. */
+export class TargetBreakers {
+  private readonly breakers = new Map<string, CircuitBreaker<[() => Promise<unknown>], unknown>>();
+
+  constructor(
+    private readonly options: CircuitBreaker.Options = {
+      timeout: 10_000,
+      errorThresholdPercentage: 50,
+      volumeThreshold: 3,
+      resetTimeout: 30_000,
+    },
+  ) {}
+
+  run<T>(target: string, fn: () => Promise<T>): Promise<T> {
+    let b = this.breakers.get(target);
+    if (!b) {
+      b = new CircuitBreaker((f: () => Promise<unknown>) => f(), this.options);
+      this.breakers.set(target, b);
+    }
+    return b.fire(fn) as Promise<T>;
+  }
+
+  isOpen(target: string): boolean {
+    return this.breakers.get(target)?.opened ?? false;
+  }
+
+  shutdown(): void {
+    for (const b of this.breakers.values()) b.shutdown();
+  }
+}
+
+/**
+ * The message a target receives: the event as is when the plan says `full`, its masked projection
+ * for the target's jurisdiction when it says `masked`.
+ */
+export function buildMessage(
+  index: ResidencyIndex,
+  masker: Masker,
+  e: ChangeEvent,
+  target: string,
+  sourceRegion: string,
+  mode: 'full' | 'masked',
+): SyncMessage {
+  if (mode === 'full') return { v: 1, event: e, mode, maskedFields: [], sourceRegion };
+  const m = masker.mask(e.dataClass, index.jurisdictionOf(target) ?? '', e.payload);
+  return {
+    v: 1,
+    event: { ...e, payload: m.payload },
+    mode,
+    maskedFields: m.maskedFields,
+    sourceRegion,
+  };
+}
+
+export interface DispatchDeps {
+  readonly db: Db;
+  readonly index: ResidencyIndex;
+  readonly masker: Masker;
+  readonly transport: Transport;
+  readonly parking: ParkingLot;
+  readonly breakers: TargetBreakers;
+  /** Targets this region sends to (syncTargets). */
+  readonly targets: readonly string[];
+}
+
+interface Delivery {
+  readonly row: OutboxRow;
+  readonly owed: string[];
+  readonly accepted: Set<string>;
+  error?: string;
+  /** Not retryable: park now. */
+  poison?: string;
+}
+
+export async function dispatchOnce(
+  deps: DispatchDeps,
+  o: DispatchOptions,
+): Promise<DispatchReport> {
+  const now = o.now ?? (() => new Date());
+  const backoff = o.backoff ?? fullJitterBackoff();
+  const rows = await claim(deps.db, o.worker, o.batchSize, o.leaseSeconds ?? 300);
+  const withheld: Record<string, number> = {};
+  const maskedFields = new Set<string>();
+  let masked = 0;
+  const perTarget = new Map<string, { delivery: Delivery; message: OutboundMessage }[]>();
+  const deliveries: Delivery[] = [];
+
+  for (const row of rows) {
+    const e = row.event;
+    let owed: string[];
+    if (row.pendingTargets) owed = [...row.pendingTargets];
+    else {
+      owed = [];
+      for (const r of routesOf(deps.index, deps.targets, e.dataClass, e.homeRegion)) {
+        if (r.decision.allowed) owed.push(r.target);
+        else withheld[r.decision.reason] = (withheld[r.decision.reason] ?? 0) + 1;
+      }
+    }
+    const d: Delivery = { row, owed, accepted: new Set() };
+    deliveries.push(d);
+    for (const target of owed) {
+      const decision = deps.index.decide(e.dataClass, e.homeRegion, target);
+      if (!decision.allowed) {
+        // The plan changed since the row was first routed: the record must not go.
+        d.accepted.add(target);
+        withheld[decision.reason] = (withheld[decision.reason] ?? 0) + 1;
+        continue;
+      }
+      let message: SyncMessage;
+      try {
+        message = buildMessage(deps.index, deps.masker, e, target, o.region, decision.mode);
+        if (message.mode === 'masked') {
+          for (const f of message.maskedFields) maskedFields.add(f);
+          masked += 1;
+        }
+      } catch (err) {
+        if (!(err instanceof MaskingKeyError)) throw err;
+        d.poison = `masking: ${err.message}`;
+        break;
+      }
+      const body = JSON.stringify(message);
+      if (Buffer.byteLength(body) > MAX_MESSAGE_BYTES) {
+        d.poison = `message of ${Buffer.byteLength(body)} bytes exceeds the SQS limit of ${MAX_MESSAGE_BYTES}`;
+        break;
+      }
+      const list = perTarget.get(target) ?? [];
+      list.push({ delivery: d, message: { id: e.eventId, groupId: entityId(e), body } });
+      perTarget.set(target, list);
+    }
+  }
+
+  const sent: Record<string, number> = {};
+  const failures: Record<string, string> = {};
+  let oldestSentWall: number | undefined;
+  await Promise.all(
+    [...perTarget].map(async ([target, items]) => {
+      const live = items.filter((i) => !i.delivery.poison);
+      if (live.length === 0) return;
+      let failed: Map<string, string>;
+      try {
+        ({ failed } = await deps.breakers.run(target, () =>
+          deps.transport.send(
+            target,
+            live.map((i) => i.message),
+          ),
+        ));
+      } catch (err) {
+        const reason = `${target}: ${(err as Error).message}`;
+        failed = new Map(live.map((i) => [i.message.id, reason]));
+      }
+      for (const i of live) {
+        const why = failed.get(i.message.id);
+        if (why) {
+          i.delivery.error = why;
+          failures[target] ??= why;
+        } else {
+          i.delivery.accepted.add(target);
+          sent[target] = (sent[target] ?? 0) + 1;
+          const w = i.delivery.row.event.hlc.wall;
+          oldestSentWall = oldestSentWall === undefined ? w : Math.min(oldestSentWall, w);
+        }
+      }
+    }),
+  );
+
+  const outcomes: Outcome[] = [];
+  const toPark: { d: Delivery; reason: string; remaining: string[] }[] = [];
+  for (const d of deliveries) {
+    const remaining = d.owed.filter((t) => !d.accepted.has(t));
+    if (!d.poison && remaining.length === 0) {
+      outcomes.push({ eventId: d.row.event.eventId, status: 'done', pendingTargets: [] });
+      continue;
+    }
+    const attempts = d.row.attempts + 1;
+    if (d.poison || attempts >= o.maxAttempts) {
+      const reason =
+        d.poison ??
+        `gave up after ${attempts} attempt(s): ${d.error ?? 'not accepted'} (targets ${remaining.join(', ')})`;
+      toPark.push({ d, reason, remaining });
+    } else
+      outcomes.push({
+        eventId: d.row.event.eventId,
+        status: 'pending',
+        pendingTargets: remaining,
+        nextAttemptAt: new Date(now().getTime() + backoff(attempts)),
+        error: d.error,
+      });
+  }
+  let parked = 0;
+  if (toPark.length > 0) {
+    try {
+      await deps.parking.park(
+        toPark.map((p) => ({ event: p.d.row.event, reason: p.reason, targets: p.remaining })),
+      );
+      parked = toPark.length;
+      for (const p of toPark)
+        outcomes.push({
+          eventId: p.d.row.event.eventId,
+          status: 'parked',
+          pendingTargets: p.remaining,
+          error: p.reason,
+        });
+    } catch (err) {
+      // The dead-letter queue is unreachable: keep the rows pending, retried next run.
+      for (const p of toPark)
+        outcomes.push({
+          eventId: p.d.row.event.eventId,
+          status: 'pending',
+          pendingTargets: p.remaining,
+          nextAttemptAt: new Date(now().getTime() + backoff(p.d.row.attempts + 1)),
+          error: `${p.reason}; parking failed: ${(err as Error).message}`,
+        });
+    }
+  }
+  await settle(deps.db, o.worker, outcomes);
+  const count = (s: Outcome['status']) => outcomes.filter((x) => x.status === s).length;
+  return {
+    region: o.region,
+    worker: o.worker,
+    claimed: rows.length,
+    done: count('done'),
+    retrying: count('pending'),
+    parked,
+    sent,
+    withheld,
+    masked,
+    maskedFields: [...maskedFields].sort(),
+    failures,
+    ...(oldestSentWall !== undefined ? { oldestSentWall } : {}),
+    parkedRecords: toPark
+      .filter(() => parked > 0)
+      .map((p) => ({ eventId: p.d.row.event.eventId, reason: p.reason })),
+  };
+}

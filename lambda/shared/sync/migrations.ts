@@ -1,0 +1,112 @@
+/**
+ * The sync tables, as ordered migrations. Applications write their change and an outbox row in one
+ * transaction; the dispatch function reads the outbox; the apply function writes replicas,
+ * history (losing versions), review siblings and the applied-event ledger. Runs on PostgreSQL 15+
+ * (Aurora) and PGlite (PostgreSQL 18). Text compared by the conflict guard uses COLLATE "C",
+ * the order JavaScript uses.
+ */
+import type { Db } from './db';
+
+export const MIGRATIONS: readonly { readonly version: number; readonly sql: string }[] = [
+  {
+    version: 1,
+    sql: `
+CREATE TABLE IF NOT EXISTS meridian_outbox (
+  event_id        uuid PRIMARY KEY,
+  entity_type     text NOT NULL,
+  entity_key      text NOT NULL,
+  data_class      text NOT NULL,
+  home_region     text NOT NULL,
+  origin_region   text NOT NULL,
+  hlc_wall        bigint NOT NULL,
+  hlc_logical     integer NOT NULL,
+  op              text NOT NULL CHECK (op IN ('upsert', 'delete')),
+  payload         jsonb NOT NULL DEFAULT '{}',
+  created_at      timestamptz NOT NULL DEFAULT now(),
+  status          text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'parked')),
+  attempts        integer NOT NULL DEFAULT 0,
+  next_attempt_at timestamptz NOT NULL DEFAULT now(),
+  claimed_by      text,
+  claimed_until   timestamptz,
+  pending_targets text[],
+  last_error      text
+);
+CREATE INDEX IF NOT EXISTS meridian_outbox_ready
+  ON meridian_outbox (next_attempt_at, hlc_wall) WHERE status = 'pending';
+
+CREATE TABLE IF NOT EXISTS meridian_replica (
+  entity_type   text COLLATE "C" NOT NULL,
+  entity_key    text COLLATE "C" NOT NULL,
+  data_class    text NOT NULL,
+  home_region   text COLLATE "C" NOT NULL,
+  hlc_wall      bigint NOT NULL,
+  hlc_logical   integer NOT NULL,
+  origin_region text COLLATE "C" NOT NULL,
+  event_id      uuid NOT NULL,
+  deleted       boolean NOT NULL DEFAULT false,
+  payload       jsonb NOT NULL,
+  clocks        jsonb,
+  updated_at    timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (entity_type, entity_key)
+);
+
+CREATE TABLE IF NOT EXISTS meridian_replica_history (
+  id            bigserial PRIMARY KEY,
+  entity_type   text NOT NULL,
+  entity_key    text NOT NULL,
+  event_id      uuid NOT NULL,
+  origin_region text NOT NULL,
+  hlc_wall      bigint NOT NULL,
+  hlc_logical   integer NOT NULL,
+  deleted       boolean NOT NULL,
+  payload       jsonb NOT NULL,
+  recorded_at   timestamptz NOT NULL DEFAULT now()
+);
+
+CREATE TABLE IF NOT EXISTS meridian_review (
+  entity_type   text NOT NULL,
+  entity_key    text NOT NULL,
+  event_id      uuid NOT NULL,
+  origin_region text NOT NULL,
+  hlc_wall      bigint NOT NULL,
+  hlc_logical   integer NOT NULL,
+  deleted       boolean NOT NULL,
+  payload       jsonb NOT NULL,
+  status        text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved')),
+  created_at    timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (entity_type, entity_key, event_id)
+);
+
+CREATE TABLE IF NOT EXISTS meridian_applied_event (
+  event_id   uuid PRIMARY KEY,
+  applied_at timestamptz NOT NULL DEFAULT now()
+);`,
+  },
+];
+
+/** Applies pending migrations, each in its own transaction, serialised by an advisory lock. */
+export async function migrate(db: Db): Promise<number[]> {
+  await db.query(
+    'CREATE TABLE IF NOT EXISTS meridian_schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+  );
+  const applied: number[] = [];
+  for (const m of MIGRATIONS) {
+    await db.query('BEGIN');
+    try {
+      await db.query('SELECT pg_advisory_xact_lock(4242001)');
+      const done = await db.query('SELECT 1 FROM meridian_schema_version WHERE version = $1', [
+        m.version,
+      ]);
+      if (done.rows.length === 0) {
+        await db.exec(m.sql);
+        await db.query('INSERT INTO meridian_schema_version (version) VALUES ($1)', [m.version]);
+        applied.push(m.version);
+      }
+      await db.query('COMMIT');
+    } catch (err) {
+      await db.query('ROLLBACK');
+      throw err;
+    }
+  }
+  return applied;
+}

@@ -1,0 +1,180 @@
+/**
+ * The source side in SQL. Applications call `writeChange` inside their own transaction, so the
+ * change and its outbox row commit together. Dispatch workers claim rows with
+ * `FOR UPDATE SKIP LOCKED` and a lease: concurrent workers never take the same row, and a worker
+ * that dies releases its rows when the lease ends. Every later update is fenced by the claim.
+ */
+import type { Db } from './db';
+import type { ChangeEvent } from './events';
+
+export interface OutboxRow {
+  readonly event: ChangeEvent;
+  readonly attempts: number;
+  /** Targets still owed the event; null until the first dispatch decides them. */
+  readonly pendingTargets: readonly string[] | null;
+}
+
+/** Appends a change to the outbox; call it in the transaction that writes the change. */
+export async function writeChange(db: Db, e: ChangeEvent): Promise<void> {
+  await db.query(
+    `INSERT INTO meridian_outbox (event_id, entity_type, entity_key, data_class, home_region,
+       origin_region, hlc_wall, hlc_logical, op, payload)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+    [
+      e.eventId,
+      e.entityType,
+      e.entityKey,
+      e.dataClass,
+      e.homeRegion,
+      e.originRegion,
+      e.hlc.wall,
+      e.hlc.logical,
+      e.op,
+      JSON.stringify(e.payload),
+    ],
+  );
+}
+
+/** Bulk form of writeChange (seeding, benchmarks): one statement per call. */
+export async function writeChanges(db: Db, events: readonly ChangeEvent[]): Promise<void> {
+  await db.query(
+    `INSERT INTO meridian_outbox (event_id, entity_type, entity_key, data_class, home_region,
+       origin_region, hlc_wall, hlc_logical, op, payload)
+     SELECT event_id, entity_type, entity_key, data_class, home_region, origin_region, hlc_wall,
+       hlc_logical, op, payload
+     FROM jsonb_to_recordset($1::jsonb) AS r(event_id uuid, entity_type text, entity_key text,
+       data_class text, home_region text, origin_region text, hlc_wall bigint, hlc_logical integer,
+       op text, payload jsonb)`,
+    [
+      JSON.stringify(
+        events.map((e) => ({
+          event_id: e.eventId,
+          entity_type: e.entityType,
+          entity_key: e.entityKey,
+          data_class: e.dataClass,
+          home_region: e.homeRegion,
+          origin_region: e.originRegion,
+          hlc_wall: e.hlc.wall,
+          hlc_logical: e.hlc.logical,
+          op: e.op,
+          payload: e.payload,
+        })),
+      ),
+    ],
+  );
+}
+
+interface ClaimedRow {
+  event_id: string;
+  entity_type: string;
+  entity_key: string;
+  data_class: string;
+  home_region: string;
+  origin_region: string;
+  hlc_wall: string | number;
+  hlc_logical: number;
+  op: 'upsert' | 'delete';
+  payload: Record<string, unknown>;
+  attempts: number;
+  pending_targets: string[] | null;
+}
+
+/** Claims up to `limit` due rows for `worker`, oldest first, for `leaseSeconds`. */
+export async function claim(
+  db: Db,
+  worker: string,
+  limit: number,
+  leaseSeconds: number,
+): Promise<OutboxRow[]> {
+  const r = await db.query<ClaimedRow>(
+    `UPDATE meridian_outbox o
+        SET claimed_by = $1, claimed_until = now() + make_interval(secs => $3)
+       FROM (SELECT event_id FROM meridian_outbox
+              WHERE status = 'pending' AND next_attempt_at <= now()
+                AND (claimed_until IS NULL OR claimed_until < now())
+              ORDER BY next_attempt_at, hlc_wall
+              LIMIT $2
+              FOR UPDATE SKIP LOCKED) c
+      WHERE o.event_id = c.event_id
+  RETURNING o.event_id, o.entity_type, o.entity_key, o.data_class, o.home_region,
+            o.origin_region, o.hlc_wall, o.hlc_logical, o.op, o.payload, o.attempts,
+            o.pending_targets`,
+    [worker, limit, leaseSeconds],
+  );
+  return r.rows
+    .map((x) => ({
+      event: {
+        eventId: x.event_id,
+        entityType: x.entity_type,
+        entityKey: x.entity_key,
+        dataClass: x.data_class,
+        homeRegion: x.home_region,
+        originRegion: x.origin_region,
+        hlc: { wall: Number(x.hlc_wall), logical: x.hlc_logical },
+        op: x.op,
+        payload: x.payload,
+      },
+      attempts: x.attempts,
+      pendingTargets: x.pending_targets,
+    }))
+    .sort(
+      (a, b) => a.event.hlc.wall - b.event.hlc.wall || a.event.hlc.logical - b.event.hlc.logical,
+    );
+}
+
+export interface Outcome {
+  readonly eventId: string;
+  readonly status: 'done' | 'pending' | 'parked';
+  /** Targets still owed the event (pending). */
+  readonly pendingTargets: readonly string[];
+  /** When to try again (pending). */
+  readonly nextAttemptAt?: Date;
+  readonly error?: string;
+}
+
+/**
+ * Records what happened to claimed rows, only while `worker` still holds them (a worker whose
+ * lease expired and whose rows were reclaimed cannot overwrite the new owner's progress).
+ * Returns the number of rows updated.
+ */
+export async function settle(
+  db: Db,
+  worker: string,
+  outcomes: readonly Outcome[],
+): Promise<number> {
+  if (outcomes.length === 0) return 0;
+  const r = await db.query(
+    `UPDATE meridian_outbox o
+        SET status = u.status,
+            attempts = o.attempts + CASE WHEN u.status = 'done' THEN 0 ELSE 1 END,
+            pending_targets = u.pending_targets,
+            next_attempt_at = COALESCE(u.next_attempt_at, o.next_attempt_at),
+            last_error = u.error,
+            claimed_by = NULL, claimed_until = NULL
+       FROM jsonb_to_recordset($2::jsonb) AS u(event_id uuid, status text,
+            pending_targets text[], next_attempt_at timestamptz, error text)
+      WHERE o.event_id = u.event_id AND o.claimed_by = $1
+  RETURNING o.event_id`,
+    [
+      worker,
+      JSON.stringify(
+        outcomes.map((o) => ({
+          event_id: o.eventId,
+          status: o.status,
+          pending_targets: o.pendingTargets,
+          next_attempt_at: o.nextAttemptAt?.toISOString() ?? null,
+          error: o.error ?? null,
+        })),
+      ),
+    ],
+  );
+  return r.rows.length;
+}
+
+/** Counts by status (metrics, tests). */
+export async function outboxCounts(db: Db): Promise<Record<string, number>> {
+  const r = await db.query<{ status: string; n: string | number }>(
+    'SELECT status, count(*) AS n FROM meridian_outbox GROUP BY status',
+  );
+  return Object.fromEntries(r.rows.map((x) => [x.status, Number(x.n)]));
+}

@@ -1,0 +1,277 @@
+/**
+ * The target side in SQL: one transaction per batch that records which events are new (the
+ * applied-event ledger makes a redelivered event a no-op), locks the entities it touches, resolves
+ * conflicts in ./conflict.ts, and bulk-upserts behind a guard that implements the same total
+ * order, so a concurrent writer can never replace a newer version with an older one.
+ */
+import { type ReplicaRow, resolve, type Version } from './conflict';
+import { type Db, transaction } from './db';
+import { type ChangeEvent, entityId } from './events';
+import { writeChanges } from './outbox-store';
+import type { ConflictStrategy } from './rules';
+
+/**
+ * The order tuple of a replica row, as SQL over the alias `x`: (home flag, HLC wall, HLC logical,
+ * origin region, event id). The home flag counts only for home-wins classes (`$homeWins`).
+ */
+export const orderTuple = (x: string, homeWinsParam: string) =>
+  `(CASE WHEN ${x}.data_class = ANY(${homeWinsParam}::text[]) THEN (${x}.origin_region = ${x}.home_region)::int ELSE 0 END, ${x}.hlc_wall, ${x}.hlc_logical, ${x}.origin_region COLLATE "C", ${x}.event_id)`;
+
+/** A row may replace the stored one only if it is later in the order (or a field merge of it). */
+export const UPSERT_GUARD = `${orderTuple('excluded', '$2')} > ${orderTuple('t', '$2')}
+  OR (t.data_class = ANY($3::text[]) AND ${orderTuple('excluded', '$2')} >= ${orderTuple('t', '$2')})`;
+
+const UPSERT = `
+INSERT INTO meridian_replica AS t
+  (entity_type, entity_key, data_class, home_region, hlc_wall, hlc_logical, origin_region,
+   event_id, deleted, payload, clocks, updated_at)
+SELECT r.entity_type, r.entity_key, r.data_class, r.home_region, r.hlc_wall, r.hlc_logical,
+       r.origin_region, r.event_id, r.deleted, r.payload, r.clocks, now()
+FROM jsonb_to_recordset($1::jsonb) AS r(entity_type text, entity_key text, data_class text,
+  home_region text, hlc_wall bigint, hlc_logical integer, origin_region text, event_id uuid,
+  deleted boolean, payload jsonb, clocks jsonb)
+ON CONFLICT (entity_type, entity_key) DO UPDATE SET
+  data_class = excluded.data_class, home_region = excluded.home_region,
+  hlc_wall = excluded.hlc_wall, hlc_logical = excluded.hlc_logical,
+  origin_region = excluded.origin_region, event_id = excluded.event_id,
+  deleted = excluded.deleted, payload = excluded.payload, clocks = excluded.clocks,
+  updated_at = now()
+WHERE ${UPSERT_GUARD}
+RETURNING entity_type, entity_key`;
+
+interface StoredRow {
+  entity_type: string;
+  entity_key: string;
+  data_class: string;
+  home_region: string;
+  hlc_wall: string | number;
+  hlc_logical: number;
+  origin_region: string;
+  event_id: string;
+  deleted: boolean;
+  payload: Record<string, unknown>;
+  clocks: Record<string, Version> | null;
+}
+
+const key = (type: string, k: string) => `${type}\u0000${k}`;
+
+function toRow(r: StoredRow): ReplicaRow {
+  return {
+    entityType: r.entity_type,
+    entityKey: r.entity_key,
+    dataClass: r.data_class,
+    homeRegion: r.home_region,
+    version: {
+      wall: Number(r.hlc_wall),
+      logical: r.hlc_logical,
+      region: r.origin_region,
+      eventId: r.event_id,
+    },
+    deleted: r.deleted,
+    payload: r.payload,
+    ...(r.clocks ? { clocks: r.clocks } : {}),
+  };
+}
+
+const toRecord = (r: ReplicaRow) => ({
+  entity_type: r.entityType,
+  entity_key: r.entityKey,
+  data_class: r.dataClass,
+  home_region: r.homeRegion,
+  hlc_wall: r.version.wall,
+  hlc_logical: r.version.logical,
+  origin_region: r.version.region,
+  event_id: r.version.eventId,
+  deleted: r.deleted,
+  payload: r.payload,
+  clocks: r.clocks ?? null,
+});
+
+const versionRecord = (entityType: string, entityKey: string, v: ReplicaRow | ChangeEvent) =>
+  'version' in v
+    ? {
+        entity_type: entityType,
+        entity_key: entityKey,
+        event_id: v.version.eventId,
+        origin_region: v.version.region,
+        hlc_wall: v.version.wall,
+        hlc_logical: v.version.logical,
+        deleted: v.deleted,
+        payload: v.payload,
+      }
+    : {
+        entity_type: entityType,
+        entity_key: entityKey,
+        event_id: v.eventId,
+        origin_region: v.originRegion,
+        hlc_wall: v.hlc.wall,
+        hlc_logical: v.hlc.logical,
+        deleted: v.op === 'delete',
+        payload: v.payload,
+      };
+
+const VERSION_COLUMNS = `entity_type text, entity_key text, event_id uuid, origin_region text,
+  hlc_wall bigint, hlc_logical integer, deleted boolean, payload jsonb`;
+
+export interface ApplyStats {
+  /** Events seen for the first time. */
+  readonly fresh: number;
+  /** Events already applied earlier (redeliveries): nothing done. */
+  readonly duplicates: number;
+  /** Rows written. */
+  readonly written: number;
+  /** Events that met a version from another region. */
+  readonly conflicts: number;
+  /** Losing versions kept in history. */
+  readonly superseded: number;
+  /** Sibling versions sent to manual review. */
+  readonly reviews: number;
+  /** Entities (`type:key`) whose cached copy must go, redeliveries included. */
+  readonly touched: readonly string[];
+}
+
+export class GuardRejectedError extends Error {
+  override readonly name = 'GuardRejectedError';
+}
+
+/** Applies a batch in one transaction; the whole batch commits or none of it does. */
+export function applyBatch(
+  db: Db,
+  events: readonly ChangeEvent[],
+  strategyOf: (dataClass: string) => ConflictStrategy,
+): Promise<ApplyStats> {
+  return transaction(db, () => applyEvents(db, events, strategyOf));
+}
+
+/**
+ * A local write: the change joins the outbox (for the other regions) and the local replica (so
+ * every region's replica table holds the same resolved state), in one transaction. Call it from
+ * the application's own transaction instead when the change is written with other data.
+ */
+export function recordChanges(
+  db: Db,
+  events: readonly ChangeEvent[],
+  strategyOf: (dataClass: string) => ConflictStrategy,
+): Promise<ApplyStats> {
+  return transaction(db, async () => {
+    await writeChanges(db, events);
+    return applyEvents(db, events, strategyOf);
+  });
+}
+
+/** The body of applyBatch, inside a transaction the caller holds. */
+export async function applyEvents(
+  db: Db,
+  events: readonly ChangeEvent[],
+  strategyOf: (dataClass: string) => ConflictStrategy,
+): Promise<ApplyStats> {
+  const homeWins = [
+    ...new Set(events.map((e) => e.dataClass).filter((c) => strategyOf(c) === 'home-wins')),
+  ];
+  const merges = [
+    ...new Set(events.map((e) => e.dataClass).filter((c) => strategyOf(c) === 'field-merge')),
+  ];
+  {
+    const ids = [...new Set(events.map((e) => e.eventId))];
+    const inserted = await db.query<{ event_id: string }>(
+      'INSERT INTO meridian_applied_event (event_id) SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id',
+      [ids],
+    );
+    const freshIds = new Set(inserted.rows.map((r) => r.event_id));
+    const seen = new Set<string>();
+    const fresh = events.filter((e) => {
+      if (!freshIds.has(e.eventId) || seen.has(e.eventId)) return false;
+      seen.add(e.eventId);
+      return true;
+    });
+    const touched = [...new Set(events.map(entityId))];
+    if (fresh.length === 0)
+      return {
+        fresh: 0,
+        duplicates: events.length,
+        written: 0,
+        conflicts: 0,
+        superseded: 0,
+        reviews: 0,
+        touched,
+      };
+
+    const types = fresh.map((e) => e.entityType);
+    const keys = fresh.map((e) => e.entityKey);
+    const current = await db.query<StoredRow>(
+      `SELECT * FROM meridian_replica WHERE (entity_type, entity_key) IN
+         (SELECT * FROM unnest($1::text[], $2::text[])) FOR UPDATE`,
+      [types, keys],
+    );
+    const state = new Map<string, ReplicaRow>(
+      current.rows.map((r) => [key(r.entity_type, r.entity_key), toRow(r)]),
+    );
+    const changed = new Map<string, ReplicaRow>();
+    const losers: ReturnType<typeof versionRecord>[] = [];
+    const reviews: ReturnType<typeof versionRecord>[] = [];
+    let conflicts = 0;
+    for (const e of fresh) {
+      const k = key(e.entityType, e.entityKey);
+      const before = state.get(k);
+      const r = resolve(strategyOf(e.dataClass), before, e);
+      if (r.conflict) conflicts += 1;
+      if (r.loser) losers.push(versionRecord(e.entityType, e.entityKey, r.loser));
+      if (r.review) {
+        reviews.push(versionRecord(e.entityType, e.entityKey, e));
+        if (before) reviews.push(versionRecord(e.entityType, e.entityKey, before));
+      }
+      if (r.row) {
+        state.set(k, r.row);
+        changed.set(k, r.row);
+      }
+    }
+    let written = 0;
+    if (changed.size > 0) {
+      const out = await db.query(UPSERT, [
+        JSON.stringify([...changed.values()].map(toRecord)),
+        homeWins,
+        merges,
+      ]);
+      written = out.rows.length;
+      if (written !== changed.size)
+        throw new GuardRejectedError(
+          `${changed.size - written} row(s) changed under the batch; it will be retried`,
+        );
+    }
+    if (losers.length > 0)
+      await db.query(
+        `INSERT INTO meridian_replica_history (entity_type, entity_key, event_id, origin_region, hlc_wall, hlc_logical, deleted, payload)
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(${VERSION_COLUMNS})`,
+        [JSON.stringify(losers)],
+      );
+    if (reviews.length > 0)
+      await db.query(
+        `INSERT INTO meridian_review (entity_type, entity_key, event_id, origin_region, hlc_wall, hlc_logical, deleted, payload)
+         SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(${VERSION_COLUMNS})
+         ON CONFLICT DO NOTHING`,
+        [JSON.stringify(reviews)],
+      );
+    return {
+      fresh: fresh.length,
+      duplicates: events.length - fresh.length,
+      written,
+      conflicts,
+      superseded: losers.length,
+      reviews: reviews.length,
+      touched,
+    };
+  }
+}
+
+/** Reads one replica row (tests, the failover write round-trip). */
+export async function readReplica(
+  db: Db,
+  entityType: string,
+  entityKey: string,
+): Promise<ReplicaRow | undefined> {
+  const r = await db.query<StoredRow>(
+    'SELECT * FROM meridian_replica WHERE entity_type = $1 AND entity_key = $2',
+    [entityType, entityKey],
+  );
+  return r.rows[0] ? toRow(r.rows[0]) : undefined;
+}

@@ -1,0 +1,41 @@
+/**
+ * Where a record goes, from the residency plan: sync runs between cells (Aurora replicates inside a
+ * cell), so the targets of a region are the writers (primaries) of the other cells, and each record
+ * goes to those the plan allows for its class and home region, in full or masked.
+ */
+import type { Decision, ResidencyIndex } from '../residency-plan';
+
+/** Writers of the other jurisdiction cells: the regions this region's outbox may send to. */
+export function syncTargets(index: ResidencyIndex, region: string): string[] {
+  const own = index.cellOf(region)?.jurisdiction;
+  return index.plan.cells
+    .filter((c) => c.jurisdiction !== own)
+    .map((c) => c.primary)
+    .sort();
+}
+
+/** Regions that send to this region (the apply side's expected sources). */
+export function syncSources(index: ResidencyIndex, region: string): string[] {
+  return index.plan.cells
+    .map((c) => c.primary)
+    .filter((p) => p !== region && syncTargets(index, p).includes(region))
+    .sort();
+}
+
+export interface Route {
+  readonly target: string;
+  readonly decision: Decision;
+}
+
+/** The decision for each target of a record of `dataClass` homed in `homeRegion`. */
+export function routesOf(
+  index: ResidencyIndex,
+  targets: readonly string[],
+  dataClass: string,
+  homeRegion: string,
+): Route[] {
+  return targets.map((target) => ({
+    target,
+    decision: index.decide(dataClass, homeRegion, target),
+  }));
+}
