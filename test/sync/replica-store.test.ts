@@ -1,0 +1,119 @@
+import type { ChangeEvent } from '../../lambda/shared/sync/events';
+import { applyBatch, readReplica } from '../../lambda/shared/sync/replica-store';
+import type { ConflictStrategy } from '../../lambda/shared/sync/rules';
+import { openTestDb, type TestDb } from '../support/db';
+import { change } from './events';
+
+let t: TestDb;
+beforeAll(async () => {
+  t = await openTestDb();
+});
+afterAll(() => t.close());
+
+const T = 1_700_000_000_000;
+const strategies: Record<string, ConflictStrategy> = {
+  public: 'lww',
+  phi: 'home-wins',
+  pii: 'field-merge',
+  sensitive: 'manual',
+};
+const strategyOf = (c: string) => strategies[c] ?? 'lww';
+const at = (
+  key: string,
+  dataClass: string,
+  region: string,
+  wall: number,
+  payload: object,
+  seed: string,
+) =>
+  change({
+    seed,
+    entityKey: key,
+    dataClass,
+    homeRegion: 'eu-west-1',
+    originRegion: region,
+    hlc: { wall, logical: 0 },
+    payload: payload as ChangeEvent['payload'],
+  });
+
+describe('applyBatch on Postgres', () => {
+  test('lww: one transaction, later version wins in either batch order, loser in history', async () => {
+    const a = at('lww-1', 'public', 'eu-west-1', T, { v: 'a' }, 'l1');
+    const b = at('lww-1', 'public', 'us-east-1', T + 1, { v: 'b' }, 'l2');
+    const stats = await applyBatch(t.db, [b, a], strategyOf);
+    expect(stats).toMatchObject({ fresh: 2, written: 1, superseded: 1, conflicts: 1 });
+    expect((await readReplica(t.db, 'customer', 'lww-1'))?.payload).toEqual({ v: 'b' });
+    const h = await t.db.query<{ payload: unknown }>(
+      "SELECT payload FROM meridian_replica_history WHERE entity_key = 'lww-1'",
+    );
+    expect(h.rows).toEqual([{ payload: { v: 'a' } }]);
+  });
+
+  test('a redelivered batch is recognised by the ledger and changes nothing', async () => {
+    const e = at('dup-1', 'public', 'eu-west-1', T, { v: 1 }, 'd1');
+    await applyBatch(t.db, [e], strategyOf);
+    expect(await applyBatch(t.db, [e, e], strategyOf)).toMatchObject({
+      fresh: 0,
+      duplicates: 2,
+      written: 0,
+    });
+  });
+
+  test('home-wins through the SQL guard: a later foreign write does not replace the home version', async () => {
+    await applyBatch(t.db, [at('hw-1', 'phi', 'eu-west-1', T, { dose: 5 }, 'h1')], strategyOf);
+    await applyBatch(t.db, [at('hw-1', 'phi', 'us-east-1', T + 9, { dose: 50 }, 'h2')], strategyOf);
+    expect((await readReplica(t.db, 'customer', 'hw-1'))?.payload).toEqual({ dose: 5 });
+  });
+
+  test('field-merge: fields from different batches and regions merge, clocks stored', async () => {
+    await applyBatch(
+      t.db,
+      [at('fm-1', 'pii', 'eu-west-1', T, { name: 'Ada', email: 'a@x' }, 'f1')],
+      strategyOf,
+    );
+    await applyBatch(
+      t.db,
+      [at('fm-1', 'pii', 'us-east-1', T + 2, { email: 'b@x' }, 'f2')],
+      strategyOf,
+    );
+    // An older write to another field still lands (its field's clock is older).
+    await applyBatch(
+      t.db,
+      [at('fm-1', 'pii', 'ap-south-1', T + 1, { phone: '1' }, 'f3')],
+      strategyOf,
+    );
+    const row = await readReplica(t.db, 'customer', 'fm-1');
+    expect(row?.payload).toEqual({ name: 'Ada', email: 'b@x', phone: '1' });
+    expect(Object.keys(row?.clocks ?? {}).sort()).toEqual(['email', 'name', 'phone']);
+  });
+
+  test('manual: replicas converge on lww and both versions wait in the review table', async () => {
+    await applyBatch(
+      t.db,
+      [at('mr-1', 'sensitive', 'eu-west-1', T, { limit: 1 }, 'm1')],
+      strategyOf,
+    );
+    const s = await applyBatch(
+      t.db,
+      [at('mr-1', 'sensitive', 'us-east-1', T + 1, { limit: 2 }, 'm2')],
+      strategyOf,
+    );
+    expect(s.reviews).toBe(2);
+    expect((await readReplica(t.db, 'customer', 'mr-1'))?.payload).toEqual({ limit: 2 });
+    const r = await t.db.query<{ payload: unknown; status: string }>(
+      "SELECT payload, status FROM meridian_review WHERE entity_key = 'mr-1' ORDER BY hlc_wall",
+    );
+    expect(r.rows).toEqual([
+      { payload: { limit: 1 }, status: 'open' },
+      { payload: { limit: 2 }, status: 'open' },
+    ]);
+  });
+
+  test('a failing statement rolls the whole batch back, ledger included', async () => {
+    const good = at('rb-1', 'public', 'eu-west-1', T, { v: 1 }, 'r1');
+    const bad = at('rb-2', 'public', 'eu-west-1', T, { v: 'nul\u0000' }, 'r2');
+    await expect(applyBatch(t.db, [good, bad], strategyOf)).rejects.toThrow();
+    expect(await readReplica(t.db, 'customer', 'rb-1')).toBeUndefined();
+    expect(await applyBatch(t.db, [good], strategyOf)).toMatchObject({ fresh: 1, written: 1 });
+  });
+});
