@@ -26,14 +26,7 @@ import {
   PROJECT_ROOT,
 } from '../lib/lambda/bundle';
 import type { BundlingMode } from '../lib/lambda/meridian-function';
-
-interface Result {
-  name: string;
-  value: number;
-  unit: string;
-  baseline: number;
-  ratio: number;
-}
+import type { Result } from './result';
 
 const results: Result[] = [];
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));

@@ -4,6 +4,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import type { Construct } from 'constructs';
 import type { ResidencyIndex } from '../lambda/shared/residency-plan';
+import { syncTargets } from '../lambda/shared/sync/routes';
 import { cacheMembership } from './cache/global-datastore-membership';
 import { RegionalCache } from './cache/regional-cache';
 import { acknowledge, PACKS } from './compliance/nag';
@@ -25,6 +26,7 @@ import { followersOf, followRoutes } from './search/search-routes';
 import { RegionalKey } from './security/regional-key';
 import { RegionalBuckets } from './storage/regional-buckets';
 import { auditRoutes, objectRoutes } from './storage/replication-routes';
+import { RegionalSync } from './sync/regional-sync';
 import { SyncQueues } from './sync/sync-queues';
 
 export interface RegionalStackProps extends StackProps {
@@ -82,6 +84,8 @@ export class RegionalStack extends Stack {
   readonly buckets: RegionalBuckets;
   /** The sync inbound FIFO queue and its dead-letter queue. */
   readonly syncQueues: SyncQueues;
+  /** The sync pipeline, in a cell's writer region (it owns the Aurora writer and its secret). */
+  readonly sync?: RegionalSync;
   /** The regional health endpoint's function. */
   readonly health: MeridianFunction;
   /** HTTPS ingress: HTTP API, custom domains, certificate. */
@@ -217,6 +221,30 @@ export class RegionalStack extends Stack {
     const replicaCluster =
       this.aurora && membership?.role === 'secondary' ? naming.region(region.id) : undefined;
     this.health = this.healthFunction(props, replicaCluster);
+    const dbSecret = this.aurora?.secret;
+    const cacheSecret = this.cache.authSecret;
+    if (dbSecret && cacheSecret) {
+      const cell = index.cellOf(region.id);
+      this.sync = new RegionalSync(this, 'Sync', {
+        region: region.id,
+        account: region.account ?? config.global.account,
+        targets: syncTargets(index, region.id),
+        jurisdiction: region.jurisdiction,
+        jurisdictionPeers: (cell?.regions ?? []).filter((r) => r !== region.id),
+        prefix: naming.keyAlias,
+        vpc: this.network.vpc,
+        key: this.key.key,
+        planLayer: this.planLayer.layer,
+        queues: this.syncQueues,
+        dbSecret,
+        cacheSecret,
+        cacheEndpoint: `${this.cache.replicationGroup.attrPrimaryEndPointAddress}:${this.cache.replicationGroup.attrPrimaryEndPointPort}`,
+        auditBucket: this.buckets.audit,
+        alerts: this.alerts,
+        settings: s,
+        bundling: props.bundling,
+      });
+    }
 
     const { dns, routing } = config.global;
     const zone = route53.HostedZone.fromHostedZoneAttributes(this, 'Zone', {

@@ -223,6 +223,8 @@ export const settingsSchema = z.strictObject({
       scheduleMinutes: int(1, 1440).default(5),
       batchSize: int(1, 10000).default(1000),
       maxAttempts: int(1, 20).default(5),
+      /** Sync lag (seconds from write to apply) above which the warning alarm fires. */
+      lagAlarmSeconds: int(60, 86400).default(900),
     })
     .prefault({}),
 });

@@ -65,9 +65,8 @@ const delivery = (events: readonly ChangeEvent[]) =>
     )
     .map(([order, dups, seed]) => {
       const out = [...order];
-      dups.forEach((d, i) =>
-        out.splice((seed + i) % (out.length + 1), 0, events[d] as ChangeEvent),
-      );
+      for (const [i, d] of dups.entries())
+        out.splice((seed + i) % (out.length + 1), 0, events[d] as ChangeEvent);
       return out;
     });
 

@@ -30,7 +30,7 @@ CREATE TABLE IF NOT EXISTS meridian_outbox (
   claimed_until   timestamptz,
   pending_targets text[],
   last_error      text
-);
+) WITH (fillfactor = 70);
 CREATE INDEX IF NOT EXISTS meridian_outbox_ready
   ON meridian_outbox (next_attempt_at, hlc_wall) WHERE status = 'pending';
 

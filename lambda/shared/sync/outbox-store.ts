@@ -3,6 +3,8 @@
  * change and its outbox row commit together. Dispatch workers claim rows with
  * `FOR UPDATE SKIP LOCKED` and a lease: concurrent workers never take the same row, and a worker
  * that dies releases its rows when the lease ends. Every later update is fenced by the claim.
+ * A row every target accepted is deleted; one that cannot be delivered stays, `parked`, beside
+ * its copy in the dead-letter queue.
  */
 import type { Db } from './db';
 import type { ChangeEvent } from './events';
@@ -89,13 +91,13 @@ export async function claim(
   const r = await db.query<ClaimedRow>(
     `UPDATE meridian_outbox o
         SET claimed_by = $1, claimed_until = now() + make_interval(secs => $3)
-       FROM (SELECT event_id FROM meridian_outbox
-              WHERE status = 'pending' AND next_attempt_at <= now()
-                AND (claimed_until IS NULL OR claimed_until < now())
-              ORDER BY next_attempt_at, hlc_wall
-              LIMIT $2
-              FOR UPDATE SKIP LOCKED) c
-      WHERE o.event_id = c.event_id
+      WHERE o.event_id = ANY(ARRAY(
+              SELECT event_id FROM meridian_outbox
+               WHERE status = 'pending' AND next_attempt_at <= now()
+                 AND (claimed_until IS NULL OR claimed_until < now())
+               ORDER BY next_attempt_at, hlc_wall
+               LIMIT $2
+               FOR UPDATE SKIP LOCKED))
   RETURNING o.event_id, o.entity_type, o.entity_key, o.data_class, o.home_region,
             o.origin_region, o.hlc_wall, o.hlc_logical, o.op, o.payload, o.attempts,
             o.pending_targets`,
@@ -142,33 +144,49 @@ export async function settle(
   worker: string,
   outcomes: readonly Outcome[],
 ): Promise<number> {
-  if (outcomes.length === 0) return 0;
-  const r = await db.query(
-    `UPDATE meridian_outbox o
-        SET status = u.status,
-            attempts = o.attempts + CASE WHEN u.status = 'done' THEN 0 ELSE 1 END,
-            pending_targets = u.pending_targets,
-            next_attempt_at = COALESCE(u.next_attempt_at, o.next_attempt_at),
-            last_error = u.error,
-            claimed_by = NULL, claimed_until = NULL
-       FROM jsonb_to_recordset($2::jsonb) AS u(event_id uuid, status text,
-            pending_targets text[], next_attempt_at timestamptz, error text)
-      WHERE o.event_id = u.event_id AND o.claimed_by = $1
-  RETURNING o.event_id`,
-    [
-      worker,
-      JSON.stringify(
-        outcomes.map((o) => ({
-          event_id: o.eventId,
-          status: o.status,
-          pending_targets: o.pendingTargets,
-          next_attempt_at: o.nextAttemptAt?.toISOString() ?? null,
-          error: o.error ?? null,
-        })),
-      ),
-    ],
-  );
-  return r.rows.length;
+  const done = outcomes.filter((o) => o.status === 'done').map((o) => o.eventId);
+  const rest = outcomes.filter((o) => o.status !== 'done');
+  let updated = 0;
+  if (done.length > 0) {
+    // The common case: a delivered row leaves the outbox (the dispatch audit record keeps what
+    // was sent where), by primary key, an index scan rather than a join over the outbox.
+    const r = await db.query(
+      `DELETE FROM meridian_outbox
+        WHERE event_id = ANY($2::uuid[]) AND claimed_by = $1
+    RETURNING event_id`,
+      [worker, done],
+    );
+    updated += r.rows.length;
+  }
+  if (rest.length > 0) {
+    const r = await db.query(
+      `UPDATE meridian_outbox o
+          SET status = u.status,
+              attempts = o.attempts + 1,
+              pending_targets = u.pending_targets,
+              next_attempt_at = COALESCE(u.next_attempt_at, o.next_attempt_at),
+              last_error = u.error,
+              claimed_by = NULL, claimed_until = NULL
+         FROM jsonb_to_recordset($2::jsonb) AS u(event_id uuid, status text,
+              pending_targets text[], next_attempt_at timestamptz, error text)
+        WHERE o.event_id = u.event_id AND o.claimed_by = $1
+    RETURNING o.event_id`,
+      [
+        worker,
+        JSON.stringify(
+          rest.map((o) => ({
+            event_id: o.eventId,
+            status: o.status,
+            pending_targets: o.pendingTargets,
+            next_attempt_at: o.nextAttemptAt?.toISOString() ?? null,
+            error: o.error ?? null,
+          })),
+        ),
+      ],
+    );
+    updated += r.rows.length;
+  }
+  return updated;
 }
 
 /** Counts by status (metrics, tests). */

@@ -196,16 +196,32 @@ export async function applyEvents(
         touched,
       };
 
-    const types = fresh.map((e) => e.entityType);
-    const keys = fresh.map((e) => e.entityKey);
+    const entities = new Map(fresh.map((e) => [key(e.entityType, e.entityKey), e]));
+    const types = [...entities.values()].map((e) => e.entityType);
+    const keys = [...entities.values()].map((e) => e.entityKey);
+    // Payloads are read only where resolution needs them (field-merge, manual); a stored row
+    // that loses is copied to history inside the database instead of through here.
+    const needPayload = [
+      ...new Set(
+        fresh
+          .map((e) => e.dataClass)
+          .filter((c) => ['field-merge', 'manual'].includes(strategyOf(c))),
+      ),
+    ];
     const current = await db.query<StoredRow>(
-      `SELECT * FROM meridian_replica WHERE (entity_type, entity_key) IN
-         (SELECT * FROM unnest($1::text[], $2::text[])) FOR UPDATE`,
-      [types, keys],
+      `SELECT r.entity_type, r.entity_key, r.data_class, r.home_region, r.hlc_wall, r.hlc_logical,
+              r.origin_region, r.event_id, r.deleted, r.clocks,
+              CASE WHEN r.data_class = ANY($3::text[]) THEN r.payload ELSE '{}'::jsonb END AS payload
+         FROM meridian_replica r
+        WHERE (r.entity_type, r.entity_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+          FOR UPDATE OF r`,
+      [types, keys, needPayload],
     );
-    const state = new Map<string, ReplicaRow>(
+    const stored = new Map<string, ReplicaRow>(
       current.rows.map((r) => [key(r.entity_type, r.entity_key), toRow(r)]),
     );
+    const state = new Map(stored);
+    const storedLosers = new Set<string>();
     const changed = new Map<string, ReplicaRow>();
     const losers: ReturnType<typeof versionRecord>[] = [];
     const reviews: ReturnType<typeof versionRecord>[] = [];
@@ -215,7 +231,8 @@ export async function applyEvents(
       const before = state.get(k);
       const r = resolve(strategyOf(e.dataClass), before, e);
       if (r.conflict) conflicts += 1;
-      if (r.loser) losers.push(versionRecord(e.entityType, e.entityKey, r.loser));
+      if (r.loser && r.loser === stored.get(k)) storedLosers.add(k);
+      else if (r.loser) losers.push(versionRecord(e.entityType, e.entityKey, r.loser));
       if (r.review) {
         reviews.push(versionRecord(e.entityType, e.entityKey, e));
         if (before) reviews.push(versionRecord(e.entityType, e.entityKey, before));
@@ -224,6 +241,16 @@ export async function applyEvents(
         state.set(k, r.row);
         changed.set(k, r.row);
       }
+    }
+    if (storedLosers.size > 0) {
+      const lost = [...storedLosers].map((k) => k.split('\u0000'));
+      await db.query(
+        `INSERT INTO meridian_replica_history (entity_type, entity_key, event_id, origin_region, hlc_wall, hlc_logical, deleted, payload)
+         SELECT r.entity_type, r.entity_key, r.event_id, r.origin_region, r.hlc_wall, r.hlc_logical, r.deleted, r.payload
+           FROM meridian_replica r
+          WHERE (r.entity_type, r.entity_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
+        [lost.map((x) => x[0]), lost.map((x) => x[1])],
+      );
     }
     let written = 0;
     if (changed.size > 0) {
@@ -256,7 +283,7 @@ export async function applyEvents(
       duplicates: events.length - fresh.length,
       written,
       conflicts,
-      superseded: losers.length,
+      superseded: losers.length + storedLosers.size,
       reviews: reviews.length,
       touched,
     };

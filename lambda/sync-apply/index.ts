@@ -1,0 +1,108 @@
+/**
+ * sync-apply: consumes this region's inbound FIFO queue, re-checks residency, applies each batch
+ * in one transaction with conflict resolution, invalidates cached entities, writes the audit and
+ * reports partial batch failures. Thin: the run is ../shared/sync/apply.ts.
+ */
+import { randomUUID } from 'node:crypto';
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import Redis from 'ioredis';
+import { ARN, BUCKET, EnvReader, QUEUE_URL, REGION_ID } from '../shared/env';
+import { DEFAULT_PLAN_FILE, loadResidencyIndex } from '../shared/residency-plan-file';
+import { applyMessages } from '../shared/sync/apply';
+import { connectFromSecret, secretString, writeAudit } from '../shared/sync/aws';
+import type { Db } from '../shared/sync/db';
+import { RedisInvalidator } from '../shared/sync/redis-invalidator';
+import { SqsParkingLot } from '../shared/sync/sqs';
+
+const env = new EnvReader(process.env);
+const config = {
+  region: env.string('MERIDIAN_REGION', REGION_ID, 'an AWS region id'),
+  dbSecretArn: env.string('MERIDIAN_DB_SECRET_ARN', ARN, 'the Aurora secret ARN'),
+  cacheSecretArn: env.string('MERIDIAN_CACHE_SECRET_ARN', ARN, 'the cache AUTH token secret ARN'),
+  cacheEndpoint: env.string('MERIDIAN_CACHE_ENDPOINT', /^[A-Za-z0-9.-]+:\d{1,5}$/, 'host:port'),
+  deadLetterUrl: env.string('MERIDIAN_DEAD_LETTER_URL', QUEUE_URL, 'an SQS queue URL'),
+  auditBucket: env.string('MERIDIAN_AUDIT_BUCKET', BUCKET, 'an S3 bucket name'),
+  maxAttempts: env.int('MERIDIAN_MAX_ATTEMPTS', 1, 20, 5),
+};
+env.check('sync-apply');
+const index = loadResidencyIndex(process.env.MERIDIAN_RESIDENCY_PLAN_FILE ?? DEFAULT_PLAN_FILE);
+
+const logger = new Logger({ serviceName: 'sync-apply' });
+const metrics = new Metrics({ namespace: 'Meridian/Sync', serviceName: 'sync-apply' });
+metrics.setDefaultDimensions({ Region: config.region });
+const sm = new SecretsManagerClient({ region: config.region });
+const s3 = new S3Client({ region: config.region });
+const parking = new SqsParkingLot(
+  new SQSClient({ region: config.region, maxAttempts: 3 }),
+  config.deadLetterUrl,
+);
+
+let db: Db | undefined;
+let invalidator: RedisInvalidator | undefined;
+
+async function redis(): Promise<RedisInvalidator> {
+  if (invalidator) return invalidator;
+  const [host, port] = config.cacheEndpoint.split(':');
+  const client = new Redis({
+    host,
+    port: Number(port),
+    password: await secretString(sm, config.cacheSecretArn),
+    tls: { servername: host },
+    maxRetriesPerRequest: 2,
+    connectTimeout: 2000,
+  });
+  invalidator = new RedisInvalidator(client);
+  return invalidator;
+}
+
+export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+  const correlationId = randomUUID();
+  logger.appendKeys({ correlationId });
+  db ??= await connectFromSecret(sm, config.dbSecretArn);
+  const report = await applyMessages(
+    {
+      db,
+      index,
+      region: config.region,
+      parking,
+      invalidator: await redis(),
+      maxAttempts: config.maxAttempts,
+    },
+    event.Records.map((r) => ({
+      messageId: r.messageId,
+      body: r.body,
+      receiveCount: Number(r.attributes.ApproximateReceiveCount ?? 1),
+    })),
+  );
+  await writeAudit(s3, config.auditBucket, 'apply', config.region, correlationId, report);
+  const s = report.stats;
+  metrics.addMetric('RecordsApplied', MetricUnit.Count, s?.written ?? 0);
+  metrics.addMetric('Duplicates', MetricUnit.Count, s?.duplicates ?? 0);
+  metrics.addMetric('Conflicts', MetricUnit.Count, s?.conflicts ?? 0);
+  metrics.addMetric('ReviewsOpened', MetricUnit.Count, s?.reviews ?? 0);
+  metrics.addMetric('ResidencyRejected', MetricUnit.Count, report.rejected);
+  metrics.addMetric('RecordsParked', MetricUnit.Count, report.parked.length);
+  metrics.addMetric('ApplyFailures', MetricUnit.Count, report.failedMessageIds.length);
+  if (report.maxLagMs !== undefined)
+    metrics.addMetric('SyncLagSeconds', MetricUnit.Seconds, report.maxLagMs / 1000);
+  metrics.publishStoredMetrics();
+  if (report.rejected > 0 || report.parked.length > 0 || report.error)
+    logger.warn('apply incomplete', { parked: report.parked, error: report.error });
+
+  // The protocol of partial batch responses (and FIFO ordering after a failure) is Powertools'.
+  const failed = new Set(report.failedMessageIds);
+  return processPartialResponse(
+    event,
+    async (record: SQSRecord) => {
+      if (failed.has(record.messageId)) throw new Error(report.error ?? 'apply failed');
+    },
+    new SqsFifoPartialProcessorAsync(),
+    { throwOnFullBatchFailure: false },
+  );
+};

@@ -1,0 +1,118 @@
+/**
+ * sync-dispatch: started by the EventBridge schedule (and on demand with `aws lambda invoke`),
+ * sends this region's outbox to the other cells as the residency plan allows. Thin: the run is
+ * ../shared/sync/dispatch.ts; configuration is read and checked once, here, at cold start.
+ */
+import { randomUUID } from 'node:crypto';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { ARN, BUCKET, EnvReader, QUEUE_URL, REGION_ID } from '../shared/env';
+import { DEFAULT_PLAN_FILE, loadResidencyIndex } from '../shared/residency-plan-file';
+import { connectFromSecret, generateDataKey, secretString, writeAudit } from '../shared/sync/aws';
+import type { Db } from '../shared/sync/db';
+import { type DispatchReport, dispatchOnce, TargetBreakers } from '../shared/sync/dispatch';
+import { Masker } from '../shared/sync/masking';
+import { SqsParkingLot, SqsTransport } from '../shared/sync/sqs';
+
+const env = new EnvReader(process.env);
+const config = {
+  region: env.string('MERIDIAN_REGION', REGION_ID, 'an AWS region id'),
+  dbSecretArn: env.string('MERIDIAN_DB_SECRET_ARN', ARN, 'the Aurora secret ARN'),
+  pseudonymSecretArn: env.string('MERIDIAN_PSEUDONYM_SECRET_ARN', ARN, 'a secret ARN'),
+  keyId: env.string('MERIDIAN_KMS_KEY_ARN', ARN, 'the regional KMS key ARN'),
+  targetQueues: env.map('MERIDIAN_TARGET_QUEUES', QUEUE_URL, 'region → inbound queue URL'),
+  deadLetterUrl: env.string('MERIDIAN_DEAD_LETTER_URL', QUEUE_URL, 'an SQS queue URL'),
+  auditBucket: env.string('MERIDIAN_AUDIT_BUCKET', BUCKET, 'an S3 bucket name'),
+  batchSize: env.int('MERIDIAN_BATCH_SIZE', 1, 10_000, 1000),
+  maxAttempts: env.int('MERIDIAN_MAX_ATTEMPTS', 1, 20, 5),
+};
+env.check('sync-dispatch');
+const index = loadResidencyIndex(process.env.MERIDIAN_RESIDENCY_PLAN_FILE ?? DEFAULT_PLAN_FILE);
+
+const logger = new Logger({ serviceName: 'sync-dispatch' });
+const metrics = new Metrics({ namespace: 'Meridian/Sync', serviceName: 'sync-dispatch' });
+metrics.setDefaultDimensions({ Region: config.region });
+const sm = new SecretsManagerClient({ region: config.region });
+const kms = new KMSClient({ region: config.region });
+const s3 = new S3Client({ region: config.region });
+const sqsClients = new Map<string, SQSClient>();
+const sqsIn = (r: string) => {
+  let c = sqsClients.get(r);
+  if (!c) {
+    c = new SQSClient({ region: r, maxAttempts: 3 });
+    sqsClients.set(r, c);
+  }
+  return c;
+};
+const breakers = new TargetBreakers();
+const DATA_KEY_TTL_MS = 60 * 60 * 1000;
+
+let db: Db | undefined;
+let masker: { value: Masker; until: number } | undefined;
+
+async function currentMasker(): Promise<Masker> {
+  if (masker && masker.until > Date.now()) return masker.value;
+  const [pseudonym, dataKey] = await Promise.all([
+    secretString(sm, config.pseudonymSecretArn),
+    generateDataKey(kms, config.keyId),
+  ]);
+  const value = new Masker((c) => index.rulesOf(c)?.masking, {
+    pseudonymKey: Buffer.from(pseudonym, 'utf8'),
+    dataKey,
+  });
+  masker = { value, until: Date.now() + DATA_KEY_TTL_MS };
+  return value;
+}
+
+export const handler = async (): Promise<DispatchReport> => {
+  const correlationId = randomUUID();
+  logger.appendKeys({ correlationId });
+  db ??= await connectFromSecret(sm, config.dbSecretArn);
+  const report = await dispatchOnce(
+    {
+      db,
+      index,
+      masker: await currentMasker(),
+      transport: new SqsTransport(sqsIn, (t) => {
+        const url = config.targetQueues[t];
+        if (!url) throw new Error(`no inbound queue configured for ${t}`);
+        return url;
+      }),
+      parking: new SqsParkingLot(sqsIn(config.region), config.deadLetterUrl),
+      breakers,
+      targets: Object.keys(config.targetQueues).sort(),
+    },
+    {
+      region: config.region,
+      worker: correlationId,
+      batchSize: config.batchSize,
+      maxAttempts: config.maxAttempts,
+    },
+  );
+  await writeAudit(s3, config.auditBucket, 'dispatch', config.region, correlationId, report);
+  const sent = Object.values(report.sent).reduce((a, b) => a + b, 0);
+  metrics.addMetric('RecordsSynced', MetricUnit.Count, sent);
+  metrics.addMetric(
+    'RecordsWithheld',
+    MetricUnit.Count,
+    Object.values(report.withheld).reduce((a, b) => a + b, 0),
+  );
+  metrics.addMetric('RecordsMasked', MetricUnit.Count, report.masked);
+  metrics.addMetric('RecordsRetrying', MetricUnit.Count, report.retrying);
+  metrics.addMetric('RecordsParked', MetricUnit.Count, report.parked);
+  if (report.oldestSentWall !== undefined)
+    metrics.addMetric(
+      'SyncLagSeconds',
+      MetricUnit.Seconds,
+      (Date.now() - report.oldestSentWall) / 1000,
+    );
+  metrics.publishStoredMetrics();
+  if (report.parked > 0 || Object.keys(report.failures).length > 0)
+    logger.warn('dispatch incomplete', { failures: report.failures, parked: report.parkedRecords });
+  else logger.info('dispatch', { claimed: report.claimed, sent: report.sent });
+  return report;
+};

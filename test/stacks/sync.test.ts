@@ -1,0 +1,132 @@
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { buildApp } from '../support/app';
+import { copyRegions, edit, load, MINIMAL } from '../support/fixture';
+
+/** The sync pipeline's resources, on the minimal fixture with eu-west-1's schedule changed. */
+const dir = copyRegions(MINIMAL);
+edit(
+  dir,
+  'eu-west-1.yaml',
+  'capacity: 100',
+  'capacity: 100\nsettings:\n  sync:\n    scheduleMinutes: 2',
+);
+const config = load(dir);
+const built = buildApp(config);
+
+const policies = (t: Template, prefix: string) =>
+  Object.entries(t.findResources('AWS::IAM::Policy'))
+    .filter(([id]) => id.startsWith(prefix))
+    .flatMap(
+      ([, p]) =>
+        p.Properties.PolicyDocument.Statement as {
+          Sid?: string;
+          Action: string | string[];
+          Resource: unknown;
+        }[],
+    );
+
+describe.each([
+  ['eu-west-1', ['us-east-1'], 2],
+  ['us-east-1', ['eu-west-1'], 5],
+])('sync in writer region %s', (id, targets, minutes) => {
+  const t = () => built.template(id);
+
+  test('dispatch on the configured schedule; apply on the inbound queue with partial batch responses', () => {
+    t().hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: `rate(${minutes} minutes)`,
+      Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 2 } })],
+    });
+    t().hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      BatchSize: 10,
+      FunctionResponseTypes: ['ReportBatchItemFailures'],
+      EventSourceArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('SyncQueuesInbound'), 'Arn'] },
+    });
+    t().hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          MERIDIAN_TARGET_QUEUES: JSON.stringify(
+            Object.fromEntries(
+              targets.map((x) => [
+                x,
+                `https://sqs.${x}.amazonaws.com/111111111111/meridian-prod-${x}-sync-inbound.fifo`,
+              ]),
+            ),
+          ),
+          MERIDIAN_BATCH_SIZE: '1000',
+          MERIDIAN_MAX_ATTEMPTS: '5',
+        }),
+      },
+      Timeout: 300,
+    });
+  });
+
+  test('least privilege: exact queue ARNs, alias-bound target keys, PutObject under sync/, no wildcard actions', () => {
+    const dispatch = policies(t(), 'SyncDispatch');
+    expect(dispatch).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          Sid: 'SendToTargetInboundQueues',
+          Action: 'sqs:SendMessage',
+          // One resource is rendered as a value, several as a list.
+          Resource: ((arns) => (arns.length === 1 ? arns[0] : arns))(
+            targets.map((x) => ({
+              'Fn::Join': [
+                '',
+                [
+                  'arn:',
+                  { Ref: 'AWS::Partition' },
+                  `:sqs:${x}:111111111111:meridian-prod-${x}-sync-inbound.fifo`,
+                ],
+              ],
+            })),
+          ),
+        }),
+        expect.objectContaining({
+          Sid: 'EncryptForTargetQueues',
+          Condition: {
+            'ForAnyValue:StringEquals': { 'kms:ResourceAliases': 'alias/meridian-prod' },
+          },
+        }),
+        expect.objectContaining({ Sid: 'WriteAudit', Action: 's3:PutObject' }),
+      ]),
+    );
+    const all = [...dispatch, ...policies(t(), 'SyncApply')].flatMap((s) => [s.Action].flat());
+    expect(all.filter((a) => a.includes('*'))).toEqual([]);
+  });
+
+  test('the pseudonymisation key is replicated only inside the jurisdiction', () => {
+    const peers = config.regions
+      .filter(
+        (r) =>
+          r.jurisdiction === config.regions.find((x) => x.id === id)?.jurisdiction && r.id !== id,
+      )
+      .map((r) => ({ Region: r.id }));
+    t().hasResourceProperties('AWS::SecretsManager::Secret', {
+      Description: Match.stringLikeRegexp('^HMAC key for pseudonymised exports'),
+      ...(peers.length ? { ReplicaRegions: peers } : { ReplicaRegions: Match.absent() }),
+    });
+  });
+
+  test.each([
+    ['DeadLetters', 'critical', 'ApproximateNumberOfMessagesVisible'],
+    ['ResidencyRejected', 'critical', 'ResidencyRejected'],
+    ['Lag', 'warning', 'SyncLagSeconds'],
+  ])('alarm %s → %s topic', (alarmId, severity, metricName) => {
+    t().hasResourceProperties('AWS::CloudWatch::Alarm', {
+      MetricName: metricName,
+      AlarmActions: [{ Ref: Match.stringLikeRegexp(`Alerts${severity}`) }],
+      AlarmDescription: Match.anyValue(),
+    });
+    expect(
+      Object.keys(t().findResources('AWS::CloudWatch::Alarm')).some((k) =>
+        k.startsWith(`Sync${alarmId}`),
+      ),
+    ).toBe(true);
+  });
+});
+
+test('a secondary region runs no sync functions (its Aurora is read-only)', () => {
+  const t = built.template('eu-central-1');
+  t.resourceCountIs('AWS::Events::Rule', 0);
+  t.resourceCountIs('AWS::Lambda::EventSourceMapping', 0);
+});
