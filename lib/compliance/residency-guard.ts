@@ -82,6 +82,20 @@ export function checkTemplate(
         });
       }
     }
+    if (r.Type === 'AWS::SecretsManager::Secret' && Array.isArray(props.ReplicaRegions)) {
+      // Secrets (credentials, pseudonymisation keys) never leave their region's jurisdiction.
+      const home = index.jurisdictionOf(region);
+      for (const replica of props.ReplicaRegions as { Region?: unknown }[]) {
+        const to = String(replica.Region);
+        const there = index.jurisdictionOf(to);
+        if (there !== home)
+          findings.push({
+            logicalId,
+            edge: `Secrets Manager replica ${region} → ${to}`,
+            reason: `a secret of ${home} may not be replicated to ${to} (${there ?? 'unknown region'})`,
+          });
+      }
+    }
     if (r.Type === 'Custom::OpenSearchReplication') {
       const leader = String((props.leader as { region?: unknown } | undefined)?.region ?? '');
       const target = index.plan.regions.find((x) => x.id === region)?.jurisdiction;

@@ -453,6 +453,20 @@ export const cloudflareFallbackKeepsResidency: Rule = ({ global, regions }) => {
       ];
 };
 
+/** Masking overrides name jurisdictions that exist. */
+export const maskingJurisdictionsExist: Rule = ({ global }) =>
+  global
+    ? Object.entries(global.dataClasses).flatMap(([c, def]) =>
+        Object.keys(def.masking.jurisdictions)
+          .filter((j) => !(j in global.jurisdictions))
+          .map((j) => ({
+            at: ['global', 'dataClasses', c, 'masking', 'jurisdictions', j],
+            value: j,
+            expected: `a jurisdiction id (${list(Object.keys(global.jurisdictions).sort())})`,
+          })),
+      )
+    : [];
+
 export const slotsCarryTraffic: Rule = ({ regions }) =>
   [...regions].flatMap(([key, r]) => {
     const slots = Object.values(r.settings.routing.slots);
@@ -484,6 +498,7 @@ export const RULES: readonly Rule[] = [
   searchNodesFitAzs,
   cellFitsGlobalDatabase,
   slotsCarryTraffic,
+  maskingJurisdictionsExist,
   cloudflareMonitorValid,
   cloudflareFallbackKeepsResidency,
 ];

@@ -93,6 +93,24 @@ describe('residency guard', () => {
     expect(findings[0]?.reason).toBe(reason);
   });
 
+  test('catches a secret replicated out of its jurisdiction', () => {
+    const t = templateOf('eu-west-1');
+    const secret = Object.entries(
+      t.Resources as Record<string, { Type: string; Properties: Record<string, unknown> }>,
+    ).find(([, r]) => r.Type === 'AWS::SecretsManager::Secret' && r.Properties.ReplicaRegions);
+    expect(secret?.[1].Properties.ReplicaRegions).toEqual([{ Region: 'eu-central-1' }]);
+    expect(checkTemplate(index, naming, 'eu-west-1', t)).toEqual([]);
+    if (secret)
+      secret[1].Properties.ReplicaRegions = [{ Region: 'eu-central-1' }, { Region: 'us-east-1' }];
+    expect(checkTemplate(index, naming, 'eu-west-1', t)).toEqual([
+      {
+        logicalId: secret?.[0],
+        edge: 'Secrets Manager replica eu-west-1 → us-east-1',
+        reason: 'a secret of eu may not be replicated to us-east-1 (us)',
+      },
+    ]);
+  });
+
   test('catches a region joining another jurisdiction’s Aurora global database', () => {
     const t = templateOf('us-east-1');
     const cluster = Object.values(

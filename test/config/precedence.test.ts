@@ -13,6 +13,7 @@ describe('config precedence: global → region → overlay → environment varia
       scheduleMinutes: 5,
       batchSize: 1000,
       maxAttempts: 5,
+      lagAlarmSeconds: 900,
     });
     expect(region(c, 'us-east-1').settings.observability.logRetentionDays).toBe(365);
   });

@@ -318,6 +318,19 @@ const cases: Case[] = [
     ],
   ],
   [
+    'masking rules for a jurisdiction that does not exist',
+    (d) =>
+      edit(
+        d,
+        'global.yaml',
+        '    maskedProjection: true',
+        '    maskedProjection: true\n    masking:\n      fields: { email: pseudonymise }\n      jurisdictions:\n        mars: { email: keep }',
+      ),
+    [
+      'regions/global.yaml:18 dataClasses.pii.masking.jurisdictions.mars: got "mars"; expected a jurisdiction id (eu, us)',
+    ],
+  ],
+  [
     'YAML syntax error',
     (d) => edit(d, 'us-east-1.yaml', 'capacity: 100', 'capacity: [100'),
     [
