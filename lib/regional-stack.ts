@@ -12,6 +12,7 @@ import type { MeridianConfig } from './config/load';
 import type { RegionConfig } from './config/schema';
 import { AuroraGlobal, auroraMembership } from './data/aurora-global';
 import { RegionalBackup } from './data/regional-backup';
+import { FailoverRunbook } from './failover/failover-runbook';
 import { type BundlingMode, MeridianFunction } from './lambda/meridian-function';
 import { ResidencyPlanLayer } from './lambda/residency-plan-layer';
 import { Naming, regionalStackName } from './naming';
@@ -86,6 +87,8 @@ export class RegionalStack extends Stack {
   readonly syncQueues: SyncQueues;
   /** The sync pipeline, in a cell's writer region (it owns the Aurora writer and its secret). */
   readonly sync?: RegionalSync;
+  /** The failover runbook (every region has one, to run from the region it activates). */
+  readonly failover: FailoverRunbook;
   /** The regional health endpoint's function. */
   readonly health: MeridianFunction;
   /** HTTPS ingress: HTTP API, custom domains, certificate. */
@@ -280,6 +283,7 @@ export class RegionalStack extends Stack {
       ttlSeconds: routing.ttlSeconds,
       alerts: this.alerts,
     });
+    this.failover = this.failoverRunbook(props, naming, allClasses);
     this.residencyCheck = new MeridianFunction(this, 'ResidencyCheck', {
       handler: 'residency-check',
       description: 'Decides whether records may replicate to a region, from the residency plan',
@@ -371,6 +375,69 @@ export class RegionalStack extends Stack {
       ]);
     }
     return fn;
+  }
+
+  /** The cell's runbook configuration, from regions/ (names, never cross-region references). */
+  private failoverRunbook(
+    props: RegionalStackProps,
+    naming: Naming,
+    allClasses: readonly string[],
+  ): FailoverRunbook {
+    const { config, region, index } = props;
+    const s = region.settings;
+    const { dns, routing } = config.global;
+    const account = region.account ?? config.global.account;
+    const cellRegions = config.regions.filter((r) => r.jurisdiction === region.jurisdiction);
+    const membership = (r: string) => cacheMembership(index, r, allClasses, (j) => naming.cell(j));
+    const own = membership(region.id);
+    return new FailoverRunbook(this, 'Failover', {
+      config: {
+        region: region.id,
+        account,
+        prefix: naming.keyAlias,
+        zoneName: dns.zoneName,
+        hostedZoneId: dns.hostedZoneId,
+        healthPath: routing.healthPath,
+        apiName: routing.apiName,
+        ttlSeconds: routing.ttlSeconds,
+        lockTable: `${naming.keyAlias}-failover-lock-${region.jurisdiction}`,
+        auditBucket: naming.bucket(region.id, 'audit', account),
+        quorum: s.failover.quorum,
+        leaseSeconds: s.failover.leaseSeconds,
+        maxSwitchoverLagSeconds: s.failover.switchoverLagThresholdSeconds,
+        cloudflare: { accountId: config.global.cloudflare.accountId, tokenSecretArn: '' },
+        cell: {
+          jurisdiction: region.jurisdiction,
+          globalCluster: naming.cell(region.jurisdiction),
+          ...(own.role !== 'standalone'
+            ? {
+                datastore: {
+                  id: own.globalId,
+                  members: Object.fromEntries(
+                    cellRegions
+                      .filter((r) => membership(r.id).role !== 'standalone')
+                      .map((r) => [r.id, naming.region(r.id)]),
+                  ),
+                },
+              }
+            : {}),
+          regions: cellRegions.map((r) => ({
+            id: r.id,
+            jurisdiction: r.jurisdiction,
+            failoverPriority: r.failoverPriority,
+            capacity: r.capacity,
+            ...(r.failoverTo ? { failoverTo: r.failoverTo } : {}),
+          })),
+        },
+      },
+      createLockTable: index.cellOf(region.id)?.primary === region.id,
+      vpc: this.network.vpc,
+      key: this.key.key,
+      auditBucket: this.buckets.audit,
+      alerts: this.alerts,
+      settings: s,
+      bundling: props.bundling,
+    });
   }
 
   /** Fixed from regions/ so synth never asks AWS which zones exist. */

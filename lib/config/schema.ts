@@ -187,6 +187,14 @@ export const settingsSchema = z.strictObject({
         .default(10),
       failureThreshold: int(1, 10).default(3),
       switchoverLagThresholdSeconds: int(1, 3600).default(30),
+      /** Failure signals (health endpoint, Route 53, critical alarms) that must agree. */
+      quorum: int(1, 3).default(2),
+      /** Runbook lock lease; every mutating step renews it. */
+      leaseSeconds: int(60, 3600).default(900),
+      /** Failback: how long the original region must stay healthy before it is offered back. */
+      failbackStableMinutes: int(1, 1440).default(30),
+      /** Failback: how long the approval request waits before it counts as declined. */
+      approvalTimeoutHours: int(1, 168).default(24),
     })
     .prefault({}),
   routing: z

@@ -42,6 +42,46 @@ export interface MeridianFunctionProps {
   readonly layers?: readonly lambda.ILayerVersion[];
   /** @default 'once' */
   readonly bundling?: BundlingMode;
+  /**
+   * Log group, security group and async dead-letter queue shared by a family of small functions
+   * (the runbook's steps), instead of one of each per function.
+   * @default - the function gets its own
+   */
+  readonly shared?: SharedFunctionParts;
+}
+
+export interface SharedFunctionParts {
+  readonly logGroup: logs.ILogGroup;
+  readonly securityGroup: ec2.ISecurityGroup;
+  readonly deadLetterQueue: sqs.IQueue;
+}
+
+/**
+ * Creates a function's log group, security group and async DLQ in `c` (children `Logs`,
+ * `SecurityGroup`, `Dlq`); pass a dedicated construct to share them (MeridianFunctionProps.shared).
+ */
+export function functionParts(
+  c: Construct,
+  props: { vpc: ec2.IVpc; key: kms.IKey; logRetentionDays: number; purpose: string },
+): SharedFunctionParts {
+  return {
+    logGroup: encryptedLogGroup(c, 'Logs', {
+      key: props.key,
+      retentionDays: props.logRetentionDays,
+    }),
+    securityGroup: new ec2.SecurityGroup(c, 'SecurityGroup', {
+      vpc: props.vpc,
+      description: `${props.purpose} Lambda: no inbound, outbound to endpoints and NAT`,
+      allowAllOutbound: true,
+    }),
+    deadLetterQueue: new sqs.Queue(c, 'Dlq', {
+      encryption: sqs.QueueEncryption.KMS,
+      encryptionMasterKey: props.key,
+      enforceSSL: true,
+      retentionPeriod: Duration.days(14),
+      removalPolicy: RemovalPolicy.RETAIN,
+    }),
+  };
 }
 
 /**
@@ -51,31 +91,26 @@ export interface MeridianFunctionProps {
  */
 export class MeridianFunction extends Construct {
   readonly function: lambda.Function;
-  readonly logGroup: logs.LogGroup;
-  readonly deadLetterQueue: sqs.Queue;
-  readonly securityGroup: ec2.SecurityGroup;
+  readonly logGroup: logs.ILogGroup;
+  readonly deadLetterQueue: sqs.IQueue;
+  readonly securityGroup: ec2.ISecurityGroup;
 
   constructor(scope: Construct, id: string, props: MeridianFunctionProps) {
     super(scope, id);
     const environment = { POWERTOOLS_SERVICE_NAME: props.handler, ...props.environment };
     checkEnvironment(props.handler, environment, props.requiredEnvironment ?? []);
 
-    this.logGroup = encryptedLogGroup(this, 'Logs', {
-      key: props.key,
-      retentionDays: props.logRetentionDays,
-    });
-    this.deadLetterQueue = new sqs.Queue(this, 'Dlq', {
-      encryption: sqs.QueueEncryption.KMS,
-      encryptionMasterKey: props.key,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
-      vpc: props.vpc,
-      description: `${props.handler} Lambda: no inbound, outbound to endpoints and NAT`,
-      allowAllOutbound: true,
-    });
+    const parts =
+      props.shared ??
+      functionParts(this, {
+        vpc: props.vpc,
+        key: props.key,
+        logRetentionDays: props.logRetentionDays,
+        purpose: props.handler,
+      });
+    this.logGroup = parts.logGroup;
+    this.deadLetterQueue = parts.deadLetterQueue;
+    this.securityGroup = parts.securityGroup;
 
     const common = {
       description: props.description,

@@ -1,0 +1,5 @@
+/** Runbook step "choose-target" (see ../shared/failover/steps.ts). */
+import { stepHandler } from '../shared/failover/handler';
+import { pickTarget } from '../shared/failover/steps';
+
+export const handler = stepHandler(pickTarget);

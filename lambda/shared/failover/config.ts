@@ -1,0 +1,82 @@
+/**
+ * The runbook's configuration: one JSON document (MERIDIAN_RUNBOOK) written at synth from
+ * regions/, read and checked once at cold start by every step function.
+ */
+export interface CellRegion {
+  readonly id: string;
+  readonly jurisdiction: string;
+  readonly failoverPriority: number;
+  readonly capacity: number;
+  readonly failoverTo?: readonly string[];
+}
+
+export interface RunbookConfig {
+  /** Region this copy of the runbook runs in. */
+  readonly region: string;
+  readonly account: string;
+  /** `<platform>-<env>`. */
+  readonly prefix: string;
+  readonly zoneName: string;
+  readonly hostedZoneId: string;
+  readonly healthPath: string;
+  readonly apiName: string;
+  readonly ttlSeconds: number;
+  readonly lockTable: string;
+  readonly auditBucket: string;
+  readonly quorum: number;
+  readonly leaseSeconds: number;
+  readonly maxSwitchoverLagSeconds: number;
+  readonly cloudflare: { readonly accountId: string; readonly tokenSecretArn: string };
+  readonly cell: {
+    readonly jurisdiction: string;
+    /** Aurora global cluster of the cell. */
+    readonly globalCluster: string;
+    /** Global Datastore id and member replication groups by region, where the cell has one. */
+    readonly datastore?: {
+      readonly id: string;
+      readonly members: Readonly<Record<string, string>>;
+    };
+    readonly regions: readonly CellRegion[];
+  };
+}
+
+export class RunbookConfigError extends Error {
+  override readonly name = 'RunbookConfigError';
+}
+
+export function readRunbookConfig(
+  env: Readonly<Record<string, string | undefined>>,
+): RunbookConfig {
+  const raw = env.MERIDIAN_RUNBOOK;
+  let c: RunbookConfig;
+  try {
+    c = JSON.parse(raw ?? '') as RunbookConfig;
+  } catch {
+    throw new RunbookConfigError(
+      `MERIDIAN_RUNBOOK: got ${raw === undefined ? 'nothing' : 'text that is not JSON'}; expected the runbook configuration synth writes`,
+    );
+  }
+  const missing = (
+    [
+      'region',
+      'account',
+      'prefix',
+      'zoneName',
+      'hostedZoneId',
+      'lockTable',
+      'auditBucket',
+      'cell',
+      'cloudflare',
+    ] as const
+  ).filter((k) => !c?.[k]);
+  if (missing.length > 0 || !Array.isArray(c.cell?.regions) || c.cell.regions.length === 0)
+    throw new RunbookConfigError(
+      `MERIDIAN_RUNBOOK: missing ${[...missing, ...(Array.isArray(c?.cell?.regions) ? [] : ['cell.regions'])].join(', ')}`,
+    );
+  return c;
+}
+
+/** `https://<region>.<zone><healthPath>`: the regional name every region serves. */
+export const healthUrl = (c: RunbookConfig, region: string) =>
+  `https://${region}.${c.zoneName}${c.healthPath}`;
+export const regionalName = (c: RunbookConfig, region: string) => `${region}.${c.zoneName}`;

@@ -1,0 +1,531 @@
+/**
+ * The failover runbook's steps. Each takes the execution's state (the JSON Step Functions passes
+ * along) and returns its own result, which the state machine stores under the step's name. Every
+ * step that changes anything first presents the lock's fencing token (`fence`), so an execution
+ * that lost its lease is refused before it acts.
+ */
+import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
+import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  type ElastiCacheClient,
+  FailoverGlobalReplicationGroupCommand,
+} from '@aws-sdk/client-elasticache';
+import {
+  DescribeGlobalClustersCommand,
+  FailoverGlobalClusterCommand,
+  type RDSClient,
+  SwitchoverGlobalClusterCommand,
+} from '@aws-sdk/client-rds';
+import {
+  ChangeResourceRecordSetsCommand,
+  GetHealthCheckStatusCommand,
+  ListHealthChecksCommand,
+  ListResourceRecordSetsCommand,
+  ListTagsForResourcesCommand,
+  type ResourceRecordSet,
+  type Route53Client,
+} from '@aws-sdk/client-route-53';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { HEALTHY_MARKER } from '../../health/report';
+import { healthUrl, type RunbookConfig, regionalName } from './config';
+import {
+  type Assessment,
+  assess,
+  chooseTarget,
+  type Mode,
+  type Signal,
+  type TargetChoice,
+  type Verification,
+  verify,
+} from './decide';
+import { type Acquired, acquire, fence, type Lease, release } from './lock';
+
+export interface Clients {
+  readonly route53: Route53Client;
+  readonly dynamodb: DynamoDBClient;
+  readonly s3: S3Client;
+  readonly secrets: SecretsManagerClient;
+  rds(region: string): RDSClient;
+  elasticache(region: string): ElastiCacheClient;
+  cloudwatch(region: string): CloudWatchClient;
+  readonly fetch: typeof fetch;
+  now(): number;
+}
+
+export interface RunbookInput {
+  readonly cell: string;
+  readonly failedRegion: string;
+  readonly mode: Mode;
+  readonly reason?: string;
+  /** When the failure was first detected (epoch ms); @default - the verification time */
+  readonly detectedAt?: number;
+}
+
+export interface Snapshot {
+  readonly records: readonly ResourceRecordSet[];
+  readonly pool?: { readonly id: string; readonly enabled: boolean };
+}
+
+export interface RunbookState {
+  readonly input: RunbookInput;
+  readonly execution: string;
+  readonly startedAt?: number;
+  readonly verification?: Verification;
+  readonly assessment?: Assessment;
+  readonly lock?: Acquired;
+  readonly target?: TargetChoice & { readonly lagSeconds?: number };
+  readonly fenced?: { readonly snapshot: Snapshot; readonly at: number };
+  readonly promotion?: readonly PromotionResult[];
+  readonly traffic?: {
+    readonly records: number;
+    readonly poolDisabled?: string;
+    readonly at: number;
+  };
+  readonly verifiedTarget?: { readonly at: number };
+  readonly error?: { readonly Error?: string; readonly Cause?: string };
+}
+
+export interface PromotionResult {
+  readonly store: 'aurora' | 'cache' | 'search';
+  readonly action: string;
+  readonly at: number;
+}
+
+export class TargetUnhealthyError extends Error {
+  override readonly name = 'TargetUnhealthyError';
+}
+
+const lockRef = (c: RunbookConfig) => ({ table: c.lockTable, cell: c.cell.jurisdiction });
+const leaseOf = (s: RunbookState): Lease => {
+  if (!s.lock?.acquired) throw new Error('the runbook does not hold the lock');
+  return s.lock.lease;
+};
+const targetOf = (s: RunbookState): string => {
+  if (!s.target?.target) throw new Error('no target chosen');
+  return s.target.target;
+};
+
+/** Presents the fencing token; throws FencedError when the lease is lost. */
+const guard = (c: RunbookConfig, k: Clients, s: RunbookState, step: string) =>
+  fence(k.dynamodb, lockRef(c), leaseOf(s), step, c.leaseSeconds, k.now());
+
+async function probe(
+  k: Clients,
+  url: string,
+): Promise<{ ok: boolean; body: string; detail: string }> {
+  try {
+    const res = await k.fetch(url, { signal: AbortSignal.timeout(3000) });
+    const body = await res.text();
+    const ok = res.status === 200 && body.includes(HEALTHY_MARKER);
+    return { ok, body, detail: `HTTP ${res.status}` };
+  } catch (err) {
+    return { ok: false, body: '', detail: (err as Error).message };
+  }
+}
+
+const checkOk = (body: string, check: string): boolean | undefined => {
+  try {
+    return (JSON.parse(body) as { checks?: Record<string, { ok: boolean }> }).checks?.[check]?.ok;
+  } catch {
+    return undefined;
+  }
+};
+const lagOf = (body: string): number | undefined => {
+  try {
+    const d = (JSON.parse(body) as { checks?: Record<string, { detail?: string }> }).checks?.[
+      'replication-lag'
+    ]?.detail;
+    const m = d ? /lag ([\d.]+)s/.exec(d) : null;
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** The Route 53 endpoint check of a region, found by its meridian:region tag. */
+async function healthCheckOf(k: Clients, region: string): Promise<string | undefined> {
+  const checks = await k.route53.send(new ListHealthChecksCommand({}));
+  const strMatch = (checks.HealthChecks ?? []).filter(
+    (h) => h.HealthCheckConfig?.Type === 'HTTPS_STR_MATCH',
+  );
+  if (strMatch.length === 0) return undefined;
+  const tags = await k.route53.send(
+    new ListTagsForResourcesCommand({
+      ResourceType: 'healthcheck',
+      ResourceIds: strMatch.map((h) => h.Id as string).slice(0, 10),
+    }),
+  );
+  return tags.ResourceTagSets?.find((t) =>
+    t.Tags?.some((x) => x.Key === 'meridian:region' && x.Value === region),
+  )?.ResourceId;
+}
+
+/** Verify the failure: health endpoint, Route 53 checkers, critical alarms; a quorum decides. */
+export async function verifyFailure(
+  c: RunbookConfig,
+  k: Clients,
+  s: RunbookState,
+): Promise<Verification> {
+  const region = s.input.failedRegion;
+  const signals: Record<string, Signal> = {};
+  const details: Record<string, string> = {};
+  const endpoint = await probe(k, healthUrl(c, region));
+  signals.endpoint = endpoint.ok ? 'healthy' : 'unhealthy';
+  details.endpoint = endpoint.detail;
+  try {
+    const id = await healthCheckOf(k, region);
+    if (!id) throw new Error('no Route 53 health check tagged with the region');
+    const status = await k.route53.send(new GetHealthCheckStatusCommand({ HealthCheckId: id }));
+    const obs = status.HealthCheckObservations ?? [];
+    const failing = obs.filter((o) => !o.StatusReport?.Status?.startsWith('Success')).length;
+    signals.route53 =
+      obs.length === 0 ? 'unknown' : failing * 2 > obs.length ? 'unhealthy' : 'healthy';
+    details.route53 = `${failing}/${obs.length} checkers failing`;
+  } catch (err) {
+    signals.route53 = 'unknown';
+    details.route53 = (err as Error).message;
+  }
+  try {
+    const alarms = await k.cloudwatch(region).send(
+      new DescribeAlarmsCommand({
+        AlarmNamePrefix: `${c.prefix}-${region}-critical-`,
+        StateValue: 'ALARM',
+      }),
+    );
+    const firing = (alarms.MetricAlarms ?? []).map((a) => a.AlarmName ?? '?');
+    signals.alarms = firing.length > 0 ? 'unhealthy' : 'healthy';
+    details.alarms = firing.length > 0 ? firing.join(', ') : 'no critical alarm';
+  } catch (err) {
+    signals.alarms = 'unknown';
+    details.alarms = (err as Error).message;
+  }
+  const writer = checkOk(endpoint.body, 'aurora-writer') === true;
+  return verify(region, signals, details, c.quorum, writer, k.now());
+}
+
+export function assessFailure(c: RunbookConfig, s: RunbookState): Assessment {
+  if (!s.verification) throw new Error('assess needs a verification');
+  return assess(s.verification, s.input.mode, c.maxSwitchoverLagSeconds);
+}
+
+export const acquireLock = (c: RunbookConfig, k: Clients, s: RunbookState): Promise<Acquired> =>
+  acquire(k.dynamodb, lockRef(c), s.execution, c.leaseSeconds, k.now());
+
+export async function releaseLock(c: RunbookConfig, k: Clients, s: RunbookState) {
+  return {
+    released: s.lock?.acquired ? await release(k.dynamodb, lockRef(c), s.lock.lease) : false,
+  };
+}
+
+/** The healthy same-jurisdiction region with the best priority; its lag estimates the RPO. */
+export async function pickTarget(
+  c: RunbookConfig,
+  k: Clients,
+  s: RunbookState,
+): Promise<TargetChoice & { lagSeconds?: number }> {
+  const failed = c.cell.regions.find((r) => r.id === s.input.failedRegion);
+  if (!failed)
+    return {
+      reason: `${s.input.failedRegion} is not a region of cell ${c.cell.jurisdiction}`,
+      considered: [],
+    };
+  const probes = await Promise.all(
+    c.cell.regions
+      .filter((r) => r.id !== failed.id)
+      .map(async (r) => ({ r, p: await probe(k, healthUrl(c, r.id)) })),
+  );
+  const choice = chooseTarget(
+    failed,
+    probes.map(({ r, p }) => ({ ...r, healthy: p.ok })),
+  );
+  const lag = probes.find(({ r }) => r.id === choice.target)?.p.body;
+  const lagSeconds = lag ? lagOf(lag) : undefined;
+  return { ...choice, ...(lagSeconds !== undefined ? { lagSeconds } : {}) };
+}
+
+const recordNames = (c: RunbookConfig) => [
+  `${c.apiName}.${c.zoneName}.`,
+  `${c.cell.jurisdiction}.${c.zoneName}.`,
+];
+
+async function cloudflare(c: RunbookConfig, k: Clients, path: string, init?: RequestInit) {
+  const token = await k.secrets.send(
+    new GetSecretValueCommand({ SecretId: c.cloudflare.tokenSecretArn }),
+  );
+  const res = await k.fetch(
+    `https://api.cloudflare.com/client/v4/accounts/${c.cloudflare.accountId}${path}`,
+    {
+      ...init,
+      headers: {
+        authorization: `Bearer ${token.SecretString}`,
+        'content-type': 'application/json',
+      },
+      signal: AbortSignal.timeout(10_000),
+    },
+  );
+  const body = (await res.json()) as {
+    success: boolean;
+    result: unknown;
+    errors?: { message: string }[];
+  };
+  if (!res.ok || !body.success)
+    throw new Error(
+      `Cloudflare ${path}: HTTP ${res.status} ${body.errors?.map((e) => e.message).join('; ') ?? ''}`,
+    );
+  return body.result;
+}
+
+/**
+ * Fence the old region: record what routing looks like now (rollback restores it), then mark the
+ * region `fenced` in the state table, which applications and the sync functions honour.
+ */
+export async function fenceRegion(c: RunbookConfig, k: Clients, s: RunbookState) {
+  const lease = await guard(c, k, s, 'fence-region');
+  const failed = s.input.failedRegion;
+  const records: ResourceRecordSet[] = [];
+  for (const name of recordNames(c)) {
+    const out = await k.route53.send(
+      new ListResourceRecordSetsCommand({
+        HostedZoneId: c.hostedZoneId,
+        StartRecordName: name,
+        StartRecordType: 'CNAME',
+      }),
+    );
+    records.push(
+      ...(out.ResourceRecordSets ?? []).filter(
+        (r) => r.Name === name && r.SetIdentifier === failed,
+      ),
+    );
+  }
+  let pool: Snapshot['pool'];
+  try {
+    const pools = (await cloudflare(c, k, '/load_balancers/pools')) as {
+      id: string;
+      name: string;
+      enabled: boolean;
+    }[];
+    const p = pools.find((x) => x.name === `${c.prefix}-${failed}`);
+    if (p) pool = { id: p.id, enabled: p.enabled };
+  } catch {
+    // Cloudflare unreachable: the traffic step will retry; nothing to restore for it.
+  }
+  await k.dynamodb.send(
+    new UpdateItemCommand({
+      TableName: c.lockTable,
+      Key: { pk: { S: `region#${failed}` } },
+      UpdateExpression: 'SET #state = :fenced, #token = :token, #at = :at',
+      ExpressionAttributeNames: { '#state': 'state', '#token': 'token', '#at': 'at' },
+      ExpressionAttributeValues: {
+        ':fenced': { S: 'fenced' },
+        ':token': { N: String(lease.token) },
+        ':at': { N: String(k.now()) },
+      },
+    }),
+  );
+  return { snapshot: { records, ...(pool ? { pool } : {}) }, at: k.now() };
+}
+
+/** Promote the cell's Aurora global database to the target: switchover (RPO 0) or failover. */
+export async function promoteAurora(
+  c: RunbookConfig,
+  k: Clients,
+  s: RunbookState,
+): Promise<PromotionResult> {
+  await guard(c, k, s, 'promote-aurora');
+  const target = targetOf(s);
+  const rds = k.rds(target);
+  const arn = `arn:aws:rds:${target}:${c.account}:cluster:${c.prefix}-${target}`;
+  const switchover = s.assessment?.action === 'switchover';
+  await rds.send(
+    switchover
+      ? new SwitchoverGlobalClusterCommand({
+          GlobalClusterIdentifier: c.cell.globalCluster,
+          TargetDbClusterIdentifier: arn,
+        })
+      : new FailoverGlobalClusterCommand({
+          GlobalClusterIdentifier: c.cell.globalCluster,
+          TargetDbClusterIdentifier: arn,
+          AllowDataLoss: true,
+        }),
+  );
+  const after = await rds.send(
+    new DescribeGlobalClustersCommand({ GlobalClusterIdentifier: c.cell.globalCluster }),
+  );
+  const writer = after.GlobalClusters?.[0]?.GlobalClusterMembers?.find(
+    (m) => m.IsWriter,
+  )?.DBClusterArn;
+  return {
+    store: 'aurora',
+    action: `${switchover ? 'switchover' : 'failover (data loss allowed)'} to ${target}; writer now ${writer ?? 'pending'}`,
+    at: k.now(),
+  };
+}
+
+/** Promote the target's member of the cell's Global Datastore. */
+export async function promoteCache(
+  c: RunbookConfig,
+  k: Clients,
+  s: RunbookState,
+): Promise<PromotionResult> {
+  await guard(c, k, s, 'promote-cache');
+  const target = targetOf(s);
+  const ds = c.cell.datastore;
+  const member = ds?.members[target];
+  if (!ds || !member)
+    return { store: 'cache', action: 'no Global Datastore in this cell', at: k.now() };
+  await k.elasticache(target).send(
+    new FailoverGlobalReplicationGroupCommand({
+      GlobalReplicationGroupId: ds.id,
+      PrimaryRegion: target,
+      PrimaryReplicationGroupId: member,
+    }),
+  );
+  return {
+    store: 'cache',
+    action: `datastore ${ds.id} primary now ${member} (${target})`,
+    at: k.now(),
+  };
+}
+
+/**
+ * OpenSearch: the target's domain stops following the failed region and serves writes. The
+ * replication API calls are not automated yet (see the README); the step records the change the
+ * operator must make so the report and the notification carry it.
+ */
+export async function repointSearch(
+  c: RunbookConfig,
+  k: Clients,
+  s: RunbookState,
+): Promise<PromotionResult> {
+  await guard(c, k, s, 'repoint-search');
+  return {
+    store: 'search',
+    action: `manual: stop replication into ${c.prefix}-${targetOf(s)} from ${s.input.failedRegion} (POST _plugins/_replication/<index>/_stop)`,
+    at: k.now(),
+  };
+}
+
+/** Move traffic: the failed region's latency records now send to the target; its pool is off. */
+export async function shiftTraffic(c: RunbookConfig, k: Clients, s: RunbookState) {
+  await guard(c, k, s, 'shift-traffic');
+  const target = regionalName(c, targetOf(s));
+  const records = s.fenced?.snapshot.records ?? [];
+  if (records.length > 0)
+    await k.route53.send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: c.hostedZoneId,
+        ChangeBatch: {
+          Comment: `failover ${s.execution}: ${s.input.failedRegion} → ${targetOf(s)}`,
+          Changes: records.map((r) => ({
+            Action: 'UPSERT',
+            ResourceRecordSet: { ...r, ResourceRecords: [{ Value: target }] },
+          })),
+        },
+      }),
+    );
+  const pool = s.fenced?.snapshot.pool;
+  if (pool?.enabled)
+    await cloudflare(c, k, `/load_balancers/pools/${pool.id}`, {
+      method: 'PATCH',
+      body: JSON.stringify({ enabled: false }),
+    });
+  return { records: records.length, ...(pool ? { poolDisabled: pool.id } : {}), at: k.now() };
+}
+
+/** The target answers healthy and its writer is reachable; otherwise the runbook rolls back. */
+export async function verifyTarget(c: RunbookConfig, k: Clients, s: RunbookState) {
+  const target = targetOf(s);
+  const p = await probe(k, healthUrl(c, target));
+  if (!p.ok)
+    throw new TargetUnhealthyError(`${target} is not healthy after the switch: ${p.detail}`);
+  if (checkOk(p.body, 'aurora-writer') === false)
+    throw new TargetUnhealthyError(`${target}: its Aurora writer does not answer after promotion`);
+  return { at: k.now() };
+}
+
+/** Undo routing and fencing from the snapshot; report what cannot be undone automatically. */
+export async function rollback(c: RunbookConfig, k: Clients, s: RunbookState) {
+  const restored: string[] = [];
+  const records = s.fenced?.snapshot.records ?? [];
+  if (records.length > 0) {
+    await k.route53.send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: c.hostedZoneId,
+        ChangeBatch: {
+          Comment: `rollback of ${s.execution}`,
+          Changes: records.map((r) => ({ Action: 'UPSERT', ResourceRecordSet: r })),
+        },
+      }),
+    );
+    restored.push(`${records.length} Route 53 record(s)`);
+  }
+  const pool = s.fenced?.snapshot.pool;
+  if (pool?.enabled) {
+    await cloudflare(c, k, `/load_balancers/pools/${pool.id}`, {
+      method: 'PATCH',
+      body: JSON.stringify({ enabled: true }),
+    });
+    restored.push(`Cloudflare pool ${pool.id}`);
+  }
+  if (s.fenced) {
+    await k.dynamodb.send(
+      new UpdateItemCommand({
+        TableName: c.lockTable,
+        Key: { pk: { S: `region#${s.input.failedRegion}` } },
+        UpdateExpression: 'SET #state = :active, #at = :at',
+        ExpressionAttributeNames: { '#state': 'state', '#at': 'at' },
+        ExpressionAttributeValues: { ':active': { S: 'active' }, ':at': { N: String(k.now()) } },
+      }),
+    );
+    restored.push(`${s.input.failedRegion} unfenced`);
+  }
+  const notUndone = (s.promotion ?? [])
+    .filter((p) => !p.action.startsWith('no '))
+    .map((p) => p.action);
+  return { restored, notUndone, error: s.error?.Cause ?? s.error?.Error ?? 'unknown', at: k.now() };
+}
+
+/** The event report: timeline, measured RTO, RPO estimate; written to the audit bucket. */
+export async function recordEvent(c: RunbookConfig, k: Clients, s: RunbookState) {
+  const now = k.now();
+  const start = s.input.detectedAt ?? s.verification?.at ?? s.startedAt ?? now;
+  const timeline = [
+    ['verified', s.verification?.at],
+    ['fenced', s.fenced?.at],
+    ...(s.promotion ?? []).map((p) => [`promoted ${p.store}`, p.at] as const),
+    ['traffic shifted', s.traffic?.at],
+    ['target verified', s.verifiedTarget?.at],
+    ['recorded', now],
+  ].filter((e): e is [string, number] => typeof e[1] === 'number');
+  const rpoSeconds = s.assessment?.action === 'switchover' ? 0 : (s.target?.lagSeconds ?? null);
+  const report = {
+    execution: s.execution,
+    cell: s.input.cell,
+    from: s.input.failedRegion,
+    to: s.target?.target,
+    action: s.assessment?.action,
+    reason: s.assessment?.reason,
+    verification: s.verification,
+    promotion: s.promotion,
+    timeline: timeline.map(([what, at]) => ({
+      what,
+      at: new Date(at).toISOString(),
+      secondsFromStart: (at - start) / 1000,
+    })),
+    rtoSeconds: (now - start) / 1000,
+    rpoSeconds,
+  };
+  const d = new Date(now).toISOString();
+  const key = `failover/${d.slice(0, 4)}/${d.slice(5, 7)}/${d.slice(8, 10)}/${s.execution}.json`;
+  await k.s3.send(
+    new PutObjectCommand({
+      Bucket: c.auditBucket,
+      Key: key,
+      Body: JSON.stringify(report, null, 2),
+      ContentType: 'application/json',
+      ChecksumAlgorithm: 'SHA256',
+    }),
+  );
+  return { key, rtoSeconds: report.rtoSeconds, rpoSeconds };
+}

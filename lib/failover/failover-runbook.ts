@@ -1,0 +1,417 @@
+import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
+import { Construct } from 'constructs';
+import type { RunbookConfig } from '../../lambda/shared/failover/config';
+import { acknowledge, inAllPacks, PACKS } from '../compliance/nag';
+import type { Settings } from '../config/schema';
+import {
+  type BundlingMode,
+  functionParts,
+  MeridianFunction,
+  type SharedFunctionParts,
+} from '../lambda/meridian-function';
+import { encryptedLogGroup } from '../observability/encrypted-log-group';
+import type { RegionalAlerts } from '../observability/regional-alerts';
+
+export interface FailoverRunbookProps {
+  readonly config: RunbookConfig;
+  /** The cell's writer creates the lock table (a global table over the cell's regions). */
+  readonly createLockTable: boolean;
+  readonly vpc: ec2.IVpc;
+  readonly key: kms.IKey;
+  readonly auditBucket: s3.IBucket;
+  readonly alerts: RegionalAlerts;
+  readonly settings: Settings;
+  /** @default 'once' */
+  readonly bundling?: BundlingMode;
+}
+
+/** Error names a step may raise that are worth retrying (throttling, timeouts, Lambda itself). */
+const RETRYABLE = [
+  'Lambda.ServiceException',
+  'Lambda.AWSLambdaException',
+  'Lambda.SdkClientException',
+  'Lambda.TooManyRequestsException',
+  'ThrottlingException',
+  'TooManyRequestsException',
+  'TimeoutError',
+  'ServiceUnavailable',
+];
+
+/** The steps and what each may touch: one small function per step, each with its own role. */
+const STEPS = {
+  Verify: 'failover-verify',
+  Assess: 'failover-assess',
+  Lock: 'failover-lock',
+  Unlock: 'failover-unlock',
+  ChooseTarget: 'failover-choose-target',
+  Fence: 'failover-fence',
+  PromoteAurora: 'failover-promote-aurora',
+  PromoteCache: 'failover-promote-cache',
+  RepointSearch: 'failover-repoint-search',
+  ShiftTraffic: 'failover-shift-traffic',
+  VerifyTarget: 'failover-verify-target',
+  Record: 'failover-record',
+  Rollback: 'failover-rollback',
+} as const;
+type Step = keyof typeof STEPS;
+
+/**
+ * The failover runbook of one region (every region has one, so it can run from the region being
+ * activated): a Standard state machine whose every step is a small Lambda, the cell's
+ * split-brain lock table, and the Cloudflare API token secret.
+ */
+export class FailoverRunbook extends Construct {
+  readonly stateMachine: sfn.StateMachine;
+  readonly functions: Readonly<Record<Step, MeridianFunction>>;
+  readonly lockTable?: dynamodb.TableV2;
+  readonly cloudflareToken: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: FailoverRunbookProps) {
+    super(scope, id);
+    const c = props.config;
+    const partition = Aws.PARTITION;
+    const lockTableArn = `arn:${partition}:dynamodb:${c.region}:${c.account}:table/${c.lockTable}`;
+
+    if (props.createLockTable) {
+      this.lockTable = new dynamodb.TableV2(this, 'LockTable', {
+        tableName: c.lockTable,
+        partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
+        billing: dynamodb.Billing.onDemand(),
+        encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
+        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+        deletionProtection: true,
+        removalPolicy: RemovalPolicy.RETAIN,
+        // Readable and writable from every region of the cell, so the runbook works from the
+        // region it activates; never replicated beyond the jurisdiction.
+        replicas: c.cell.regions.filter((r) => r.id !== c.region).map((r) => ({ region: r.id })),
+      });
+    }
+
+    this.cloudflareToken = new secretsmanager.Secret(this, 'CloudflareToken', {
+      description: `Cloudflare API token the ${c.region} runbook uses to disable a failed region's pool (kept in ${c.region} only)`,
+      encryptionKey: props.key,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    acknowledge(this.cloudflareToken, [
+      {
+        pack: PACKS.aws,
+        rule: 'AwsSolutions-SMG4',
+        reason:
+          'A Cloudflare token can only be rolled through the Cloudflare API; the rotation function is not built yet (see the failover issue note). Operators roll it with the Cloudflare dashboard every 30 days.',
+      },
+      ...inAllPacks(
+        'SecretsManagerRotationEnabled',
+        'A Cloudflare token can only be rolled through the Cloudflare API; its rotation function is not built yet.',
+      ),
+    ]);
+
+    const config: RunbookConfig = {
+      ...c,
+      cloudflare: { ...c.cloudflare, tokenSecretArn: this.cloudflareToken.secretArn },
+    };
+    const shared: SharedFunctionParts = functionParts(new Construct(this, 'StepParts'), {
+      vpc: props.vpc,
+      key: props.key,
+      logRetentionDays: props.settings.observability.logRetentionDays,
+      purpose: 'Failover runbook step',
+    });
+    const fn = (step: Step, description: string, timeoutSeconds = 60) =>
+      new MeridianFunction(this, `${step}Step`, {
+        handler: STEPS[step],
+        description: `Failover runbook: ${description}`,
+        vpc: props.vpc,
+        key: props.key,
+        logRetentionDays: props.settings.observability.logRetentionDays,
+        memoryMb: props.settings.lambda.memoryMb,
+        timeoutSeconds,
+        reservedConcurrency: 5,
+        environment: { MERIDIAN_RUNBOOK: JSON.stringify(config) },
+        requiredEnvironment: ['MERIDIAN_RUNBOOK'],
+        bundling: props.bundling,
+        shared,
+      });
+    this.functions = {
+      Verify: fn('Verify', 'verify the failure with a quorum of signals'),
+      Assess: fn('Assess', 'decide between no action, switchover, failover and manual'),
+      Lock: fn('Lock', 'acquire the cell lock (lease + fencing token)'),
+      Unlock: fn('Unlock', 'release the cell lock'),
+      ChooseTarget: fn('ChooseTarget', 'choose the healthy same-jurisdiction target'),
+      Fence: fn('Fence', 'snapshot routing and fence the failed region'),
+      PromoteAurora: fn(
+        'PromoteAurora',
+        'switch over or fail over the Aurora global database',
+        120,
+      ),
+      PromoteCache: fn('PromoteCache', 'promote the Global Datastore member', 120),
+      RepointSearch: fn('RepointSearch', 'repoint OpenSearch replication'),
+      ShiftTraffic: fn('ShiftTraffic', 'move Route 53 records and disable the Cloudflare pool'),
+      VerifyTarget: fn('VerifyTarget', 'verify the target answers healthy'),
+      Record: fn('Record', 'write the event report (timeline, RTO, RPO)'),
+      Rollback: fn('Rollback', 'restore routing and unfence after a failed step'),
+    };
+    this.grant(config, lockTableArn, props.key);
+
+    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
+      stateMachineName: `${c.prefix}-failover`,
+      stateMachineType: sfn.StateMachineType.STANDARD,
+      queryLanguage: sfn.QueryLanguage.JSON_PATH,
+      definitionBody: sfn.DefinitionBody.fromChainable(this.definition(props)),
+      timeout: Duration.hours(1),
+      tracingEnabled: true,
+      logs: {
+        destination: encryptedLogGroup(this, 'ExecutionLogs', {
+          key: props.key,
+          retentionDays: props.settings.observability.logRetentionDays,
+        }),
+        level: sfn.LogLevel.ALL,
+        includeExecutionData: true,
+      },
+      comment: `Meridian failover runbook for cell ${c.cell.jurisdiction}, run from ${c.region}`,
+    });
+    const stack = Stack.of(this);
+    acknowledge(this.stateMachine.role, [
+      ...Object.values(this.functions).map((f) => ({
+        pack: PACKS.aws,
+        rule: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(f.function.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+        reason:
+          'Step Functions invokes this runbook step by any version or alias of that one function (the :* suffix CDK adds).',
+      })),
+      {
+        pack: PACKS.aws,
+        rule: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Execution logging (logs:*LogDelivery*) and X-Ray tracing support no resource-level permissions.',
+      },
+      ...inAllPacks(
+        'IAMNoInlinePolicy',
+        'CDK policy of the state machine’s own role: invoke its step functions, publish to its alert topic, deliver its logs.',
+      ),
+    ]);
+  }
+
+  private definition(props: FailoverRunbookProps): sfn.IChainable {
+    const f = this.functions;
+    const topic = props.alerts.topics.critical;
+    const step = (name: string, s: Step, resultPath: string, retry = true) => {
+      const t = new tasks.LambdaInvoke(this, name, {
+        lambdaFunction: f[s].function,
+        payloadResponseOnly: true,
+        resultPath,
+        retryOnServiceExceptions: false,
+      });
+      if (retry)
+        t.addRetry({
+          errors: RETRYABLE,
+          interval: Duration.seconds(2),
+          maxAttempts: 3,
+          backoffRate: 2,
+          jitterStrategy: sfn.JitterType.FULL,
+        });
+      return t;
+    };
+    const notify = (name: string, subject: string, message: sfn.TaskInput) =>
+      new tasks.SnsPublish(this, name, {
+        topic,
+        subject,
+        message,
+        resultPath: sfn.JsonPath.DISCARD,
+      });
+    const outcome = (name: string, text: string) =>
+      new sfn.Pass(this, name, { result: sfn.Result.fromString(text), resultPath: '$.outcome' });
+
+    // Rollback path, for any failure after the lock is held.
+    const fenced = new sfn.Fail(this, 'Fenced', {
+      error: 'FencedError',
+      causePath: '$.error.Cause',
+    });
+    const rolledBack = new sfn.Fail(this, 'Rolled back', {
+      error: 'FailoverRolledBack',
+      cause: 'A step failed; routing and fencing were restored (see the alert and the report)',
+    });
+    const rollbackChain = step('Roll back', 'Rollback', '$.rollback')
+      .next(
+        notify(
+          'Alert rollback',
+          'Meridian failover rolled back',
+          sfn.TaskInput.fromJsonPathAt('$.rollback'),
+        ),
+      )
+      .next(step('Release lock after rollback', 'Unlock', '$.unlock'))
+      .next(rolledBack);
+    const guarded = <T extends sfn.TaskStateBase | sfn.Parallel>(t: T): T => {
+      t.addCatch(fenced, { errors: ['FencedError'], resultPath: '$.error' });
+      t.addCatch(rollbackChain, { errors: ['States.ALL'], resultPath: '$.error' });
+      return t;
+    };
+
+    const manual = notify(
+      'Notify manual intervention',
+      'Meridian failover needs a decision',
+      sfn.TaskInput.fromObject({
+        'failedRegion.$': '$.input.failedRegion',
+        'assessment.$': '$.assessment',
+        'target.$': '$.target',
+      }),
+    );
+    const manualDone = outcome('Manual intervention', 'manual intervention');
+    const manualAfterLock = notify(
+      'Notify no target',
+      'Meridian failover: no healthy target in the jurisdiction',
+      sfn.TaskInput.fromObject({
+        'failedRegion.$': '$.input.failedRegion',
+        'target.$': '$.target',
+      }),
+    )
+      .next(step('Release lock (no target)', 'Unlock', '$.unlock'))
+      .next(outcome('No target', 'manual intervention: no healthy target'));
+
+    const promote = guarded(
+      new sfn.Parallel(this, 'Promote', { resultPath: '$.promotion' })
+        .branch(step('Promote Aurora', 'PromoteAurora', '$'))
+        .branch(step('Promote cache', 'PromoteCache', '$'))
+        .branch(step('Repoint search', 'RepointSearch', '$')),
+    );
+
+    const done = step('Release lock', 'Unlock', '$.unlock').next(
+      outcome('Failed over', 'failed over'),
+    );
+    const main = guarded(step('Fence old region', 'Fence', '$.fenced'))
+      .next(promote)
+      .next(guarded(step('Shift traffic', 'ShiftTraffic', '$.traffic')))
+      .next(guarded(step('Verify target', 'VerifyTarget', '$.verifiedTarget')))
+      .next(guarded(step('Record event', 'Record', '$.report')))
+      .next(
+        notify(
+          'Notify done',
+          'Meridian failover completed',
+          sfn.TaskInput.fromJsonPathAt('$.report'),
+        ),
+      )
+      .next(done);
+
+    const afterLock = new sfn.Choice(this, 'Lock acquired?')
+      .when(
+        sfn.Condition.booleanEquals('$.lock.acquired', true),
+        step('Choose target', 'ChooseTarget', '$.target').next(
+          new sfn.Choice(this, 'Target found?')
+            .when(sfn.Condition.isPresent('$.target.target'), main)
+            .otherwise(manualAfterLock),
+        ),
+      )
+      .otherwise(outcome('Lock held', 'lock held by another execution'));
+
+    return new sfn.Pass(this, 'Start', {
+      parameters: { 'input.$': '$', 'execution.$': '$$.Execution.Name' },
+    })
+      .next(step('Verify failure', 'Verify', '$.verification'))
+      .next(step('Assess', 'Assess', '$.assessment'))
+      .next(
+        new sfn.Choice(this, 'Action?')
+          .when(
+            sfn.Condition.stringEquals('$.assessment.action', 'none'),
+            outcome('No action', 'no action'),
+          )
+          .when(
+            sfn.Condition.stringEquals('$.assessment.action', 'manual'),
+            manual.next(manualDone),
+          )
+          .otherwise(step('Acquire lock', 'Lock', '$.lock').next(afterLock)),
+      );
+  }
+
+  private grant(c: RunbookConfig, lockTableArn: string, key: kms.IKey): void {
+    const f = this.functions;
+    const allow = (s: Step, sid: string, actions: string[], resources: string[]) =>
+      (f[s].function.role as iam.IRole).addToPrincipalPolicy(
+        new iam.PolicyStatement({ sid, actions, resources }),
+      );
+    const p = Aws.PARTITION;
+    const zone = `arn:${p}:route53:::hostedzone/${c.hostedZoneId}`;
+    const lock = ['dynamodb:UpdateItem', 'dynamodb:GetItem'];
+    for (const s of [
+      'Lock',
+      'Unlock',
+      'Fence',
+      'PromoteAurora',
+      'PromoteCache',
+      'RepointSearch',
+      'ShiftTraffic',
+      'Rollback',
+    ] as const)
+      allow(s, 'CellLock', lock, [lockTableArn]);
+    allow(
+      'Verify',
+      'FindHealthCheck',
+      ['route53:ListHealthChecks', 'route53:ListTagsForResources', 'route53:GetHealthCheckStatus'],
+      ['*'],
+    );
+    allow(
+      'Verify',
+      'CriticalAlarms',
+      ['cloudwatch:DescribeAlarms'],
+      c.cell.regions.map(
+        (r) => `arn:${p}:cloudwatch:${r.id}:${c.account}:alarm:${c.prefix}-${r.id}-critical-*`,
+      ),
+    );
+    allow('Fence', 'ReadRecords', ['route53:ListResourceRecordSets'], [zone]);
+    for (const s of ['ShiftTraffic', 'Rollback'] as const)
+      allow(s, 'ChangeRecords', ['route53:ChangeResourceRecordSets'], [zone]);
+    for (const s of ['Fence', 'ShiftTraffic', 'Rollback'] as const)
+      this.cloudflareToken.grantRead(f[s].function);
+    allow(
+      'PromoteAurora',
+      'GlobalDatabase',
+      ['rds:SwitchoverGlobalCluster', 'rds:FailoverGlobalCluster', 'rds:DescribeGlobalClusters'],
+      [
+        `arn:${p}:rds::${c.account}:global-cluster:${c.cell.globalCluster}`,
+        ...c.cell.regions.map(
+          (r) => `arn:${p}:rds:${r.id}:${c.account}:cluster:${c.prefix}-${r.id}`,
+        ),
+      ],
+    );
+    if (c.cell.datastore)
+      allow(
+        'PromoteCache',
+        'GlobalDatastore',
+        ['elasticache:FailoverGlobalReplicationGroup'],
+        [
+          `arn:${p}:elasticache::${c.account}:globalreplicationgroup:${c.cell.datastore.id}`,
+          ...Object.entries(c.cell.datastore.members).map(
+            ([r, rg]) => `arn:${p}:elasticache:${r}:${c.account}:replicationgroup:${rg}`,
+          ),
+        ],
+      );
+    allow('Record', 'WriteReport', ['s3:PutObject'], [`arn:${p}:s3:::${c.auditBucket}/failover/*`]);
+    allow('Record', 'UseRegionalKey', ['kms:GenerateDataKey', 'kms:Encrypt'], [key.keyArn]);
+    acknowledge(f.Verify.function.role as iam.IRole, [
+      {
+        pack: PACKS.aws,
+        rule: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'route53:ListHealthChecks and ListTagsForResources support no resource scoping; the step only reads health-check status.',
+      },
+      ...c.cell.regions.map((r) => ({
+        pack: PACKS.aws,
+        rule: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:${r.id}:${c.account}:alarm:${c.prefix}-${r.id}-critical-*]`,
+        reason: `Reads only the critical alarms of ${r.id}, named ${c.prefix}-${r.id}-critical-*.`,
+      })),
+    ]);
+    acknowledge(f.Record.function.role as iam.IRole, [
+      {
+        pack: PACKS.aws,
+        rule: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::${c.auditBucket}/failover/*]`,
+        reason:
+          'Reports are new objects named by date and execution under failover/; PutObject only.',
+      },
+    ]);
+  }
+}
