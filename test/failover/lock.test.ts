@@ -1,6 +1,6 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { acquire, FencedError, fence, release } from '../../lambda/shared/failover/lock';
-import { FakeDynamoDb } from '../support/fake-dynamodb';
+import { FakeDynamoDb } from '../../lib/failover/drill/fake-dynamodb';
 
 let fake: FakeDynamoDb;
 const ddb = new DynamoDBClient({ region: 'eu-west-1' });

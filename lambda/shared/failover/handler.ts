@@ -41,11 +41,31 @@ export function clientsFor(config: RunbookConfig): Clients {
   };
 }
 
-/** A step's Lambda handler: `(state) => result`, configured from MERIDIAN_RUNBOOK. */
+const configured = new Map<string, { config: RunbookConfig; clients: Clients }>();
+
+/** Configuration and clients for the current MERIDIAN_RUNBOOK, built once per distinct value. */
+function current(): { config: RunbookConfig; clients: Clients } {
+  const raw = process.env.MERIDIAN_RUNBOOK ?? '';
+  let c = configured.get(raw);
+  if (!c) {
+    const config = readRunbookConfig(process.env);
+    c = { config, clients: clientsFor(config) };
+    configured.set(raw, c);
+  }
+  return c;
+}
+
+/**
+ * A step's Lambda handler: `(state) => result`. The configuration is checked at cold start (a bad
+ * one fails the container's first load) and reused; in Lambda the environment never changes, and
+ * the offline drill can run several regions' runbooks in one process.
+ */
 export function stepHandler<R>(
   step: (config: RunbookConfig, clients: Clients, state: RunbookState) => R | Promise<R>,
 ): (state: RunbookState) => Promise<R> {
-  const config = readRunbookConfig(process.env);
-  const clients = clientsFor(config);
-  return async (state) => step(config, clients, state);
+  if (process.env.MERIDIAN_RUNBOOK !== undefined) current();
+  return async (state) => {
+    const { config, clients } = current();
+    return step(config, clients, state);
+  };
 }

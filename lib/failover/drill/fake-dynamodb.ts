@@ -1,4 +1,5 @@
 /**
+ * (Drill and test support: not deployed.)
  * A stateful DynamoDB for the lock, through aws-sdk-client-mock: items in memory, and the
  * condition and update expressions Meridian's lock uses evaluated for real (a small evaluator for
  * `attribute_not_exists`, `=`, `<`, `>=`, `AND`, `OR`, `SET a = v, ...` and `ADD a n`).

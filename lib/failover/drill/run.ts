@@ -1,0 +1,241 @@
+/**
+ * Runs the failover state machine taken from a synthesized template, offline: the definition
+ * (ASL) comes from the template, every Task runs the real handler of its step, with the
+ * environment the template gives that function, against the drill world's fakes.
+ * aws-local-stepfunctions executes it. Dev and test support: never deployed.
+ */
+import * as path from 'node:path';
+import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
+import type { RunbookConfig } from '../../../lambda/shared/failover/config';
+import { LAMBDA_DIR } from '../../lambda/bundle';
+
+// aws-local-stepfunctions needs Promise.withResolvers (Node 22); polyfill it on Node 20.
+const P = Promise as unknown as { withResolvers?: () => unknown };
+P.withResolvers ??= () => {
+  let resolve: unknown;
+  let reject: unknown;
+  const promise = new Promise((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+};
+
+type Json = string | number | boolean | null | Json[] | { [k: string]: Json };
+interface TemplateResource {
+  Type: string;
+  Properties?: Record<string, unknown>;
+}
+export interface Template {
+  Resources?: Record<string, TemplateResource>;
+}
+
+export interface SynthesizedRunbook {
+  readonly region: string;
+  readonly stateMachine: string;
+  readonly definition: { States: Record<string, Record<string, unknown>>; StartAt: string };
+  /** Task state name → handler folder and its environment. */
+  readonly tasks: ReadonlyMap<string, { handler: string; env: Record<string, string> }>;
+  /** SNS publish states (recorded as notifications). */
+  readonly notifications: ReadonlySet<string>;
+  readonly config: RunbookConfig;
+}
+
+/** Resolves the intrinsics a template uses for the runbook to drill-world values. */
+function resolver(region: string, account: string, resources: Record<string, TemplateResource>) {
+  const arnOf = (id: string) => {
+    const type = resources[id]?.Type ?? '';
+    if (type === 'AWS::SecretsManager::Secret')
+      return `arn:aws:secretsmanager:${region}:${account}:secret:${id}`;
+    if (type === 'AWS::SNS::Topic') return `arn:aws:sns:${region}:${account}:${id}`;
+    if (type === 'AWS::Lambda::Function')
+      return `arn:aws:lambda:${region}:${account}:function:${id}`;
+    return id;
+  };
+  const pseudo: Record<string, string> = {
+    'AWS::Partition': 'aws',
+    'AWS::Region': region,
+    'AWS::AccountId': account,
+    'AWS::URLSuffix': 'amazonaws.com',
+  };
+  const resolve = (v: unknown): string => {
+    if (typeof v === 'string') return v;
+    if (v && typeof v === 'object') {
+      const o = v as Record<string, unknown>;
+      if (Array.isArray(o['Fn::Join'])) {
+        const [sep, parts] = o['Fn::Join'] as [string, unknown[]];
+        return parts.map(resolve).join(sep);
+      }
+      if (typeof o.Ref === 'string') return pseudo[o.Ref] ?? arnOf(o.Ref);
+      if (Array.isArray(o['Fn::GetAtt'])) return arnOf(String((o['Fn::GetAtt'] as unknown[])[0]));
+    }
+    throw new Error(`drill: cannot resolve ${JSON.stringify(v)}`);
+  };
+  return resolve;
+}
+
+/** Finds the failover state machine in a regional template and everything its Tasks run. */
+export function runbookFromTemplate(
+  template: Template,
+  region: string,
+  account: string,
+): SynthesizedRunbook {
+  const resources = template.Resources ?? {};
+  const resolve = resolver(region, account, resources);
+  const [smId, sm] =
+    Object.entries(resources).find(
+      ([id, r]) =>
+        r.Type === 'AWS::StepFunctions::StateMachine' && id.startsWith('FailoverStateMachine'),
+    ) ?? [];
+  if (!smId || !sm) throw new Error(`drill: no failover state machine in the ${region} template`);
+  const definition = JSON.parse(
+    resolve(sm.Properties?.DefinitionString),
+  ) as SynthesizedRunbook['definition'];
+
+  const tasks = new Map<string, { handler: string; env: Record<string, string> }>();
+  const notifications = new Set<string>();
+  const walk = (states: Record<string, Record<string, unknown>>) => {
+    for (const [name, s] of Object.entries(states)) {
+      if (s.Type === 'Parallel')
+        for (const b of s.Branches as { States: Record<string, Record<string, unknown>> }[])
+          walk(b.States);
+      if (s.Type !== 'Task') continue;
+      const resource = String(s.Resource);
+      if (resource === 'arn:aws:states:::sns:publish') {
+        notifications.add(name);
+        continue;
+      }
+      const fnId = /function:([A-Za-z0-9]+)$/.exec(resource)?.[1];
+      const fn = fnId ? resources[fnId] : undefined;
+      if (!fn)
+        throw new Error(`drill: Task ${name} runs ${resource}, not a function of the template`);
+      const vars =
+        (fn.Properties?.Environment as { Variables?: Record<string, unknown> })?.Variables ?? {};
+      const env = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, resolve(v)]));
+      tasks.set(name, { handler: env.POWERTOOLS_SERVICE_NAME ?? '', env });
+    }
+  };
+  walk(definition.States);
+  const anyTask = tasks.values().next().value;
+  if (!anyTask) throw new Error('drill: the state machine runs no function');
+  return {
+    region,
+    stateMachine: smId,
+    definition,
+    tasks,
+    notifications,
+    config: JSON.parse(anyTask.env.MERIDIAN_RUNBOOK ?? '{}') as RunbookConfig,
+  };
+}
+
+export interface DrillEvent {
+  readonly state: string;
+  readonly type: 'entered' | 'exited' | 'failed' | 'retried' | 'caught';
+  readonly at: number;
+}
+
+export interface DrillResult {
+  readonly status: 'SUCCEEDED' | 'FAILED';
+  readonly output?: Record<string, unknown>;
+  readonly error?: string;
+  readonly cause?: string;
+  readonly events: readonly DrillEvent[];
+  readonly startedAt: number;
+  readonly endedAt: number;
+}
+
+export interface DrillOptions {
+  readonly name: string;
+  /** Loads a handler module (tests pass one that isolates modules). @default require */
+  readonly load?: (file: string) => { handler: (input: unknown) => Promise<unknown> };
+  /** Runs before a Task state's handler (e.g. to pause an execution). */
+  readonly before?: Readonly<Record<string, () => Promise<void>>>;
+  /** Records SNS notifications. */
+  readonly notify: (state: string, message: unknown) => void;
+}
+
+const defaultLoad = (file: string) => {
+  delete require.cache[require.resolve(file)];
+  return require(file) as { handler: (input: unknown) => Promise<unknown> };
+};
+
+/** Executes the runbook once, each Task bound to its real handler. */
+export async function runDrill(
+  rb: SynthesizedRunbook,
+  input: Json,
+  o: DrillOptions,
+): Promise<DrillResult> {
+  const load = o.load ?? defaultLoad;
+  const handlers: Record<string, (input: Json) => Promise<Json>> = {};
+  const retry: Record<string, number> = {};
+  // Every step of one runbook has the same environment; it is in place for the whole run.
+  const saved = { ...process.env };
+  Object.assign(process.env, rb.tasks.values().next().value?.env ?? {});
+  for (const [state, t] of rb.tasks) {
+    const mod = load(path.join(LAMBDA_DIR, t.handler, 'index.ts'));
+    handlers[state] = async (payload) => {
+      await o.before?.[state]?.();
+      return (await mod.handler(payload)) as Json;
+    };
+    retry[state] = 0;
+  }
+  for (const state of rb.notifications)
+    handlers[state] = async (payload) => {
+      o.notify(state, payload);
+      return { MessageId: `drill-${state}` };
+    };
+  const machine = new StateMachine(rb.definition as never, {
+    validationOptions: { checkArn: false, checkPaths: false },
+  });
+  const startedAt = Date.now();
+  const execution = machine.run(input, {
+    overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: retry },
+    context: {
+      Execution: {
+        Id: `arn:aws:states:${rb.region}:${rb.config.account}:execution:${rb.config.prefix}-failover:${o.name}`,
+        Name: o.name,
+        Input: input as never,
+        StartTime: new Date(startedAt).toISOString(),
+        RoleArn: 'arn:aws:iam::000000000000:role/drill',
+      },
+    } as never,
+  });
+  const events: DrillEvent[] = [];
+  const restoreEnv = () => {
+    process.env = saved;
+  };
+  const collecting = (async () => {
+    for await (const e of execution.eventLogs) {
+      const ev = e as { type: string; state?: { name: string }; timestamp: number };
+      const type = (
+        {
+          StateEntered: 'entered',
+          StateExited: 'exited',
+          StateFailed: 'failed',
+          StateRetried: 'retried',
+          StateCaught: 'caught',
+        } as const
+      )[ev.type as 'StateEntered'];
+      if (type && ev.state) events.push({ state: ev.state.name, type, at: ev.timestamp });
+    }
+  })();
+  try {
+    const output = (await execution.result) as Record<string, unknown>;
+    await collecting;
+    restoreEnv();
+    return { status: 'SUCCEEDED', output, events, startedAt, endedAt: Date.now() };
+  } catch (err) {
+    await collecting.catch(() => undefined);
+    restoreEnv();
+    if (!(err instanceof ExecutionError)) throw err;
+    const e = err as ExecutionError & { cause?: unknown };
+    return {
+      status: 'FAILED',
+      error: e.message,
+      cause: String((e as { cause?: { message?: string } }).cause?.message ?? e.message),
+      events,
+      startedAt,
+      endedAt: Date.now(),
+    };
+  }
+}
