@@ -201,11 +201,12 @@ export class FailoverRunbook extends Construct {
   private definition(props: FailoverRunbookProps): sfn.IChainable {
     const f = this.functions;
     const topic = props.alerts.topics.critical;
-    const step = (name: string, s: Step, resultPath: string, retry = true) => {
+    /** `resultPath` undefined: the result replaces the state (the Parallel branches). */
+    const step = (name: string, s: Step, resultPath?: string, retry = true) => {
       const t = new tasks.LambdaInvoke(this, name, {
         lambdaFunction: f[s].function,
         payloadResponseOnly: true,
-        resultPath,
+        ...(resultPath ? { resultPath } : {}),
         retryOnServiceExceptions: false,
       });
       if (retry)
@@ -235,7 +236,7 @@ export class FailoverRunbook extends Construct {
     });
     const rolledBack = new sfn.Fail(this, 'Rolled back', {
       error: 'FailoverRolledBack',
-      cause: 'A step failed; routing and fencing were restored (see the alert and the report)',
+      causePath: '$.rollback.summary',
     });
     const rollbackChain = step('Roll back', 'Rollback', '$.rollback')
       .next(
@@ -276,9 +277,9 @@ export class FailoverRunbook extends Construct {
 
     const promote = guarded(
       new sfn.Parallel(this, 'Promote', { resultPath: '$.promotion' })
-        .branch(step('Promote Aurora', 'PromoteAurora', '$'))
-        .branch(step('Promote cache', 'PromoteCache', '$'))
-        .branch(step('Repoint search', 'RepointSearch', '$')),
+        .branch(step('Promote Aurora', 'PromoteAurora'))
+        .branch(step('Promote cache', 'PromoteCache'))
+        .branch(step('Repoint search', 'RepointSearch')),
     );
 
     const done = step('Release lock', 'Unlock', '$.unlock').next(

@@ -1,4 +1,3 @@
-import { Template } from 'aws-cdk-lib/assertions';
 import {
   type DrillResult,
   runbookFromTemplate,
@@ -77,5 +76,136 @@ describe('failover drill: the synthesized state machine, executed', () => {
       rpoSeconds: 1.2,
     });
     expect(world.notifications.map((n) => n.subject)).toEqual(['Notify done']);
+  });
+
+  test('one bad probe cannot trigger it: a single unhealthy signal is no action', async () => {
+    world = new DrillWorld(runbook('eu-central-1').config);
+    world.region('eu-west-1').alarms = ['meridian-prod-eu-west-1-critical-health'];
+    const r = await drill('eu-central-1', { cell: 'eu', failedRegion: 'eu-west-1', mode: 'auto' });
+    expect(r.output).toMatchObject({ outcome: 'no action', assessment: { action: 'none' } });
+    expect(world.calls).toEqual([]);
+  });
+
+  test('planned switchover: the RPO 0 path (SwitchoverGlobalCluster), traffic moved', async () => {
+    world = new DrillWorld(runbook('eu-central-1').config);
+    const r = await drill('eu-central-1', {
+      cell: 'eu',
+      failedRegion: 'eu-west-1',
+      mode: 'switchover',
+    });
+    expect(r.output).toMatchObject({
+      outcome: 'failed over',
+      assessment: { action: 'switchover' },
+    });
+    expect(world.calls).toContain('rds:SwitchoverGlobalCluster → eu-central-1');
+    expect(world.calls.some((c) => c.startsWith('rds:FailoverGlobalCluster'))).toBe(false);
+    const report = [...world.objects.values()].map((b) => JSON.parse(b))[0];
+    expect(report).toMatchObject({ action: 'switchover', rpoSeconds: 0 });
+  });
+
+  test('two executions started together: exactly one acts, the other ends cleanly with "lock held"', async () => {
+    world = new DrillWorld(runbook('eu-central-1').config);
+    world.fail('eu-west-1');
+    const input = { cell: 'eu', failedRegion: 'eu-west-1', mode: 'auto' };
+    const [a, b] = await Promise.all([
+      drill('eu-central-1', input, 'exec-a'),
+      drill('eu-central-1', input, 'exec-b'),
+    ]);
+    const outcomes = [a, b].map((r) => r.output?.outcome).sort();
+    expect([a.status, b.status]).toEqual(['SUCCEEDED', 'SUCCEEDED']);
+    expect(outcomes).toEqual(['failed over', 'lock held by another execution']);
+    expect(world.calls.filter((c) => c.startsWith('rds:'))).toHaveLength(1);
+  });
+
+  test('an expired lease: the stale execution is refused at its next mutating step', async () => {
+    world = new DrillWorld(runbook('eu-central-1').config);
+    world.fail('eu-west-1');
+    const input = { cell: 'eu', failedRegion: 'eu-west-1', mode: 'auto' };
+    let resume: () => void = () => undefined;
+    const paused = new Promise<void>((r) => {
+      resume = r;
+    });
+    let reached: () => void = () => undefined;
+    const atFence = new Promise<void>((r) => {
+      reached = r;
+    });
+    // Execution A stalls just before fencing, past its lease (900 s)...
+    const a = drill('eu-central-1', input, 'exec-stale', {
+      'Fence old region': async () => {
+        reached();
+        await paused;
+      },
+    });
+    await atFence;
+    world.clockOffset += 901_000;
+    // ...B takes the lock over and fails over; then A wakes up.
+    const b = await drill('eu-central-1', input, 'exec-fresh');
+    expect(b.output).toMatchObject({ outcome: 'failed over' });
+    const callsBefore = world.calls.length;
+    resume();
+    const stale = await a;
+    expect(stale.status).toBe('FAILED');
+    expect(stale.events.some((e) => e.state === 'Fenced' && e.type === 'entered')).toBe(true);
+    expect(stale.error).toMatch(/fencing token 1 of exec-stale is no longer current/);
+    // It changed nothing and did not roll back what it does not own.
+    expect(world.calls.length).toBe(callsBefore);
+    expect(world.answer('api.example.com.', 'eu-west-1')).toBe('eu-central-1.example.com');
+  });
+
+  test('target unhealthy during verify: rollback leaves routing as it was, alarm raised', async () => {
+    world = new DrillWorld(runbook('eu-central-1').config);
+    world.fail('eu-west-1');
+    const r = await drill(
+      'eu-central-1',
+      { cell: 'eu', failedRegion: 'eu-west-1', mode: 'auto' },
+      'drill-rb',
+      {
+        'Verify target': async () => {
+          world.region('eu-central-1').up = false;
+        },
+      },
+    );
+    expect(r.status).toBe('FAILED');
+    expect(r.events.some((e) => e.state === 'Rolled back' && e.type === 'entered')).toBe(true);
+    expect(r.error).toMatch(/rolled back after: .*eu-central-1 is not healthy after the switch/);
+    expect(world.answer('api.example.com.', 'eu-west-1')).toBe('eu-west-1.example.com');
+    expect(world.answer('eu.example.com.', 'eu-west-1')).toBe('eu-west-1.example.com');
+    expect(world.pools.get('pool-eu-west-1')?.enabled).toBe(true);
+    const alert = world.notifications.find((n) => n.subject === 'Alert rollback');
+    expect(JSON.stringify(alert?.message)).toContain('eu-west-1 unfenced');
+    // Aurora and the cache were promoted: the alert says so, for an operator to decide.
+    expect(JSON.stringify(alert?.message)).toContain(
+      'failover (data loss allowed) to eu-central-1',
+    );
+    // The lock is free again.
+    const again = await drill(
+      'eu-central-1',
+      { cell: 'eu', failedRegion: 'eu-west-1', mode: 'auto' },
+      'drill-after',
+    );
+    expect(again.output?.lock).toMatchObject({ acquired: true });
+  });
+
+  test('no healthy region left in the jurisdiction: manual intervention, nothing promoted', async () => {
+    world = new DrillWorld(runbook('eu-central-1').config);
+    world.fail('eu-west-1');
+    world.region('eu-central-1').up = false;
+    const r = await drill('eu-central-1', { cell: 'eu', failedRegion: 'eu-west-1', mode: 'auto' });
+    expect(r.output).toMatchObject({ outcome: 'manual intervention: no healthy target' });
+    expect(world.calls).toEqual([]);
+    expect(world.notifications.map((n) => n.subject)).toEqual(['Notify no target']);
+  });
+
+  test('a cell with a single region: manual intervention, never a cross-jurisdiction promotion', async () => {
+    world = new DrillWorld(runbook('us-east-1').config);
+    world.fail('us-east-1');
+    const r = await drill('us-east-1', { cell: 'us', failedRegion: 'us-east-1', mode: 'auto' });
+    expect(r.output).toMatchObject({
+      outcome: 'manual intervention: no healthy target',
+      target: {
+        reason: 'no other region in us: manual intervention (never a cross-jurisdiction promotion)',
+      },
+    });
+    expect(world.calls).toEqual([]);
   });
 });

@@ -483,7 +483,14 @@ export async function rollback(c: RunbookConfig, k: Clients, s: RunbookState) {
   const notUndone = (s.promotion ?? [])
     .filter((p) => !p.action.startsWith('no '))
     .map((p) => p.action);
-  return { restored, notUndone, error: s.error?.Cause ?? s.error?.Error ?? 'unknown', at: k.now() };
+  const error = s.error?.Cause ?? s.error?.Error ?? 'unknown';
+  return {
+    restored,
+    notUndone,
+    error,
+    summary: `rolled back after: ${error}; restored ${restored.join(', ') || 'nothing'}${notUndone.length ? `; not undone (needs an operator): ${notUndone.join('; ')}` : ''}`,
+    at: k.now(),
+  };
 }
 
 /** The event report: timeline, measured RTO, RPO estimate; written to the audit bucket. */
