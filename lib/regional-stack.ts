@@ -400,7 +400,7 @@ export class RegionalStack extends Stack {
         healthPath: routing.healthPath,
         apiName: routing.apiName,
         ttlSeconds: routing.ttlSeconds,
-        lockTable: `${naming.keyAlias}-failover-lock-${region.jurisdiction}`,
+        lockTable: `${naming.cell(region.jurisdiction)}-failover-lock`,
         auditBucket: naming.bucket(region.id, 'audit', account),
         quorum: s.failover.quorum,
         leaseSeconds: s.failover.leaseSeconds,

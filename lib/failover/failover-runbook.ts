@@ -34,6 +34,9 @@ export interface FailoverRunbookProps {
   readonly bundling?: BundlingMode;
 }
 
+/** `<platform>-<env>-<region>-failover`: the runbook's state machine name. */
+export const runbookName = (prefix: string, region: string) => `${prefix}-${region}-failover`;
+
 /** Error names a step may raise that are worth retrying (throttling, timeouts, Lambda itself). */
 const RETRYABLE = [
   'Lambda.ServiceException',
@@ -133,7 +136,7 @@ export class FailoverRunbook extends Construct {
         logRetentionDays: props.settings.observability.logRetentionDays,
         memoryMb: props.settings.lambda.memoryMb,
         timeoutSeconds,
-        reservedConcurrency: 5,
+        reservedConcurrency: props.settings.lambda.reservedConcurrency,
         environment: { MERIDIAN_RUNBOOK: JSON.stringify(config) },
         requiredEnvironment: ['MERIDIAN_RUNBOOK'],
         bundling: props.bundling,
@@ -161,7 +164,7 @@ export class FailoverRunbook extends Construct {
     this.grant(config, lockTableArn, props.key);
 
     this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName: `${c.prefix}-failover`,
+      stateMachineName: runbookName(c.prefix, c.region),
       stateMachineType: sfn.StateMachineType.STANDARD,
       queryLanguage: sfn.QueryLanguage.JSON_PATH,
       definitionBody: sfn.DefinitionBody.fromChainable(this.definition(props)),

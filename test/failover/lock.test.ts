@@ -4,7 +4,7 @@ import { FakeDynamoDb } from '../../lib/failover/drill/fake-dynamodb';
 
 let fake: FakeDynamoDb;
 const ddb = new DynamoDBClient({ region: 'eu-west-1' });
-const ref = { table: 'meridian-prod-failover-lock', cell: 'eu' };
+const ref = { table: 'meridian-prod-eu-failover-lock', cell: 'eu' };
 beforeEach(() => {
   fake = new FakeDynamoDb();
 });

@@ -41,6 +41,8 @@ import {
 } from './decide';
 import { type Acquired, acquire, fence, type Lease, release } from './lock';
 
+export type { Mode };
+
 export interface Clients {
   readonly route53: Route53Client;
   readonly dynamodb: DynamoDBClient;

@@ -192,7 +192,7 @@ export async function runDrill(
     overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: retry },
     context: {
       Execution: {
-        Id: `arn:aws:states:${rb.region}:${rb.config.account}:execution:${rb.config.prefix}-failover:${o.name}`,
+        Id: `arn:aws:states:${rb.region}:${rb.config.account}:execution:${rb.config.prefix}-${rb.region}-failover:${o.name}`,
         Name: o.name,
         Input: input as never,
         StartTime: new Date(startedAt).toISOString(),

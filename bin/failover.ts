@@ -1,0 +1,56 @@
+#!/usr/bin/env node
+/**
+ * npm run failover -- --from <region> [--mode auto|switchover|failover] [--reason "..."] [--env prod]
+ *
+ * Prints the execution input and the `aws stepfunctions start-execution` line that starts the
+ * failover runbook in the region it would activate. It starts nothing itself (no credentials here).
+ */
+import { parseArgs } from 'node:util';
+import { DEFAULT_ENV, loadConfig } from '../lib/config/load';
+import { ConfigError } from '../lib/config/problems';
+import {
+  FailoverRequestError,
+  failoverInput,
+  runnerRegion,
+  startExecutionCommand,
+} from '../lib/failover/runner';
+
+try {
+  const { values } = parseArgs({
+    options: {
+      from: { type: 'string' },
+      mode: { type: 'string', default: 'auto' },
+      reason: { type: 'string' },
+      env: { type: 'string', default: DEFAULT_ENV },
+    },
+  });
+  if (!values.from)
+    throw new FailoverRequestError('--from <region> is required, e.g. --from eu-west-1');
+  const config = loadConfig({ env: values.env });
+  const input = failoverInput(config, values.from, values.mode, values.reason);
+  const runner = runnerRegion(config, values.from);
+  process.stdout.write(
+    [
+      `# Failover of ${values.from} (cell ${input.cell}), mode ${input.mode}, run from ${runner}`,
+      ...(runner === values.from
+        ? [
+            `# ${values.from} is the only region of ${input.cell}: the runbook will end in manual intervention`,
+          ]
+        : []),
+      `# Execution input:`,
+      JSON.stringify(input, null, 2),
+      '',
+      startExecutionCommand(config, input),
+      '',
+    ].join('\n'),
+  );
+} catch (err) {
+  if (
+    !(err instanceof ConfigError) &&
+    !(err instanceof FailoverRequestError) &&
+    !(err instanceof TypeError)
+  )
+    throw err;
+  process.stderr.write(`${err.message}\n`);
+  process.exit(1);
+}

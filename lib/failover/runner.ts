@@ -1,0 +1,62 @@
+/**
+ * Where a failover runs and what it is started with, from regions/: the runbook runs in the region
+ * it would activate (the failed region's best same-jurisdiction peer), so it does not depend on
+ * the region that failed. Shared by `npm run failover` and `npm run drill`.
+ */
+
+import type { Mode, RunbookInput } from '../../lambda/shared/failover/steps';
+import type { MeridianConfig } from '../config/load';
+import { runbookName } from './failover-runbook';
+
+export class FailoverRequestError extends Error {
+  override readonly name = 'FailoverRequestError';
+}
+
+export const MODES: readonly Mode[] = ['auto', 'switchover', 'failover'];
+
+/** The region whose runbook handles a failure of `failed`. */
+export function runnerRegion(config: MeridianConfig, failed: string): string {
+  const region = config.regions.find((r) => r.id === failed);
+  if (!region)
+    throw new FailoverRequestError(
+      `--from ${failed}: not a region of regions/ (${config.regions.map((r) => r.id).join(', ')})`,
+    );
+  const peers = config.regions
+    .filter((r) => r.jurisdiction === region.jurisdiction && r.id !== failed)
+    .filter((r) => !region.failoverTo || region.failoverTo.includes(r.id))
+    .sort((a, b) => a.failoverPriority - b.failoverPriority || b.capacity - a.capacity);
+  // A cell with one region runs it from there: the runbook then ends in manual intervention.
+  return peers[0]?.id ?? failed;
+}
+
+export function failoverInput(
+  config: MeridianConfig,
+  failed: string,
+  mode: string,
+  reason?: string,
+): RunbookInput {
+  if (!MODES.includes(mode as Mode))
+    throw new FailoverRequestError(`--mode ${mode}: expected one of ${MODES.join(', ')}`);
+  const region = config.regions.find((r) => r.id === failed);
+  if (!region) runnerRegion(config, failed);
+  return {
+    cell: region?.jurisdiction ?? '',
+    failedRegion: failed,
+    mode: mode as Mode,
+    ...(reason ? { reason } : {}),
+  };
+}
+
+/** The `aws stepfunctions start-execution` command an on-call engineer runs. */
+export function startExecutionCommand(
+  config: MeridianConfig,
+  input: RunbookInput,
+  at = new Date(),
+): string {
+  const runner = runnerRegion(config, input.failedRegion);
+  const account = config.regions.find((r) => r.id === runner)?.account ?? config.global.account;
+  const arn = `arn:aws:states:${runner}:${account}:stateMachine:${runbookName(`${config.global.platform}-${config.env}`, runner)}`;
+  const name = `failover-${input.failedRegion}-${at.toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
+  const json = JSON.stringify(input).replace(/'/g, "'\\''");
+  return `aws stepfunctions start-execution --region ${runner} --state-machine-arn ${arn} --name ${name} --input '${json}'`;
+}
