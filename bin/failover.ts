@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
  * npm run failover -- --from <region> [--mode auto|switchover|failover] [--reason "..."] [--env prod]
+ * npm run failover -- --failback <original region> [--env prod]
  *
  * Prints the execution input and the `aws stepfunctions start-execution` line that starts the
  * failover runbook in the region it would activate. It starts nothing itself (no credentials here).
@@ -10,6 +11,7 @@ import { DEFAULT_ENV, loadConfig } from '../lib/config/load';
 import { ConfigError } from '../lib/config/problems';
 import {
   FailoverRequestError,
+  failbackCommand,
   failoverInput,
   runnerRegion,
   startExecutionCommand,
@@ -22,8 +24,24 @@ try {
       mode: { type: 'string', default: 'auto' },
       reason: { type: 'string' },
       env: { type: 'string', default: DEFAULT_ENV },
+      failback: { type: 'string' },
     },
   });
+  if (values.failback) {
+    const config = loadConfig({ env: values.env });
+    const fb = failbackCommand(config, values.failback);
+    process.stdout.write(
+      [
+        `# Failback into ${fb.input.originalRegion} (cell ${fb.input.cell}) from ${fb.input.currentRegion}: waits for it to stay healthy, then for your approval`,
+        '# Execution input:',
+        JSON.stringify(fb.input, null, 2),
+        '',
+        fb.command,
+        '',
+      ].join('\n'),
+    );
+    process.exit(0);
+  }
   if (!values.from)
     throw new FailoverRequestError('--from <region> is required, e.g. --from eu-west-1');
   const config = loadConfig({ env: values.env });

@@ -36,6 +36,8 @@ export interface FailoverRunbookProps {
 
 /** `<platform>-<env>-<region>-failover`: the runbook's state machine name. */
 export const runbookName = (prefix: string, region: string) => `${prefix}-${region}-failover`;
+/** `<platform>-<env>-<region>-failback`: the failback state machine's name. */
+export const failbackName = (prefix: string, region: string) => `${prefix}-${region}-failback`;
 
 /** Error names a step may raise that are worth retrying (throttling, timeouts, Lambda itself). */
 const RETRYABLE = [
@@ -64,6 +66,8 @@ const STEPS = {
   VerifyTarget: 'failover-verify-target',
   Record: 'failover-record',
   Rollback: 'failover-rollback',
+  CheckOriginal: 'failback-check-original',
+  RestoreTraffic: 'failback-restore-traffic',
 } as const;
 type Step = keyof typeof STEPS;
 
@@ -74,6 +78,8 @@ type Step = keyof typeof STEPS;
  */
 export class FailoverRunbook extends Construct {
   readonly stateMachine: sfn.StateMachine;
+  /** Failback to the original region, after it stayed healthy and an operator approved. */
+  readonly failback: sfn.StateMachine;
   readonly functions: Readonly<Record<Step, MeridianFunction>>;
   readonly lockTable?: dynamodb.TableV2;
   readonly cloudflareToken: secretsmanager.Secret;
@@ -160,28 +166,59 @@ export class FailoverRunbook extends Construct {
       VerifyTarget: fn('VerifyTarget', 'verify the target answers healthy'),
       Record: fn('Record', 'write the event report (timeline, RTO, RPO)'),
       Rollback: fn('Rollback', 'restore routing and unfence after a failed step'),
+      CheckOriginal: fn('CheckOriginal', 'failback: is the original region healthy and caught up'),
+      RestoreTraffic: fn('RestoreTraffic', 'failback: route the original region to itself again'),
     };
     this.grant(config, lockTableArn, props.key);
 
-    this.stateMachine = new sfn.StateMachine(this, 'StateMachine', {
-      stateMachineName: runbookName(c.prefix, c.region),
-      stateMachineType: sfn.StateMachineType.STANDARD,
-      queryLanguage: sfn.QueryLanguage.JSON_PATH,
-      definitionBody: sfn.DefinitionBody.fromChainable(this.definition(props)),
-      timeout: Duration.hours(1),
-      tracingEnabled: true,
-      logs: {
-        destination: encryptedLogGroup(this, 'ExecutionLogs', {
-          key: props.key,
-          retentionDays: props.settings.observability.logRetentionDays,
-        }),
-        level: sfn.LogLevel.ALL,
-        includeExecutionData: true,
-      },
-      comment: `Meridian failover runbook for cell ${c.cell.jurisdiction}, run from ${c.region}`,
-    });
+    const machine = (
+      id: string,
+      name: string,
+      definition: sfn.IChainable,
+      timeout: Duration,
+      comment: string,
+      logsId: string,
+    ) =>
+      new sfn.StateMachine(this, id, {
+        stateMachineName: name,
+        stateMachineType: sfn.StateMachineType.STANDARD,
+        queryLanguage: sfn.QueryLanguage.JSON_PATH,
+        definitionBody: sfn.DefinitionBody.fromChainable(definition),
+        timeout,
+        tracingEnabled: true,
+        logs: {
+          destination: encryptedLogGroup(this, logsId, {
+            key: props.key,
+            retentionDays: props.settings.observability.logRetentionDays,
+          }),
+          level: sfn.LogLevel.ALL,
+          includeExecutionData: true,
+        },
+        comment,
+      });
+    this.stateMachine = machine(
+      'StateMachine',
+      runbookName(c.prefix, c.region),
+      this.definition(props),
+      Duration.hours(1),
+      `Meridian failover runbook for cell ${c.cell.jurisdiction}, run from ${c.region}`,
+      'ExecutionLogs',
+    );
+    const fo = props.settings.failover;
+    this.failback = machine(
+      'Failback',
+      failbackName(c.prefix, c.region),
+      this.failbackDefinition(props),
+      Duration.hours(fo.approvalTimeoutHours + 2).plus(Duration.minutes(fo.failbackStableMinutes)),
+      `Meridian failback for cell ${c.cell.jurisdiction} into the original region, with approval`,
+      'FailbackLogs',
+    );
     const stack = Stack.of(this);
-    acknowledge(this.stateMachine.role, [
+    for (const m of [this.stateMachine, this.failback]) this.acknowledgeMachine(m, stack);
+  }
+
+  private acknowledgeMachine(m: sfn.StateMachine, stack: Stack): void {
+    acknowledge(m.role, [
       ...Object.values(this.functions).map((f) => ({
         pack: PACKS.aws,
         rule: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(f.function.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
@@ -199,6 +236,139 @@ export class FailoverRunbook extends Construct {
         'CDK policy of the state machine’s own role: invoke its step functions, publish to its alert topic, deliver its logs.',
       ),
     ]);
+  }
+
+  /**
+   * Failback: the original region must answer healthy now and again after the configured stable
+   * time, with its replica caught up; an operator approves (task token through SNS; decline or
+   * timeout leave everything as it is); then drain, switch back (RPO 0), restore its routing,
+   * verify, record, notify.
+   */
+  private failbackDefinition(props: FailoverRunbookProps): sfn.IChainable {
+    const f = this.functions;
+    const topic = props.alerts.topics.critical;
+    const settings = props.settings.failover;
+    const task = (name: string, s: Step, resultPath?: string) =>
+      new tasks.LambdaInvoke(this, name, {
+        lambdaFunction: f[s].function,
+        payloadResponseOnly: true,
+        ...(resultPath ? { resultPath } : {}),
+        retryOnServiceExceptions: false,
+      }).addRetry({
+        errors: RETRYABLE,
+        interval: Duration.seconds(2),
+        maxAttempts: 3,
+        backoffRate: 2,
+        jitterStrategy: sfn.JitterType.FULL,
+      });
+    const outcome = (name: string, text: string) =>
+      new sfn.Pass(this, name, { result: sfn.Result.fromString(text), resultPath: '$.outcome' });
+    const failed = new tasks.SnsPublish(this, 'Failback alert', {
+      topic,
+      subject: 'Meridian failback failed',
+      message: sfn.TaskInput.fromJsonPathAt('$.error'),
+      resultPath: sfn.JsonPath.DISCARD,
+    })
+      .next(task('Failback release lock after error', 'Unlock', '$.unlock'))
+      .next(
+        new sfn.Fail(this, 'Failback failed', {
+          error: 'FailbackFailed',
+          causePath: '$.error.Cause',
+        }),
+      );
+    const guarded = <T extends sfn.TaskStateBase | sfn.Parallel>(t: T): T => {
+      t.addCatch(failed, { errors: ['States.ALL'], resultPath: '$.error' });
+      return t;
+    };
+    const ready = (name: string, next: sfn.IChainable, notReady: string) =>
+      new sfn.Choice(this, name)
+        .when(sfn.Condition.booleanEquals('$.check.ready', true), next)
+        .otherwise(outcome(`Not ready (${name})`, notReady));
+
+    const approval = new tasks.SnsPublish(this, 'Request approval', {
+      topic,
+      subject: 'Meridian failback: approval needed',
+      integrationPattern: sfn.IntegrationPattern.WAIT_FOR_TASK_TOKEN,
+      message: sfn.TaskInput.fromObject({
+        'original.$': '$.target.target',
+        'current.$': '$.input.failedRegion',
+        'check.$': '$.check',
+        taskToken: sfn.JsonPath.taskToken,
+        approve: `aws stepfunctions send-task-success --task-token <taskToken> --task-output '{"approved":true}'`,
+        decline: 'aws stepfunctions send-task-failure --task-token <taskToken> --error Declined',
+      }),
+      taskTimeout: sfn.Timeout.duration(Duration.hours(settings.approvalTimeoutHours)),
+      resultPath: '$.approval',
+    });
+    approval.addCatch(outcome('Declined', 'declined: nothing changed'), {
+      errors: ['Declined'],
+      resultPath: '$.error',
+    });
+    approval.addCatch(outcome('Approval timed out', 'approval timed out: nothing changed'), {
+      errors: ['States.Timeout'],
+      resultPath: '$.error',
+    });
+
+    const switchBack = guarded(
+      new sfn.Parallel(this, 'Switch back', { resultPath: '$.promotion' })
+        .branch(task('Switch back Aurora', 'PromoteAurora'))
+        .branch(task('Switch back cache', 'PromoteCache')),
+    );
+    const apply = new sfn.Wait(this, 'Drain', { time: sfn.WaitTime.duration(Duration.seconds(30)) })
+      .next(switchBack)
+      .next(guarded(task('Restore traffic', 'RestoreTraffic', '$.traffic')))
+      .next(guarded(task('Verify original', 'VerifyTarget', '$.verifiedTarget')))
+      .next(guarded(task('Record failback', 'Record', '$.report')))
+      .next(
+        new tasks.SnsPublish(this, 'Notify failed back', {
+          topic,
+          subject: 'Meridian failback completed',
+          message: sfn.TaskInput.fromJsonPathAt('$.report'),
+          resultPath: sfn.JsonPath.DISCARD,
+        }),
+      )
+      .next(task('Failback release lock', 'Unlock', '$.unlock'))
+      .next(outcome('Failed back', 'failed back'));
+
+    const afterApproval = task('Failback acquire lock', 'Lock', '$.lock').next(
+      new sfn.Choice(this, 'Failback lock acquired?')
+        .when(sfn.Condition.booleanEquals('$.lock.acquired', true), apply)
+        .otherwise(outcome('Failback lock held', 'lock held by another execution')),
+    );
+    const stable = new sfn.Wait(this, 'Stay healthy', {
+      time: sfn.WaitTime.duration(Duration.minutes(settings.failbackStableMinutes)),
+    })
+      .next(task('Check original again', 'CheckOriginal', '$.check'))
+      .next(
+        ready(
+          'Still healthy?',
+          approval.next(afterApproval),
+          'original not stable: nothing changed',
+        ),
+      );
+    return new sfn.Pass(this, 'Failback start', {
+      parameters: {
+        input: {
+          'cell.$': '$.cell',
+          'failedRegion.$': '$.currentRegion',
+          'originalRegion.$': '$.originalRegion',
+          mode: 'switchover',
+        },
+        'execution.$': '$$.Execution.Name',
+        target: {
+          'target.$': '$.originalRegion',
+          reason: 'failback to the original region',
+          considered: [],
+        },
+        assessment: {
+          action: 'switchover',
+          severity: 'info',
+          reason: 'failback: planned switchover to the original region (RPO 0)',
+        },
+      },
+    })
+      .next(task('Check original', 'CheckOriginal', '$.check'))
+      .next(ready('Original healthy?', stable, 'original not healthy: nothing changed'));
   }
 
   private definition(props: FailoverRunbookProps): sfn.IChainable {
@@ -350,6 +520,7 @@ export class FailoverRunbook extends Construct {
       'RepointSearch',
       'ShiftTraffic',
       'Rollback',
+      'RestoreTraffic',
     ] as const)
       allow(s, 'CellLock', lock, [lockTableArn]);
     allow(
@@ -366,10 +537,11 @@ export class FailoverRunbook extends Construct {
         (r) => `arn:${p}:cloudwatch:${r.id}:${c.account}:alarm:${c.prefix}-${r.id}-critical-*`,
       ),
     );
-    allow('Fence', 'ReadRecords', ['route53:ListResourceRecordSets'], [zone]);
-    for (const s of ['ShiftTraffic', 'Rollback'] as const)
+    for (const s of ['Fence', 'RestoreTraffic'] as const)
+      allow(s, 'ReadRecords', ['route53:ListResourceRecordSets'], [zone]);
+    for (const s of ['ShiftTraffic', 'Rollback', 'RestoreTraffic'] as const)
       allow(s, 'ChangeRecords', ['route53:ChangeResourceRecordSets'], [zone]);
-    for (const s of ['Fence', 'ShiftTraffic', 'Rollback'] as const)
+    for (const s of ['Fence', 'ShiftTraffic', 'Rollback', 'RestoreTraffic'] as const)
       this.cloudflareToken.grantRead(f[s].function);
     allow(
       'PromoteAurora',

@@ -6,7 +6,7 @@
 
 import type { Mode, RunbookInput } from '../../lambda/shared/failover/steps';
 import type { MeridianConfig } from '../config/load';
-import { runbookName } from './failover-runbook';
+import { failbackName, runbookName } from './failover-runbook';
 
 export class FailoverRequestError extends Error {
   override readonly name = 'FailoverRequestError';
@@ -59,4 +59,29 @@ export function startExecutionCommand(
   const name = `failover-${input.failedRegion}-${at.toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
   const json = JSON.stringify(input).replace(/'/g, "'\\''");
   return `aws stepfunctions start-execution --region ${runner} --state-machine-arn ${arn} --name ${name} --input '${json}'`;
+}
+
+/** Failback: the original region takes its role back; run from the region that took over. */
+export function failbackCommand(
+  config: MeridianConfig,
+  original: string,
+  at = new Date(),
+): {
+  input: { cell: string; originalRegion: string; currentRegion: string };
+  command: string;
+} {
+  const current = runnerRegion(config, original);
+  if (current === original)
+    throw new FailoverRequestError(
+      `--failback ${original}: it is the only region of its jurisdiction; there is nothing to fail back from`,
+    );
+  const cell = config.regions.find((r) => r.id === original)?.jurisdiction ?? '';
+  const input = { cell, originalRegion: original, currentRegion: current };
+  const account = config.regions.find((r) => r.id === current)?.account ?? config.global.account;
+  const arn = `arn:aws:states:${current}:${account}:stateMachine:${failbackName(`${config.global.platform}-${config.env}`, current)}`;
+  const name = `failback-${original}-${at.toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
+  return {
+    input,
+    command: `aws stepfunctions start-execution --region ${current} --state-machine-arn ${arn} --name ${name} --input '${JSON.stringify(input)}'`,
+  };
 }

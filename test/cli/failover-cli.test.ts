@@ -29,6 +29,14 @@ describe('npm run failover', () => {
     );
   });
 
+  test('--failback prints the failback input and its start-execution line', () => {
+    const run = tsx('bin/failover.ts', '--failback', 'eu-west-1');
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(
+      /^aws stepfunctions start-execution --region eu-central-1 --state-machine-arn arn:aws:states:eu-central-1:111111111111:stateMachine:meridian-prod-eu-central-1-failback --name failback-eu-west-1-\d{8}T\d{6} --input '\{"cell":"eu","originalRegion":"eu-west-1","currentRegion":"eu-central-1"\}'$/m,
+    );
+  });
+
   test('a region alone in its jurisdiction: run from itself, warned that it ends in manual intervention', () => {
     const run = tsx('bin/failover.ts', '--from', 'me-central-1');
     expect(run.stdout).toContain('the runbook will end in manual intervention');

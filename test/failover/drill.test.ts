@@ -209,3 +209,94 @@ describe('failover drill: the synthesized state machine, executed', () => {
     expect(world.calls).toEqual([]);
   });
 });
+
+describe('failback drill: waits for approval; decline and timeout change nothing', () => {
+  const failback = (approve: () => unknown, name: string): Promise<DrillResult> =>
+    runDrill(
+      runbookFromTemplate(
+        built.template('eu-central-1').toJSON() as never,
+        'eu-central-1',
+        '111111111111',
+        'failback',
+      ),
+      { cell: 'eu', originalRegion: 'eu-west-1', currentRegion: 'eu-central-1' },
+      {
+        name,
+        load,
+        notify: (state, message) => {
+          world.notifications.push({ subject: state, message });
+          return state === 'Request approval' ? approve() : undefined;
+        },
+      },
+    );
+  const named = (name: string, message: string) => Object.assign(new Error(message), { name });
+
+  /** eu-west-1 failed and eu-central-1 took over; now eu-west-1 is back. */
+  async function afterFailover() {
+    world = new DrillWorld(runbook('eu-central-1').config);
+    world.fail('eu-west-1');
+    const r = await drill(
+      'eu-central-1',
+      { cell: 'eu', failedRegion: 'eu-west-1', mode: 'auto' },
+      'fo',
+    );
+    expect(r.output?.outcome).toBe('failed over');
+    Object.assign(world.region('eu-west-1'), {
+      up: true,
+      writer: true,
+      alarms: [],
+      lagSeconds: 0.4,
+    });
+    return world.calls.length;
+  }
+
+  test('approved: switch back with RPO 0, routing and pool restored, report written', async () => {
+    await afterFailover();
+    const r = await failback(() => ({ approved: true }), 'fb-approve');
+    expect(r.output).toMatchObject({ outcome: 'failed back' });
+    expect(world.writer).toBe('eu-west-1');
+    expect(world.calls).toContain('rds:SwitchoverGlobalCluster → eu-west-1');
+    expect(world.answer('api.example.com.', 'eu-west-1')).toBe('eu-west-1.example.com');
+    expect(world.pools.get('pool-eu-west-1')?.enabled).toBe(true);
+    const approval = world.notifications.find((n) => n.subject === 'Request approval');
+    expect((approval?.message as { Message?: unknown } | undefined)?.Message).toMatchObject({
+      original: 'eu-west-1',
+      current: 'eu-central-1',
+      taskToken: 'drill-task-token-fb-approve',
+    });
+    expect(r.events.map((e) => e.state)).toContain('Stay healthy');
+  });
+
+  test.each([
+    [
+      'declined',
+      () => {
+        throw named('Declined', 'operator declined');
+      },
+      'declined: nothing changed',
+    ],
+    [
+      'timed out',
+      () => {
+        throw named('States.Timeout', 'no answer in 24 h');
+      },
+      'approval timed out: nothing changed',
+    ],
+  ])('%s: nothing changes', async (_name, answer, outcome) => {
+    const before = await afterFailover();
+    const r = await failback(answer, `fb-${_name}`);
+    expect(r.output).toMatchObject({ outcome });
+    expect(world.calls).toHaveLength(before);
+    expect(world.writer).toBe('eu-central-1');
+    expect(world.answer('api.example.com.', 'eu-west-1')).toBe('eu-central-1.example.com');
+  });
+
+  test('the original region is not healthy: no approval is even asked for', async () => {
+    const before = await afterFailover();
+    world.region('eu-west-1').up = false;
+    const r = await failback(() => ({ approved: true }), 'fb-unhealthy');
+    expect(r.output).toMatchObject({ outcome: 'original not healthy: nothing changed' });
+    expect(world.calls).toHaveLength(before);
+    expect(world.notifications.some((n) => n.subject === 'Request approval')).toBe(false);
+  });
+});

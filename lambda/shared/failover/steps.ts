@@ -538,3 +538,75 @@ export async function recordEvent(c: RunbookConfig, k: Clients, s: RunbookState)
   );
   return { key, rtoSeconds: report.rtoSeconds, rpoSeconds };
 }
+
+/** Failback: is the original region healthy, and is its replica caught up? */
+export async function checkOriginal(c: RunbookConfig, k: Clients, s: RunbookState) {
+  const original = s.target?.target ?? '';
+  const p = await probe(k, healthUrl(c, original));
+  const lagSeconds = lagOf(p.body);
+  const caughtUp = lagSeconds === undefined || lagSeconds <= c.maxSwitchoverLagSeconds;
+  return {
+    region: original,
+    healthy: p.ok,
+    caughtUp,
+    ready: p.ok && caughtUp,
+    detail: `${p.detail}${lagSeconds !== undefined ? `; lag ${lagSeconds} s` : ''}`,
+    at: k.now(),
+  };
+}
+
+/** Failback: the original region's records answer with its own name again; its pool is on. */
+export async function restoreTraffic(c: RunbookConfig, k: Clients, s: RunbookState) {
+  await guard(c, k, s, 'restore-traffic');
+  const original = s.target?.target ?? '';
+  const own = regionalName(c, original);
+  const records: ResourceRecordSet[] = [];
+  for (const name of recordNames(c)) {
+    const out = await k.route53.send(
+      new ListResourceRecordSetsCommand({
+        HostedZoneId: c.hostedZoneId,
+        StartRecordName: name,
+        StartRecordType: 'CNAME',
+      }),
+    );
+    records.push(
+      ...(out.ResourceRecordSets ?? []).filter(
+        (r) => r.Name === name && r.SetIdentifier === original,
+      ),
+    );
+  }
+  if (records.length > 0)
+    await k.route53.send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: c.hostedZoneId,
+        ChangeBatch: {
+          Comment: `failback ${s.execution}: ${original} serves itself again`,
+          Changes: records.map((r) => ({
+            Action: 'UPSERT',
+            ResourceRecordSet: { ...r, ResourceRecords: [{ Value: own }] },
+          })),
+        },
+      }),
+    );
+  const pools = (await cloudflare(c, k, '/load_balancers/pools')) as {
+    id: string;
+    name: string;
+    enabled: boolean;
+  }[];
+  const pool = pools.find((x) => x.name === `${c.prefix}-${original}`);
+  if (pool && !pool.enabled)
+    await cloudflare(c, k, `/load_balancers/pools/${pool.id}`, {
+      method: 'PATCH',
+      body: JSON.stringify({ enabled: true }),
+    });
+  await k.dynamodb.send(
+    new UpdateItemCommand({
+      TableName: c.lockTable,
+      Key: { pk: { S: `region#${original}` } },
+      UpdateExpression: 'SET #state = :active, #at = :at',
+      ExpressionAttributeNames: { '#state': 'state', '#at': 'at' },
+      ExpressionAttributeValues: { ':active': { S: 'active' }, ':at': { N: String(k.now()) } },
+    }),
+  );
+  return { records: records.length, ...(pool ? { poolEnabled: pool.id } : {}), at: k.now() };
+}

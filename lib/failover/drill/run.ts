@@ -38,6 +38,8 @@ export interface SynthesizedRunbook {
   readonly tasks: ReadonlyMap<string, { handler: string; env: Record<string, string> }>;
   /** SNS publish states (recorded as notifications). */
   readonly notifications: ReadonlySet<string>;
+  /** Wait states: the drill does not sleep through them. */
+  readonly waits: ReadonlySet<string>;
   readonly config: RunbookConfig;
 }
 
@@ -74,18 +76,20 @@ function resolver(region: string, account: string, resources: Record<string, Tem
   return resolve;
 }
 
-/** Finds the failover state machine in a regional template and everything its Tasks run. */
+/** Finds the failover (or failback) state machine in a regional template and what its Tasks run. */
 export function runbookFromTemplate(
   template: Template,
   region: string,
   account: string,
+  machine: 'failover' | 'failback' = 'failover',
 ): SynthesizedRunbook {
   const resources = template.Resources ?? {};
   const resolve = resolver(region, account, resources);
   const [smId, sm] =
     Object.entries(resources).find(
       ([id, r]) =>
-        r.Type === 'AWS::StepFunctions::StateMachine' && id.startsWith('FailoverStateMachine'),
+        r.Type === 'AWS::StepFunctions::StateMachine' &&
+        id.startsWith(machine === 'failover' ? 'FailoverStateMachine' : 'FailoverFailback'),
     ) ?? [];
   if (!smId || !sm) throw new Error(`drill: no failover state machine in the ${region} template`);
   const definition = JSON.parse(
@@ -94,14 +98,16 @@ export function runbookFromTemplate(
 
   const tasks = new Map<string, { handler: string; env: Record<string, string> }>();
   const notifications = new Set<string>();
+  const waits = new Set<string>();
   const walk = (states: Record<string, Record<string, unknown>>) => {
     for (const [name, s] of Object.entries(states)) {
       if (s.Type === 'Parallel')
         for (const b of s.Branches as { States: Record<string, Record<string, unknown>> }[])
           walk(b.States);
+      if (s.Type === 'Wait') waits.add(name);
       if (s.Type !== 'Task') continue;
       const resource = String(s.Resource);
-      if (resource === 'arn:aws:states:::sns:publish') {
+      if (resource.startsWith('arn:aws:states:::sns:publish')) {
         notifications.add(name);
         continue;
       }
@@ -124,6 +130,7 @@ export function runbookFromTemplate(
     definition,
     tasks,
     notifications,
+    waits,
     config: JSON.parse(anyTask.env.MERIDIAN_RUNBOOK ?? '{}') as RunbookConfig,
   };
 }
@@ -150,8 +157,11 @@ export interface DrillOptions {
   readonly load?: (file: string) => { handler: (input: unknown) => Promise<unknown> };
   /** Runs before a Task state's handler (e.g. to pause an execution). */
   readonly before?: Readonly<Record<string, () => Promise<void>>>;
-  /** Records SNS notifications. */
-  readonly notify: (state: string, message: unknown) => void;
+  /**
+   * Records SNS notifications. For a notification that waits for a task token (an approval), its
+   * return value is the task's result, and an error it throws (with a `name`) is the task's error.
+   */
+  readonly notify: (state: string, message: unknown) => unknown;
 }
 
 const defaultLoad = (file: string) => {
@@ -181,15 +191,19 @@ export async function runDrill(
   }
   for (const state of rb.notifications)
     handlers[state] = async (payload) => {
-      o.notify(state, payload);
-      return { MessageId: `drill-${state}` };
+      const answer = await o.notify(state, payload);
+      return (answer ?? { MessageId: `drill-${state}` }) as Json;
     };
   const machine = new StateMachine(rb.definition as never, {
     validationOptions: { checkArn: false, checkPaths: false },
   });
   const startedAt = Date.now();
   const execution = machine.run(input, {
-    overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides: retry },
+    overrides: {
+      taskResourceLocalHandlers: handlers,
+      retryIntervalOverrides: retry,
+      waitTimeOverrides: Object.fromEntries([...rb.waits].map((w) => [w, 0])),
+    },
     context: {
       Execution: {
         Id: `arn:aws:states:${rb.region}:${rb.config.account}:execution:${rb.config.prefix}-${rb.region}-failover:${o.name}`,
@@ -198,6 +212,7 @@ export async function runDrill(
         StartTime: new Date(startedAt).toISOString(),
         RoleArn: 'arn:aws:iam::000000000000:role/drill',
       },
+      Task: { Token: `drill-task-token-${o.name}` },
     } as never,
   });
   const events: DrillEvent[] = [];
