@@ -278,13 +278,12 @@ async function cloudflare(c: RunbookConfig, k: Clients, path: string, init?: Req
   return body.result;
 }
 
-/**
- * Fence the old region: record what routing looks like now (rollback restores it), then mark the
- * region `fenced` in the state table, which applications and the sync functions honour.
- */
-export async function fenceRegion(c: RunbookConfig, k: Clients, s: RunbookState) {
-  const lease = await guard(c, k, s, 'fence-region');
-  const failed = s.input.failedRegion;
+/** A region's latency records (api and jurisdiction names), as Route 53 holds them now. */
+async function regionRecords(
+  c: RunbookConfig,
+  k: Clients,
+  region: string,
+): Promise<ResourceRecordSet[]> {
   const records: ResourceRecordSet[] = [];
   for (const name of recordNames(c)) {
     const out = await k.route53.send(
@@ -296,10 +295,21 @@ export async function fenceRegion(c: RunbookConfig, k: Clients, s: RunbookState)
     );
     records.push(
       ...(out.ResourceRecordSets ?? []).filter(
-        (r) => r.Name === name && r.SetIdentifier === failed,
+        (r) => r.Name === name && r.SetIdentifier === region,
       ),
     );
   }
+  return records;
+}
+
+/**
+ * Fence the old region: record what routing looks like now (rollback restores it), then mark the
+ * region `fenced` in the state table, which applications and the sync functions honour.
+ */
+export async function fenceRegion(c: RunbookConfig, k: Clients, s: RunbookState) {
+  const lease = await guard(c, k, s, 'fence-region');
+  const failed = s.input.failedRegion;
+  const records = await regionRecords(c, k, failed);
   let pool: Snapshot['pool'];
   try {
     const pools = (await cloudflare(c, k, '/load_balancers/pools')) as {
@@ -560,21 +570,7 @@ export async function restoreTraffic(c: RunbookConfig, k: Clients, s: RunbookSta
   await guard(c, k, s, 'restore-traffic');
   const original = s.target?.target ?? '';
   const own = regionalName(c, original);
-  const records: ResourceRecordSet[] = [];
-  for (const name of recordNames(c)) {
-    const out = await k.route53.send(
-      new ListResourceRecordSetsCommand({
-        HostedZoneId: c.hostedZoneId,
-        StartRecordName: name,
-        StartRecordType: 'CNAME',
-      }),
-    );
-    records.push(
-      ...(out.ResourceRecordSets ?? []).filter(
-        (r) => r.Name === name && r.SetIdentifier === original,
-      ),
-    );
-  }
+  const records = await regionRecords(c, k, original);
   if (records.length > 0)
     await k.route53.send(
       new ChangeResourceRecordSetsCommand({
