@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -13,6 +15,15 @@ import type { RegionConfig } from './config/schema';
 import { AuroraGlobal, auroraMembership } from './data/aurora-global';
 import { RegionalBackup } from './data/regional-backup';
 import { FailoverRunbook } from './failover/failover-runbook';
+import { ConfigDrift } from './observability/config-drift';
+
+/** Meridian's own version, stamped into every region's fingerprint. */
+const MERIDIAN_VERSION = (
+  JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as {
+    version: string;
+  }
+).version;
+
 import { type BundlingMode, MeridianFunction } from './lambda/meridian-function';
 import { ResidencyPlanLayer } from './lambda/residency-plan-layer';
 import { Naming, regionalStackName } from './naming';
@@ -87,6 +98,8 @@ export class RegionalStack extends Stack {
   readonly syncQueues: SyncQueues;
   /** The sync pipeline, in a cell's writer region (it owns the Aurora writer and its secret). */
   readonly sync?: RegionalSync;
+  /** This region's deployed fingerprint and the hourly drift check across regions. */
+  readonly drift: ConfigDrift;
   /** The failover runbook (every region has one, to run from the region it activates). */
   readonly failover: FailoverRunbook;
   /** The regional health endpoint's function. */
@@ -282,8 +295,18 @@ export class RegionalStack extends Stack {
       })),
       ttlSeconds: routing.ttlSeconds,
       alerts: this.alerts,
+      lagAlarmName: `${naming.region(region.id)}-critical-replication-lag`,
     });
     this.failover = this.failoverRunbook(props, naming, allClasses);
+    this.drift = new ConfigDrift(this, 'ConfigDrift', {
+      config,
+      region,
+      version: MERIDIAN_VERSION,
+      vpc: this.network.vpc,
+      key: this.key.key,
+      alerts: this.alerts,
+      bundling: props.bundling,
+    });
     this.residencyCheck = new MeridianFunction(this, 'ResidencyCheck', {
       handler: 'residency-check',
       description: 'Decides whether records may replicate to a region, from the residency plan',

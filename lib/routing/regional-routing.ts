@@ -35,6 +35,12 @@ export interface RegionalRoutingProps {
   readonly ttlSeconds: number;
   /** Where the lag alarm is sent (critical: it takes the region out of routing). */
   readonly alerts: RegionalAlerts;
+  /**
+   * Name of the lag alarm; `<prefix>-<region>-critical-…` makes it one of the critical alarms the
+   * failover runbook counts as a failure signal.
+   * @default - generated
+   */
+  readonly lagAlarmName?: string;
 }
 
 /**
@@ -73,6 +79,7 @@ export class RegionalRouting extends Construct {
     if (props.replicaCluster) {
       const maxLag = props.maxReplicationLagSeconds ?? 60;
       this.lagAlarm = new cloudwatch.Alarm(this, 'ReplicationLag', {
+        ...(props.lagAlarmName ? { alarmName: props.lagAlarmName } : {}),
         alarmDescription: `Aurora global replication lag into ${props.region} above ${maxLag} s: the region stops receiving traffic`,
         metric: new cloudwatch.Metric({
           namespace: 'AWS/RDS',
