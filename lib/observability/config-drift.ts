@@ -74,7 +74,7 @@ export class ConfigDrift extends Construct {
       logRetentionDays: s.observability.logRetentionDays,
       memoryMb: s.lambda.memoryMb,
       timeoutSeconds: 60,
-      reservedConcurrency: 1,
+      reservedConcurrency: s.lambda.reservedConcurrency,
       environment: {
         MERIDIAN_REGION: region.id,
         MERIDIAN_FINGERPRINT_PARAMETER: name,
