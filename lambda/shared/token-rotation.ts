@@ -13,6 +13,7 @@ import {
   type SecretsManagerClient,
   UpdateSecretVersionStageCommand,
 } from '@aws-sdk/client-secrets-manager';
+import { cloudflareApi } from './cloudflare-api';
 
 export interface RotationEvent {
   readonly SecretId: string;
@@ -56,24 +57,11 @@ async function read(
   return v as TokenSecret;
 }
 
-async function cloudflare(d: RotationDeps, path: string, token: string, method = 'GET') {
-  const res = await d.fetch(`https://api.cloudflare.com/client/v4/accounts/${d.accountId}${path}`, {
+const cloudflare = (d: RotationDeps, path: string, token: string, method = 'GET') =>
+  cloudflareApi(d.fetch, d.accountId, token, path, {
     method,
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     ...(method === 'PUT' ? { body: '{}' } : {}),
-    signal: AbortSignal.timeout(10_000),
   });
-  const body = (await res.json()) as {
-    success: boolean;
-    result: unknown;
-    errors?: { message: string }[];
-  };
-  if (!res.ok || !body.success)
-    throw new RotationError(
-      `Cloudflare ${method} ${path}: HTTP ${res.status} ${body.errors?.map((e) => e.message).join('; ') ?? ''}`,
-    );
-  return body.result;
-}
 
 export async function rotate(d: RotationDeps, e: RotationEvent): Promise<void> {
   const meta = await d.secrets.send(new DescribeSecretCommand({ SecretId: e.SecretId }));

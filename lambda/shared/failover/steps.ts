@@ -28,6 +28,7 @@ import {
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { HEALTHY_MARKER } from '../../health/report';
+import { cloudflareApi, tokenFromSecret } from '../cloudflare-api';
 import { healthUrl, type RunbookConfig, regionalName } from './config';
 import {
   type Assessment,
@@ -252,30 +253,19 @@ const recordNames = (c: RunbookConfig) => [
 ];
 
 async function cloudflare(c: RunbookConfig, k: Clients, path: string, init?: RequestInit) {
-  const token = await k.secrets.send(
+  const secret = await k.secrets.send(
     new GetSecretValueCommand({ SecretId: c.cloudflare.tokenSecretArn }),
   );
-  const res = await k.fetch(
-    `https://api.cloudflare.com/client/v4/accounts/${c.cloudflare.accountId}${path}`,
+  return cloudflareApi(
+    k.fetch,
+    c.cloudflare.accountId,
+    tokenFromSecret(secret.SecretString),
+    path,
     {
-      ...init,
-      headers: {
-        authorization: `Bearer ${token.SecretString}`,
-        'content-type': 'application/json',
-      },
-      signal: AbortSignal.timeout(10_000),
+      ...(init?.method ? { method: init.method } : {}),
+      ...(typeof init?.body === 'string' ? { body: init.body } : {}),
     },
   );
-  const body = (await res.json()) as {
-    success: boolean;
-    result: unknown;
-    errors?: { message: string }[];
-  };
-  if (!res.ok || !body.success)
-    throw new Error(
-      `Cloudflare ${path}: HTTP ${res.status} ${body.errors?.map((e) => e.message).join('; ') ?? ''}`,
-    );
-  return body.result;
 }
 
 /** A region's latency records (api and jurisdiction names), as Route 53 holds them now. */

@@ -32,6 +32,9 @@ import { buildReport, type CheckResult, renderReport } from '../../../lambda/hea
 import type { RunbookConfig } from '../../../lambda/shared/failover/config';
 import { FakeDynamoDb } from './fake-dynamodb';
 
+/** The Cloudflare token the drill's Secrets Manager holds and its Cloudflare accepts. */
+const DRILL_TOKEN = 'drill-cloudflare-token';
+
 export interface RegionModel {
   /** The health endpoint answers. */
   up: boolean;
@@ -233,7 +236,9 @@ export class DrillWorld {
       return {};
     });
     const sm = mockClient(SecretsManagerClient);
-    sm.on(GetSecretValueCommand).resolves({ SecretString: 'drill-cloudflare-token' });
+    sm.on(GetSecretValueCommand).resolves({
+      SecretString: JSON.stringify({ tokenId: 'drill-token-id', token: DRILL_TOKEN }),
+    });
     this.stubs.push(route53, cw, rds, ec, s3, sm);
 
     globalThis.fetch = async (input: string | URL | Request, init?: RequestInit) => {
@@ -251,7 +256,10 @@ export class DrillWorld {
   private cloudflare(url: URL, init?: RequestInit): Response {
     const json = (result: unknown, status = 200) =>
       new Response(JSON.stringify({ success: status < 400, result, errors: [] }), { status });
-    if (!String((init?.headers as Record<string, string>)?.authorization).startsWith('Bearer '))
+    if (
+      (init?.headers as Record<string, string> | undefined)?.authorization !==
+      `Bearer ${DRILL_TOKEN}`
+    )
       return json(null, 403);
     const m = /\/load_balancers\/pools(?:\/([^/]+))?$/.exec(url.pathname);
     if (!m) return json(null, 404);
