@@ -258,6 +258,7 @@ export class RegionalStack extends Stack {
         auditBucket: this.buckets.audit,
         alerts: this.alerts,
         settings: s,
+        regionStateTable: `${naming.cell(region.jurisdiction)}-failover-lock`,
         bundling: props.bundling,
       });
     }

@@ -7,12 +7,14 @@ import { randomUUID } from 'node:crypto';
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import Redis from 'ioredis';
 import { ARN, BUCKET, EnvReader, QUEUE_URL, REGION_ID } from '../shared/env';
+import { regionState } from '../shared/failover/region-state';
 import { DEFAULT_PLAN_FILE, loadResidencyIndex } from '../shared/residency-plan-file';
 import { applyMessages } from '../shared/sync/apply';
 import { connectFromSecret, secretString, writeAudit } from '../shared/sync/aws';
@@ -29,6 +31,11 @@ const config = {
   deadLetterUrl: env.string('MERIDIAN_DEAD_LETTER_URL', QUEUE_URL, 'an SQS queue URL'),
   auditBucket: env.string('MERIDIAN_AUDIT_BUCKET', BUCKET, 'an S3 bucket name'),
   maxAttempts: env.int('MERIDIAN_MAX_ATTEMPTS', 1, 20, 5),
+  stateTable: env.optional(
+    'MERIDIAN_REGION_STATE_TABLE',
+    /^[\w.-]{3,255}$/,
+    'a DynamoDB table name',
+  ),
 };
 env.check('sync-apply');
 const index = loadResidencyIndex(process.env.MERIDIAN_RESIDENCY_PLAN_FILE ?? DEFAULT_PLAN_FILE);
@@ -42,6 +49,11 @@ const parking = new SqsParkingLot(
   new SQSClient({ region: config.region, maxAttempts: 3 }),
   config.deadLetterUrl,
 );
+
+const ddb = new DynamoDBClient({ region: config.region });
+const fenced = config.stateTable
+  ? async () => (await regionState(ddb, config.stateTable as string, config.region)) !== 'active'
+  : undefined;
 
 let db: Db | undefined;
 let invalidator: RedisInvalidator | undefined;
@@ -73,6 +85,7 @@ export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
       parking,
       invalidator: await redis(),
       maxAttempts: config.maxAttempts,
+      ...(fenced ? { fenced } : {}),
     },
     event.Records.map((r) => ({
       messageId: r.messageId,

@@ -6,11 +6,13 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ARN, BUCKET, EnvReader, QUEUE_URL, REGION_ID } from '../shared/env';
+import { regionState } from '../shared/failover/region-state';
 import { DEFAULT_PLAN_FILE, loadResidencyIndex } from '../shared/residency-plan-file';
 import { connectFromSecret, generateDataKey, secretString, writeAudit } from '../shared/sync/aws';
 import type { Db } from '../shared/sync/db';
@@ -29,6 +31,11 @@ const config = {
   auditBucket: env.string('MERIDIAN_AUDIT_BUCKET', BUCKET, 'an S3 bucket name'),
   batchSize: env.int('MERIDIAN_BATCH_SIZE', 1, 10_000, 1000),
   maxAttempts: env.int('MERIDIAN_MAX_ATTEMPTS', 1, 20, 5),
+  stateTable: env.optional(
+    'MERIDIAN_REGION_STATE_TABLE',
+    /^[\w.-]{3,255}$/,
+    'a DynamoDB table name',
+  ),
 };
 env.check('sync-dispatch');
 const index = loadResidencyIndex(process.env.MERIDIAN_RESIDENCY_PLAN_FILE ?? DEFAULT_PLAN_FILE);
@@ -49,6 +56,10 @@ const sqsIn = (r: string) => {
   return c;
 };
 const breakers = new TargetBreakers();
+const ddb = new DynamoDBClient({ region: config.region });
+const fenced = config.stateTable
+  ? async () => (await regionState(ddb, config.stateTable as string, config.region)) !== 'active'
+  : undefined;
 const DATA_KEY_TTL_MS = 60 * 60 * 1000;
 
 let db: Db | undefined;
@@ -85,6 +96,7 @@ export const handler = async (): Promise<DispatchReport> => {
       parking: new SqsParkingLot(sqsIn(config.region), config.deadLetterUrl),
       breakers,
       targets: Object.keys(config.targetQueues).sort(),
+      ...(fenced ? { fenced } : {}),
     },
     {
       region: config.region,

@@ -38,6 +38,8 @@ export interface RegionalSyncProps {
   readonly auditBucket: s3.IBucket;
   readonly alerts: RegionalAlerts;
   readonly settings: Settings;
+  /** The cell's lock table, where the runbook marks a region fenced (sync stands down). */
+  readonly regionStateTable: string;
   /** @default 'once' */
   readonly bundling?: BundlingMode;
 }
@@ -102,6 +104,7 @@ export class RegionalSync extends Construct {
       MERIDIAN_DEAD_LETTER_URL: props.queues.deadLetter.queueUrl,
       MERIDIAN_AUDIT_BUCKET: props.auditBucket.bucketName,
       MERIDIAN_MAX_ATTEMPTS: String(s.sync.maxAttempts),
+      MERIDIAN_REGION_STATE_TABLE: props.regionStateTable,
     };
     this.dispatch = new MeridianFunction(this, 'Dispatch', {
       ...common,
@@ -166,6 +169,14 @@ export class RegionalSync extends Construct {
         'WriteAudit',
         ['s3:PutObject'],
         [props.auditBucket.arnForObjects(`sync/${kind}/*`)],
+      );
+      allow(
+        fn,
+        'ReadRegionState',
+        ['dynamodb:GetItem'],
+        [
+          `arn:${Aws.PARTITION}:dynamodb:${props.region}:${props.account}:table/${props.regionStateTable}`,
+        ],
       );
       acknowledge(fn.function.role as iam.IRole, [
         {

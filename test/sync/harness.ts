@@ -35,7 +35,7 @@ export async function openRegion(
   index: ResidencyIndex,
   sqs: FakeSqs,
   targets: readonly string[],
-  options: { maxAttempts?: number; batchSize?: number } = {},
+  options: { maxAttempts?: number; batchSize?: number; fenced?: () => Promise<boolean> } = {},
 ): Promise<Region> {
   const t = await openTestDb();
   const invalidated: string[] = [];
@@ -61,6 +61,7 @@ export async function openRegion(
           parking: new SqsParkingLot(client, deadLetterUrl(id)),
           breakers,
           targets,
+          ...(options.fenced ? { fenced: options.fenced } : {}),
         },
         { region: id, worker, batchSize: options.batchSize ?? 1000, maxAttempts, backoff: () => 0 },
       ),
@@ -74,6 +75,7 @@ export async function openRegion(
           parking: new SqsParkingLot(client, deadLetterUrl(id)),
           invalidator: { invalidate: async (keys) => void invalidated.push(...keys) },
           maxAttempts,
+          ...(options.fenced ? { fenced: options.fenced } : {}),
         },
         batch.map((m) => ({ messageId: m.messageId, body: m.body, receiveCount: m.receiveCount })),
       );

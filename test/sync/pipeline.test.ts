@@ -1,10 +1,10 @@
 import { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import { claim, outboxCounts, settle, writeChanges } from '../../lambda/shared/sync/outbox-store';
 import { readReplica, recordChanges } from '../../lambda/shared/sync/replica-store';
-import type { FakeSqs } from '../support/fake-sqs';
+import { FakeSqs } from '../support/fake-sqs';
 import { load, SHIPPED } from '../support/fixture';
 import { change, uuid } from './events';
-import { deadLetterUrl, drainAll, openWorld, type Region, type World } from './harness';
+import { deadLetterUrl, drainAll, openRegion, openWorld, type Region, type World } from './harness';
 
 const index = new ResidencyIndex(load(SHIPPED).plan);
 const T = Date.now();
@@ -169,5 +169,54 @@ describe('sync pipeline: us-east-1 → eu-west-1 and ap-southeast-1 (Postgres + 
   test('nothing was parked along the way', () => {
     expect(sqs.queue(deadLetterUrl('us-east-1'))).toEqual([]);
     expect(sqs.queue(deadLetterUrl('eu-west-1'))).toEqual([]);
+  });
+});
+
+describe('a region fenced by the failover runbook stands down', () => {
+  test('its dispatch claims nothing; its apply applies nothing and parks with the reason', async () => {
+    const sqs = new FakeSqs();
+    let fenced = true;
+    const isFenced = async () => fenced;
+    try {
+      const us = await openRegion('us-east-1', index, sqs, ['eu-west-1'], {
+        fenced: isFenced,
+      });
+      const eu = await openRegion('eu-west-1', index, sqs, ['us-east-1'], {
+        fenced: isFenced,
+        maxAttempts: 2,
+      });
+      await recordChanges(
+        us.t.db,
+        [
+          change({
+            seed: 'f1',
+            homeRegion: 'us-east-1',
+            originRegion: 'us-east-1',
+            entityKey: 'fenced-1',
+          }),
+        ],
+        strategyOf,
+      );
+      expect(await us.dispatch()).toMatchObject({ fenced: true, claimed: 0 });
+      fenced = false;
+      expect(await us.dispatch()).toMatchObject({ claimed: 1, done: 1 });
+      fenced = true;
+      const first = await eu.drain();
+      expect(first).toMatchObject({
+        failedMessageIds: [expect.any(String)],
+        error: 'eu-west-1 is fenced by the failover runbook: not applying',
+      });
+      const second = await eu.drain();
+      expect(second.parked).toEqual([
+        {
+          messageId: expect.any(String),
+          reason: 'eu-west-1 is fenced by the failover runbook: not applying',
+        },
+      ]);
+      expect(await readReplica(eu.t.db, 'customer', 'fenced-1')).toBeUndefined();
+      await Promise.all([us, eu].map((r) => r.t.close()));
+    } finally {
+      sqs.restore();
+    }
   });
 });

@@ -31,6 +31,12 @@ export interface ApplyDeps {
   readonly parking: ParkingLot;
   readonly invalidator: Invalidator;
   readonly maxAttempts: number;
+  /**
+   * Whether the failover runbook fenced this region; a fenced region applies nothing, and SQS
+   * redelivers (then parks, with the reason) what it received.
+   * @default - never fenced
+   */
+  readonly fenced?: () => Promise<boolean>;
 }
 
 export interface ApplyReport {
@@ -109,6 +115,15 @@ export async function applyMessages(
   let failed: string[] = [];
   let stats: ApplyStats | undefined;
   let error: string | undefined;
+  if (valid.length > 0 && (await deps.fenced?.())) {
+    error = `${deps.region} is fenced by the failover runbook: not applying`;
+    for (const v of valid) {
+      if (v.receiveCount >= deps.maxAttempts)
+        toPark.push({ messageId: v.messageId, event: v.event, reason: error, targets: [] });
+      else failed.push(v.messageId);
+    }
+    valid.length = 0;
+  }
   if (valid.length > 0) {
     const strategyOf = (c: string) => deps.index.rulesOf(c)?.conflict ?? 'lww';
     const run = async (batch: typeof valid) => {

@@ -61,6 +61,8 @@ export interface DispatchOptions {
 export interface DispatchReport {
   readonly region: string;
   readonly worker: string;
+  /** The region is fenced: nothing was claimed or sent. */
+  readonly fenced?: boolean;
   readonly claimed: number;
   readonly done: number;
   readonly retrying: number;
@@ -147,6 +149,11 @@ export interface DispatchDeps {
   readonly breakers: TargetBreakers;
   /** Targets this region sends to (syncTargets). */
   readonly targets: readonly string[];
+  /**
+   * Whether the failover runbook fenced this region; a fenced region ships nothing.
+   * @default - never fenced
+   */
+  readonly fenced?: () => Promise<boolean>;
 }
 
 interface Delivery {
@@ -164,7 +171,8 @@ export async function dispatchOnce(
 ): Promise<DispatchReport> {
   const now = o.now ?? (() => new Date());
   const backoff = o.backoff ?? fullJitterBackoff();
-  const rows = await claim(deps.db, o.worker, o.batchSize, o.leaseSeconds ?? 300);
+  const standDown = (await deps.fenced?.()) ?? false;
+  const rows = standDown ? [] : await claim(deps.db, o.worker, o.batchSize, o.leaseSeconds ?? 300);
   const withheld: Record<string, number> = {};
   const maskedFields = new Set<string>();
   let masked = 0;
@@ -303,6 +311,7 @@ export async function dispatchOnce(
   return {
     region: o.region,
     worker: o.worker,
+    ...(standDown ? { fenced: true } : {}),
     claimed: rows.length,
     done: count('done'),
     retrying: count('pending'),
