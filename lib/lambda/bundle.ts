@@ -44,8 +44,31 @@ export interface Bundles {
 
 let cached: Bundles | undefined;
 
+const alive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+};
+
+/**
+ * This process's bundle folder, `.build/lambda/<pid>`: concurrent synths, tests and benchmarks in
+ * one checkout never overwrite each other's bundles. Folders of processes that ended are removed.
+ */
+function processBuildDir(): string {
+  if (fs.existsSync(BUILD_DIR))
+    for (const entry of fs.readdirSync(BUILD_DIR)) {
+      const pid = Number(entry);
+      if (!Number.isInteger(pid) || pid === process.pid || !alive(pid))
+        fs.rmSync(path.join(BUILD_DIR, entry), { recursive: true, force: true });
+    }
+  return path.join(BUILD_DIR, String(process.pid));
+}
+
 /** Bundles all handlers in one esbuild call the first time it is asked; later calls reuse it. */
-export function bundleHandlers(outDir: string = BUILD_DIR): Bundles {
+export function bundleHandlers(outDir: string = processBuildDir()): Bundles {
   if (cached) return cached;
   const names = handlerNames();
   fs.rmSync(outDir, { recursive: true, force: true });
