@@ -61,15 +61,16 @@ function processBuildDir(): string {
   if (fs.existsSync(BUILD_DIR))
     for (const entry of fs.readdirSync(BUILD_DIR)) {
       const pid = Number(entry);
-      if (!Number.isInteger(pid) || pid === process.pid || !alive(pid))
+      if (!Number.isInteger(pid) || (pid !== process.pid && !alive(pid)))
         fs.rmSync(path.join(BUILD_DIR, entry), { recursive: true, force: true });
     }
   return path.join(BUILD_DIR, String(process.pid));
 }
 
 /** Bundles all handlers in one esbuild call the first time it is asked; later calls reuse it. */
-export function bundleHandlers(outDir: string = processBuildDir()): Bundles {
+export function bundleHandlers(dir?: string): Bundles {
   if (cached) return cached;
+  const outDir = dir ?? processBuildDir();
   const names = handlerNames();
   fs.rmSync(outDir, { recursive: true, force: true });
   const result = buildSync({
