@@ -1,5 +1,12 @@
-/** Failback step "restore-traffic" (see ../shared/failover/steps.ts). */
-import { stepHandler } from '../shared/failover/handler';
+/** Runbook step "restore-traffic" (see ../shared/failover/steps.ts); only the SDK clients it uses. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CLIENT_OPTIONS, stepHandler } from '../shared/failover/handler';
 import { restoreTraffic } from '../shared/failover/steps';
 
-export const handler = stepHandler(restoreTraffic);
+export const handler = stepHandler(restoreTraffic, (c) => ({
+  dynamodb: new DynamoDBClient({ region: c.region, ...CLIENT_OPTIONS }),
+  route53: new Route53Client({ region: 'us-east-1', ...CLIENT_OPTIONS }),
+  secrets: new SecretsManagerClient({ region: c.region, ...CLIENT_OPTIONS }),
+}));

@@ -1,4 +1,4 @@
-/** Runbook step "assess" (see ../shared/failover/steps.ts). */
+/** Runbook step "assess" (see ../shared/failover/steps.ts); only the SDK clients it uses. */
 import { stepHandler } from '../shared/failover/handler';
 import { assessFailure } from '../shared/failover/steps';
 

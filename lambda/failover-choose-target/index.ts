@@ -1,4 +1,4 @@
-/** Runbook step "choose-target" (see ../shared/failover/steps.ts). */
+/** Runbook step "choose-target" (see ../shared/failover/steps.ts); only the SDK clients it uses. */
 import { stepHandler } from '../shared/failover/handler';
 import { pickTarget } from '../shared/failover/steps';
 

@@ -1,5 +1,12 @@
-/** Runbook step "fence" (see ../shared/failover/steps.ts). */
-import { stepHandler } from '../shared/failover/handler';
+/** Runbook step "fence" (see ../shared/failover/steps.ts); only the SDK clients it uses. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { Route53Client } from '@aws-sdk/client-route-53';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { CLIENT_OPTIONS, stepHandler } from '../shared/failover/handler';
 import { fenceRegion } from '../shared/failover/steps';
 
-export const handler = stepHandler(fenceRegion);
+export const handler = stepHandler(fenceRegion, (c) => ({
+  dynamodb: new DynamoDBClient({ region: c.region, ...CLIENT_OPTIONS }),
+  route53: new Route53Client({ region: 'us-east-1', ...CLIENT_OPTIONS }),
+  secrets: new SecretsManagerClient({ region: c.region, ...CLIENT_OPTIONS }),
+}));

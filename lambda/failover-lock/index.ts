@@ -1,5 +1,8 @@
-/** Runbook step "lock" (see ../shared/failover/steps.ts). */
-import { stepHandler } from '../shared/failover/handler';
+/** Runbook step "lock" (see ../shared/failover/steps.ts); only the SDK clients it uses. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CLIENT_OPTIONS, stepHandler } from '../shared/failover/handler';
 import { acquireLock } from '../shared/failover/steps';
 
-export const handler = stepHandler(acquireLock);
+export const handler = stepHandler(acquireLock, (c) => ({
+  dynamodb: new DynamoDBClient({ region: c.region, ...CLIENT_OPTIONS }),
+}));

@@ -1,5 +1,10 @@
-/** Runbook step "promote-cache" (see ../shared/failover/steps.ts). */
-import { stepHandler } from '../shared/failover/handler';
+/** Runbook step "promote-cache" (see ../shared/failover/steps.ts); only the SDK clients it uses. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import { CLIENT_OPTIONS, perRegion, stepHandler } from '../shared/failover/handler';
 import { promoteCache } from '../shared/failover/steps';
 
-export const handler = stepHandler(promoteCache);
+export const handler = stepHandler(promoteCache, (c) => ({
+  dynamodb: new DynamoDBClient({ region: c.region, ...CLIENT_OPTIONS }),
+  elasticache: perRegion((region) => new ElastiCacheClient({ region, ...CLIENT_OPTIONS })),
+}));

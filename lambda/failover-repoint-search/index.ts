@@ -1,5 +1,8 @@
-/** Runbook step "repoint-search" (see ../shared/failover/steps.ts). */
-import { stepHandler } from '../shared/failover/handler';
+/** Runbook step "repoint-search" (see ../shared/failover/steps.ts); only the SDK clients it uses. */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CLIENT_OPTIONS, stepHandler } from '../shared/failover/handler';
 import { repointSearch } from '../shared/failover/steps';
 
-export const handler = stepHandler(repointSearch);
+export const handler = stepHandler(repointSearch, (c) => ({
+  dynamodb: new DynamoDBClient({ region: c.region, ...CLIENT_OPTIONS }),
+}));

@@ -1,4 +1,4 @@
-/** Runbook step "verify-target" (see ../shared/failover/steps.ts). */
+/** Runbook step "verify-target" (see ../shared/failover/steps.ts); only the SDK clients it uses. */
 import { stepHandler } from '../shared/failover/handler';
 import { verifyTarget } from '../shared/failover/steps';
 

@@ -58,6 +58,7 @@ describe('failover drill: the synthesized state machine, executed', () => {
     world = new DrillWorld(runbook('eu-central-1').config);
     world.fail('eu-west-1');
     const r = await drill('eu-central-1', { cell: 'eu', failedRegion: 'eu-west-1', mode: 'auto' });
+    expect(r.error).toBeUndefined();
     expect(r.status).toBe('SUCCEEDED');
     expect(r.output).toMatchObject({ outcome: 'failed over' });
     expect(world.writer).toBe('eu-central-1');
