@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import * as route53 from 'aws-cdk-lib/aws-route53';
 import type { Construct } from 'constructs';
 import type { ResidencyIndex } from '../lambda/shared/residency-plan';
@@ -365,31 +364,11 @@ export class RegionalStack extends Stack {
       requiredEnvironment: ['MERIDIAN_REGION', 'MERIDIAN_BUCKET', 'MERIDIAN_SYNC_QUEUE_URL'],
       bundling: props.bundling,
     });
-    const role = fn.function.role;
-    if (!role) throw new Error('health function has no role');
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'HeadDataBucket',
-        actions: ['s3:ListBucket'],
-        resources: [this.buckets.data.bucketArn],
-      }),
-    );
-    role.addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'SyncQueueDepth',
-        actions: ['sqs:GetQueueAttributes'],
-        resources: [this.syncQueues.inbound.queueArn],
-      }),
-    );
+    fn.allow('HeadDataBucket', ['s3:ListBucket'], [this.buckets.data.bucketArn]);
+    fn.allow('SyncQueueDepth', ['sqs:GetQueueAttributes'], [this.syncQueues.inbound.queueArn]);
     if (replicaCluster) {
-      role.addToPrincipalPolicy(
-        new iam.PolicyStatement({
-          sid: 'ReplicationLagMetric',
-          actions: ['cloudwatch:GetMetricData'],
-          resources: ['*'],
-        }),
-      );
-      acknowledge(role, [
+      fn.allow('ReplicationLagMetric', ['cloudwatch:GetMetricData'], ['*']);
+      acknowledge(fn.role, [
         {
           pack: PACKS.aws,
           rule: 'AwsSolutions-IAM5[Resource::*]',

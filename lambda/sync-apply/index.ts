@@ -14,7 +14,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import Redis from 'ioredis';
 import { ARN, BUCKET, EnvReader, QUEUE_URL, REGION_ID } from '../shared/env';
-import { regionState } from '../shared/failover/region-state';
+import { fencedCheck } from '../shared/failover/region-state';
 import { DEFAULT_PLAN_FILE, loadResidencyIndex } from '../shared/residency-plan-file';
 import { applyMessages } from '../shared/sync/apply';
 import { connectFromSecret, secretString, writeAudit } from '../shared/sync/aws';
@@ -51,9 +51,7 @@ const parking = new SqsParkingLot(
 );
 
 const ddb = new DynamoDBClient({ region: config.region });
-const fenced = config.stateTable
-  ? async () => (await regionState(ddb, config.stateTable as string, config.region)) !== 'active'
-  : undefined;
+const fenced = fencedCheck(ddb, config.stateTable, config.region);
 
 let db: Db | undefined;
 let invalidator: RedisInvalidator | undefined;

@@ -12,7 +12,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ARN, BUCKET, EnvReader, QUEUE_URL, REGION_ID } from '../shared/env';
-import { regionState } from '../shared/failover/region-state';
+import { fencedCheck } from '../shared/failover/region-state';
 import { DEFAULT_PLAN_FILE, loadResidencyIndex } from '../shared/residency-plan-file';
 import { connectFromSecret, generateDataKey, secretString, writeAudit } from '../shared/sync/aws';
 import type { Db } from '../shared/sync/db';
@@ -57,9 +57,7 @@ const sqsIn = (r: string) => {
 };
 const breakers = new TargetBreakers();
 const ddb = new DynamoDBClient({ region: config.region });
-const fenced = config.stateTable
-  ? async () => (await regionState(ddb, config.stateTable as string, config.region)) !== 'active'
-  : undefined;
+const fenced = fencedCheck(ddb, config.stateTable, config.region);
 const DATA_KEY_TTL_MS = 60 * 60 * 1000;
 
 let db: Db | undefined;

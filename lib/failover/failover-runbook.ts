@@ -1,7 +1,7 @@
 import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -254,30 +254,43 @@ export class FailoverRunbook extends Construct {
   }
 
   /**
+   * A step invocation: its result at `resultPath` (undefined: it replaces the state, as Parallel
+   * branches need), retried with backoff on throttling, timeouts and Lambda service errors.
+   */
+  private invoke(name: string, s: Step, resultPath?: string): sfn.TaskStateBase {
+    return new tasks.LambdaInvoke(this, name, {
+      lambdaFunction: this.functions[s].function,
+      payloadResponseOnly: true,
+      ...(resultPath ? { resultPath } : {}),
+      retryOnServiceExceptions: false,
+    }).addRetry({
+      errors: RETRYABLE,
+      interval: Duration.seconds(2),
+      maxAttempts: 3,
+      backoffRate: 2,
+      jitterStrategy: sfn.JitterType.FULL,
+    });
+  }
+
+  /** Ends a path with its outcome in `$.outcome`. */
+  private outcome(name: string, text: string): sfn.Pass {
+    return new sfn.Pass(this, name, {
+      result: sfn.Result.fromString(text),
+      resultPath: '$.outcome',
+    });
+  }
+
+  /**
    * Failback: the original region must answer healthy now and again after the configured stable
    * time, with its replica caught up; an operator approves (task token through SNS; decline or
    * timeout leave everything as it is); then drain, switch back (RPO 0), restore its routing,
    * verify, record, notify.
    */
   private failbackDefinition(props: FailoverRunbookProps): sfn.IChainable {
-    const f = this.functions;
     const topic = props.alerts.topics.critical;
     const settings = props.settings.failover;
-    const task = (name: string, s: Step, resultPath?: string) =>
-      new tasks.LambdaInvoke(this, name, {
-        lambdaFunction: f[s].function,
-        payloadResponseOnly: true,
-        ...(resultPath ? { resultPath } : {}),
-        retryOnServiceExceptions: false,
-      }).addRetry({
-        errors: RETRYABLE,
-        interval: Duration.seconds(2),
-        maxAttempts: 3,
-        backoffRate: 2,
-        jitterStrategy: sfn.JitterType.FULL,
-      });
-    const outcome = (name: string, text: string) =>
-      new sfn.Pass(this, name, { result: sfn.Result.fromString(text), resultPath: '$.outcome' });
+    const task = (name: string, s: Step, resultPath?: string) => this.invoke(name, s, resultPath);
+    const outcome = (name: string, text: string) => this.outcome(name, text);
     const failed = new tasks.SnsPublish(this, 'Failback alert', {
       topic,
       subject: 'Meridian failback failed',
@@ -387,26 +400,8 @@ export class FailoverRunbook extends Construct {
   }
 
   private definition(props: FailoverRunbookProps): sfn.IChainable {
-    const f = this.functions;
     const topic = props.alerts.topics.critical;
-    /** `resultPath` undefined: the result replaces the state (the Parallel branches). */
-    const step = (name: string, s: Step, resultPath?: string, retry = true) => {
-      const t = new tasks.LambdaInvoke(this, name, {
-        lambdaFunction: f[s].function,
-        payloadResponseOnly: true,
-        ...(resultPath ? { resultPath } : {}),
-        retryOnServiceExceptions: false,
-      });
-      if (retry)
-        t.addRetry({
-          errors: RETRYABLE,
-          interval: Duration.seconds(2),
-          maxAttempts: 3,
-          backoffRate: 2,
-          jitterStrategy: sfn.JitterType.FULL,
-        });
-      return t;
-    };
+    const step = (name: string, s: Step, resultPath?: string) => this.invoke(name, s, resultPath);
     const notify = (name: string, subject: string, message: sfn.TaskInput) =>
       new tasks.SnsPublish(this, name, {
         topic,
@@ -414,8 +409,7 @@ export class FailoverRunbook extends Construct {
         message,
         resultPath: sfn.JsonPath.DISCARD,
       });
-    const outcome = (name: string, text: string) =>
-      new sfn.Pass(this, name, { result: sfn.Result.fromString(text), resultPath: '$.outcome' });
+    const outcome = (name: string, text: string) => this.outcome(name, text);
 
     // Rollback path, for any failure after the lock is held.
     const fenced = new sfn.Fail(this, 'Fenced', {
@@ -520,9 +514,7 @@ export class FailoverRunbook extends Construct {
   private grant(c: RunbookConfig, lockTableArn: string, key: kms.IKey): void {
     const f = this.functions;
     const allow = (s: Step, sid: string, actions: string[], resources: string[]) =>
-      (f[s].function.role as iam.IRole).addToPrincipalPolicy(
-        new iam.PolicyStatement({ sid, actions, resources }),
-      );
+      f[s].allow(sid, actions, resources);
     const p = Aws.PARTITION;
     const zone = `arn:${p}:route53:::hostedzone/${c.hostedZoneId}`;
     const lock = ['dynamodb:UpdateItem', 'dynamodb:GetItem'];

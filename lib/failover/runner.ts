@@ -4,7 +4,8 @@
  * the region that failed. Shared by `npm run failover` and `npm run drill`.
  */
 
-import type { Mode, RunbookInput } from '../../lambda/shared/failover/steps';
+import type { Mode } from '../../lambda/shared/failover/decide';
+import type { RunbookInput } from '../../lambda/shared/failover/steps';
 import type { MeridianConfig } from '../config/load';
 import { failbackName, runbookName } from './failover-runbook';
 
@@ -37,10 +38,10 @@ export function failoverInput(
 ): RunbookInput {
   if (!MODES.includes(mode as Mode))
     throw new FailoverRequestError(`--mode ${mode}: expected one of ${MODES.join(', ')}`);
-  const region = config.regions.find((r) => r.id === failed);
-  if (!region) runnerRegion(config, failed);
+  runnerRegion(config, failed); // refuses a region regions/ does not have
+  const cell = config.regions.find((r) => r.id === failed)?.jurisdiction ?? '';
   return {
-    cell: region?.jurisdiction ?? '',
+    cell,
     failedRegion: failed,
     mode: mode as Mode,
     ...(reason ? { reason } : {}),

@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
@@ -186,6 +187,18 @@ export class MeridianFunction extends Construct {
           'Node.js 22 is the runtime Meridian pins and tests its bundles against (design card); runtime upgrades are made deliberately for every function at once.',
       },
     ]);
+  }
+
+  /** Adds one statement to the function's own role: least privilege, named by `sid`. */
+  allow(sid: string, actions: string[], resources: string[]): void {
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid, actions, resources }));
+  }
+
+  /** The function's own execution role. */
+  get role(): iam.IRole {
+    const role = this.function.role;
+    if (!role) throw new Error(`${this.node.path}: the function has no role`);
+    return role;
   }
 }
 

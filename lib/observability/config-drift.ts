@@ -3,7 +3,6 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
@@ -87,14 +86,12 @@ export class ConfigDrift extends Construct {
       ],
       bundling: props.bundling,
     });
-    (this.check.function.role as iam.IRole).addToPrincipalPolicy(
-      new iam.PolicyStatement({
-        sid: 'ReadFingerprints',
-        actions: ['ssm:GetParameter'],
-        resources: config.regions.map(
-          (r) => `arn:${Aws.PARTITION}:ssm:${r.id}:${r.account ?? account}:parameter${name}`,
-        ),
-      }),
+    this.check.allow(
+      'ReadFingerprints',
+      ['ssm:GetParameter'],
+      config.regions.map(
+        (r) => `arn:${Aws.PARTITION}:ssm:${r.id}:${r.account ?? account}:parameter${name}`,
+      ),
     );
     new events.Rule(this, 'Schedule', {
       description: 'Hourly config-drift check',

@@ -146,10 +146,6 @@ export class RegionalSync extends Construct {
     props.cacheSecret.grantRead(this.apply.function);
     // Explicit statements instead of CDK's grant helpers, which add wildcard actions
     // (kms:GenerateDataKey*, kms:ReEncrypt*, s3:Abort*).
-    const allow = (fn: MeridianFunction, sid: string, actions: string[], resources: string[]) =>
-      (fn.function.role as iam.IRole).addToPrincipalPolicy(
-        new iam.PolicyStatement({ sid, actions, resources }),
-      );
     const auditBucketId = Stack.of(this).getLogicalId(
       props.auditBucket.node.defaultChild as s3.CfnBucket,
     );
@@ -157,21 +153,14 @@ export class RegionalSync extends Construct {
       [this.dispatch, 'dispatch'],
       [this.apply, 'apply'],
     ] as const) {
-      allow(fn, 'ParkInDeadLetterQueue', ['sqs:SendMessage'], [props.queues.deadLetter.queueArn]);
-      allow(
-        fn,
+      fn.allow('ParkInDeadLetterQueue', ['sqs:SendMessage'], [props.queues.deadLetter.queueArn]);
+      fn.allow(
         'UseRegionalKey',
         ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt'],
         [props.key.keyArn],
       );
-      allow(
-        fn,
-        'WriteAudit',
-        ['s3:PutObject'],
-        [props.auditBucket.arnForObjects(`sync/${kind}/*`)],
-      );
-      allow(
-        fn,
+      fn.allow('WriteAudit', ['s3:PutObject'], [props.auditBucket.arnForObjects(`sync/${kind}/*`)]);
+      fn.allow(
         'ReadRegionState',
         ['dynamodb:GetItem'],
         [

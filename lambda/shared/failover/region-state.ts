@@ -22,3 +22,15 @@ export async function regionState(
   const state = out.Item?.state?.S;
   return state === 'fenced' || state === 'failed' ? state : 'active';
 }
+
+/**
+ * The check sync functions pass as `fenced`: true while the runbook has this region fenced.
+ * Undefined without a table (the region is never fenced).
+ */
+export function fencedCheck(
+  ddb: DynamoDBClient,
+  table: string | undefined,
+  region: string,
+): (() => Promise<boolean>) | undefined {
+  return table ? async () => (await regionState(ddb, table, region)) !== 'active' : undefined;
+}

@@ -42,8 +42,6 @@ import {
 } from './decide';
 import { type Acquired, acquire, fence, type Lease, release } from './lock';
 
-export type { Mode };
-
 export interface Clients {
   readonly route53: Route53Client;
   readonly dynamodb: DynamoDBClient;
@@ -152,16 +150,21 @@ async function healthCheckOf(k: Clients, region: string): Promise<string | undef
   const strMatch = (checks.HealthChecks ?? []).filter(
     (h) => h.HealthCheckConfig?.Type === 'HTTPS_STR_MATCH',
   );
-  if (strMatch.length === 0) return undefined;
-  const tags = await k.route53.send(
-    new ListTagsForResourcesCommand({
-      ResourceType: 'healthcheck',
-      ResourceIds: strMatch.map((h) => h.Id as string).slice(0, 10),
-    }),
-  );
-  return tags.ResourceTagSets?.find((t) =>
-    t.Tags?.some((x) => x.Key === 'meridian:region' && x.Value === region),
-  )?.ResourceId;
+  // ListTagsForResources takes at most 10 ids per call.
+  const ids = strMatch.map((h) => h.Id as string);
+  for (let i = 0; i < ids.length; i += 10) {
+    const tags = await k.route53.send(
+      new ListTagsForResourcesCommand({
+        ResourceType: 'healthcheck',
+        ResourceIds: ids.slice(i, i + 10),
+      }),
+    );
+    const hit = tags.ResourceTagSets?.find((t) =>
+      t.Tags?.some((x) => x.Key === 'meridian:region' && x.Value === region),
+    )?.ResourceId;
+    if (hit) return hit;
+  }
+  return undefined;
 }
 
 /** Verify the failure: health endpoint, Route 53 checkers, critical alarms; a quorum decides. */

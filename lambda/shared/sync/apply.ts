@@ -115,16 +115,15 @@ export async function applyMessages(
   let failed: string[] = [];
   let stats: ApplyStats | undefined;
   let error: string | undefined;
-  if (valid.length > 0 && (await deps.fenced?.())) {
+  const fenced = valid.length > 0 && ((await deps.fenced?.()) ?? false);
+  if (fenced) {
     error = `${deps.region} is fenced by the failover runbook: not applying`;
     for (const v of valid) {
       if (v.receiveCount >= deps.maxAttempts)
         toPark.push({ messageId: v.messageId, event: v.event, reason: error, targets: [] });
       else failed.push(v.messageId);
     }
-    valid.length = 0;
-  }
-  if (valid.length > 0) {
+  } else if (valid.length > 0) {
     const strategyOf = (c: string) => deps.index.rulesOf(c)?.conflict ?? 'lww';
     const run = async (batch: typeof valid) => {
       const s = await applyBatch(

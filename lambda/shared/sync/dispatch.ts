@@ -322,8 +322,7 @@ export async function dispatchOnce(
     maskedFields: [...maskedFields].sort(),
     failures,
     ...(oldestSentWall !== undefined ? { oldestSentWall } : {}),
-    parkedRecords: toPark
-      .filter(() => parked > 0)
-      .map((p) => ({ eventId: p.d.row.event.eventId, reason: p.reason })),
+    parkedRecords:
+      parked > 0 ? toPark.map((p) => ({ eventId: p.d.row.event.eventId, reason: p.reason })) : [],
   };
 }
