@@ -5,14 +5,11 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
 import { modelledRto } from '../lambda/shared/failover/decide';
-import { buildMeridian } from '../lib/app';
 import { loadConfig } from '../lib/config/load';
-import { runbookFromTemplate, runDrill } from '../lib/failover/drill/run';
+import { runbookFor, runDrill } from '../lib/failover/drill/run';
 import { DrillWorld } from '../lib/failover/drill/world';
-import { failoverInput, runnerRegion } from '../lib/failover/runner';
+import { failoverInput } from '../lib/failover/runner';
 import type { Result } from './result';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
@@ -20,19 +17,7 @@ process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 async function main() {
   const config = loadConfig({ env: 'prod' });
   const failed = 'us-east-1';
-  const runner = runnerRegion(config, failed);
-  const context = JSON.parse(
-    fs.readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8'),
-  ).context;
-  const stack = buildMeridian(new App({ context }), config, { compliance: false }).find(
-    (s) => s.region === runner,
-  );
-  if (!stack) throw new Error(`no stack for ${runner}`);
-  const rb = runbookFromTemplate(
-    Template.fromStack(stack).toJSON() as never,
-    runner,
-    stack.account,
-  );
+  const rb = runbookFor(config, failed);
   const runs: number[] = [];
   let outcome = '';
   for (let i = 0; i < 5; i++) {

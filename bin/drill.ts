@@ -7,16 +7,11 @@
  * every Task bound to its real handler and every AWS/Cloudflare call answered by stateful fakes.
  * Prints the timeline, what changed, and the modelled RTO.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { App } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
 import { modelledRto } from '../lambda/shared/failover/decide';
-import { buildMeridian } from '../lib/app';
 import { DEFAULT_ENV, loadConfig } from '../lib/config/load';
 import { ConfigError } from '../lib/config/problems';
-import { runbookFromTemplate, runDrill } from '../lib/failover/drill/run';
+import { runbookFor, runDrill } from '../lib/failover/drill/run';
 import { DrillWorld } from '../lib/failover/drill/world';
 import { FailoverRequestError, failoverInput, runnerRegion } from '../lib/failover/runner';
 
@@ -36,14 +31,7 @@ async function main() {
   const input = failoverInput(config, values.fail, values.mode);
   const runner = runnerRegion(config, values.fail);
 
-  const context = JSON.parse(
-    fs.readFileSync(path.join(__dirname, '..', 'cdk.json'), 'utf8'),
-  ).context;
-  const app = new App({ context });
-  const stack = buildMeridian(app, config, { compliance: false }).find((s) => s.region === runner);
-  if (!stack) throw new Error(`no stack for ${runner}`);
-  const account = stack.account;
-  const rb = runbookFromTemplate(Template.fromStack(stack).toJSON() as never, runner, account);
+  const rb = runbookFor(config, values.fail);
 
   const world = new DrillWorld(rb.config);
   if (input.mode !== 'switchover') world.fail(values.fail);

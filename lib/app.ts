@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { type App, Validations } from 'aws-cdk-lib';
 import { ResidencyIndex } from '../lambda/shared/residency-plan';
 import { registerCompliancePacks } from './compliance/nag';
@@ -15,6 +17,15 @@ export interface MeridianAppOptions {
 }
 
 /** Builds every stack of a validated config into `app`. */
+/** The context (feature flags) of cdk.json, so in-process apps build what `npm run synth` builds. */
+export function cdkContext(): Record<string, unknown> {
+  return (
+    JSON.parse(readFileSync(join(__dirname, '..', 'cdk.json'), 'utf8')) as {
+      context: Record<string, unknown>;
+    }
+  ).context;
+}
+
 export function buildMeridian(
   app: App,
   config: MeridianConfig,

@@ -1,8 +1,6 @@
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import { buildMeridian } from '../../lib/app';
+import { buildMeridian, cdkContext } from '../../lib/app';
 import type { MeridianConfig } from '../../lib/config/load';
 import type { RegionalStack } from '../../lib/regional-stack';
 
@@ -12,16 +10,9 @@ export interface BuiltApp {
   template(region: string): Template;
 }
 
-/** The feature flags of cdk.json, so tests build exactly what `npm run synth` builds. */
-const CDK_CONTEXT = (
-  JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'cdk.json'), 'utf8')) as {
-    context: Record<string, unknown>;
-  }
-).context;
-
 /** Builds the app for a config without the rule packs (they run in `npm run test:synth`). */
 export function buildApp(config: MeridianConfig): BuiltApp {
-  const app = new App({ context: CDK_CONTEXT });
+  const app = new App({ context: cdkContext() });
   const stacks = buildMeridian(app, config, { compliance: false });
   const templates = new Map<string, Template>();
   return {

@@ -5,9 +5,14 @@
  * aws-local-stepfunctions executes it. Dev and test support: never deployed.
  */
 import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Template as CdkTemplate } from 'aws-cdk-lib/assertions';
 import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { RunbookConfig } from '../../../lambda/shared/failover/config';
+import { buildMeridian, cdkContext } from '../../app';
+import type { MeridianConfig } from '../../config/load';
 import { LAMBDA_DIR } from '../../lambda/bundle';
+import { runnerRegion } from '../runner';
 
 // aws-local-stepfunctions needs Promise.withResolvers (Node 22); polyfill it on Node 20.
 const P = Promise as unknown as { withResolvers?: () => unknown };
@@ -253,4 +258,26 @@ export async function runDrill(
       endedAt: Date.now(),
     };
   }
+}
+
+/**
+ * Synthesizes the regional stacks in-process and returns the runbook of the region that would
+ * handle a failure of `failed` (its runner), as `npm run drill` and `npm run bench` execute it.
+ */
+export function runbookFor(
+  config: MeridianConfig,
+  failed: string,
+  machine: 'failover' | 'failback' = 'failover',
+): SynthesizedRunbook {
+  const runner = runnerRegion(config, failed);
+  const stack = buildMeridian(new App({ context: cdkContext() }), config, {
+    compliance: false,
+  }).find((s) => s.region === runner);
+  if (!stack) throw new Error(`drill: no stack for ${runner}`);
+  return runbookFromTemplate(
+    CdkTemplate.fromStack(stack).toJSON() as never,
+    runner,
+    stack.account,
+    machine,
+  );
 }
