@@ -3,6 +3,7 @@
  * problem is reported together, each naming the variable, the value received and what is expected,
  * so a bad deployment fails its first invocation with a message that says how to fix it.
  */
+import { BUCKET, ConfigurationError, EnvReader, REGION_ID } from '../shared/env';
 
 export interface Endpoint {
   readonly host: string;
@@ -24,77 +25,51 @@ export interface HealthConfig {
   readonly maxQueueDepth: number;
 }
 
-export class HealthConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(`health: invalid configuration:\n${problems.map((p) => `  ${p}`).join('\n')}`);
+export class HealthConfigError extends ConfigurationError {
+  constructor(problems: readonly string[]) {
+    super('health', problems);
     this.name = 'HealthConfigError';
   }
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
+const ENDPOINT = /^([A-Za-z0-9.-]+):(\d{1,5})$/;
 
-export function readHealthConfig(env: Env): HealthConfig {
-  const problems: string[] = [];
-  const bad = (name: string, value: string | undefined, expected: string) =>
-    problems.push(
-      `${name}: got ${value === undefined ? 'nothing' : JSON.stringify(value)}; expected ${expected}`,
-    );
-
-  const int = (name: string, min: number, max: number, fallback?: number): number => {
-    const raw = env[name];
-    if (raw === undefined || raw === '') {
-      if (fallback !== undefined) return fallback;
-      bad(name, raw, `an integer from ${min} to ${max}`);
-      return min;
-    }
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < min || n > max)
-      bad(name, raw, `an integer from ${min} to ${max}`);
-    return n;
-  };
+export function readHealthConfig(env: Readonly<Record<string, string | undefined>>): HealthConfig {
+  const r = new EnvReader(env);
   const endpoint = (name: string): Endpoint | undefined => {
-    const raw = env[name];
-    if (!raw) return undefined;
-    const m = /^([A-Za-z0-9.-]+):(\d{1,5})$/.exec(raw);
-    const port = Number(m?.[2]);
-    if (!m?.[1] || port < 1 || port > 65535) {
-      bad(name, raw, 'host:port, such as db.example.internal:5432');
+    const expected = 'host:port, such as db.example.internal:5432';
+    const raw = r.optional(name, ENDPOINT, expected);
+    const m = raw ? ENDPOINT.exec(raw) : null;
+    if (!m?.[1]) return undefined;
+    const port = Number(m[2]);
+    if (port < 1 || port > 65535) {
+      r.problems.push(`${name}: got ${JSON.stringify(raw)}; expected ${expected}`);
       return undefined;
     }
     return { host: m[1], port };
   };
-  const optional = (name: string, pattern: RegExp, expected: string): string | undefined => {
-    const raw = env[name];
-    if (!raw) return undefined;
-    if (!pattern.test(raw)) bad(name, raw, expected);
-    return raw;
-  };
-
-  const region = env.MERIDIAN_REGION ?? '';
-  if (!/^[a-z]{2}(-[a-z]+)+-\d$/.test(region))
-    bad('MERIDIAN_REGION', env.MERIDIAN_REGION, 'an AWS region id such as eu-west-1');
   const config: HealthConfig = {
-    region,
-    timeoutMs: int('MERIDIAN_HEALTH_TIMEOUT_MS', 100, 1800, 1000),
-    cacheSeconds: int('MERIDIAN_HEALTH_CACHE_SECONDS', 0, 10, 2),
+    region: r.string('MERIDIAN_REGION', REGION_ID, 'an AWS region id such as eu-west-1'),
+    timeoutMs: r.int('MERIDIAN_HEALTH_TIMEOUT_MS', 100, 1800, 1000),
+    cacheSeconds: r.int('MERIDIAN_HEALTH_CACHE_SECONDS', 0, 10, 2),
     auroraWriter: endpoint('MERIDIAN_AURORA_WRITER'),
     auroraReader: endpoint('MERIDIAN_AURORA_READER'),
-    auroraCluster: optional(
+    auroraCluster: r.optional(
       'MERIDIAN_AURORA_CLUSTER',
       /^[a-z][a-z0-9-]{0,62}$/,
       'an Aurora cluster identifier',
     ),
-    maxReplicationLagSeconds: int('MERIDIAN_MAX_REPLICATION_LAG_SECONDS', 1, 3600, 60),
+    maxReplicationLagSeconds: r.int('MERIDIAN_MAX_REPLICATION_LAG_SECONDS', 1, 3600, 60),
     cache: endpoint('MERIDIAN_CACHE_ENDPOINT'),
-    bucket: optional('MERIDIAN_BUCKET', /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name'),
-    queueUrl: optional('MERIDIAN_SYNC_QUEUE_URL', /^https:\/\/\S+$/, 'an https:// SQS queue URL'),
-    maxQueueDepth: int('MERIDIAN_MAX_QUEUE_DEPTH', 1, 10_000_000, 100_000),
+    bucket: r.optional('MERIDIAN_BUCKET', BUCKET, 'an S3 bucket name'),
+    queueUrl: r.optional('MERIDIAN_SYNC_QUEUE_URL', /^https:\/\/\S+$/, 'an https:// SQS queue URL'),
+    maxQueueDepth: r.int('MERIDIAN_MAX_QUEUE_DEPTH', 1, 10_000_000, 100_000),
   };
   const checks = [config.auroraWriter, config.cache, config.bucket, config.queueUrl];
-  if (problems.length === 0 && checks.every((c) => c === undefined))
-    problems.push(
+  if (r.problems.length === 0 && checks.every((c) => c === undefined))
+    r.problems.push(
       'no dependency to check: set at least one of MERIDIAN_AURORA_WRITER, MERIDIAN_CACHE_ENDPOINT, MERIDIAN_BUCKET, MERIDIAN_SYNC_QUEUE_URL',
     );
-  if (problems.length > 0) throw new HealthConfigError(problems);
+  if (r.problems.length > 0) throw new HealthConfigError(r.problems);
   return config;
 }
