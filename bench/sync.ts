@@ -8,6 +8,8 @@
  *                   row locks, resolution, guarded upsert, history; baseline: one guarded
  *                   INSERT … ON CONFLICT per row, autocommit (10,000 rows, rate extrapolated)
  *   sync.apply      the same with two workers on entity partitions (as FIFO message groups)
+ *   sync.floor      the same rows as one bare bulk upsert per 1,000 (no resolution, guard, ledger
+ *                   or history): the ceiling this machine's Postgres sets for sync.apply
  *   sync.e2e        100,000 outbox rows → dispatch (claim, check, mask, encode, settle) → apply
  *                   (parse, re-check, resolve, upsert) into a second schema, both stages running
  *                   side by side in this one process, wall seconds
@@ -223,6 +225,35 @@ async function main() {
         ],
       );
   });
+  // The floor: the same rows, same batches, one plain INSERT … ON CONFLICT DO UPDATE without
+  // resolution, guard, ledger or history: what this machine's Postgres does at best.
+  const floorEvents = events(N, 'f');
+  const floorSeconds = await time(async () => {
+    for (let i = 0; i < N; i += 1000)
+      await target1.db.query(
+        `INSERT INTO meridian_replica (entity_type, entity_key, data_class, home_region, hlc_wall, hlc_logical, origin_region, event_id, payload)
+         SELECT 'f-' || entity_type, entity_key, data_class, home_region, hlc_wall, hlc_logical, origin_region, event_id, payload
+           FROM jsonb_to_recordset($1::jsonb) AS r(entity_type text, entity_key text, data_class text, home_region text,
+                hlc_wall bigint, hlc_logical integer, origin_region text, event_id uuid, payload jsonb)
+         ON CONFLICT (entity_type, entity_key) DO UPDATE SET payload = excluded.payload`,
+        [
+          JSON.stringify(
+            floorEvents.slice(i, i + 1000).map((e) => ({
+              entity_type: e.entityType,
+              entity_key: e.entityKey,
+              data_class: e.dataClass,
+              home_region: e.homeRegion,
+              hlc_wall: e.hlc.wall,
+              hlc_logical: e.hlc.logical,
+              origin_region: e.originRegion,
+              event_id: e.eventId,
+              payload: e.payload,
+            })),
+          ),
+        ],
+      );
+  });
+  const floorRate = N / floorSeconds;
   const applyRate = N / applySeconds;
   results.push({
     name: 'sync.apply.1',
@@ -233,6 +264,14 @@ async function main() {
     note: `one worker; ${target1.kind}`,
   });
   const parallelRate = N / parallelSeconds;
+  results.push({
+    name: 'sync.floor',
+    value: round(floorRate),
+    unit: 'rows/s',
+    baseline: round(floorRate),
+    ratio: 1,
+    note: `bare bulk upsert, no resolution/guard/ledger/history: this machine's ceiling for sync.apply; apply reaches ${Math.round((parallelRate / floorRate) * 100)}% of it`,
+  });
   results.push({
     name: 'sync.apply',
     value: round(parallelRate),
