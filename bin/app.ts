@@ -14,7 +14,9 @@ try {
   const config = loadConfig({ env });
   const bundling =
     app.node.tryGetContext('meridian:bundling') === 'per-stack' ? 'per-stack' : 'once';
-  buildMeridian(app, config, { bundling });
+  // `-c meridian:guard=off` skips the Control Tower controls (a quicker local loop; CI keeps them).
+  const controlTower = app.node.tryGetContext('meridian:guard') !== 'off';
+  buildMeridian(app, config, { bundling, controlTower });
   app.synth();
 } catch (err) {
   if (!(err instanceof ConfigError)) throw err;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type App, Validations } from 'aws-cdk-lib';
 import { ResidencyIndex } from '../lambda/shared/residency-plan';
+import { ControlTowerGuard } from './compliance/control-tower-guard';
 import { registerCompliancePacks } from './compliance/nag';
 import { ResidencyGuard } from './compliance/residency-guard';
 import type { MeridianConfig } from './config/load';
@@ -12,8 +13,13 @@ import { RegionalStack } from './regional-stack';
 export interface MeridianAppOptions {
   /** @default 'once' */
   readonly bundling?: BundlingMode;
-  /** Register the cdk-nag packs. @default true */
+  /** Register the cdk-nag packs and the residency guard. @default true */
   readonly compliance?: boolean;
+  /**
+   * Also run the Control Tower proactive controls (cfn-guard, ~10 s for the shipped regions).
+   * @default false - `bin/app.ts` (every `npm run synth`) turns it on; in-process test apps leave it off
+   */
+  readonly controlTower?: boolean;
 }
 
 /** Builds every stack of a validated config into `app`. */
@@ -40,6 +46,7 @@ export function buildMeridian(
     Validations.of(app).addPlugins(
       new ResidencyGuard(index, new Naming(config.global.platform, config.env)),
     );
+    if (options.controlTower) Validations.of(app).addPlugins(new ControlTowerGuard());
   }
   return stacks;
 }

@@ -152,6 +152,12 @@ export class RegionalCache extends Construct {
         reason:
           'The cache sits in isolated subnets and accepts only the VPC range over TLS with AUTH; a non-default port would add no protection.',
       },
+      {
+        pack: PACKS.guard,
+        rule: 'elasticache_repl_grp_rbac_auth_enabled_check',
+        reason:
+          'Clients authenticate with an AUTH token kept in Secrets Manager over TLS, in isolated subnets; the cache holds only copies that sync invalidates. RBAC user groups cannot be added to a Global Datastore member by CloudFormation (the member inherits the primary).',
+      },
     ]);
   }
 }

@@ -30,6 +30,8 @@ export const PACKS = {
   hipaa: 'HIPAA.Security',
   nist: 'NIST.800.53.R5',
   pci: 'PCI.DSS.321',
+  /** Control Tower proactive controls (cfn-guard), see ./control-tower-guard.ts. */
+  guard: 'cdk-validator-cfnguard',
   /** aws-cdk-lib's built-in CloudFormation template validation. */
   cfn: 'CloudFormation-Validate',
 } as const;

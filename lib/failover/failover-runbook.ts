@@ -3,7 +3,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
-import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -137,6 +137,10 @@ export class FailoverRunbook extends Construct {
       // The first value is a placeholder: rotating it on deploy would fail.
       rotateImmediatelyOnUpdate: false,
     });
+    // Only this secret may invoke its rotation function (Control Tower CT.LAMBDA.PR.2).
+    for (const child of this.tokenRotation.function.node.children)
+      if (child instanceof lambda.CfnPermission)
+        child.addPropertyOverride('SourceArn', this.cloudflareToken.secretArn);
 
     const config: RunbookConfig = {
       ...c,

@@ -7,7 +7,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import { Construct, type IConstruct } from 'constructs';
 import { acknowledge, inAllPacks, PACKS } from '../compliance/nag';
 import { encryptedLogGroup } from '../observability/encrypted-log-group';
 import { bundleHandlers, ESBUILD_OPTIONS, LAMBDA_DIR } from './bundle';
@@ -65,7 +65,7 @@ export function functionParts(
   c: Construct,
   props: { vpc: ec2.IVpc; key: kms.IKey; logRetentionDays: number; purpose: string },
 ): SharedFunctionParts {
-  return {
+  const parts = {
     logGroup: encryptedLogGroup(c, 'Logs', {
       key: props.key,
       retentionDays: props.logRetentionDays,
@@ -83,6 +83,22 @@ export function functionParts(
       removalPolicy: RemovalPolicy.RETAIN,
     }),
   };
+  acknowledgeDeadLetterQueue(
+    parts.deadLetterQueue,
+    `the failed async invocations of ${props.purpose}`,
+  );
+  return parts;
+}
+
+/** Control Tower CT.SQS.PR.1 on a queue that is itself the last stop for failed messages. */
+export function acknowledgeDeadLetterQueue(queue: IConstruct, of: string): void {
+  acknowledge(queue, [
+    {
+      pack: PACKS.guard,
+      rule: 'sqs_dlq_check',
+      reason: `This queue is the dead-letter queue of ${of}: a dead-letter queue of its own would have no consumer; its depth raises an alarm and messages stay 14 days.`,
+    },
+  ]);
 }
 
 /**

@@ -78,7 +78,23 @@ export class RegionalIngress extends Construct {
         reason:
           'The health route is probed by Route 53 and Cloudflare checkers, which cannot sign requests; it returns only up/down per dependency, no data.',
       },
+      {
+        pack: PACKS.guard,
+        rule: 'api_gw_v2_authorization_type_configured_check',
+        reason:
+          'The health route is probed by Route 53 and Cloudflare checkers, which cannot sign requests; it returns only up/down per dependency, no data.',
+      },
     ]);
+    const permission = route[0]?.node.tryFindChild('Health-Permission');
+    if (permission)
+      acknowledge(permission, [
+        {
+          pack: PACKS.guard,
+          rule: 'lambda_function_public_access_prohibited_check',
+          reason:
+            "The permission is for apigateway.amazonaws.com with SourceArn set to this API's execute-api ARN; the rule cannot read a SourceArn built with Fn::Join.",
+        },
+      ]);
 
     this.certificate = new acm.Certificate(this, 'Certificate', {
       domainName: main,

@@ -166,6 +166,12 @@ export class RegionalSearch extends Construct {
         reason:
           'A VPC domain: reachable only from the VPC range on 443 (security group), then IAM-signed requests of this account and fine-grained access control; IP allow-lists do not apply.',
       },
+      {
+        pack: PACKS.guard,
+        rule: 'opensearch_https_required_check',
+        reason:
+          'HTTPS is enforced with Policy-Min-TLS-1-2-PFS-2023-10: TLS 1.2 or later with forward secrecy, stricter than the one policy the rule lists (Policy-Min-TLS-1-2-2019-07).',
+      },
     ]);
   }
 }

@@ -78,6 +78,23 @@ export class RegionalBuckets extends Construct {
         'S3DefaultEncryptionKMS',
         'S3 server access log delivery supports only SSE-S3 on the target bucket; the logs hold request metadata, not records.',
       ),
+      {
+        pack: PACKS.guard,
+        rule: 's3_bucket_logging_enabled_check',
+        reason: 'This is the access-log target itself; logging it into itself would loop.',
+      },
+      {
+        pack: PACKS.guard,
+        rule: 's3_bucket_default_encryption_kms_check',
+        reason:
+          'S3 server access log delivery supports only SSE-S3 on the target bucket; the logs hold request metadata, not records.',
+      },
+      {
+        pack: PACKS.guard,
+        rule: 's3_bucket_object_lock_enabled_check',
+        reason:
+          'Access logs expire after settings.accessLogRetentionDays; Object Lock would keep them past that. The audit trail that must not change is the Object Lock audit bucket.',
+      },
       ...inAllPacks(
         'S3BucketReplicationEnabled',
         'Access logs are regional operational evidence, kept in the region with their own retention; replicating them would move request metadata out of the region for no recovery need.',
@@ -174,6 +191,19 @@ export class RegionalBuckets extends Construct {
       objectLockDefaultRetention: s3.ObjectLockRetention.compliance(
         Duration.days(props.auditRetentionDays),
       ),
+      // Audit records are read rarely after the first quarter: Glacier keeps them for less.
+      // No expiration: Object Lock decides the minimum; deleting after it is a reviewer's call.
+      lifecycleRules: [
+        {
+          id: 'archive',
+          transitions: [
+            {
+              storageClass: s3.StorageClass.GLACIER_INSTANT_RETRIEVAL,
+              transitionAfter: Duration.days(90),
+            },
+          ],
+        },
+      ],
       replicationRole: auditRules.length > 0 ? this.replicationRole : undefined,
       replicationRules: auditRules.length > 0 ? auditRules : undefined,
     });
@@ -183,6 +213,22 @@ export class RegionalBuckets extends Construct {
         'its jurisdiction has no other region (the compliance report lists the gap)',
       );
     }
+    const noEvents = (what: string) => ({
+      pack: PACKS.guard,
+      rule: 's3_event_notifications_enabled_check',
+      reason: `Nothing consumes object events of the ${what} bucket: its writers know what they wrote, and replication is watched by its own metrics; S3 notifications would add a CDK custom-resource Lambda outside the VPC for no reader.`,
+    });
+    acknowledge(this.accessLogs, [noEvents('access-log')]);
+    acknowledge(this.audit, [noEvents('audit')]);
+    acknowledge(this.data, [
+      noEvents('data'),
+      {
+        pack: PACKS.guard,
+        rule: 's3_bucket_object_lock_enabled_check',
+        reason:
+          'The data bucket holds personal records that erasure requests (GDPR art. 17, DPDP, PDPA) must be able to delete; Object Lock would forbid that. Versioning, KMS and replication protect it; the immutable trail is the Object Lock audit bucket.',
+      },
+    ]);
     if (dataRules.length === 0) {
       acknowledgeNoReplication(
         this.data,

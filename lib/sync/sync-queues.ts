@@ -2,6 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { acknowledgeDeadLetterQueue } from '../lambda/meridian-function';
 
 export interface SyncQueuesProps {
   /** The regional key; the queues are encrypted with it. */
@@ -37,6 +38,10 @@ export class SyncQueues extends Construct {
       ...common,
       queueName: `${props.namePrefix}-sync-dead-letter.fifo`,
     });
+    acknowledgeDeadLetterQueue(
+      this.deadLetter,
+      'the sync inbound queue (and the parking lot of dispatch)',
+    );
     this.inbound = new sqs.Queue(this, 'Inbound', {
       ...common,
       queueName: `${props.namePrefix}-sync-inbound.fifo`,
