@@ -2,6 +2,7 @@
 // npm run synth [-- --env <name>] : CloudFormation for every region of regions/ into cdk.out/.
 // npm run test:synth              : the same for every environment (prod + each overlay) into
 //                                   .build/synth-check/<env>, checking one template per region.
+// Then the compliance report from the templates (bin/report.ts → reports/).
 // Runs offline: no AWS account, credentials or network. Extra arguments go to `cdk synth`.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -79,14 +80,48 @@ function synthEdge(envName, outdir) {
   if (run.status !== 0) process.exit(run.status ?? 1);
 }
 
+/** The compliance report (reports/compliance.md and .html) from what synth just wrote. */
+function report(cdkOut, cdktfOut, out, envName) {
+  // prod (the shipped environment) is reports/compliance.md; overlays get compliance-<env>.md.
+  const name = envName === 'prod' ? 'compliance' : `compliance-${envName}`;
+  const run = spawnSync(
+    tsx,
+    ['bin/report.ts', '--cdk-out', cdkOut, '--cdktf-out', cdktfOut, '--out', out, '--name', name],
+    { cwd: root, env: processEnv, stdio: 'inherit' },
+  );
+  if (run.status !== 0) process.exit(run.status ?? 1);
+}
+
 if (!check) {
   synth(env, path.join(root, 'cdk.out'));
   synthEdge(env, path.join(root, 'cdktf.out'));
+  report(path.join(root, 'cdk.out'), path.join(root, 'cdktf.out'), path.join(root, 'reports'), env);
 } else {
   let failed = false;
   for (const envName of ['prod', ...overlays.filter((o) => o !== 'prod')]) {
     const stacks = synth(envName, path.join(root, '.build', 'synth-check', envName));
     synthEdge(envName, path.join(root, '.build', 'synth-check', envName, 'cdktf'));
+    report(
+      path.join(root, '.build', 'synth-check', envName),
+      path.join(root, '.build', 'synth-check', envName, 'cdktf'),
+      path.join(root, '.build', 'synth-check', envName, 'reports'),
+      envName,
+    );
+    if (envName === 'prod') {
+      // The committed report must be the one these templates give: a change to regions/ or
+      // lib/ that moves compliance shows up as a diff of reports/compliance.md in review.
+      const fresh = fs.readFileSync(
+        path.join(root, '.build', 'synth-check', envName, 'reports', 'compliance.md'),
+        'utf8',
+      );
+      const committed = path.join(root, 'reports', 'compliance.md');
+      if (!fs.existsSync(committed) || fs.readFileSync(committed, 'utf8') !== fresh) {
+        console.error(
+          'synth check: reports/compliance.md is not the report of these templates; run `npm run synth` and commit reports/compliance.md (its diff is what the change does to compliance)',
+        );
+        failed = true;
+      }
+    }
     const missing = regionIds.filter((r) => !stacks.some((s) => s.region === r));
     if (missing.length > 0) {
       console.error(`synth check (${envName}): no template for ${missing.join(', ')}`);

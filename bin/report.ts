@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+/**
+ * npm run report [-- --cdk-out DIR --cdktf-out DIR --out DIR --name NAME]
+ * Writes reports/<NAME>.md and .html (default `compliance`) from what `npm run synth` wrote.
+ * Offline, deterministic; exit 1 with one line when there is nothing to read.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { readAssembly } from '../lib/compliance/report/assembly';
+import { buildReport } from '../lib/compliance/report/model';
+import { renderHtml, renderMarkdown } from '../lib/compliance/report/render';
+
+const args = process.argv.slice(2);
+const opt = (name: string, fallback: string) => {
+  const i = args.indexOf(name);
+  return i >= 0 && args[i + 1] ? (args[i + 1] as string) : fallback;
+};
+const root = path.resolve(__dirname, '..');
+const cdkOut = path.resolve(opt('--cdk-out', path.join(root, 'cdk.out')));
+const cdktfOut = path.resolve(opt('--cdktf-out', path.join(root, 'cdktf.out')));
+const out = path.resolve(opt('--out', path.join(root, 'reports')));
+const name = opt('--name', 'compliance');
+
+try {
+  const report = buildReport(readAssembly(cdkOut, cdktfOut));
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(out, `${name}.md`), renderMarkdown(report));
+  fs.writeFileSync(path.join(out, `${name}.html`), renderHtml(report));
+  const rel = (f: string) => path.relative(process.cwd(), path.join(out, f));
+  console.log(
+    `compliance report: ${rel(`${name}.md`)}, ${rel(`${name}.html`)} — ${report.regions.length} regions, ${report.edges.length} replication edges, ${report.acknowledgements.length} acknowledged rule/reason pairs, ${report.gaps.length} gaps`,
+  );
+} catch (err) {
+  console.error(`report: ${(err as Error).message}`);
+  process.exit(1);
+}

@@ -1,0 +1,159 @@
+/**
+ * Reads what `npm run synth` wrote: the CloudFormation templates and their construct metadata in
+ * `cdk.out/`, the residency plan the Lambdas carry (the plan layer's asset) and the Cloudflare
+ * pools in `cdktf.out/`. The report is built from this, not from `regions/`, so it shows what
+ * will really be deployed.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { ResidencyPlan } from '../../../lambda/shared/residency-plan';
+import { DEFAULT_PLAN_FILE } from '../../../lambda/shared/residency-plan-file';
+
+export interface CfnResource {
+  readonly Type: string;
+  readonly Properties?: Record<string, unknown>;
+  readonly Metadata?: Record<string, unknown>;
+}
+
+export interface CfnTemplate {
+  readonly Resources?: Record<string, CfnResource>;
+}
+
+/** One acknowledged finding: the construct, the rule (`<pack>::<rule>`) and its reason. */
+export interface Acknowledged {
+  readonly constructPath: string;
+  readonly id: string;
+  readonly reason: string;
+}
+
+export interface StackArtifact {
+  readonly id: string;
+  readonly region: string;
+  readonly templateFile: string;
+  readonly template: CfnTemplate;
+  readonly acknowledged: readonly Acknowledged[];
+}
+
+export interface EdgePool {
+  readonly name: string;
+  readonly origins: readonly string[];
+  readonly enabled: boolean;
+}
+
+export interface Assembly {
+  readonly stacks: readonly StackArtifact[];
+  /** The residency plan from the plan layer asset (the one the sync Lambdas decide with). */
+  readonly plan?: ResidencyPlan;
+  readonly planAsset?: string;
+  /** Cloudflare pools from the cdktf output, when it is there. */
+  readonly pools: readonly EdgePool[];
+}
+
+interface Manifest {
+  artifacts?: Record<
+    string,
+    {
+      type: string;
+      environment?: string;
+      properties?: { templateFile?: string };
+      additionalMetadataFile?: string;
+      metadata?: Record<string, { type: string; data: unknown }[]>;
+    }
+  >;
+}
+
+const readJson = <T>(file: string): T => JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+
+/** Reads a cloud assembly directory (and, when given, a cdktf output directory). */
+export function readAssembly(cdkOut: string, cdktfOut?: string): Assembly {
+  const manifestFile = path.join(cdkOut, 'manifest.json');
+  if (!fs.existsSync(manifestFile))
+    throw new Error(
+      `${cdkOut} holds no cloud assembly (manifest.json): run \`npm run synth\` first`,
+    );
+  const manifest = readJson<Manifest>(manifestFile);
+  const stacks: StackArtifact[] = [];
+  for (const [id, a] of Object.entries(manifest.artifacts ?? {}).sort(([x], [y]) =>
+    x.localeCompare(y),
+  )) {
+    if (a.type !== 'aws:cloudformation:stack' || !a.properties?.templateFile) continue;
+    const metadata: Record<string, { type: string; data: unknown }[]> = {
+      ...(a.metadata ?? {}),
+      ...(a.additionalMetadataFile && fs.existsSync(path.join(cdkOut, a.additionalMetadataFile))
+        ? readJson<Record<string, { type: string; data: unknown }[]>>(
+            path.join(cdkOut, a.additionalMetadataFile),
+          )
+        : {}),
+    };
+    const acknowledged: Acknowledged[] = [];
+    for (const [constructPath, entries] of Object.entries(metadata))
+      for (const e of entries)
+        if (e.type === 'aws:cdk:acknowledged-rules' && e.data && typeof e.data === 'object')
+          for (const [rule, reason] of Object.entries(e.data as Record<string, string>))
+            acknowledged.push({
+              constructPath: constructPath.replace(/^\//, ''),
+              id: rule,
+              reason,
+            });
+    stacks.push({
+      id,
+      region: a.environment?.split('/').pop() ?? 'unknown',
+      templateFile: a.properties.templateFile,
+      template: readJson<CfnTemplate>(path.join(cdkOut, a.properties.templateFile)),
+      acknowledged,
+    });
+  }
+
+  // The plan: the asset of the layer whose content is the residency plan file.
+  let plan: ResidencyPlan | undefined;
+  let planAsset: string | undefined;
+  for (const s of stacks) {
+    for (const r of Object.values(s.template.Resources ?? {})) {
+      if (r.Type !== 'AWS::Lambda::LayerVersion') continue;
+      // The asset folder: from the asset metadata (CLI synth), else from the content hash.
+      const key = String((r.Properties?.Content as { S3Key?: unknown } | undefined)?.S3Key ?? '');
+      const asset =
+        typeof r.Metadata?.['aws:asset:path'] === 'string'
+          ? r.Metadata['aws:asset:path']
+          : `asset.${key.replace(/\.zip$/, '')}`;
+      const file = path.join(cdkOut, asset, path.relative('/opt', DEFAULT_PLAN_FILE));
+      if (fs.existsSync(file)) {
+        plan = readJson<ResidencyPlan>(file);
+        planAsset = asset;
+        break;
+      }
+    }
+    if (plan) break;
+  }
+
+  // The edge stack of the same environment (cdktf.out may hold other environments' stacks).
+  const envTag = stacks
+    .flatMap((s) => Object.values(s.template.Resources ?? {}))
+    .map((r) => r.Properties?.Tags)
+    .flatMap((tags) => (Array.isArray(tags) ? (tags as { Key: string; Value: string }[]) : []))
+    .find((t) => t.Key === 'meridian:env')?.Value;
+  const pools: EdgePool[] = [];
+  if (cdktfOut && fs.existsSync(path.join(cdktfOut, 'stacks'))) {
+    for (const dir of fs
+      .readdirSync(path.join(cdktfOut, 'stacks'))
+      .filter((d) => !envTag || d.endsWith(`-edge-${envTag}`))
+      .sort()) {
+      const file = path.join(cdktfOut, 'stacks', dir, 'cdk.tf.json');
+      if (!fs.existsSync(file)) continue;
+      const tf = readJson<{ resource?: Record<string, Record<string, Record<string, unknown>>> }>(
+        file,
+      );
+      for (const p of Object.values(tf.resource?.cloudflare_load_balancer_pool ?? {})) {
+        pools.push({
+          name: String(p.name),
+          origins: ((p.origins as { address?: string; name?: string }[] | undefined) ?? []).map(
+            (o) => String(o.name ?? o.address),
+          ),
+          enabled: p.enabled !== false,
+        });
+      }
+    }
+  }
+  pools.sort((a, b) => a.name.localeCompare(b.name));
+  return { stacks, plan, planAsset, pools };
+}
