@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as route53 from 'aws-cdk-lib/aws-route53';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { ResidencyIndex } from '../lambda/shared/residency-plan';
 import { syncTargets } from '../lambda/shared/sync/routes';
@@ -13,8 +15,10 @@ import type { MeridianConfig } from './config/load';
 import type { RegionConfig } from './config/schema';
 import { AuroraGlobal, auroraMembership } from './data/aurora-global';
 import { RegionalBackup } from './data/regional-backup';
-import { FailoverRunbook } from './failover/failover-runbook';
+import { FailoverRunbook, runbookName } from './failover/failover-runbook';
 import { ConfigDrift } from './observability/config-drift';
+import { GlobalDashboard } from './observability/global-dashboard';
+import { RegionalDashboard } from './observability/regional-dashboard';
 
 /** Meridian's own version, stamped into every region's fingerprint. */
 const MERIDIAN_VERSION = (
@@ -109,6 +113,10 @@ export class RegionalStack extends Stack {
   readonly routing: RegionalRouting;
   /** SNS topics per alarm severity. */
   readonly alerts: RegionalAlerts;
+  /** The operator's dashboard of this region. */
+  readonly dashboard: RegionalDashboard;
+  /** The all-regions dashboard, in the one stack that hosts it (see globalDashboardRegion). */
+  readonly globalDashboard?: GlobalDashboard;
   private readonly azs: string[];
 
   constructor(scope: Construct, props: RegionalStackProps) {
@@ -136,7 +144,11 @@ export class RegionalStack extends Stack {
       key: this.key.key,
       logRetentionDays: s.observability.logRetentionDays,
     });
-    this.alerts = new RegionalAlerts(this, 'Alerts', { key: this.key.key });
+    this.alerts = new RegionalAlerts(this, 'Alerts', {
+      key: this.key.key,
+      prefix: naming.region(region.id),
+      chat: config.global.alerts.chat,
+    });
     this.planLayer = new ResidencyPlanLayer(this, 'ResidencyPlan', { plan: config.plan });
     const { index } = props;
     const allClasses = config.plan.dataClasses.map((c) => c.id);
@@ -324,6 +336,56 @@ export class RegionalStack extends Stack {
       requiredEnvironment: ['MERIDIAN_REGION', 'MERIDIAN_RESIDENCY_PLAN_FILE'],
       bundling: props.bundling,
     });
+    this.dashboard = this.regionalDashboard(naming, replicaCluster);
+    if (region.id === globalDashboardRegion(config))
+      this.globalDashboard = new GlobalDashboard(this, 'GlobalDashboard', {
+        dashboardName: `${naming.keyAlias}-global`,
+        regions: config.regions.map((r) => ({
+          region: r.id,
+          jurisdiction: r.jurisdiction,
+          auroraSecondaryCluster:
+            auroraMembership(index, r.id, allClasses)?.role === 'secondary'
+              ? naming.region(r.id)
+              : undefined,
+          cacheReplicationGroupId: naming.region(r.id),
+          syncDeadLetterQueue:
+            index.cellOf(r.id)?.primary === r.id
+              ? `${naming.region(r.id)}-sync-dead-letter.fifo`
+              : undefined,
+          failoverStateMachineArn: `arn:${this.partition}:states:${r.id}:${r.account ?? config.global.account}:stateMachine:${runbookName(naming.keyAlias, r.id)}`,
+        })),
+      });
+  }
+
+  /** The region's dashboard: every alarm of the stack, then the metrics behind them. */
+  private regionalDashboard(naming: Naming, auroraSecondaryCluster?: string): RegionalDashboard {
+    return new RegionalDashboard(this, 'Dashboard', {
+      region: this.region,
+      dashboardName: naming.region(this.region),
+      auroraSecondaryCluster,
+      cacheReplicationGroupId: naming.region(this.region),
+      replicatingBuckets: [this.buckets.data, this.buckets.audit]
+        .filter((b) => (b.node.defaultChild as s3.CfnBucket).replicationConfiguration)
+        .map((b) => b.bucketName),
+      sync: this.sync
+        ? {
+            inboundQueue: this.syncQueues.inbound.queueName,
+            deadLetterQueue: this.syncQueues.deadLetter.queueName,
+          }
+        : undefined,
+      healthChecks: [
+        { id: this.routing.regionCheck.healthCheckId, label: `${this.region} (calculated)` },
+        { id: this.routing.endpointCheck.healthCheckId, label: `${this.region} /health` },
+      ],
+      stateMachines: [
+        { arn: this.failover.stateMachine.stateMachineArn, label: 'failover' },
+        { arn: this.failover.failback.stateMachineArn, label: 'failback' },
+      ],
+      alarms: this.node
+        .findAll()
+        .filter((c): c is cloudwatch.Alarm => c instanceof cloudwatch.Alarm)
+        .sort((a, b) => a.node.path.localeCompare(b.node.path)),
+    });
   }
 
   /**
@@ -447,4 +509,13 @@ export class RegionalStack extends Stack {
   override get availabilityZones(): string[] {
     return this.azs;
   }
+}
+
+/**
+ * The region whose stack carries the global dashboard: us-east-1 when it is one of ours (Route 53
+ * publishes its metrics there), else the first region by id.
+ */
+export function globalDashboardRegion(config: MeridianConfig): string {
+  const ids = config.regions.map((r) => r.id).sort();
+  return ids.includes('us-east-1') ? 'us-east-1' : (ids[0] as string);
 }

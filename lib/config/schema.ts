@@ -331,6 +331,32 @@ export const globalSchema = z.strictObject({
     holdingOrigin: hostname.optional(),
     notificationEmail: z.email().optional(),
   }),
+  /**
+   * Where alarms go besides their severity's SNS topic in each region
+   * (`<prefix>-<region>-alerts-<severity>`).
+   */
+  alerts: z
+    .strictObject({
+      /** Optional chat delivery through AWS Chatbot (Slack), per severity. */
+      chat: z
+        .strictObject({
+          slackWorkspaceId: z
+            .string()
+            .regex(
+              /^[A-Z0-9]{9,11}$/,
+              'the Slack workspace (team) id AWS Chatbot shows, e.g. T012AB3C4',
+            ),
+          slackChannelId: z
+            .string()
+            .regex(/^[A-Z0-9]{9,11}$/, 'a Slack channel id such as C0123ABCD (not its name)'),
+          severities: z
+            .array(z.enum(['critical', 'warning', 'info']))
+            .min(1, 'at least one severity')
+            .default(['critical', 'warning']),
+        })
+        .optional(),
+    })
+    .prefault({}),
   dataClasses: z.record(id('data class'), dataClassSchema),
   jurisdictions: z.record(id('jurisdiction'), jurisdictionSchema),
   defaults: settingsSchema.prefault({}),

@@ -14,6 +14,7 @@ import { acknowledge, inAllPacks, PACKS } from '../compliance/nag';
 import type { Settings } from '../config/schema';
 import { type BundlingMode, MeridianFunction } from '../lambda/meridian-function';
 import { ResidencyPlanLayer } from '../lambda/residency-plan-layer';
+import { syncMetric, syncSuccessRate } from '../observability/meridian-metrics';
 import type { RegionalAlerts } from '../observability/regional-alerts';
 import type { SyncQueues } from './sync-queues';
 
@@ -215,13 +216,7 @@ export class RegionalSync extends Construct {
 
     /** A metric the apply function publishes (Powertools: dimensions service and Region). */
     const applyMetric = (name: string, statistic = 'Sum') =>
-      new cloudwatch.Metric({
-        namespace: 'Meridian/Sync',
-        metricName: name,
-        dimensionsMap: { service: 'sync-apply', Region: props.region },
-        statistic,
-        period: Duration.minutes(5),
-      });
+      syncMetric(props.region, 'sync-apply', name, statistic);
     const alarm = (
       id: string,
       severity: 'critical' | 'warning',
@@ -265,6 +260,18 @@ export class RegionalSync extends Construct {
       applyMetric('SyncLagSeconds', 'Maximum'),
       s.sync.lagAlarmSeconds,
     );
+    // The sync objective: 99.9% of the records settled in an hour reach their target (applied or
+    // already there); parked and residency-rejected records count against it.
+    const slo = new cloudwatch.Alarm(this, 'SuccessObjective', {
+      alarmDescription: `Sync success in ${props.region} below the 99.9% objective over the last hour: read the dead-letter reasons and the dispatch audit records`,
+      metric: syncSuccessRate(props.region, Duration.hours(1)),
+      threshold: 99.9,
+      evaluationPeriods: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    props.alerts.route(slo, 'critical');
+    this.alarms.push(slo);
     for (const fn of [this.dispatch, this.apply])
       alarm(
         `${fn === this.dispatch ? 'Dispatch' : 'Apply'}Errors`,
