@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Stack, type StackProps, Tags } from 'aws-cdk-lib';
+import { Duration, Stack, type StackProps, Tags } from 'aws-cdk-lib';
 import * as backup from 'aws-cdk-lib/aws-backup';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as route53 from 'aws-cdk-lib/aws-route53';
@@ -310,6 +310,22 @@ export class RegionalStack extends Stack {
       lagAlarmName: `${naming.region(region.id)}-critical-replication-lag`,
     });
     this.failover = this.failoverRunbook(props, naming, allClasses);
+    // For the record (info): a failover or failback ran from this region.
+    for (const [id, machine] of [
+      ['FailoverStarted', this.failover.stateMachine],
+      ['FailbackStarted', this.failover.failback],
+    ] as const)
+      this.alerts.route(
+        new cloudwatch.Alarm(this, id, {
+          alarmDescription: `${machine === this.failover.stateMachine ? 'A failover' : 'A failback'} execution started in ${region.id}; its report is in the audit bucket under failover/`,
+          metric: machine.metricStarted({ period: Duration.minutes(5), statistic: 'Sum' }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+        'info',
+      );
     this.drift = new ConfigDrift(this, 'ConfigDrift', {
       config,
       region,

@@ -47,6 +47,22 @@ describe.each(REGIONS)('region %s', (region) => {
   });
 });
 
+test.each(REGIONS)('%s records every failover and failback start as an info alarm', (region) => {
+  const t = built.template(region);
+  const info = Object.keys(
+    t.findResources('AWS::SNS::Topic', {
+      Properties: { TopicName: `meridian-prod-${region}-alerts-info` },
+    }),
+  )[0];
+  const started = Object.values(
+    t.findResources('AWS::CloudWatch::Alarm', {
+      Properties: { MetricName: 'ExecutionsStarted', Namespace: 'AWS/States' },
+    }),
+  );
+  expect(started).toHaveLength(2);
+  for (const a of started) expect(a.Properties.AlarmActions).toEqual([{ Ref: info }]);
+});
+
 describe('the sync objective (writer regions)', () => {
   test.each(['eu-west-1', 'us-east-1'])('%s alarms critically below 99.9%% success', (region) => {
     const t = built.template(region);
