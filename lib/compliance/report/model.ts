@@ -493,14 +493,31 @@ function secretsOf(s: StackArtifact): SecretLine[] {
       secret: String(p.Name ?? id),
       key: keyOf(t, p.KmsKeyId).key,
       replicas: replicas.length ? replicas.sort().join(', ') : 'none (this region only)',
-      rotation: rot
-        ? `every ${rot.days?.AutomaticallyAfterDays ?? rot.days?.ScheduleExpression ?? '?'} d`
-        : 'not rotated',
+      rotation: rot?.days?.AutomaticallyAfterDays
+        ? `every ${rot.days.AutomaticallyAfterDays} days`
+        : rot?.days?.ScheduleExpression
+          ? `on ${rot.days.ScheduleExpression}`
+          : 'not rotated',
     };
   });
 }
 
-function failoverOf(s: StackArtifact, regions: readonly RegionInfo[]): FailoverLine {
+/** The replication-lag alarm threshold of a template, in seconds. */
+function lagAlarmSeconds(t: CfnTemplate): number | undefined {
+  const lag = byType(t, 'AWS::CloudWatch::Alarm')
+    .map(([, r]) => props(r))
+    .find((p) => /critical-replication-lag$/.test(String(p.AlarmName)));
+  if (!lag) return undefined;
+  // AuroraGlobalDBReplicationLag is in milliseconds.
+  const ms = String(lag.MetricName) === 'AuroraGlobalDBReplicationLag';
+  return Number(lag.Threshold) / (ms ? 1000 : 1);
+}
+
+function failoverOf(
+  s: StackArtifact,
+  regions: readonly RegionInfo[],
+  all: readonly StackArtifact[],
+): FailoverLine {
   const t = s.template;
   const me = regions.find((r) => r.region === s.region);
   const lock = byType(t, 'AWS::DynamoDB::GlobalTable')[0];
@@ -521,9 +538,11 @@ function failoverOf(s: StackArtifact, regions: readonly RegionInfo[]): FailoverL
     ...byType(t, 'AWS::Route53::RecordSet').map(([, r]) => Number(props(r).TTL ?? 0)),
   );
   const detect = check ? Number(check.RequestInterval) * Number(check.FailureThreshold ?? 3) : NaN;
-  const lag = byType(t, 'AWS::CloudWatch::Alarm')
-    .map(([, r]) => props(r))
-    .find((p) => /critical-replication-lag$/.test(String(p.AlarmName)));
+  // What an unplanned failover can lose: the lag of the replica it promotes.
+  const lags = targets
+    .map((r) => all.find((x) => x.region === r))
+    .map((x) => (x ? lagAlarmSeconds(x.template) : undefined))
+    .filter((x): x is number => x !== undefined);
   const hasStateMachine = byType(t, 'AWS::StepFunctions::StateMachine').length > 0;
   return {
     region: s.region,
@@ -532,9 +551,11 @@ function failoverOf(s: StackArtifact, regions: readonly RegionInfo[]): FailoverL
     rto: Number.isNaN(detect)
       ? 'no health check in the template'
       : `traffic: detect ${detect} s + DNS TTL ${ttl} s = ${detect + ttl} s${hasStateMachine ? '; then the runbook promotes the target' : ''}`,
-    rpo: targets.length
-      ? `unplanned: Aurora Global lag, alarmed above ${lag ? `${lag.Threshold} s` : 'an unknown threshold'}; planned switchover: 0`
-      : 'no cross-region copy inside the jurisdiction: restore from backups',
+    rpo: !targets.length
+      ? 'no cross-region copy inside the jurisdiction: restore from backups'
+      : me?.tier === 'primary'
+        ? `unplanned: the target's Aurora Global lag, ${lags.length ? `alarmed above ${Math.max(...lags)} s` : 'not alarmed'}; planned switchover: 0`
+        : 'writes go to the primary, which holds them: 0 for this region',
   };
 }
 
@@ -629,6 +650,12 @@ function gapsOf(r: Omit<ComplianceReport, 'gaps'>): string[] {
         e.region,
       );
   }
+  for (const x of r.secrets)
+    if (x.rotation === 'not rotated')
+      add(
+        `Secret ${/AuroraClusterSecret/.test(x.secret) ? 'AuroraClusterSecret (Aurora master credentials)' : x.secret} is not rotated`,
+        x.region,
+      );
   for (const b of r.backups)
     if (/no cross-region copy/.test(b.policy) && single.has(b.region))
       add(
@@ -666,7 +693,7 @@ export function buildReport(a: Assembly): ComplianceReport {
     backups: backups.flatMap((b) => b.backups),
     auditLock: backups.flatMap((b) => b.locks),
     secrets: stacks.flatMap(secretsOf),
-    failover: stacks.map((s) => failoverOf(s, regions)),
+    failover: stacks.map((s) => failoverOf(s, regions, stacks)),
     acknowledgements: acknowledgementsOf(stacks),
     pools: a.pools,
   };
