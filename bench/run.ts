@@ -4,6 +4,9 @@
  *
  *   synth.cold / synth.warm     full `cdk synth` of the shipped regions/ (rule packs on), shared
  *                               bundle vs NodejsFunction-style per-stack bundling (the baseline)
+ *   guard.one-region            Control Tower rules on one template, sliced per rule's resource
+ *                               types (lib/compliance/control-tower-guard.ts) vs the package's
+ *                               own whole-template run; both must find the same findings
  *   synth.per-region            in-process marginal cost of one more regional stack (slope over
  *                               2, 4 and 8 regions), shared bundle vs per-stack bundling
  *   lambda.<name>.size / .load  bundle bytes and cold module import time (median of fresh node
@@ -14,9 +17,11 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { App } from 'aws-cdk-lib';
 import { buildSync } from 'esbuild';
 import { buildMeridian } from '../lib/app';
+import { ControlTowerGuard } from '../lib/compliance/control-tower-guard';
 import { loadConfig, type MeridianConfig } from '../lib/config/load';
 import {
   BUILD_DIR,
@@ -47,11 +52,13 @@ const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 
 // ---- full synth through the CDK CLI, as a user runs it ------------------------------------------
 const cdk = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'cdk');
+let lastOut = '';
 function cliSynth(mode: BundlingMode): number {
   const started = performance.now();
+  lastOut = tmp('bench-synth-');
   const run = spawnSync(
     cdk,
-    ['synth', '--quiet', '-c', `meridian:bundling=${mode}`, '-o', tmp('bench-synth-')],
+    ['synth', '--quiet', '-c', `meridian:bundling=${mode}`, '-o', lastOut],
     {
       cwd: PROJECT_ROOT,
       env: { ...process.env, CDK_HOME: path.join(PROJECT_ROOT, '.cdk-home') },
@@ -74,6 +81,28 @@ const warmOnce = median([cliSynth('once'), cliSynth('once')]);
 const warmPerStack = median([cliSynth('per-stack'), cliSynth('per-stack')]);
 record('synth.cold', coldOnce, 's', coldPerStack);
 record('synth.warm', warmOnce, 's', warmPerStack);
+
+// ---- Control Tower guard: rules over template slices vs the package's whole-template run --------
+console.error('guard: sliced vs whole template, one region …');
+{
+  const template = path.join(lastOut, 'Meridian-prod-us-east-1.template.json');
+  const context = {
+    templatePaths: [template],
+    stackTemplates: [],
+    appConstruct: undefined as never,
+  };
+  let t = performance.now();
+  const sliced = new ControlTowerGuard().validate(context);
+  const slicedSeconds = (performance.now() - t) / 1000;
+  t = performance.now();
+  const whole = new CfnGuardValidator({ maxBuffer: 256 * 1024 * 1024 }).validate(context);
+  const wholeSeconds = (performance.now() - t) / 1000;
+  if (sliced.violations.length !== whole.violations.length)
+    throw new Error(
+      `guard: sliced run found ${sliced.violations.length} findings, whole run ${whole.violations.length}`,
+    );
+  record('guard.one-region', slicedSeconds, 's', wholeSeconds);
+}
 
 // ---- marginal cost of a region, in process -------------------------------------------------------
 const cdkContext = (

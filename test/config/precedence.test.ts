@@ -103,7 +103,7 @@ describe('config precedence: global → region → overlay → environment varia
       'misspelt field',
       { MERIDIAN__GLOBAL__PLATFROM: 'x' },
       [
-        'env MERIDIAN__GLOBAL__PLATFROM global.platfrom: got "x"; expected no field named platfrom here: remove it or fix its spelling (fields: platform, account, dns, tags, routing, cloudflare, dataClasses, jurisdictions, defaults)',
+        'env MERIDIAN__GLOBAL__PLATFROM global.platfrom: got "x"; expected no field named platfrom here: remove it or fix its spelling (fields: platform, account, dns, tags, routing, cloudflare, alerts, dataClasses, jurisdictions, defaults)',
       ],
     ],
     [
