@@ -1,5 +1,7 @@
+import { spawnSync } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import type {
@@ -15,6 +17,15 @@ export const CONTROL_TOWER_RULES = path.join(
   path.dirname(require.resolve('@cdklabs/cdk-validator-cfnguard/package.json')),
   'rules',
   'control-tower',
+  'cfn-guard',
+);
+
+/** The cfn-guard binary that ships in the same package. */
+const GUARD_BINARY = path.join(
+  path.dirname(require.resolve('@cdklabs/cdk-validator-cfnguard/package.json')),
+  'bin',
+  os.platform() === 'darwin' ? 'macos' : 'ubuntu',
+  os.arch() === 'arm64' ? 'aarch64' : 'x86_64',
   'cfn-guard',
 );
 
@@ -105,12 +116,111 @@ export class ControlTowerGuard implements IPolicyValidationPlugin {
   readonly ruleIds: string[];
   private readonly groups: RuleGroup[];
 
-  constructor(rulesDir: string = CONTROL_TOWER_RULES) {
+  private readonly cacheDir?: string;
+
+  /**
+   * @param options.cache - where results are kept by content (rules + template slice), so an
+   *   unchanged slice is not checked again: @default `.build/guard-cache`; `false` turns it off
+   */
+  constructor(
+    rulesDir: string = CONTROL_TOWER_RULES,
+    options: { readonly cache?: string | false } = {},
+  ) {
     this.groups = ruleGroups(rulesDir);
     this.ruleIds = guardRuleIds(rulesDir);
+    this.cacheDir =
+      options.cache === false
+        ? undefined
+        : (options.cache ?? path.join(PROJECT_ROOT, '.build', 'guard-cache'));
+  }
+
+  /** The group's findings over `slices` (paths; `texts` their content), from cache or cfn-guard. */
+  private check(
+    group: RuleGroup,
+    slices: string[],
+    texts: string[],
+    context: IPolicyValidationContext,
+  ): PolicyViolation[] {
+    const hash = crypto.createHash('sha256');
+    for (const f of group.files) hash.update(fs.readFileSync(f));
+    for (const t of texts) hash.update('\u0000').update(t);
+    const cached = this.cacheDir && path.join(this.cacheDir, `${hash.digest('hex')}.json`);
+    // Cached findings name their slice by index, as slice paths differ between runs.
+    if (cached && fs.existsSync(cached))
+      return (JSON.parse(fs.readFileSync(cached, 'utf8')) as PolicyViolation[]).map((v) => ({
+        ...v,
+        violatingResources: v.violatingResources.map((r) => ({
+          ...r,
+          templatePath: slices[Number(r.templatePath)] ?? r.templatePath,
+        })),
+      }));
+    const { violations, ran } = runGroup(group, slices, context);
+    if (cached && ran) {
+      fs.mkdirSync(path.dirname(cached), { recursive: true });
+      fs.writeFileSync(
+        cached,
+        JSON.stringify(
+          violations.map((v) => ({
+            ...v,
+            violatingResources: v.violatingResources.map((r) => ({
+              ...r,
+              templatePath: String(slices.indexOf(r.templatePath ?? '')),
+            })),
+          })),
+        ),
+      );
+    }
+    return violations;
+  }
+
+  /**
+   * cfn-guard skips a rule file it cannot parse and reports the data as passing; run every file
+   * once over an empty template and fail on any parse error instead (0.4 s, once per rule set).
+   */
+  private unparsable(): PolicyViolation | undefined {
+    const files = this.groups.flatMap((g) => g.files).sort();
+    const hash = crypto.createHash('sha256');
+    for (const f of files) hash.update(f).update(fs.readFileSync(f));
+    const ok = this.cacheDir && path.join(this.cacheDir, `${hash.digest('hex')}.rules-ok`);
+    if (ok && fs.existsSync(ok)) return undefined;
+    const empty = path.join(os.tmpdir(), `meridian-guard-empty-${process.pid}.json`);
+    fs.writeFileSync(empty, '{"Resources":{}}');
+    const run = spawnSync(
+      GUARD_BINARY,
+      [
+        'validate',
+        ...files.flatMap((f) => ['--rules', f]),
+        '--data',
+        empty,
+        '--show-summary',
+        'none',
+      ],
+      { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+    );
+    fs.rmSync(empty, { force: true });
+    const broken = [
+      ...(run.stderr ?? '').matchAll(/Parsing error handling rule file = ([^,]+)/g),
+    ].map((m) => m[1] as string);
+    if (run.error || broken.length > 0)
+      return {
+        ruleName: 'guard-did-not-run',
+        description: run.error
+          ? `cfn-guard could not start (${GUARD_BINARY}): ${run.error.message}`
+          : `cfn-guard cannot parse ${broken.join(', ')}: those rules would be skipped silently`,
+        fix: 'Fix or remove the rule files named; the shipped Control Tower rules parse.',
+        severity: 'error',
+        violatingResources: [],
+      };
+    if (ok) {
+      fs.mkdirSync(path.dirname(ok), { recursive: true });
+      fs.writeFileSync(ok, `${files.length} rule files parse\n`);
+    }
+    return undefined;
   }
 
   validate(context: IPolicyValidationContext): PolicyValidationPluginReport {
+    const broken = this.unparsable();
+    if (broken) return { success: false, violations: [broken] };
     const templates = context.templatePaths.map((p) => ({
       path: p,
       template: JSON.parse(fs.readFileSync(p, 'utf8')) as Template,
@@ -131,17 +241,19 @@ export class ControlTowerGuard implements IPolicyValidationPlugin {
     const violations: PolicyViolation[] = [];
     this.groups.forEach((group, g) => {
       const slices: string[] = [];
+      const texts: string[] = [];
       templates.forEach(({ path: p, template }, t) => {
         const resources = slice(template, group.types);
         if (Object.keys(resources).length === 0) return;
         const file = path.join(dir, `${g}-${t}.json`);
-        fs.writeFileSync(file, JSON.stringify({ ...template, Resources: resources }));
+        const text = JSON.stringify({ ...template, Resources: resources });
+        fs.writeFileSync(file, text);
         original.set(file, p);
         slices.push(file);
+        texts.push(text);
       });
       if (slices.length === 0) return;
-      const report = runGroup(group, slices, context);
-      for (const v of report.violations)
+      for (const v of this.check(group, slices, texts, context))
         violations.push({
           ...v,
           severity: v.severity ?? 'error',
@@ -165,15 +277,17 @@ function runGroup(
   group: RuleGroup,
   slices: string[],
   context: IPolicyValidationContext,
-): { violations: PolicyViolation[] } {
+): { violations: PolicyViolation[]; ran: boolean } {
   try {
-    return new CfnGuardValidator({
+    const report = new CfnGuardValidator({
       controlTowerRulesEnabled: false,
       rules: [...group.files],
       maxBuffer: 256 * 1024 * 1024,
     }).validate({ templatePaths: slices, appConstruct: context.appConstruct });
+    return { violations: report.violations, ran: true };
   } catch (err) {
     return {
+      ran: false,
       violations: [
         {
           ruleName: 'guard-did-not-run',
