@@ -15,7 +15,7 @@ import type { MeridianConfig } from './config/load';
 import type { RegionConfig } from './config/schema';
 import { AuroraGlobal, auroraMembership } from './data/aurora-global';
 import { RegionalBackup } from './data/regional-backup';
-import { FailoverRunbook, runbookName } from './failover/failover-runbook';
+import { FailoverRunbook, runbookName, stateMachineArn } from './failover/failover-runbook';
 import { ConfigDrift } from './observability/config-drift';
 import { GlobalDashboard } from './observability/global-dashboard';
 import { RegionalDashboard } from './observability/regional-dashboard';
@@ -368,7 +368,12 @@ export class RegionalStack extends Stack {
             index.cellOf(r.id)?.primary === r.id
               ? `${naming.region(r.id)}-sync-dead-letter.fifo`
               : undefined,
-          failoverStateMachineArn: `arn:${this.partition}:states:${r.id}:${r.account ?? config.global.account}:stateMachine:${runbookName(naming.keyAlias, r.id)}`,
+          failoverStateMachineArn: stateMachineArn(
+            this.partition,
+            r.id,
+            r.account ?? config.global.account,
+            runbookName(naming.keyAlias, r.id),
+          ),
         })),
       });
   }

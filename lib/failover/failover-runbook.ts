@@ -38,6 +38,9 @@ export interface FailoverRunbookProps {
 export const runbookName = (prefix: string, region: string) => `${prefix}-${region}-failover`;
 /** `<platform>-<env>-<region>-failback`: the failback state machine's name. */
 export const failbackName = (prefix: string, region: string) => `${prefix}-${region}-failback`;
+/** The ARN of a state machine named `name` in `region` (operators' commands, dashboards). */
+export const stateMachineArn = (partition: string, region: string, account: string, name: string) =>
+  `arn:${partition}:states:${region}:${account}:stateMachine:${name}`;
 
 /** Error names a step may raise that are worth retrying (throttling, timeouts, Lambda itself). */
 const RETRYABLE = [

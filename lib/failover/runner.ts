@@ -7,7 +7,7 @@
 import type { Mode } from '../../lambda/shared/failover/decide';
 import type { RunbookInput } from '../../lambda/shared/failover/steps';
 import type { MeridianConfig } from '../config/load';
-import { failbackName, runbookName } from './failover-runbook';
+import { failbackName, runbookName, stateMachineArn } from './failover-runbook';
 
 export class FailoverRequestError extends Error {
   override readonly name = 'FailoverRequestError';
@@ -56,7 +56,12 @@ export function startExecutionCommand(
 ): string {
   const runner = runnerRegion(config, input.failedRegion);
   const account = config.regions.find((r) => r.id === runner)?.account ?? config.global.account;
-  const arn = `arn:aws:states:${runner}:${account}:stateMachine:${runbookName(`${config.global.platform}-${config.env}`, runner)}`;
+  const arn = stateMachineArn(
+    'aws',
+    runner,
+    account,
+    runbookName(`${config.global.platform}-${config.env}`, runner),
+  );
   const name = `failover-${input.failedRegion}-${at.toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
   const json = JSON.stringify(input).replace(/'/g, "'\\''");
   return `aws stepfunctions start-execution --region ${runner} --state-machine-arn ${arn} --name ${name} --input '${json}'`;
@@ -79,7 +84,12 @@ export function failbackCommand(
   const cell = config.regions.find((r) => r.id === original)?.jurisdiction ?? '';
   const input = { cell, originalRegion: original, currentRegion: current };
   const account = config.regions.find((r) => r.id === current)?.account ?? config.global.account;
-  const arn = `arn:aws:states:${current}:${account}:stateMachine:${failbackName(`${config.global.platform}-${config.env}`, current)}`;
+  const arn = stateMachineArn(
+    'aws',
+    current,
+    account,
+    failbackName(`${config.global.platform}-${config.env}`, current),
+  );
   const name = `failback-${original}-${at.toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
   return {
     input,

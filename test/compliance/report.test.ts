@@ -15,6 +15,7 @@ import { readAssembly } from '../../lib/compliance/report/assembly';
 import { buildReport } from '../../lib/compliance/report/model';
 import { renderHtml, renderMarkdown } from '../../lib/compliance/report/render';
 import { copyRegions, edit, load } from '../support/fixture';
+import { CHROMIUM, withChromium } from '../support/services';
 
 jest.setTimeout(240_000);
 
@@ -246,18 +247,11 @@ describe('determinism and diffs', () => {
 });
 
 describe('the HTML report in headless Chromium', () => {
-  const browser = ['/usr/bin/chromium', '/usr/bin/chromium-browser', process.env.CHROMIUM_PATH]
-    .filter((x): x is string => typeof x === 'string')
-    .find((x) => fs.existsSync(x));
-  // Chromium comes from Debian (`apt-get install chromium`, done by .ci/run); without it this
-  // test reports as skipped, like the Redis tests without REDIS_URL.
-  const withBrowser: jest.It = browser ? test : test.skip;
-
-  withBrowser('renders the diagram with one visible edge per replication edge', async () => {
+  withChromium('renders the diagram with one visible edge per replication edge', async () => {
     const { chromium } = await import('playwright-core');
     const file = path.join(shipped.dir, 'compliance.html');
     fs.writeFileSync(file, shipped.html);
-    const b = await chromium.launch({ executablePath: browser, args: ['--no-sandbox'] });
+    const b = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
     try {
       const page = await b.newPage();
       await page.goto(`file://${file}`);
