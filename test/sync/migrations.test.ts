@@ -13,7 +13,6 @@ test('migrations create the sync tables once; running them again changes nothing
     `SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'meridian_%' AND table_schema = current_schema() ORDER BY 1`,
   );
   expect(tables.rows.map((r) => r.table_name)).toEqual([
-    'meridian_applied_event',
     'meridian_outbox',
     'meridian_replica',
     'meridian_replica_history',

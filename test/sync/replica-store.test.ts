@@ -49,7 +49,7 @@ describe('applyBatch on Postgres', () => {
     expect(h.rows).toEqual([{ payload: { v: 'a' } }]);
   });
 
-  test('a redelivered batch is recognised by the ledger and changes nothing', async () => {
+  test('a redelivered batch changes nothing: equal versions are no-ops', async () => {
     const e = at('dup-1', 'public', 'eu-west-1', T, { v: 1 }, 'd1');
     await applyBatch(t.db, [e], strategyOf);
     expect(await applyBatch(t.db, [e, e], strategyOf)).toMatchObject({
@@ -109,7 +109,7 @@ describe('applyBatch on Postgres', () => {
     ]);
   });
 
-  test('a failing statement rolls the whole batch back, ledger included', async () => {
+  test('a failing statement rolls the whole batch back', async () => {
     const good = at('rb-1', 'public', 'eu-west-1', T, { v: 1 }, 'r1');
     const bad = at('rb-2', 'public', 'eu-west-1', T, { v: 'nul\u0000' }, 'r2');
     await expect(applyBatch(t.db, [good, bad], strategyOf)).rejects.toThrow();

@@ -135,7 +135,7 @@ export async function applyMessages(
       return s;
     };
     const giveUp = (v: (typeof valid)[number], why: string) => {
-      // Nothing is lost: retried (the ledger makes a re-run idempotent), or parked with the
+      // Nothing is lost: retried (a re-run is a no-op by state), or parked with the
       // error once the message has been tried maxAttempts times.
       if (v.receiveCount >= deps.maxAttempts)
         toPark.push({

@@ -1,7 +1,7 @@
 /**
  * The sync tables, as ordered migrations. Applications write their change and an outbox row in one
  * transaction; the dispatch function reads the outbox; the apply function writes replicas,
- * history (losing versions), review siblings and the applied-event ledger. Runs on PostgreSQL 15+
+ * history (losing versions, once each) and review siblings. Runs on PostgreSQL 15+
  * (Aurora) and PGlite (PostgreSQL 18). Text compared by the conflict guard uses COLLATE "C",
  * the order JavaScript uses.
  */
@@ -81,6 +81,29 @@ CREATE TABLE IF NOT EXISTS meridian_applied_event (
   event_id   uuid PRIMARY KEY,
   applied_at timestamptz NOT NULL DEFAULT now()
 );`,
+  },
+  {
+    // Idempotence by state instead of by ledger: a redelivered event either equals the stored
+    // version, loses to it under the total order (field-merge: per field), or is already in
+    // history or review, whose (entity, event id) keys now refuse a second copy. The ledger was one
+    // more index insert per event and grew without bound. Replica pages keep room for HOT updates.
+    // The outbox is a queue: rows come and go by the thousand, so it is vacuumed and analyzed
+    // after every 1,000 changes instead of after 10-20% of the table. Stale statistics after a
+    // burst made the planner sort every pending row for each claim instead of reading the ready
+    // index in order (measured: 90-150 ms per claim of 1,000 instead of 13-26 ms).
+    version: 2,
+    sql: `
+DELETE FROM meridian_replica_history a
+ USING meridian_replica_history b
+ WHERE a.id > b.id AND a.entity_type = b.entity_type AND a.entity_key = b.entity_key
+   AND a.event_id = b.event_id;
+CREATE UNIQUE INDEX IF NOT EXISTS meridian_replica_history_event
+  ON meridian_replica_history (entity_type, entity_key, event_id);
+DROP TABLE IF EXISTS meridian_applied_event;
+ALTER TABLE meridian_replica SET (fillfactor = 70);
+ALTER TABLE meridian_outbox SET (
+  autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
+  autovacuum_analyze_scale_factor = 0, autovacuum_analyze_threshold = 1000);`,
   },
 ];
 

@@ -1,8 +1,10 @@
 /**
- * The target side in SQL: one transaction per batch that records which events are new (the
- * applied-event ledger makes a redelivered event a no-op), locks the entities it touches, resolves
- * conflicts in ./conflict.ts, and bulk-upserts behind a guard that implements the same total
- * order, so a concurrent writer can never replace a newer version with an older one.
+ * The target side in SQL: one transaction per batch that locks the entities it touches, resolves
+ * conflicts in ./conflict.ts, and writes in one statement: a bulk upsert behind a guard that
+ * implements the same total order (so a concurrent writer can never replace a newer version with
+ * an older one), plus the losing versions into history and review siblings. A redelivered event
+ * is a no-op by state: it equals or loses to what is stored, and its history or review copy
+ * already exists.
  */
 import { type ReplicaRow, resolve, type Version } from './conflict';
 import { type Db, transaction } from './db';
@@ -114,9 +116,9 @@ const VERSION_COLUMNS = `entity_type text, entity_key text, event_id uuid, origi
   hlc_wall bigint, hlc_logical integer, deleted boolean, payload jsonb`;
 
 export interface ApplyStats {
-  /** Events seen for the first time. */
+  /** Events that had an effect: changed the state, or were archived or sent to review. */
   readonly fresh: number;
-  /** Events already applied earlier (redeliveries): nothing done. */
+  /** Events with nothing left to do: redeliveries, and versions already superseded here. */
   readonly duplicates: number;
   /** Rows written. */
   readonly written: number;
@@ -159,135 +161,164 @@ export function recordChanges(
   });
 }
 
+/**
+ * One statement writes the whole resolution: stored rows that lost are copied to history (the
+ * statement's snapshot still holds them), the upsert runs behind the guard, and losing incoming
+ * versions and review siblings are inserted. History and review keep one copy per (entity, event
+ * id), so a redelivery archives nothing twice, and siblings met by an event that is already in
+ * history (a redelivery meeting a later winner) are not reviewed again. `RETURNING` tells which
+ * copies are new.
+ */
+const WRITE = `
+WITH archived AS (
+  INSERT INTO meridian_replica_history
+    (entity_type, entity_key, event_id, origin_region, hlc_wall, hlc_logical, deleted, payload)
+  SELECT r.entity_type, r.entity_key, r.event_id, r.origin_region, r.hlc_wall, r.hlc_logical,
+         r.deleted, r.payload
+    FROM unnest($4::text[], $5::text[]) AS u(entity_type, entity_key)
+    JOIN meridian_replica r ON r.entity_type = u.entity_type AND r.entity_key = u.entity_key
+  ON CONFLICT DO NOTHING
+  RETURNING 1
+), upserted AS (${UPSERT}
+), lost AS (
+  INSERT INTO meridian_replica_history
+    (entity_type, entity_key, event_id, origin_region, hlc_wall, hlc_logical, deleted, payload)
+  SELECT * FROM jsonb_to_recordset($6::jsonb) AS r(${VERSION_COLUMNS})
+  ON CONFLICT DO NOTHING
+  RETURNING event_id
+), reviewed AS (
+  INSERT INTO meridian_review
+    (entity_type, entity_key, event_id, origin_region, hlc_wall, hlc_logical, deleted, payload)
+  SELECT r.entity_type, r.entity_key, r.event_id, r.origin_region, r.hlc_wall, r.hlc_logical,
+         r.deleted, r.payload
+    FROM jsonb_to_recordset($7::jsonb) AS r(${VERSION_COLUMNS}, met_by uuid)
+   WHERE NOT EXISTS (
+     SELECT 1 FROM meridian_replica_history h
+      WHERE h.entity_type = r.entity_type AND h.entity_key = r.entity_key
+        AND h.event_id = r.met_by)
+  ON CONFLICT DO NOTHING
+  RETURNING event_id
+)
+SELECT (SELECT count(*) FROM upserted)::int AS written,
+       (SELECT count(*) FROM archived)::int AS archived,
+       ARRAY(SELECT event_id::text FROM lost) AS lost,
+       ARRAY(SELECT event_id::text FROM reviewed) AS reviewed`;
+
 /** The body of applyBatch, inside a transaction the caller holds. */
 export async function applyEvents(
   db: Db,
   events: readonly ChangeEvent[],
   strategyOf: (dataClass: string) => ConflictStrategy,
 ): Promise<ApplyStats> {
-  const homeWins = [
-    ...new Set(events.map((e) => e.dataClass).filter((c) => strategyOf(c) === 'home-wins')),
-  ];
-  const merges = [
-    ...new Set(events.map((e) => e.dataClass).filter((c) => strategyOf(c) === 'field-merge')),
-  ];
-  {
-    const ids = [...new Set(events.map((e) => e.eventId))];
-    const inserted = await db.query<{ event_id: string }>(
-      'INSERT INTO meridian_applied_event (event_id) SELECT unnest($1::uuid[]) ON CONFLICT DO NOTHING RETURNING event_id',
-      [ids],
-    );
-    const freshIds = new Set(inserted.rows.map((r) => r.event_id));
-    const seen = new Set<string>();
-    const fresh = events.filter((e) => {
-      if (!freshIds.has(e.eventId) || seen.has(e.eventId)) return false;
-      seen.add(e.eventId);
-      return true;
-    });
-    const touched = [...new Set(events.map(entityId))];
-    if (fresh.length === 0)
-      return {
-        fresh: 0,
-        duplicates: events.length,
-        written: 0,
-        conflicts: 0,
-        superseded: 0,
-        reviews: 0,
-        touched,
-      };
+  const touched = [...new Set(events.map(entityId))];
+  const classes = [...new Set(events.map((e) => e.dataClass))];
+  const classesWith = (...strategies: ConflictStrategy[]) =>
+    classes.filter((c) => strategies.includes(strategyOf(c)));
+  const homeWins = classesWith('home-wins');
+  const merges = classesWith('field-merge');
+  // Payloads are read only where resolution needs them (field-merge, manual); a stored row that
+  // loses is copied to history inside the database instead of through here.
+  const needPayload = classesWith('field-merge', 'manual');
 
-    const entities = new Map(fresh.map((e) => [key(e.entityType, e.entityKey), e]));
-    const types = [...entities.values()].map((e) => e.entityType);
-    const keys = [...entities.values()].map((e) => e.entityKey);
-    // Payloads are read only where resolution needs them (field-merge, manual); a stored row
-    // that loses is copied to history inside the database instead of through here.
-    const needPayload = [
-      ...new Set(
-        fresh
-          .map((e) => e.dataClass)
-          .filter((c) => ['field-merge', 'manual'].includes(strategyOf(c))),
-      ),
-    ];
-    const current = await db.query<StoredRow>(
-      `SELECT r.entity_type, r.entity_key, r.data_class, r.home_region, r.hlc_wall, r.hlc_logical,
-              r.origin_region, r.event_id, r.deleted, r.clocks,
-              CASE WHEN r.data_class = ANY($3::text[]) THEN r.payload ELSE '{}'::jsonb END AS payload
-         FROM meridian_replica r
-        WHERE (r.entity_type, r.entity_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))
-          FOR UPDATE OF r`,
-      [types, keys, needPayload],
-    );
-    const stored = new Map<string, ReplicaRow>(
-      current.rows.map((r) => [key(r.entity_type, r.entity_key), toRow(r)]),
-    );
-    const state = new Map(stored);
-    const storedLosers = new Set<string>();
-    const changed = new Map<string, ReplicaRow>();
-    const losers: ReturnType<typeof versionRecord>[] = [];
-    const reviews: ReturnType<typeof versionRecord>[] = [];
-    let conflicts = 0;
-    for (const e of fresh) {
-      const k = key(e.entityType, e.entityKey);
-      const before = state.get(k);
-      const r = resolve(strategyOf(e.dataClass), before, e);
-      if (r.conflict) conflicts += 1;
-      if (r.loser && r.loser === stored.get(k)) storedLosers.add(k);
-      else if (r.loser) losers.push(versionRecord(e.entityType, e.entityKey, r.loser));
-      if (r.review) {
-        reviews.push(versionRecord(e.entityType, e.entityKey, e));
-        if (before) reviews.push(versionRecord(e.entityType, e.entityKey, before));
-      }
-      if (r.row) {
-        state.set(k, r.row);
-        changed.set(k, r.row);
-      }
-    }
-    if (storedLosers.size > 0) {
-      const lost = [...storedLosers].map((k) => k.split('\u0000'));
-      await db.query(
-        `INSERT INTO meridian_replica_history (entity_type, entity_key, event_id, origin_region, hlc_wall, hlc_logical, deleted, payload)
-         SELECT r.entity_type, r.entity_key, r.event_id, r.origin_region, r.hlc_wall, r.hlc_logical, r.deleted, r.payload
-           FROM meridian_replica r
-          WHERE (r.entity_type, r.entity_key) IN (SELECT * FROM unnest($1::text[], $2::text[]))`,
-        [lost.map((x) => x[0]), lost.map((x) => x[1])],
-      );
-    }
-    let written = 0;
-    if (changed.size > 0) {
-      const out = await db.query(UPSERT, [
-        JSON.stringify([...changed.values()].map(toRecord)),
-        homeWins,
-        merges,
-      ]);
-      written = out.rows.length;
-      if (written !== changed.size)
-        throw new GuardRejectedError(
-          `${changed.size - written} row(s) changed under the batch; it will be retried`,
+  const entities = new Map(events.map((e) => [key(e.entityType, e.entityKey), e]));
+  const current =
+    events.length === 0
+      ? { rows: [] }
+      : await db.query<StoredRow>(
+          `SELECT r.entity_type, r.entity_key, r.data_class, r.home_region, r.hlc_wall,
+                  r.hlc_logical, r.origin_region, r.event_id, r.deleted, r.clocks,
+                  CASE WHEN r.data_class = ANY($3::text[]) THEN r.payload ELSE '{}'::jsonb END AS payload
+             FROM unnest($1::text[], $2::text[]) AS u(entity_type, entity_key)
+             JOIN meridian_replica r ON r.entity_type = u.entity_type AND r.entity_key = u.entity_key
+              FOR UPDATE OF r`,
+          [
+            [...entities.values()].map((e) => e.entityType),
+            [...entities.values()].map((e) => e.entityKey),
+            needPayload,
+          ],
         );
+  const stored = new Map<string, ReplicaRow>(
+    current.rows.map((r) => [key(r.entity_type, r.entity_key), toRow(r)]),
+  );
+  const state = new Map(stored);
+  const storedLosers = new Set<string>();
+  const changed = new Map<string, ReplicaRow>();
+  const losers = new Map<string, ReturnType<typeof versionRecord>>();
+  /** Siblings to review, each with the incoming event that met it (`met_by`). */
+  const reviews = new Map<string, ReturnType<typeof versionRecord> & { met_by: string }>();
+  /** Events that changed the state; events whose only effect can be their own archived copy. */
+  let changedState = 0;
+  const archivedOnly = new Set<string>();
+  let conflicts = 0;
+  const review = (e: ChangeEvent, v: ReplicaRow | ChangeEvent) => {
+    const r = versionRecord(e.entityType, e.entityKey, v);
+    reviews.set(`${r.event_id}/${e.eventId}`, { ...r, met_by: e.eventId });
+  };
+  for (const e of events) {
+    const k = key(e.entityType, e.entityKey);
+    const before = state.get(k);
+    const r = resolve(strategyOf(e.dataClass), before, e);
+    if (r.conflict) conflicts += 1;
+    if (r.loser && r.loser === stored.get(k)) storedLosers.add(k);
+    else if (r.loser) {
+      const lost = versionRecord(e.entityType, e.entityKey, r.loser);
+      losers.set(lost.event_id, lost);
     }
-    if (losers.length > 0)
-      await db.query(
-        `INSERT INTO meridian_replica_history (entity_type, entity_key, event_id, origin_region, hlc_wall, hlc_logical, deleted, payload)
-         SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(${VERSION_COLUMNS})`,
-        [JSON.stringify(losers)],
-      );
-    if (reviews.length > 0)
-      await db.query(
-        `INSERT INTO meridian_review (entity_type, entity_key, event_id, origin_region, hlc_wall, hlc_logical, deleted, payload)
-         SELECT * FROM jsonb_to_recordset($1::jsonb) AS r(${VERSION_COLUMNS})
-         ON CONFLICT DO NOTHING`,
-        [JSON.stringify(reviews)],
-      );
+    if (r.review) {
+      review(e, e);
+      if (before) review(e, before);
+    }
+    if (!r.row && (r.loser === e || r.review)) archivedOnly.add(e.eventId);
+    if (r.row) {
+      changedState += 1;
+      state.set(k, r.row);
+      changed.set(k, r.row);
+    }
+  }
+  // The stored version of an entity that lost is archived from the table; never twice.
+  for (const k of storedLosers) losers.delete((stored.get(k) as ReplicaRow).version.eventId);
+
+  if (changed.size === 0 && storedLosers.size === 0 && losers.size === 0 && reviews.size === 0)
     return {
-      fresh: fresh.length,
-      duplicates: events.length - fresh.length,
-      written,
+      fresh: 0,
+      duplicates: events.length,
+      written: 0,
       conflicts,
-      superseded: losers.length + storedLosers.size,
-      reviews: reviews.length,
+      superseded: 0,
+      reviews: 0,
       touched,
     };
-  }
+  const lost = [...storedLosers].map((k) => k.split('\u0000'));
+  const out = await db.query<{
+    written: number;
+    archived: number;
+    lost: string[];
+    reviewed: string[];
+  }>(WRITE, [
+    JSON.stringify([...changed.values()].map(toRecord)),
+    homeWins,
+    merges,
+    lost.map((x) => x[0]),
+    lost.map((x) => x[1]),
+    JSON.stringify([...losers.values()]),
+    JSON.stringify([...reviews.values()]),
+  ]);
+  const w = out.rows[0] as NonNullable<(typeof out.rows)[number]>;
+  if (w.written !== changed.size)
+    throw new GuardRejectedError(
+      `${changed.size - w.written} row(s) changed under the batch; it will be retried`,
+    );
+  const copied = new Set([...w.lost, ...w.reviewed]);
+  const fresh = changedState + [...archivedOnly].filter((id) => copied.has(id)).length;
+  return {
+    fresh,
+    duplicates: events.length - fresh,
+    written: w.written,
+    conflicts,
+    superseded: w.archived + w.lost.length,
+    reviews: w.reviewed.length,
+    touched,
+  };
 }
 
 /** Reads one replica row (tests, the failover write round-trip). */
