@@ -11,12 +11,18 @@ import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import type { Context } from 'aws-lambda';
 import { ARN, BUCKET, EnvReader, QUEUE_URL, REGION_ID } from '../shared/env';
 import { fencedCheck } from '../shared/failover/region-state';
 import { DEFAULT_PLAN_FILE, loadResidencyIndex } from '../shared/residency-plan-file';
 import { connectFromSecret, generateDataKey, secretString, writeAudit } from '../shared/sync/aws';
 import type { Db } from '../shared/sync/db';
-import { type DispatchReport, dispatchOnce, TargetBreakers } from '../shared/sync/dispatch';
+import {
+  type DispatchReport,
+  dispatchUntilDrained,
+  sumDispatch,
+  TargetBreakers,
+} from '../shared/sync/dispatch';
 import { Masker } from '../shared/sync/masking';
 import { SqsParkingLot, SqsTransport } from '../shared/sync/sqs';
 
@@ -77,11 +83,15 @@ async function currentMasker(): Promise<Masker> {
   return value;
 }
 
-export const handler = async (): Promise<DispatchReport> => {
+/**
+ * One run drains what is due, batch after batch, while the invocation has time; each batch writes
+ * its own audit record (`<correlation id>-<n>`), the metrics are the run's totals.
+ */
+export const handler = async (_event: unknown, context: Context): Promise<DispatchReport> => {
   const correlationId = randomUUID();
   logger.appendKeys({ correlationId });
   db ??= await connectFromSecret(sm, config.dbSecretArn);
-  const report = await dispatchOnce(
+  const reports = await dispatchUntilDrained(
     {
       db,
       index,
@@ -102,8 +112,21 @@ export const handler = async (): Promise<DispatchReport> => {
       batchSize: config.batchSize,
       maxAttempts: config.maxAttempts,
     },
+    {
+      remainingMs: () => context.getRemainingTimeInMillis(),
+      onBatch: async (batch, n) => {
+        await writeAudit(
+          s3,
+          config.auditBucket,
+          'dispatch',
+          config.region,
+          `${correlationId}-${n}`,
+          batch,
+        );
+      },
+    },
   );
-  await writeAudit(s3, config.auditBucket, 'dispatch', config.region, correlationId, report);
+  const report = sumDispatch(reports);
   const sent = Object.values(report.sent).reduce((a, b) => a + b, 0);
   metrics.addMetric('RecordsSynced', MetricUnit.Count, sent);
   metrics.addMetric(
@@ -123,6 +146,11 @@ export const handler = async (): Promise<DispatchReport> => {
   metrics.publishStoredMetrics();
   if (report.parked > 0 || Object.keys(report.failures).length > 0)
     logger.warn('dispatch incomplete', { failures: report.failures, parked: report.parkedRecords });
-  else logger.info('dispatch', { claimed: report.claimed, sent: report.sent });
+  else
+    logger.info('dispatch', {
+      batches: reports.length,
+      claimed: report.claimed,
+      sent: report.sent,
+    });
   return report;
 };

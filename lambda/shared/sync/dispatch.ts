@@ -326,3 +326,70 @@ export async function dispatchOnce(
       parked > 0 ? toPark.map((p) => ({ eventId: p.d.row.event.eventId, reason: p.reason })) : [],
   };
 }
+
+export interface DrainOptions {
+  /** Milliseconds left in this invocation (Lambda: `context.getRemainingTimeInMillis`). */
+  readonly remainingMs: () => number;
+  /**
+   * Time kept in hand: no new batch starts with less than this left.
+   * @default - twice the slowest batch so far, and at least 30 s
+   */
+  readonly reserveMs?: number;
+  /** Called after each batch (the audit record). */
+  readonly onBatch?: (report: DispatchReport, batch: number) => Promise<void>;
+}
+
+/**
+ * Runs batches back to back until the outbox has nothing due, the region is fenced, or the
+ * invocation's time runs short. One batch per scheduled run would cap a region at `batchSize`
+ * records per schedule period (1,000 per 5 minutes), far below the peak it must carry.
+ */
+export async function dispatchUntilDrained(
+  deps: DispatchDeps,
+  o: DispatchOptions,
+  drain: DrainOptions,
+): Promise<DispatchReport[]> {
+  const reports: DispatchReport[] = [];
+  let slowest = 0;
+  for (;;) {
+    const started = Date.now();
+    const report = await dispatchOnce(deps, o);
+    slowest = Math.max(slowest, Date.now() - started);
+    reports.push(report);
+    await drain.onBatch?.(report, reports.length);
+    const reserve = drain.reserveMs ?? Math.max(30_000, 2 * slowest);
+    if (report.fenced || report.claimed < o.batchSize || drain.remainingMs() < reserve)
+      return reports;
+  }
+}
+
+/** The totals of several batches of one run. */
+export function sumDispatch(reports: readonly DispatchReport[]): DispatchReport {
+  const first = reports[0];
+  if (!first) throw new Error('sumDispatch needs at least one report');
+  const add = (key: 'sent' | 'withheld') => {
+    const out: Record<string, number> = {};
+    for (const r of reports)
+      for (const [k, n] of Object.entries(r[key])) out[k] = (out[k] ?? 0) + n;
+    return out;
+  };
+  const walls = reports.flatMap((r) => (r.oldestSentWall === undefined ? [] : [r.oldestSentWall]));
+  const sum = (k: 'claimed' | 'done' | 'retrying' | 'parked' | 'masked') =>
+    reports.reduce((n, r) => n + r[k], 0);
+  return {
+    region: first.region,
+    worker: first.worker,
+    ...(reports.some((r) => r.fenced) ? { fenced: true } : {}),
+    claimed: sum('claimed'),
+    done: sum('done'),
+    retrying: sum('retrying'),
+    parked: sum('parked'),
+    sent: add('sent'),
+    withheld: add('withheld'),
+    masked: sum('masked'),
+    maskedFields: [...new Set(reports.flatMap((r) => r.maskedFields))].sort(),
+    failures: Object.assign({}, ...reports.map((r) => r.failures).reverse()),
+    ...(walls.length > 0 ? { oldestSentWall: Math.min(...walls) } : {}),
+    parkedRecords: reports.flatMap((r) => r.parkedRecords),
+  };
+}
