@@ -165,14 +165,33 @@ interface Delivery {
   poison?: string;
 }
 
+/** A claimed batch; a fenced region claims nothing. */
+interface Claimed {
+  readonly standDown: boolean;
+  readonly rows: readonly OutboxRow[];
+}
+
+async function claimBatch(deps: DispatchDeps, o: DispatchOptions): Promise<Claimed> {
+  const standDown = (await deps.fenced?.()) ?? false;
+  const rows = standDown ? [] : await claim(deps.db, o.worker, o.batchSize, o.leaseSeconds ?? 300);
+  return { standDown, rows };
+}
+
+/** One batch: claim, check, mask, send, settle. */
 export async function dispatchOnce(
   deps: DispatchDeps,
   o: DispatchOptions,
 ): Promise<DispatchReport> {
+  return deliver(deps, o, await claimBatch(deps, o));
+}
+
+async function deliver(
+  deps: DispatchDeps,
+  o: DispatchOptions,
+  { standDown, rows }: Claimed,
+): Promise<DispatchReport> {
   const now = o.now ?? (() => new Date());
   const backoff = o.backoff ?? fullJitterBackoff();
-  const standDown = (await deps.fenced?.()) ?? false;
-  const rows = standDown ? [] : await claim(deps.db, o.worker, o.batchSize, o.leaseSeconds ?? 300);
   const withheld: Record<string, number> = {};
   const maskedFields = new Set<string>();
   let masked = 0;
@@ -343,6 +362,10 @@ export interface DrainOptions {
  * Runs batches back to back until the outbox has nothing due, the region is fenced, or the
  * invocation's time runs short. One batch per scheduled run would cap a region at `batchSize`
  * records per schedule period (1,000 per 5 minutes), far below the peak it must carry.
+ *
+ * The next batch is claimed while this one is masked and sent (its rows are leased, so the two
+ * never overlap), which hides the claim's round trip behind the work; it is claimed only when
+ * there is time to deliver it, so a run never ends holding a lease it did not use.
  */
 export async function dispatchUntilDrained(
   deps: DispatchDeps,
@@ -351,16 +374,25 @@ export async function dispatchUntilDrained(
 ): Promise<DispatchReport[]> {
   const reports: DispatchReport[] = [];
   let slowest = 0;
-  for (;;) {
-    const started = Date.now();
-    const report = await dispatchOnce(deps, o);
-    slowest = Math.max(slowest, Date.now() - started);
+  let started = Date.now();
+  let next: Promise<Claimed> | undefined = claimBatch(deps, o);
+  while (next) {
+    const batch: Claimed = await next;
+    const reserve = drain.reserveMs ?? Math.max(30_000, 2 * slowest);
+    next =
+      !batch.standDown && batch.rows.length === o.batchSize && drain.remainingMs() >= reserve
+        ? claimBatch(deps, o)
+        : undefined;
+    // A failed prefetch surfaces when it is awaited, not as an unhandled rejection meanwhile.
+    next?.catch(() => undefined);
+    const report = await deliver(deps, o, batch);
+    const finished = Date.now();
+    slowest = Math.max(slowest, finished - started);
+    started = finished;
     reports.push(report);
     await drain.onBatch?.(report, reports.length);
-    const reserve = drain.reserveMs ?? Math.max(30_000, 2 * slowest);
-    if (report.fenced || report.claimed < o.batchSize || drain.remainingMs() < reserve)
-      return reports;
   }
+  return reports;
 }
 
 /** The totals of several batches of one run. */
