@@ -3,10 +3,10 @@
  * batches of inbound messages from bench/sync.ts, applies each in turn on its own connection, and
  * answers with the count applied when told the dispatch is over.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { Client } from 'pg';
 import { ResidencyIndex } from '../lambda/shared/residency-plan';
-import { applyMessages, type InboundMessage } from '../lambda/shared/sync/apply';
+import { type ApplyDeps, applyMessages, type InboundMessage } from '../lambda/shared/sync/apply';
 import type { Db } from '../lambda/shared/sync/db';
 import { loadConfig } from '../lib/config/load';
 
@@ -18,12 +18,19 @@ export interface ApplyWorkerData {
 
 export type ApplyWorkerMessage = { batch: InboundMessage[] } | { end: true };
 
-const { url, schema, region } = workerData as ApplyWorkerData;
-const index = new ResidencyIndex(loadConfig({ env: 'prod' }).plan);
-const port = parentPort;
-if (!port) throw new Error('bench/sync-apply-worker.ts runs as a worker thread');
+/** The bench's apply stage, wherever it runs: no parking, no cache, 5 attempts. */
+export const benchApplyDeps = (db: Db, index: ResidencyIndex, region: string): ApplyDeps => ({
+  db,
+  index,
+  region,
+  parking: { park: async () => undefined },
+  invalidator: { invalidate: async () => undefined },
+  maxAttempts: 5,
+});
 
 async function main(p: NonNullable<typeof parentPort>) {
+  const { url, schema, region } = workerData as ApplyWorkerData;
+  const index = new ResidencyIndex(loadConfig({ env: 'prod' }).plan);
   const client = new Client({ connectionString: url });
   await client.connect();
   await client.query(`SET search_path TO ${schema}`);
@@ -48,17 +55,7 @@ async function main(p: NonNullable<typeof parentPort>) {
       continue;
     }
     if ('end' in m) break;
-    const report = await applyMessages(
-      {
-        db,
-        index,
-        region,
-        parking: { park: async () => undefined },
-        invalidator: { invalidate: async () => undefined },
-        maxAttempts: 5,
-      },
-      m.batch,
-    );
+    const report = await applyMessages(benchApplyDeps(db, index, region), m.batch);
     if (report.failedMessageIds.length > 0 || report.parked.length > 0)
       throw new Error(`apply failed in the bench: ${report.error ?? 'parked'}`);
     applied += report.stats?.fresh ?? 0;
@@ -67,6 +64,8 @@ async function main(p: NonNullable<typeof parentPort>) {
   p.postMessage({ applied });
 }
 
-main(port).catch((err) => {
-  throw err;
-});
+// Imported by bench/sync.ts for benchApplyDeps; runs only as the worker.
+if (!isMainThread && parentPort)
+  main(parentPort).catch((err) => {
+    throw err;
+  });

@@ -38,7 +38,7 @@ import { writeChanges } from '../lambda/shared/sync/outbox-store';
 import { applyBatch } from '../lambda/shared/sync/replica-store';
 import { loadConfig } from '../lib/config/load';
 import type { Result } from './result';
-import type { ApplyWorkerData, ApplyWorkerMessage } from './sync-apply-worker';
+import { type ApplyWorkerData, type ApplyWorkerMessage, benchApplyDeps } from './sync-apply-worker';
 
 const N = 100_000;
 const config = loadConfig({ env: 'prod' });
@@ -190,17 +190,7 @@ async function startApply(sink: BenchDb, region: string) {
     where: 'in this thread (PGlite)',
     send: (batch: InboundMessage[]) => {
       chain = chain.then(async (n) => {
-        const report = await applyMessages(
-          {
-            db: sink.db,
-            index,
-            region,
-            parking: { park: async () => undefined },
-            invalidator: { invalidate: async () => undefined },
-            maxAttempts: 5,
-          },
-          batch,
-        );
+        const report = await applyMessages(benchApplyDeps(sink.db, index, region), batch);
         return n + (report.stats?.fresh ?? 0);
       });
     },

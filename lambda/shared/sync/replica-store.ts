@@ -241,7 +241,8 @@ export async function applyEvents(
     current.rows.map((r) => [key(r.entity_type, r.entity_key), toRow(r)]),
   );
   const state = new Map(stored);
-  const storedLosers = new Set<string>();
+  /** Stored rows that lost, by entity: archived from the table itself. */
+  const storedLosers = new Map<string, ReplicaRow>();
   const changed = new Map<string, ReplicaRow>();
   const losers = new Map<string, ReturnType<typeof versionRecord>>();
   /** Siblings to review, each with the incoming event that met it (`met_by`). */
@@ -259,7 +260,7 @@ export async function applyEvents(
     const before = state.get(k);
     const r = resolve(strategyOf(e.dataClass), before, e);
     if (r.conflict) conflicts += 1;
-    if (r.loser && r.loser === stored.get(k)) storedLosers.add(k);
+    if (r.loser && r.loser === stored.get(k)) storedLosers.set(k, r.loser);
     else if (r.loser) {
       const lost = versionRecord(e.entityType, e.entityKey, r.loser);
       losers.set(lost.event_id, lost);
@@ -276,7 +277,7 @@ export async function applyEvents(
     }
   }
   // The stored version of an entity that lost is archived from the table; never twice.
-  for (const k of storedLosers) losers.delete((stored.get(k) as ReplicaRow).version.eventId);
+  for (const row of storedLosers.values()) losers.delete(row.version.eventId);
 
   if (changed.size === 0 && storedLosers.size === 0 && losers.size === 0 && reviews.size === 0)
     return {
@@ -288,7 +289,6 @@ export async function applyEvents(
       reviews: 0,
       touched,
     };
-  const lost = [...storedLosers].map((k) => k.split('\u0000'));
   const out = await db.query<{
     written: number;
     archived: number;
@@ -298,8 +298,8 @@ export async function applyEvents(
     JSON.stringify([...changed.values()].map(toRecord)),
     homeWins,
     merges,
-    lost.map((x) => x[0]),
-    lost.map((x) => x[1]),
+    [...storedLosers.values()].map((r) => r.entityType),
+    [...storedLosers.values()].map((r) => r.entityKey),
     JSON.stringify([...losers.values()]),
     JSON.stringify([...reviews.values()]),
   ]);
