@@ -6,7 +6,7 @@ import type { ChangeEvent } from '../../lambda/shared/sync/events';
 import { Masker } from '../../lambda/shared/sync/masking';
 import { CONFLICT_STRATEGIES, type ConflictStrategy } from '../../lambda/shared/sync/rules';
 import { load, SHIPPED } from '../support/fixture';
-import { delivery, REGIONS, writes } from './arbitraries';
+import { delivery, writes } from './arbitraries';
 import { uuid } from './events';
 
 /** A replica: the resolved state per entity, from events in the order they arrive. */

@@ -81,36 +81,44 @@ function fromEvent(e: ChangeEvent): ReplicaRow {
   };
 }
 
-function mergeFields(current: ReplicaRow | undefined, e: ChangeEvent): ReplicaRow | undefined {
-  const v = versionOf(e);
-  const clocks: Record<string, Version> = { ...(current?.clocks ?? {}) };
-  const payload: Record<string, unknown> = { ...(current?.payload ?? {}) };
+function mergeFields(
+  current: ReplicaRow | undefined,
+  e: ChangeEvent,
+  v: Version,
+): ReplicaRow | undefined {
+  const clocks: Record<string, Version> = current?.clocks ? { ...current.clocks } : {};
+  const payload: Record<string, unknown> = current ? { ...current.payload } : {};
   let changed = false;
-  const newer = (field: string) => {
-    const c = clocks[field];
-    return !c || compareVersions(v, c) > 0;
-  };
   if (e.op === 'delete') {
-    if (!newer(DELETED)) return undefined;
+    const c = clocks[DELETED];
+    if (c && compareVersions(v, c) <= 0) return undefined;
     clocks[DELETED] = v;
     changed = true;
     for (const field of Object.keys(payload))
       if (compareVersions(clocks[field] as Version, v) < 0) delete payload[field];
   } else {
     const deletedAt = clocks[DELETED];
-    for (const [field, value] of Object.entries(e.payload)) {
-      if (!newer(field)) continue;
+    // A field written before the latest delete stays deleted.
+    const beforeDelete = deletedAt !== undefined && compareVersions(v, deletedAt) < 0;
+    const fields = e.payload;
+    for (const field of Object.keys(fields)) {
+      const c = clocks[field];
+      if (c && compareVersions(v, c) <= 0) continue;
       clocks[field] = v;
       changed = true;
-      // A field written before the latest delete stays deleted.
-      if (deletedAt && compareVersions(v, deletedAt) < 0) delete payload[field];
-      else payload[field] = value;
+      if (beforeDelete) delete payload[field];
+      else payload[field] = fields[field];
     }
   }
   if (!changed) return undefined;
-  const version = Object.values(clocks).reduce((m, c) => (compareVersions(c, m) > 0 ? c : m));
+  // The row's version is its greatest field clock.
+  let version = v;
+  for (const c of Object.values(clocks)) if (compareVersions(c, version) > 0) version = c;
   return {
-    ...fromEvent(e),
+    entityType: e.entityType,
+    entityKey: e.entityKey,
+    dataClass: e.dataClass,
+    homeRegion: e.homeRegion,
     version,
     deleted: Object.keys(payload).length === 0,
     payload,
@@ -137,7 +145,7 @@ export function resolve(
             ),
           }
         : current;
-    const row = mergeFields(base, incoming);
+    const row = mergeFields(base, incoming, v);
     return { row, conflict, review: false };
   }
   if (!current) return { row: fromEvent(incoming), conflict: false, review: false };
