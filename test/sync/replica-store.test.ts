@@ -1,5 +1,11 @@
+import type { Version } from '../../lambda/shared/sync/conflict';
 import type { ChangeEvent } from '../../lambda/shared/sync/events';
-import { applyBatch, readReplica } from '../../lambda/shared/sync/replica-store';
+import {
+  applyBatch,
+  decodeClocks,
+  encodeClocks,
+  readReplica,
+} from '../../lambda/shared/sync/replica-store';
 import type { ConflictStrategy } from '../../lambda/shared/sync/rules';
 import { openTestDb, type TestDb } from '../support/db';
 import { change } from './events';
@@ -87,6 +93,56 @@ describe('applyBatch on Postgres', () => {
     expect(Object.keys(row?.clocks ?? {}).sort()).toEqual(['email', 'name', 'phone']);
   });
 
+  test('field-merge: clocks are stored once per version, fields as indexes', async () => {
+    await applyBatch(
+      t.db,
+      [at('fc-1', 'pii', 'eu-west-1', T, { name: 'Ada', email: 'a@x', phone: '0' }, 'fc1')],
+      strategyOf,
+    );
+    await applyBatch(
+      t.db,
+      [at('fc-1', 'pii', 'us-east-1', T + 2, { email: 'b@x' }, 'fc2')],
+      strategyOf,
+    );
+    const r = await t.db.query<{ clocks: unknown }>(
+      "SELECT clocks FROM meridian_replica WHERE entity_key = 'fc-1'",
+    );
+    const first = change({ seed: 'fc1' }).eventId;
+    const second = change({ seed: 'fc2' }).eventId;
+    expect(r.rows[0]?.clocks).toEqual({
+      v: [
+        [T + 2, 0, 'us-east-1', second],
+        [T, 0, 'eu-west-1', first],
+      ],
+      f: { email: 0, name: 1, phone: 1 },
+    });
+  });
+
+  test('field-merge: a row stored with one clock object per field (the earlier shape) still merges', async () => {
+    const old = {
+      wall: T + 5,
+      logical: 0,
+      region: 'eu-west-1',
+      eventId: change({ seed: 'o1' }).eventId,
+    };
+    await t.db.query(
+      `INSERT INTO meridian_replica (entity_type, entity_key, data_class, home_region, hlc_wall,
+         hlc_logical, origin_region, event_id, payload, clocks)
+       VALUES ('customer', 'fo-1', 'pii', 'eu-west-1', $1, 0, 'eu-west-1', $2, $3, $4)`,
+      [T + 5, old.eventId, { name: 'Ada', email: 'a@x' }, { name: old, email: old }],
+    );
+    // Older than `name`'s clock, newer than nothing for `phone`: only phone lands.
+    await applyBatch(
+      t.db,
+      [at('fo-1', 'pii', 'us-east-1', T + 1, { name: 'Bob', phone: '1' }, 'o2')],
+      strategyOf,
+    );
+    const row = await readReplica(t.db, 'customer', 'fo-1');
+    expect(row?.payload).toEqual({ name: 'Ada', email: 'a@x', phone: '1' });
+    expect(row?.clocks?.name).toEqual(old);
+    expect(row?.version).toEqual(old);
+  });
+
   test('manual: replicas converge on lww and both versions wait in the review table', async () => {
     await applyBatch(
       t.db,
@@ -115,5 +171,33 @@ describe('applyBatch on Postgres', () => {
     await expect(applyBatch(t.db, [good, bad], strategyOf)).rejects.toThrow();
     expect(await readReplica(t.db, 'customer', 'rb-1')).toBeUndefined();
     expect(await applyBatch(t.db, [good], strategyOf)).toMatchObject({ fresh: 1, written: 1 });
+  });
+});
+
+describe('stored clocks', () => {
+  const v = (wall: number, region: string, seed: string): Version => ({
+    wall,
+    logical: 0,
+    region,
+    eventId: change({ seed }).eventId,
+  });
+  const a = v(T, 'eu-west-1', 'a');
+  const b = v(T + 1, 'us-east-1', 'b');
+
+  test('round trip: every field reads back its own version', () => {
+    const clocks = { name: a, email: b, $deleted: a };
+    expect(decodeClocks(encodeClocks(clocks))).toEqual(clocks);
+  });
+
+  test('canonical: the same clocks in any key order, with copies or shared versions, encode alike', () => {
+    const one = encodeClocks({ name: a, email: b, phone: a });
+    const two = encodeClocks({ phone: { ...a }, email: { ...b }, name: { ...a } });
+    expect(JSON.stringify(two)).toBe(JSON.stringify(one));
+    expect(one.v).toHaveLength(2);
+  });
+
+  test('the earlier shape reads as it was, even with fields named v and f', () => {
+    const earlier = { v: a, f: b };
+    expect(decodeClocks(earlier)).toEqual(earlier);
   });
 });

@@ -52,7 +52,54 @@ interface StoredRow {
   event_id: string;
   deleted: boolean;
   payload: Record<string, unknown>;
-  clocks: Record<string, Version> | null;
+  clocks: StoredClocks | Record<string, Version> | null;
+}
+
+/**
+ * Field clocks as stored: each distinct version once (`v`: wall, logical, region, event id) and
+ * each field as an index into that list (`f`), so a record written by one event stores one
+ * version however many fields it has (a quarter of the bytes of one object per field, which
+ * Postgres parses, stores and logs on every write). Canonical: fields in code-unit order, versions
+ * in order of first use, so replicas that hold the same state hold the same value.
+ */
+export interface StoredClocks {
+  readonly v: (readonly [wall: number, logical: number, region: string, eventId: string])[];
+  readonly f: Readonly<Record<string, number>>;
+}
+
+export function encodeClocks(clocks: Readonly<Record<string, Version>>): StoredClocks {
+  const v: [number, number, string, string][] = [];
+  const f: Record<string, number> = {};
+  const seen = new Map<string, number>();
+  for (const field of Object.keys(clocks).sort()) {
+    const c = clocks[field] as Version;
+    const id = `${c.wall}\u0000${c.logical}\u0000${c.region}\u0000${c.eventId}`;
+    let i = seen.get(id);
+    if (i === undefined) {
+      i = v.length;
+      seen.set(id, i);
+      v.push([c.wall, c.logical, c.region, c.eventId]);
+    }
+    f[field] = i;
+  }
+  return { v, f };
+}
+
+/** Reads stored clocks; rows written before the compact shape (one object per field) read too. */
+export function decodeClocks(
+  stored: StoredClocks | Readonly<Record<string, Version>>,
+): Record<string, Version> {
+  if (!Array.isArray(stored.v)) return { ...(stored as Readonly<Record<string, Version>>) };
+  const { v, f } = stored as StoredClocks;
+  const versions = v.map(([wall, logical, region, eventId]) => ({
+    wall,
+    logical,
+    region,
+    eventId,
+  }));
+  const out: Record<string, Version> = {};
+  for (const field of Object.keys(f)) out[field] = versions[f[field] as number] as Version;
+  return out;
 }
 
 const key = (type: string, k: string) => `${type}\u0000${k}`;
@@ -71,7 +118,7 @@ function toRow(r: StoredRow): ReplicaRow {
     },
     deleted: r.deleted,
     payload: r.payload,
-    ...(r.clocks ? { clocks: r.clocks } : {}),
+    ...(r.clocks ? { clocks: decodeClocks(r.clocks) } : {}),
   };
 }
 
@@ -86,7 +133,7 @@ const toRecord = (r: ReplicaRow) => ({
   event_id: r.version.eventId,
   deleted: r.deleted,
   payload: r.payload,
-  clocks: r.clocks ?? null,
+  clocks: r.clocks ? encodeClocks(r.clocks) : null,
 });
 
 const versionRecord = (entityType: string, entityKey: string, v: ReplicaRow | ChangeEvent) =>
