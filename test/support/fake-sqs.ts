@@ -3,7 +3,13 @@
  * deduplication by MessageDeduplicationId, receive counts, and regions that can be taken down.
  * The code under test uses the real SQSClient and commands; only the network is replaced.
  */
-import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
 
 export interface FakeMessage {
@@ -12,6 +18,8 @@ export interface FakeMessage {
   readonly groupId: string;
   readonly attributes: Record<string, string>;
   receiveCount: number;
+  /** Receipt handle while received and neither deleted nor released (FIFO: blocks its group). */
+  inFlight?: string;
 }
 
 export class FakeSqs {
@@ -56,7 +64,55 @@ export class FakeSqs {
       }
       return { Successful, Failed: [] };
     });
+    // Consumers through the API (the redrive): FIFO receive, delete and release by receipt.
+    this.stub.on(ReceiveMessageCommand).callsFake((input) => {
+      const busy = new Set<string>();
+      const Messages = [];
+      for (const m of this.queue(input.QueueUrl)) {
+        if (Messages.length >= (input.MaxNumberOfMessages ?? 1)) break;
+        if (m.inFlight || busy.has(m.groupId)) {
+          busy.add(m.groupId);
+          continue;
+        }
+        m.receiveCount += 1;
+        m.inFlight = `${m.messageId}#${m.receiveCount}`;
+        busy.add(m.groupId);
+        Messages.push({ MessageId: m.messageId, ReceiptHandle: m.inFlight, Body: m.body });
+      }
+      return { Messages };
+    });
+    this.stub.on(DeleteMessageBatchCommand).callsFake((input) => {
+      const url: string = input.QueueUrl;
+      const receipts = new Set(
+        (input.Entries ?? []).map((e: { ReceiptHandle: string }) => e.ReceiptHandle),
+      );
+      this.deleteCalls += 1;
+      if (this.failDeletes) throw new Error('ServiceUnavailable: try again');
+      this.queues.set(
+        url,
+        this.queue(url).filter((m) => !(m.inFlight && receipts.has(m.inFlight))),
+      );
+      return {
+        Successful: (input.Entries ?? []).map((e: { Id: string }) => ({ Id: e.Id })),
+        Failed: [],
+      };
+    });
+    this.stub.on(ChangeMessageVisibilityBatchCommand).callsFake((input) => {
+      const receipts = new Set(
+        (input.Entries ?? []).map((e: { ReceiptHandle: string }) => e.ReceiptHandle),
+      );
+      for (const m of this.queue(input.QueueUrl))
+        if (m.inFlight && receipts.has(m.inFlight)) m.inFlight = undefined;
+      return {
+        Successful: (input.Entries ?? []).map((e: { Id: string }) => ({ Id: e.Id })),
+        Failed: [],
+      };
+    });
   }
+
+  /** DeleteMessageBatch calls received, and whether they fail (a fault test). */
+  deleteCalls = 0;
+  failDeletes = false;
 
   queue(url: string): FakeMessage[] {
     let q = this.queues.get(url);
@@ -93,6 +149,16 @@ export class FakeSqs {
       url,
       q.filter((m) => !drop.has(m.messageId)),
     );
+  }
+
+  /** Every received message's visibility timeout runs out (a consumer that died). */
+  expireVisibility(url: string): void {
+    for (const m of this.queue(url)) m.inFlight = undefined;
+  }
+
+  /** SQS's 5-minute deduplication window passes: ids seen before are accepted again. */
+  forgetDeduplication(url: string): void {
+    this.dedup.delete(url);
   }
 
   restore(): void {

@@ -12,7 +12,8 @@ import {
   TargetBreakers,
 } from '../../lambda/shared/sync/dispatch';
 import { Masker } from '../../lambda/shared/sync/masking';
-import { SqsParkingLot, SqsTransport } from '../../lambda/shared/sync/sqs';
+import { type RedriveOptions, type RedriveReport, redrive } from '../../lambda/shared/sync/redrive';
+import { SqsDeadLetterQueue, SqsParkingLot, SqsTransport } from '../../lambda/shared/sync/sqs';
 import { openTestDb, type TestDb } from '../support/db';
 import { FakeSqs } from '../support/fake-sqs';
 
@@ -28,6 +29,8 @@ export interface Region {
   dispatch(worker?: string): Promise<DispatchReport>;
   /** One Lambda invocation over the queue head; `crash` skips the acknowledgement. */
   drain(options?: { crash?: boolean; max?: number }): Promise<ApplyReport>;
+  /** The redrive function's run over this region's dead-letter queue. */
+  redrive(options?: RedriveOptions): Promise<RedriveReport>;
 }
 
 export async function openRegion(
@@ -88,6 +91,17 @@ export async function openRegion(
       }
       return report;
     },
+    redrive: (redriveOptions) =>
+      redrive(
+        {
+          region: id,
+          db: t.db,
+          deadLetters: new SqsDeadLetterQueue(client, deadLetterUrl(id)),
+          inbound: new SqsTransport(() => client, inboundUrl),
+          ...(options.fenced ? { fenced: options.fenced } : {}),
+        },
+        redriveOptions,
+      ),
   };
 }
 

@@ -9,7 +9,12 @@
 import type { ResidencyIndex } from '../residency-plan';
 import type { Db } from './db';
 import type { ParkedRecord, ParkingLot } from './dispatch';
-import { type ChangeEvent, MalformedMessageError, parseMessage } from './events';
+import {
+  type ChangeEvent,
+  type InboundEnvelope,
+  MalformedMessageError,
+  parseMessage,
+} from './events';
 import { type ApplyStats, applyBatch } from './replica-store';
 
 export interface InboundMessage {
@@ -88,7 +93,12 @@ export async function applyMessages(
   now: () => number = Date.now,
 ): Promise<ApplyReport> {
   const toPark: (ParkedRecord & { messageId: string })[] = [];
-  const valid: { messageId: string; event: ChangeEvent; receiveCount: number }[] = [];
+  const valid: {
+    messageId: string;
+    event: ChangeEvent;
+    inbound: InboundEnvelope;
+    receiveCount: number;
+  }[] = [];
   let malformed = 0;
   let rejected = 0;
   for (const m of messages) {
@@ -99,7 +109,16 @@ export async function applyMessages(
         rejected += 1;
         toPark.push({ messageId: m.messageId, event: parsed.event, reason: fault, targets: [] });
       } else
-        valid.push({ messageId: m.messageId, event: parsed.event, receiveCount: m.receiveCount });
+        valid.push({
+          messageId: m.messageId,
+          event: parsed.event,
+          inbound: {
+            mode: parsed.mode,
+            maskedFields: parsed.maskedFields,
+            sourceRegion: parsed.sourceRegion,
+          },
+          receiveCount: m.receiveCount,
+        });
     } catch (err) {
       if (!(err instanceof MalformedMessageError)) throw err;
       malformed += 1;
@@ -120,7 +139,13 @@ export async function applyMessages(
     error = `${deps.region} is fenced by the failover runbook: not applying`;
     for (const v of valid) {
       if (v.receiveCount >= deps.maxAttempts)
-        toPark.push({ messageId: v.messageId, event: v.event, reason: error, targets: [] });
+        toPark.push({
+          messageId: v.messageId,
+          event: v.event,
+          inbound: v.inbound,
+          reason: error,
+          targets: [],
+        });
       else failed.push(v.messageId);
     }
   } else if (valid.length > 0) {
@@ -141,6 +166,7 @@ export async function applyMessages(
         toPark.push({
           messageId: v.messageId,
           event: v.event,
+          inbound: v.inbound,
           reason: `apply failed ${v.receiveCount} time(s): ${why}`,
           targets: [],
         });

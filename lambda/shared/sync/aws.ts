@@ -54,7 +54,7 @@ export function auditKey(kind: string, region: string, correlationId: string, at
 export async function writeAudit(
   s3: S3Client,
   bucket: string,
-  kind: 'dispatch' | 'apply',
+  kind: 'dispatch' | 'apply' | 'redrive',
   region: string,
   correlationId: string,
   record: object,

@@ -9,7 +9,7 @@
 import CircuitBreaker from 'opossum';
 import type { ResidencyIndex } from '../residency-plan';
 import type { Db } from './db';
-import { type ChangeEvent, entityId, type SyncMessage } from './events';
+import { type ChangeEvent, entityId, type InboundEnvelope, type SyncMessage } from './events';
 import { type Masker, MaskingKeyError } from './masking';
 import { claim, type OutboxRow, type Outcome, settle } from './outbox-store';
 import { routesOf } from './routes';
@@ -36,8 +36,14 @@ export interface Transport {
 export interface ParkedRecord {
   readonly event: ChangeEvent;
   readonly reason: string;
-  /** Targets that never accepted it. */
+  /** Targets that never accepted it (dispatch); empty when apply parked it. */
   readonly targets: readonly string[];
+  /**
+   * The rest of the inbound message, when apply parked a message it could read: a redrive
+   * rebuilds the message from it and the event.
+   * @default - none (dispatch parks, unreadable messages)
+   */
+  readonly inbound?: InboundEnvelope;
 }
 
 /** The dead-letter queue for records that cannot be delivered. */

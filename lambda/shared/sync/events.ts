@@ -34,6 +34,9 @@ export interface SyncMessage {
   readonly sourceRegion: string;
 }
 
+/** What apply keeps of an inbound message beside its event when it parks it (for a redrive). */
+export type InboundEnvelope = Pick<SyncMessage, 'mode' | 'maskedFields' | 'sourceRegion'>;
+
 export class MalformedMessageError extends Error {
   override readonly name = 'MalformedMessageError';
 }

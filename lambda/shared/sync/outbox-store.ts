@@ -189,6 +189,23 @@ export async function settle(
   return updated;
 }
 
+/**
+ * Sets parked rows pending again, due now, with a fresh attempt budget (a redrive); their targets
+ * still owed stay as they were. Returns the ids that were parked: a row already delivered, or
+ * already redriven, is left alone.
+ */
+export async function unpark(db: Db, eventIds: readonly string[]): Promise<string[]> {
+  if (eventIds.length === 0) return [];
+  const r = await db.query<{ event_id: string }>(
+    `UPDATE meridian_outbox
+        SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL
+      WHERE event_id = ANY($1::uuid[]) AND status = 'parked'
+  RETURNING event_id`,
+    [eventIds],
+  );
+  return r.rows.map((x) => x.event_id);
+}
+
 /** Counts by status (metrics, tests). */
 export async function outboxCounts(db: Db): Promise<Record<string, number>> {
   const r = await db.query<{ status: string; n: string | number }>(

@@ -4,9 +4,16 @@
  * (exponential backoff with jitter); retries across runs are the outbox's.
  */
 import { createHash } from 'node:crypto';
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import {
+  ChangeMessageVisibilityBatchCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  SendMessageBatchCommand,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
 import type { OutboundMessage, ParkedRecord, ParkingLot, Transport } from './dispatch';
 import { entityId } from './events';
+import type { DeadLetterQueue, ReceivedDeadLetter } from './redrive';
 
 /** Entries per SendMessageBatch and bytes per batch (SQS limits). */
 const MAX_ENTRIES = 10;
@@ -70,6 +77,15 @@ export class SqsTransport implements Transport {
   }
 }
 
+/** A dead letter's body: the reason, the targets still owed, the event, and apply's envelope. */
+export const parkedBody = (r: ParkedRecord): string =>
+  JSON.stringify({
+    reason: r.reason,
+    targets: r.targets,
+    event: r.event,
+    ...(r.inbound ? { inbound: r.inbound } : {}),
+  });
+
 /** The region's sync dead-letter queue; each message carries the record and the reason. */
 export class SqsParkingLot implements ParkingLot {
   constructor(
@@ -85,7 +101,7 @@ export class SqsParkingLot implements ParkingLot {
       return {
         id,
         groupId: entityId(r.event),
-        body: JSON.stringify({ reason: r.reason, targets: r.targets, event: r.event }),
+        body: parkedBody(r),
       };
     });
     const failed = await sendBatch(this.client, this.queueUrl, messages, (m) => ({
@@ -94,6 +110,72 @@ export class SqsParkingLot implements ParkingLot {
     if (failed.size > 0)
       throw new Error(
         `dead-letter queue refused ${failed.size} record(s): ${[...failed.values()][0]}`,
+      );
+  }
+}
+
+/** Splits a list into runs of at most 10 (the SQS batch limit). */
+const tens = <T>(xs: readonly T[]): T[][] =>
+  Array.from({ length: Math.ceil(xs.length / MAX_ENTRIES) }, (_, i) =>
+    xs.slice(i * MAX_ENTRIES, (i + 1) * MAX_ENTRIES),
+  );
+
+/** The dead-letter queue as a redrive reads it. */
+export class SqsDeadLetterQueue implements DeadLetterQueue {
+  /**
+   * @param visibilitySeconds how long a received dead letter stays hidden if the redrive dies
+   *   before deleting or releasing it; longer than the redrive function's timeout.
+   */
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrl: string,
+    private readonly visibilitySeconds = 360,
+  ) {}
+
+  async receive(): Promise<ReceivedDeadLetter[]> {
+    const out = await this.client.send(
+      new ReceiveMessageCommand({
+        QueueUrl: this.queueUrl,
+        MaxNumberOfMessages: MAX_ENTRIES,
+        VisibilityTimeout: this.visibilitySeconds,
+        // Long polling asks every SQS server: an empty answer means the queue has nothing visible.
+        WaitTimeSeconds: 1,
+      }),
+    );
+    return (out.Messages ?? []).flatMap((m) =>
+      m.MessageId && m.ReceiptHandle && m.Body !== undefined
+        ? [{ id: m.MessageId, receipt: m.ReceiptHandle, body: m.Body }]
+        : [],
+    );
+  }
+
+  async remove(receipts: readonly string[]): Promise<void> {
+    for (const part of tens(receipts)) {
+      const out = await this.client.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: part.map((ReceiptHandle, i) => ({ Id: String(i), ReceiptHandle })),
+        }),
+      );
+      const f = out.Failed?.[0];
+      if (f)
+        throw new Error(
+          `dead-letter queue kept ${out.Failed?.length} redriven message(s) (a later redrive settles them): ${f.Code}: ${f.Message ?? ''}`,
+        );
+    }
+  }
+
+  async release(receipts: readonly string[]): Promise<void> {
+    for (const part of tens(receipts))
+      await this.client.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: this.queueUrl,
+          Entries: part.map((ReceiptHandle, i) => ({
+            Id: String(i),
+            ReceiptHandle,
+            VisibilityTimeout: 0,
+          })),
+        }),
       );
   }
 }
