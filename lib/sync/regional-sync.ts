@@ -57,6 +57,8 @@ export const inboundQueueName = (prefix: string, region: string) =>
 export class RegionalSync extends Construct {
   readonly dispatch: MeridianFunction;
   readonly apply: MeridianFunction;
+  /** Returns parked records once their cause is fixed; invoked on demand, never on a schedule. */
+  readonly redrive: MeridianFunction;
   readonly schedule: events.Rule;
   readonly pseudonymKey: secretsmanager.Secret;
   readonly alarms: cloudwatch.Alarm[] = [];
@@ -136,6 +138,24 @@ export class RegionalSync extends Construct {
       },
       requiredEnvironment: ['MERIDIAN_REGION', 'MERIDIAN_DB_SECRET_ARN', 'MERIDIAN_CACHE_ENDPOINT'],
     });
+    this.redrive = new MeridianFunction(this, 'Redrive', {
+      ...common,
+      handler: 'sync-redrive',
+      description:
+        'Sync redrive (on demand): dead letters → outbox rows pending again, inbound messages back on the inbound queue',
+      // The dead-letter queue hides what a redrive received for 6 minutes, longer than this.
+      timeoutSeconds: 300,
+      environment: {
+        ...shared,
+        MERIDIAN_INBOUND_URL: props.queues.inbound.queueUrl,
+      },
+      requiredEnvironment: [
+        'MERIDIAN_REGION',
+        'MERIDIAN_DB_SECRET_ARN',
+        'MERIDIAN_DEAD_LETTER_URL',
+        'MERIDIAN_INBOUND_URL',
+      ],
+    });
     this.apply.function.addEventSource(
       new SqsEventSource(props.queues.inbound, { batchSize: 10, reportBatchItemFailures: true }),
     );
@@ -143,6 +163,7 @@ export class RegionalSync extends Construct {
     // Least privilege, no wildcard actions.
     props.dbSecret.grantRead(this.dispatch.function);
     props.dbSecret.grantRead(this.apply.function);
+    props.dbSecret.grantRead(this.redrive.function);
     this.pseudonymKey.grantRead(this.dispatch.function);
     props.cacheSecret.grantRead(this.apply.function);
     // Explicit statements instead of CDK's grant helpers, which add wildcard actions
@@ -153,8 +174,10 @@ export class RegionalSync extends Construct {
     for (const [fn, kind] of [
       [this.dispatch, 'dispatch'],
       [this.apply, 'apply'],
+      [this.redrive, 'redrive'],
     ] as const) {
-      fn.allow('ParkInDeadLetterQueue', ['sqs:SendMessage'], [props.queues.deadLetter.queueArn]);
+      if (fn !== this.redrive)
+        fn.allow('ParkInDeadLetterQueue', ['sqs:SendMessage'], [props.queues.deadLetter.queueArn]);
       fn.allow(
         'UseRegionalKey',
         ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt'],
@@ -176,6 +199,16 @@ export class RegionalSync extends Construct {
         },
       ]);
     }
+    this.redrive.allow(
+      'ReadDeadLetters',
+      ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility'],
+      [props.queues.deadLetter.queueArn],
+    );
+    this.redrive.allow(
+      'ReturnToInboundQueue',
+      ['sqs:SendMessage'],
+      [props.queues.inbound.queueArn],
+    );
     const dispatchRole = this.dispatch.function.role as iam.IRole;
     if (props.targets.length > 0) {
       dispatchRole.addToPrincipalPolicy(

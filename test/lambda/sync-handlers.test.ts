@@ -7,7 +7,7 @@ afterEach(() => {
   process.env = { ...saved };
 });
 
-const load = (name: 'sync-dispatch' | 'sync-apply') => () =>
+const load = (name: 'sync-dispatch' | 'sync-apply' | 'sync-redrive') => () =>
   jest.isolateModules(() => {
     require(`../../lambda/${name}/index`);
   });
@@ -50,6 +50,20 @@ describe('sync handlers check their environment at cold start', () => {
       /sync-apply: invalid configuration:\n {2}MERIDIAN_CACHE_ENDPOINT: got nothing; expected host:port$/,
     );
   });
+});
+
+test('sync-redrive: needs its inbound queue and dead-letter queue', () => {
+  Object.assign(process.env, {
+    MERIDIAN_REGION: 'eu-west-1',
+    MERIDIAN_DB_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:db',
+    MERIDIAN_AUDIT_BUCKET: 'meridian-prod-eu-west-1-audit-111111111111',
+    MERIDIAN_INBOUND_URL: 'sqs://nowhere',
+  });
+  expect(load('sync-redrive')).toThrow(
+    'sync-redrive: invalid configuration:\n' +
+      '  MERIDIAN_DEAD_LETTER_URL: got nothing; expected an SQS queue URL\n' +
+      '  MERIDIAN_INBOUND_URL: got "sqs://nowhere"; expected an SQS queue URL',
+  );
 });
 
 describe('audit records', () => {

@@ -90,8 +90,48 @@ describe.each([
         expect.objectContaining({ Sid: 'WriteAudit', Action: 's3:PutObject' }),
       ]),
     );
-    const all = [...dispatch, ...policies(t(), 'SyncApply')].flatMap((s) => [s.Action].flat());
+    const all = [
+      ...dispatch,
+      ...policies(t(), 'SyncApply'),
+      ...policies(t(), 'SyncRedrive'),
+    ].flatMap((s) => [s.Action].flat());
     expect(all.filter((a) => a.includes('*'))).toEqual([]);
+  });
+
+  test('redrive: on demand only, reads the dead-letter queue, sends only to its own inbound queue', () => {
+    const fn = Object.entries(t().findResources('AWS::Lambda::Function')).find(([, f]) =>
+      String(f.Properties.Description).startsWith('Sync redrive'),
+    );
+    if (!fn) throw new Error('no redrive function');
+    const [fnId, { Properties: props }] = fn;
+    expect(props.Timeout).toBe(300);
+    expect(props.Environment.Variables).toMatchObject({
+      MERIDIAN_REGION: id,
+      MERIDIAN_INBOUND_URL: { Ref: expect.stringMatching(/^SyncQueuesInbound/) },
+      MERIDIAN_DEAD_LETTER_URL: { Ref: expect.stringMatching(/^SyncQueuesDeadLetter/) },
+    });
+    // Nothing invokes it by itself: no queue mapping, no schedule.
+    const mappings = t().findResources('AWS::Lambda::EventSourceMapping');
+    expect(Object.values(mappings).filter((m) => JSON.stringify(m).includes(fnId))).toEqual([]);
+    const rules = t().findResources('AWS::Events::Rule');
+    expect(Object.values(rules).filter((r) => JSON.stringify(r).includes(fnId))).toEqual([]);
+
+    const statements = policies(t(), 'SyncRedrive');
+    const bySid = (sid: string) => statements.find((s) => s.Sid === sid);
+    expect(bySid('ReadDeadLetters')).toMatchObject({
+      Action: ['sqs:ChangeMessageVisibility', 'sqs:DeleteMessage', 'sqs:ReceiveMessage'],
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^SyncQueuesDeadLetter/), 'Arn'] },
+    });
+    expect(bySid('ReturnToInboundQueue')).toMatchObject({
+      Action: 'sqs:SendMessage',
+      Resource: { 'Fn::GetAtt': [expect.stringMatching(/^SyncQueuesInbound/), 'Arn'] },
+    });
+    // It sends nowhere else: its own inbound queue, and Lambda's own queue for failed invocations.
+    const sends = statements.filter((s) => [s.Action].flat().includes('sqs:SendMessage'));
+    expect(sends.map((s) => s.Resource)).toEqual([
+      { 'Fn::GetAtt': [expect.stringMatching(/^SyncRedriveDlq/), 'Arn'] },
+      { 'Fn::GetAtt': [expect.stringMatching(/^SyncQueuesInbound/), 'Arn'] },
+    ]);
   });
 
   test('the pseudonymisation key is replicated only inside the jurisdiction', () => {
