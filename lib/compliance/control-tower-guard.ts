@@ -3,6 +3,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import type {
   IPolicyValidationContext,
@@ -151,11 +152,10 @@ export class ControlTowerGuard implements IPolicyValidationPlugin {
     texts: readonly string[],
     originals: readonly string[],
     dir: string,
-    context: IPolicyValidationContext,
-  ): PolicyViolation[] {
+  ): { readonly cached: PolicyViolation[] } | GuardJob {
     const hash = crypto.createHash('sha256').update(group.hash);
     for (const t of texts) hash.update('\u0000').update(t);
-    const cached = this.cacheDir && path.join(this.cacheDir, `${hash.digest('hex')}.json`);
+    const cacheFile = this.cacheDir && path.join(this.cacheDir, `${hash.digest('hex')}.json`);
     // Findings name their template by index in the cache and in between.
     const byIndex = (vs: PolicyViolation[], index: (p: string) => number) =>
       vs.map((v) => ({
@@ -165,26 +165,37 @@ export class ControlTowerGuard implements IPolicyValidationPlugin {
           templatePath: originals[index(r.templatePath ?? '')] ?? r.templatePath,
         })),
       }));
-    if (cached && fs.existsSync(cached))
-      return byIndex(JSON.parse(fs.readFileSync(cached, 'utf8')) as PolicyViolation[], Number);
+    if (cacheFile && fs.existsSync(cacheFile))
+      return {
+        cached: byIndex(
+          JSON.parse(fs.readFileSync(cacheFile, 'utf8')) as PolicyViolation[],
+          Number,
+        ),
+      };
     const slices = texts.map((text, i) => {
       const file = path.join(dir, `${group.hash.slice(0, 12)}-${i}.json`);
       fs.writeFileSync(file, text);
       return file;
     });
-    const { violations, ran } = runGroup(group, slices, context);
-    if (cached && ran) {
-      fs.mkdirSync(path.dirname(cached), { recursive: true });
-      const indexed = violations.map((v) => ({
-        ...v,
-        violatingResources: v.violatingResources.map((r) => ({
-          ...r,
-          templatePath: String(slices.indexOf(r.templatePath ?? '')),
-        })),
-      }));
-      fs.writeFileSync(cached, JSON.stringify(indexed));
-    }
-    return byIndex(violations, (p) => slices.indexOf(p));
+    return {
+      files: group.files,
+      slices,
+      weight: texts.reduce((n, t) => n + t.length, 0) * group.files.length,
+      settle: ({ violations, ran }) => {
+        if (cacheFile && ran) {
+          fs.mkdirSync(path.dirname(cacheFile), { recursive: true });
+          const indexed = violations.map((v) => ({
+            ...v,
+            violatingResources: v.violatingResources.map((r) => ({
+              ...r,
+              templatePath: String(slices.indexOf(r.templatePath ?? '')),
+            })),
+          }));
+          fs.writeFileSync(cacheFile, JSON.stringify(indexed));
+        }
+        return byIndex(violations, (p) => slices.indexOf(p));
+      },
+    };
   }
 
   /**
@@ -252,6 +263,7 @@ export class ControlTowerGuard implements IPolicyValidationPlugin {
     fs.rmSync(dir, { recursive: true, force: true });
     fs.mkdirSync(dir, { recursive: true });
     const violations: PolicyViolation[] = [];
+    const jobs: GuardJob[] = [];
     for (const group of this.groups) {
       const texts: string[] = [];
       const originals: string[] = [];
@@ -262,43 +274,152 @@ export class ControlTowerGuard implements IPolicyValidationPlugin {
         originals.push(p);
       }
       if (texts.length === 0) continue;
-      for (const v of this.check(group, texts, originals, dir, context))
-        violations.push({ ...v, severity: v.severity ?? 'error' });
+      const checked = this.check(group, texts, originals, dir);
+      if ('cached' in checked) violations.push(...checked.cached);
+      else jobs.push(checked);
     }
+    const results = runGroups(jobs);
+    jobs.forEach((job, i) => {
+      violations.push(...job.settle(results[i] as GroupResult));
+    });
     fs.rmSync(dir, { recursive: true, force: true });
-    return { success: violations.length === 0, violations };
+    return {
+      success: violations.length === 0,
+      violations: violations.map((v) => ({ ...v, severity: v.severity ?? 'error' })),
+    };
   }
 }
 
+/** A rule group to run over its slice files, and what to do with the result. */
+interface GuardJob {
+  readonly files: readonly string[];
+  readonly slices: readonly string[];
+  /** Relative cost (bytes × rule files), for sharing jobs between threads. */
+  readonly weight: number;
+  settle(result: GroupResult): PolicyViolation[];
+}
+
+interface GroupResult {
+  readonly violations: PolicyViolation[];
+  readonly ran: boolean;
+}
+
+const GUARD_MAX_BUFFER = 256 * 1024 * 1024;
+
 /**
- * Runs one group through the package's own runner (its result parsing included). aws-cdk-lib
- * turns a plugin that throws into a "failure" conclusion that does NOT fail synth, so an error
- * here becomes a violation instead: a guard that could not run must never read as a pass.
+ * A guard that could not run becomes a violation: aws-cdk-lib turns a plugin that throws into a
+ * "failure" conclusion that does NOT fail synth, and it must never read as a pass.
  */
-function runGroup(
-  group: RuleGroup,
-  slices: string[],
-  context: IPolicyValidationContext,
-): { violations: PolicyViolation[]; ran: boolean } {
+const didNotRun = (files: readonly string[], message: string): GroupResult => ({
+  ran: false,
+  violations: [
+    {
+      ruleName: 'guard-did-not-run',
+      description: `cfn-guard failed on ${files.map((f) => path.basename(f)).join(', ')}: ${message.trim().split('\n').pop()}`,
+      fix: 'Run `npm run synth` again; if it persists, report it with the template that triggers it.',
+      severity: 'error',
+      violatingResources: [],
+    },
+  ],
+});
+
+/** One group through the package's own runner (its result parsing included). */
+function runGroup(job: Pick<GuardJob, 'files' | 'slices'>): GroupResult {
   try {
     const report = new CfnGuardValidator({
       controlTowerRulesEnabled: false,
-      rules: [...group.files],
-      maxBuffer: 256 * 1024 * 1024,
-    }).validate({ templatePaths: slices, appConstruct: context.appConstruct });
+      rules: [...job.files],
+      maxBuffer: GUARD_MAX_BUFFER,
+    }).validate({ templatePaths: [...job.slices], appConstruct: undefined as never });
     return { violations: report.violations, ran: true };
   } catch (err) {
-    return {
-      ran: false,
-      violations: [
-        {
-          ruleName: 'guard-did-not-run',
-          description: `cfn-guard failed on ${group.files.map((f) => path.basename(f)).join(', ')}: ${(err as Error).message.trim().split('\n').pop()}`,
-          fix: 'Run `npm run synth` again; if it persists, report it with the template that triggers it.',
-          severity: 'error',
-          violatingResources: [],
-        },
-      ],
-    };
+    return didNotRun(job.files, (err as Error).message);
   }
+}
+
+/** The worker: the same runner as runGroup, over its share of the jobs; the answer by port. */
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+try {
+  const { CfnGuardValidator } = require(workerData.plugin);
+  workerData.port.postMessage(workerData.jobs.map((job) => {
+    try {
+      const report = new CfnGuardValidator({
+        controlTowerRulesEnabled: false,
+        rules: job.files,
+        maxBuffer: workerData.maxBuffer,
+      }).validate({ templatePaths: job.slices });
+      return { index: job.index, violations: report.violations, ran: true };
+    } catch (err) {
+      return { index: job.index, error: String((err && err.message) || err) };
+    }
+  }));
+} finally {
+  Atomics.add(workerData.done, 0, 1);
+  Atomics.notify(workerData.done, 0);
+}
+`;
+
+/** How long synth waits for the guard threads before it reports the missing groups as failed. */
+const GUARD_DEADLINE_MS = 10 * 60 * 1000;
+
+/**
+ * Runs the groups on every core. Validation plugins are synchronous, and each group is a
+ * cfn-guard process the runner waits for, so the groups are shared between worker threads
+ * (heaviest first, to the least loaded) and this thread blocks until all have answered.
+ * Findings are those of one group at a time, in the same order.
+ */
+export function runGroups(
+  jobs: readonly Pick<GuardJob, 'files' | 'slices' | 'weight'>[],
+  threads = Math.min(os.availableParallelism(), jobs.length),
+): GroupResult[] {
+  if (threads <= 1) return jobs.map(runGroup);
+  const shares = Array.from({ length: threads }, () => ({
+    load: 0,
+    jobs: [] as { index: number; files: string[]; slices: string[] }[],
+  }));
+  [...jobs.keys()]
+    .sort((a, b) => (jobs[b]?.weight ?? 0) - (jobs[a]?.weight ?? 0))
+    .forEach((index) => {
+      const job = jobs[index] as GuardJob;
+      const share = shares.reduce((a, b) => (b.load < a.load ? b : a));
+      share.load += job.weight;
+      share.jobs.push({ index, files: [...job.files], slices: [...job.slices] });
+    });
+  const done = new Int32Array(new SharedArrayBuffer(4));
+  const ports = shares.map((share) => {
+    const { port1, port2 } = new MessageChannel();
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: {
+        jobs: share.jobs,
+        plugin: require.resolve('@cdklabs/cdk-validator-cfnguard'),
+        maxBuffer: GUARD_MAX_BUFFER,
+        port: port2,
+        done,
+      },
+      transferList: [port2],
+    });
+    worker.unref();
+    return { port1, worker, share };
+  });
+  const deadline = Date.now() + GUARD_DEADLINE_MS;
+  for (let n = Atomics.load(done, 0); n < ports.length && Date.now() < deadline; )
+    if (Atomics.wait(done, 0, n, deadline - Date.now()) !== 'timed-out') n = Atomics.load(done, 0);
+  const results: GroupResult[] = new Array(jobs.length);
+  for (const { port1, worker, share } of ports) {
+    const answer = receiveMessageOnPort(port1)?.message as
+      | { index: number; violations?: PolicyViolation[]; ran?: boolean; error?: string }[]
+      | undefined;
+    for (const job of share.jobs) {
+      const r = answer?.find((a) => a.index === job.index);
+      results[job.index] =
+        r && r.error === undefined
+          ? { violations: r.violations ?? [], ran: r.ran ?? false }
+          : didNotRun(job.files, r?.error ?? 'the guard worker gave no answer');
+    }
+    port1.close();
+    void worker.terminate();
+  }
+  return results;
 }

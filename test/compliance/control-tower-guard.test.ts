@@ -6,6 +6,7 @@ import {
   CONTROL_TOWER_RULES,
   ControlTowerGuard,
   ruleGroups,
+  runGroups,
   slice,
 } from '../../lib/compliance/control-tower-guard';
 
@@ -92,6 +93,28 @@ test('finds what the whole-template run finds, and names the original template',
   expect(sliced.success).toBe(false);
   for (const v of sliced.violations)
     for (const r of v.violatingResources) expect(r.templatePath).toBe(file);
+});
+
+test('groups shared between threads find exactly what one thread finds, in the same order', () => {
+  const file = write(tmp(), 'stack.template.json', TEMPLATE);
+  const jobs = ruleGroups()
+    .filter((g) => g.types.has('AWS::SQS::Queue') || g.types.has('AWS::Lambda::Permission'))
+    .map((g) => ({ files: g.files, slices: [file], weight: g.files.length }));
+  const one = runGroups(jobs, 1);
+  const two = runGroups(jobs, 2);
+  expect(two).toEqual(one);
+  expect(one.every((r) => r.ran)).toBe(true);
+  expect(one.flatMap((r) => r.violations).length).toBeGreaterThan(0);
+  // A group that cannot run is a finding in a thread too, never a pass; the others still run.
+  const broken = runGroups(
+    [...jobs.slice(0, 3), { files: ['/nowhere.guard'], slices: [file], weight: 1 }],
+    2,
+  );
+  expect(broken.slice(0, 3)).toEqual(one.slice(0, 3));
+  expect(broken[3]).toMatchObject({
+    ran: false,
+    violations: [{ ruleName: 'guard-did-not-run', severity: 'error' }],
+  });
 });
 
 test('a slice keeps the resources its resources reference', () => {
