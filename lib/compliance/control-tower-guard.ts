@@ -4,7 +4,6 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { MessageChannel, receiveMessageOnPort, Worker } from 'node:worker_threads';
-import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import type {
   IPolicyValidationContext,
   IPolicyValidationPlugin,
@@ -143,11 +142,11 @@ export class ControlTowerGuard implements IPolicyValidationPlugin {
   }
 
   /**
-   * The group's findings over its slices (`texts`, one per template in `originals`), from the
-   * cache when rules and slices are unchanged, else from cfn-guard over slice files in `dir`.
-   * Findings name the original templates.
+   * The group's findings over its slices (`texts`, one per template in `originals`) from the
+   * cache when rules and slices are unchanged; else a job for runGroups over slice files written
+   * to `dir`, whose `settle` caches the result. Findings name the original templates.
    */
-  private check(
+  private cachedOrJob(
     group: RuleGroup,
     texts: readonly string[],
     originals: readonly string[],
@@ -274,7 +273,7 @@ export class ControlTowerGuard implements IPolicyValidationPlugin {
         originals.push(p);
       }
       if (texts.length === 0) continue;
-      const checked = this.check(group, texts, originals, dir);
+      const checked = this.cachedOrJob(group, texts, originals, dir);
       if ('cached' in checked) violations.push(...checked.cached);
       else jobs.push(checked);
     }
@@ -323,21 +322,7 @@ const didNotRun = (files: readonly string[], message: string): GroupResult => ({
   ],
 });
 
-/** One group through the package's own runner (its result parsing included). */
-function runGroup(job: Pick<GuardJob, 'files' | 'slices'>): GroupResult {
-  try {
-    const report = new CfnGuardValidator({
-      controlTowerRulesEnabled: false,
-      rules: [...job.files],
-      maxBuffer: GUARD_MAX_BUFFER,
-    }).validate({ templatePaths: [...job.slices], appConstruct: undefined as never });
-    return { violations: report.violations, ran: true };
-  } catch (err) {
-    return didNotRun(job.files, (err as Error).message);
-  }
-}
-
-/** The worker: the same runner as runGroup, over its share of the jobs; the answer by port. */
+/** A worker: the package's own runner (its result parsing included) over its share of the jobs. */
 const WORKER_SOURCE = `
 const { workerData } = require('node:worker_threads');
 try {
@@ -364,17 +349,17 @@ try {
 const GUARD_DEADLINE_MS = 10 * 60 * 1000;
 
 /**
- * Runs the groups on every core. Validation plugins are synchronous, and each group is a
- * cfn-guard process the runner waits for, so the groups are shared between worker threads
- * (heaviest first, to the least loaded) and this thread blocks until all have answered.
+ * Runs the groups on every core (`threads` worker threads). Validation plugins are synchronous, and
+ * each group is a cfn-guard process the runner waits for, so the groups are shared between worker
+ * threads (heaviest first, to the least loaded) and this thread blocks until all have answered.
  * Findings are those of one group at a time, in the same order.
  */
 export function runGroups(
   jobs: readonly Pick<GuardJob, 'files' | 'slices' | 'weight'>[],
   threads = Math.min(os.availableParallelism(), jobs.length),
 ): GroupResult[] {
-  if (threads <= 1) return jobs.map(runGroup);
-  const shares = Array.from({ length: threads }, () => ({
+  if (jobs.length === 0) return [];
+  const shares = Array.from({ length: Math.max(1, threads) }, () => ({
     load: 0,
     jobs: [] as { index: number; files: string[]; slices: string[] }[],
   }));

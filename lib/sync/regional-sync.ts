@@ -171,13 +171,13 @@ export class RegionalSync extends Construct {
     const auditBucketId = Stack.of(this).getLogicalId(
       props.auditBucket.node.defaultChild as s3.CfnBucket,
     );
+    for (const fn of [this.dispatch, this.apply])
+      fn.allow('ParkInDeadLetterQueue', ['sqs:SendMessage'], [props.queues.deadLetter.queueArn]);
     for (const [fn, kind] of [
       [this.dispatch, 'dispatch'],
       [this.apply, 'apply'],
       [this.redrive, 'redrive'],
     ] as const) {
-      if (fn !== this.redrive)
-        fn.allow('ParkInDeadLetterQueue', ['sqs:SendMessage'], [props.queues.deadLetter.queueArn]);
       fn.allow(
         'UseRegionalKey',
         ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt'],

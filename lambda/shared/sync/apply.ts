@@ -14,6 +14,7 @@ import {
   type InboundEnvelope,
   MalformedMessageError,
   parseMessage,
+  type SyncMessage,
 } from './events';
 import { type ApplyStats, applyBatch } from './replica-store';
 
@@ -72,6 +73,13 @@ export function residencyFault(
   return undefined;
 }
 
+/** What a park keeps of a message beside its event (built only when a message is parked). */
+const envelopeOf = (m: SyncMessage): InboundEnvelope => ({
+  mode: m.mode,
+  maskedFields: m.maskedFields,
+  sourceRegion: m.sourceRegion,
+});
+
 /** A stand-in event for a body that did not parse, so it can be parked with its reason. */
 function unparsed(messageId: string, body: string): ChangeEvent {
   return {
@@ -96,7 +104,7 @@ export async function applyMessages(
   const valid: {
     messageId: string;
     event: ChangeEvent;
-    inbound: InboundEnvelope;
+    message: SyncMessage;
     receiveCount: number;
   }[] = [];
   let malformed = 0;
@@ -112,11 +120,7 @@ export async function applyMessages(
         valid.push({
           messageId: m.messageId,
           event: parsed.event,
-          inbound: {
-            mode: parsed.mode,
-            maskedFields: parsed.maskedFields,
-            sourceRegion: parsed.sourceRegion,
-          },
+          message: parsed,
           receiveCount: m.receiveCount,
         });
     } catch (err) {
@@ -142,7 +146,7 @@ export async function applyMessages(
         toPark.push({
           messageId: v.messageId,
           event: v.event,
-          inbound: v.inbound,
+          inbound: envelopeOf(v.message),
           reason: error,
           targets: [],
         });
@@ -166,7 +170,7 @@ export async function applyMessages(
         toPark.push({
           messageId: v.messageId,
           event: v.event,
-          inbound: v.inbound,
+          inbound: envelopeOf(v.message),
           reason: `apply failed ${v.receiveCount} time(s): ${why}`,
           targets: [],
         });
