@@ -16,7 +16,7 @@ export interface MeridianAppOptions {
   /** Register the cdk-nag packs and the residency guard. @default true */
   readonly compliance?: boolean;
   /**
-   * Also run the Control Tower proactive controls (cfn-guard, ~10 s for the shipped regions).
+   * Also run the Control Tower proactive controls (cfn-guard, ~6.5 s for the shipped regions on 2 cores).
    * @default false - `bin/app.ts` (every `npm run synth`) turns it on; in-process test apps leave it off
    */
   readonly controlTower?: boolean;
