@@ -29,8 +29,8 @@ import {
   handlerNames,
   LAMBDA_DIR,
   PROJECT_ROOT,
-} from '../lib/lambda/bundle';
-import type { BundlingMode } from '../lib/lambda/meridian-function';
+} from '../lib/functions/bundle';
+import type { BundlingMode } from '../lib/functions/meridian-function';
 import type { Result } from './result';
 
 const results: Result[] = [];

@@ -6,7 +6,7 @@ import { ControlTowerGuard } from './compliance/control-tower-guard';
 import { registerCompliancePacks } from './compliance/nag';
 import { ResidencyGuard } from './compliance/residency-guard';
 import type { MeridianConfig } from './config/load';
-import type { BundlingMode } from './lambda/meridian-function';
+import type { BundlingMode } from './functions/meridian-function';
 import { Naming } from './naming';
 import { RegionalStack } from './regional-stack';
 

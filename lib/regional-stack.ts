@@ -27,8 +27,8 @@ const MERIDIAN_VERSION = (
   }
 ).version;
 
-import { type BundlingMode, MeridianFunction } from './lambda/meridian-function';
-import { ResidencyPlanLayer } from './lambda/residency-plan-layer';
+import { type BundlingMode, MeridianFunction } from './functions/meridian-function';
+import { ResidencyPlanLayer } from './functions/residency-plan-layer';
 import { Naming, regionalStackName } from './naming';
 import { RegionalNetwork } from './network/regional-network';
 import { RegionalAlerts } from './observability/regional-alerts';

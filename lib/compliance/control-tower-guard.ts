@@ -10,7 +10,7 @@ import type {
   PolicyValidationPluginReport,
   PolicyViolation,
 } from 'aws-cdk-lib';
-import { PROJECT_ROOT } from '../lambda/bundle';
+import { PROJECT_ROOT } from '../functions/bundle';
 
 /** The Control Tower proactive-control rules that ship with @cdklabs/cdk-validator-cfnguard. */
 export const CONTROL_TOWER_RULES = path.join(

@@ -17,7 +17,7 @@ import {
   functionParts,
   MeridianFunction,
   type SharedFunctionParts,
-} from '../lambda/meridian-function';
+} from '../functions/meridian-function';
 import { encryptedLogGroup } from '../observability/encrypted-log-group';
 import type { RegionalAlerts } from '../observability/regional-alerts';
 

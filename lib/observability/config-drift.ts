@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { type Fingerprint, hashOf } from '../../lambda/shared/drift';
 import type { MeridianConfig } from '../config/load';
 import type { RegionConfig } from '../config/schema';
-import { type BundlingMode, MeridianFunction } from '../lambda/meridian-function';
+import { type BundlingMode, MeridianFunction } from '../functions/meridian-function';
 import type { RegionalAlerts } from './regional-alerts';
 
 /** `/<platform>/<env>/fingerprint`: where every region publishes what was deployed there. */

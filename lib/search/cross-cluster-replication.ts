@@ -2,7 +2,7 @@ import { CustomResource, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { acknowledge, PACKS } from '../compliance/nag';
-import type { MeridianFunction } from '../lambda/meridian-function';
+import type { MeridianFunction } from '../functions/meridian-function';
 import type { RegionalSearch } from './regional-search';
 import type { FollowRoute } from './search-routes';
 

@@ -2,7 +2,7 @@ import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { acknowledgeDeadLetterQueue } from '../lambda/meridian-function';
+import { acknowledgeDeadLetterQueue } from '../functions/meridian-function';
 
 export interface SyncQueuesProps {
   /** The regional key; the queues are encrypted with it. */

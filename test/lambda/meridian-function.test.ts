@@ -1,4 +1,4 @@
-import { checkEnvironment } from '../../lib/lambda/meridian-function';
+import { checkEnvironment } from '../../lib/functions/meridian-function';
 
 describe('MeridianFunction environment checks at synth', () => {
   test('a complete, well-named environment passes', () => {

@@ -11,7 +11,7 @@ import { ExecutionError, StateMachine } from 'aws-local-stepfunctions';
 import type { RunbookConfig } from '../../../lambda/shared/failover/config';
 import { buildMeridian, cdkContext } from '../../app';
 import type { MeridianConfig } from '../../config/load';
-import { LAMBDA_DIR } from '../../lambda/bundle';
+import { LAMBDA_DIR } from '../../functions/bundle';
 import { runnerRegion } from '../runner';
 
 // aws-local-stepfunctions needs Promise.withResolvers (Node 22); polyfill it on Node 20.
