@@ -8,9 +8,9 @@ import { buildMeridian } from '../../lib/app';
 import { checkTemplate } from '../../lib/compliance/residency-guard';
 import { Naming } from '../../lib/naming';
 import { buildApp } from '../support/app';
-import { load, SHIPPED } from '../support/fixture';
+import { EIGHT_REGIONS, load } from '../support/fixture';
 
-const config = load(SHIPPED);
+const config = load(EIGHT_REGIONS);
 const index = new ResidencyIndex(config.plan);
 const naming = new Naming('meridian', 'prod');
 const built = buildApp(config);

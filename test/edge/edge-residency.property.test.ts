@@ -3,9 +3,9 @@ import type { MeridianConfig } from '../../lib/config/load';
 import { cloudflareFallbackKeepsResidency } from '../../lib/config/rules';
 import { CLOUDFLARE_REGIONS } from '../../lib/config/schema';
 import { computeEdgePlan, edgeResidencyViolations, HOLDING, steer } from '../../lib/edge/edge-plan';
-import { load, SHIPPED } from '../support/fixture';
+import { EIGHT_REGIONS, load } from '../support/fixture';
 
-const shipped = load(SHIPPED);
+const shipped = load(EIGHT_REGIONS);
 const jurisdictions = Object.keys(shipped.global.jurisdictions);
 const regionIds = shipped.regions.map((r) => r.id);
 const countries = [

@@ -1,10 +1,10 @@
 import { App } from 'cdktf';
 import { computeEdgePlan, type EdgePlan, HOLDING, steer } from '../../lib/edge/edge-plan';
 import { EdgeResidencyError, EdgeStack } from '../../lib/edge/edge-stack';
-import { load, SHIPPED } from '../support/fixture';
+import { EIGHT_REGIONS, load } from '../support/fixture';
 import { edgeJson, poolKeyOf } from './support';
 
-const config = load(SHIPPED);
+const config = load(EIGHT_REGIONS);
 const tf = edgeJson(config);
 const resources = (type: string) => tf.resource[type] ?? {};
 const lb = resources('cloudflare_load_balancer')['load-balancer'] as Record<string, unknown>;

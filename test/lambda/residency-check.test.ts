@@ -8,9 +8,9 @@ import {
 } from '../../lambda/residency-check/check';
 import { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import { loadResidencyIndex, PlanFileError } from '../../lambda/shared/residency-plan-file';
-import { load, SHIPPED } from '../support/fixture';
+import { EIGHT_REGIONS, load } from '../support/fixture';
 
-const plan = load(SHIPPED).plan;
+const plan = load(EIGHT_REGIONS).plan;
 const index = new ResidencyIndex(plan);
 
 function planFile(content: string): string {

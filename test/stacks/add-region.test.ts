@@ -1,11 +1,11 @@
 import { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import { computeEdgePlan } from '../../lib/edge/edge-plan';
 import { buildApp } from '../support/app';
-import { copyRegions, load, SHIPPED, write } from '../support/fixture';
+import { copyRegions, EIGHT_REGIONS, load, write } from '../support/fixture';
 
 /** Adding a region is one new file in regions/ and nothing else. */
 describe('adding a region', () => {
-  const dir = copyRegions(SHIPPED);
+  const dir = copyRegions(EIGHT_REGIONS);
   write(
     dir,
     'ca-central-1.yaml',
@@ -24,7 +24,7 @@ describe('adding a region', () => {
       '',
     ].join('\n'),
   );
-  const before = load(SHIPPED);
+  const before = load(EIGHT_REGIONS);
   const config = load(dir);
   const built = buildApp(config);
 

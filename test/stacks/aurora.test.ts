@@ -1,8 +1,8 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../support/app';
-import { load, SHIPPED } from '../support/fixture';
+import { EIGHT_REGIONS, load } from '../support/fixture';
 
-const config = load(SHIPPED);
+const config = load(EIGHT_REGIONS);
 const built = buildApp(config);
 const cellOf = (id: string) => config.plan.cells.find((c) => c.regions.includes(id));
 

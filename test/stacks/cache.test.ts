@@ -2,9 +2,9 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import { cacheMembership } from '../../lib/cache/global-datastore-membership';
 import { buildApp } from '../support/app';
-import { load, SHIPPED } from '../support/fixture';
+import { EIGHT_REGIONS, load } from '../support/fixture';
 
-const config = load(SHIPPED);
+const config = load(EIGHT_REGIONS);
 const index = new ResidencyIndex(config.plan);
 const built = buildApp(config);
 const classes = config.plan.dataClasses.map((c) => c.id);

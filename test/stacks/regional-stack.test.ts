@@ -1,9 +1,9 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { availabilityZonesOf, regionalTags } from '../../lib/regional-stack';
 import { buildApp } from '../support/app';
-import { load, SHIPPED } from '../support/fixture';
+import { EIGHT_REGIONS, load } from '../support/fixture';
 
-const config = load(SHIPPED);
+const config = load(EIGHT_REGIONS);
 const built = buildApp(config);
 const regions = config.regions.map((r) => [r.id, r] as const);
 

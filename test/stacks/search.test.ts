@@ -4,9 +4,9 @@ import { compactRegion, searchDomainName } from '../../lib/naming';
 import { searchZoneCount } from '../../lib/search/regional-search';
 import { followersOf, followRoutes } from '../../lib/search/search-routes';
 import { buildApp } from '../support/app';
-import { load, SHIPPED } from '../support/fixture';
+import { EIGHT_REGIONS, load } from '../support/fixture';
 
-const config = load(SHIPPED);
+const config = load(EIGHT_REGIONS);
 const built = buildApp(config);
 const index = new ResidencyIndex(config.plan);
 

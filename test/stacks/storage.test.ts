@@ -2,9 +2,9 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import { auditRoutes, objectRoutes } from '../../lib/storage/replication-routes';
 import { buildApp } from '../support/app';
-import { load, SHIPPED } from '../support/fixture';
+import { EIGHT_REGIONS, load } from '../support/fixture';
 
-const config = load(SHIPPED);
+const config = load(EIGHT_REGIONS);
 const index = new ResidencyIndex(config.plan);
 const built = buildApp(config);
 const account = '111111111111';

@@ -5,7 +5,13 @@ import { type LoadOptions, loadConfig, type MeridianConfig } from '../../lib/con
 import { ConfigError, formatProblem } from '../../lib/config/problems';
 
 export const MINIMAL = path.join(__dirname, '..', 'fixtures', 'minimal');
-export const SHIPPED = path.join(__dirname, '..', '..', 'regions');
+/**
+ * Eight regions in four jurisdictions: a frozen copy of the example `regions/` as shipped, so
+ * behaviour tests do not move when a user edits their own `regions/` (test/example/ checks that).
+ */
+export const EIGHT_REGIONS = path.join(__dirname, '..', 'fixtures', 'eight-regions');
+/** The user's own `regions/`: only the example suite (test/example/) and synth read it. */
+export const USER_REGIONS = path.join(__dirname, '..', '..', 'regions');
 
 /** A throw-away copy of a regions/ folder (named `regions`, as users see it). */
 export function copyRegions(from: string = MINIMAL): string {

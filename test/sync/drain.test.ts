@@ -13,10 +13,10 @@ import {
 import { Masker } from '../../lambda/shared/sync/masking';
 import { outboxCounts, writeChanges } from '../../lambda/shared/sync/outbox-store';
 import { openTestDb, type TestDb } from '../support/db';
-import { load, SHIPPED } from '../support/fixture';
+import { EIGHT_REGIONS, load } from '../support/fixture';
 import { change } from './events';
 
-const index = new ResidencyIndex(load(SHIPPED).plan);
+const index = new ResidencyIndex(load(EIGHT_REGIONS).plan);
 const TARGET = 'eu-west-1';
 
 describe('dispatchUntilDrained on Postgres', () => {

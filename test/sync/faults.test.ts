@@ -4,11 +4,11 @@ import type { SyncMessage } from '../../lambda/shared/sync/events';
 import { outboxCounts } from '../../lambda/shared/sync/outbox-store';
 import { recordChanges } from '../../lambda/shared/sync/replica-store';
 import type { FakeSqs } from '../support/fake-sqs';
-import { load, SHIPPED } from '../support/fixture';
+import { EIGHT_REGIONS, load } from '../support/fixture';
 import { change } from './events';
 import { deadLetterUrl, drainAll, inboundUrl, openWorld, type Region, type World } from './harness';
 
-const index = new ResidencyIndex(load(SHIPPED).plan);
+const index = new ResidencyIndex(load(EIGHT_REGIONS).plan);
 const strategyOf = (c: string) => index.rulesOf(c)?.conflict ?? 'lww';
 const T = Date.now();
 

@@ -2,11 +2,11 @@ import { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import { claim, outboxCounts, settle, writeChanges } from '../../lambda/shared/sync/outbox-store';
 import { readReplica, recordChanges } from '../../lambda/shared/sync/replica-store';
 import { FakeSqs } from '../support/fake-sqs';
-import { load, SHIPPED } from '../support/fixture';
+import { EIGHT_REGIONS, load } from '../support/fixture';
 import { change, uuid } from './events';
 import { deadLetterUrl, drainAll, openRegion, openWorld, type Region, type World } from './harness';
 
-const index = new ResidencyIndex(load(SHIPPED).plan);
+const index = new ResidencyIndex(load(EIGHT_REGIONS).plan);
 const T = Date.now();
 const strategyOf = (c: string) => index.rulesOf(c)?.conflict ?? 'lww';
 

@@ -10,11 +10,11 @@ import {
 import { readReplica, recordChanges } from '../../lambda/shared/sync/replica-store';
 import { parkedBody } from '../../lambda/shared/sync/sqs';
 import { FakeSqs } from '../support/fake-sqs';
-import { load, SHIPPED } from '../support/fixture';
+import { EIGHT_REGIONS, load } from '../support/fixture';
 import { change } from './events';
 import { deadLetterUrl, drainAll, inboundUrl, openRegion, type Region } from './harness';
 
-const index = new ResidencyIndex(load(SHIPPED).plan);
+const index = new ResidencyIndex(load(EIGHT_REGIONS).plan);
 const strategyOf = (c: string) => index.rulesOf(c)?.conflict ?? 'lww';
 const T = Date.now();
 

@@ -5,7 +5,7 @@ import { buildMessage } from '../../lambda/shared/sync/dispatch';
 import type { ChangeEvent } from '../../lambda/shared/sync/events';
 import { Masker } from '../../lambda/shared/sync/masking';
 import { CONFLICT_STRATEGIES, type ConflictStrategy } from '../../lambda/shared/sync/rules';
-import { load, SHIPPED } from '../support/fixture';
+import { EIGHT_REGIONS, load } from '../support/fixture';
 import { delivery, writes } from './arbitraries';
 import { uuid } from './events';
 
@@ -57,7 +57,7 @@ describe.each(CONFLICT_STRATEGIES)('%s (property, 1,000 runs)', (strategy) => {
 });
 
 describe('masking (property, 1,000 runs)', () => {
-  const config = load(SHIPPED);
+  const config = load(EIGHT_REGIONS);
   const index = new ResidencyIndex(config.plan);
   const masker = new Masker((c) => index.rulesOf(c)?.masking, {
     pseudonymKey: Buffer.from('k'),
