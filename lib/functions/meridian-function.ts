@@ -159,6 +159,7 @@ export class MeridianFunction extends Construct {
               mainFields: [...ESBUILD_OPTIONS.mainFields],
               banner: ESBUILD_OPTIONS.banner.js,
               bundleAwsSDK: true,
+              externalModules: [...ESBUILD_OPTIONS.external],
               forceDockerBundling: false,
             },
           })
