@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -43,7 +44,9 @@ const index = loadResidencyIndex(process.env.MERIDIAN_RESIDENCY_PLAN_FILE ?? DEF
 const logger = new Logger({ serviceName: 'sync-apply' });
 const metrics = new Metrics({ namespace: 'Meridian/Sync', serviceName: 'sync-apply' });
 metrics.setDefaultDimensions({ Region: config.region });
-const sm = new SecretsManagerClient({ region: config.region });
+const secrets = new SecretsProvider({
+  awsSdkV3Client: new SecretsManagerClient({ region: config.region }),
+});
 const s3 = new S3Client({ region: config.region });
 const parking = new SqsParkingLot(
   new SQSClient({ region: config.region, maxAttempts: 3 }),
@@ -62,7 +65,7 @@ async function redis(): Promise<RedisInvalidator> {
   const client = new Redis({
     host,
     port: Number(port),
-    password: await secretString(sm, config.cacheSecretArn),
+    password: await secretString(secrets, config.cacheSecretArn),
     tls: { servername: host },
     maxRetriesPerRequest: 2,
     connectTimeout: 2000,
@@ -74,7 +77,7 @@ async function redis(): Promise<RedisInvalidator> {
 export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
   const correlationId = randomUUID();
   logger.appendKeys({ correlationId });
-  db ??= await connectFromSecret(sm, config.dbSecretArn);
+  db ??= await connectFromSecret(secrets, config.dbSecretArn);
   const report = await applyMessages(
     {
       db,

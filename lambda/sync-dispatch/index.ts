@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -15,7 +16,13 @@ import type { Context } from 'aws-lambda';
 import { ARN, BUCKET, EnvReader, QUEUE_URL, REGION_ID } from '../shared/env';
 import { fencedCheck } from '../shared/failover/region-state';
 import { DEFAULT_PLAN_FILE, loadResidencyIndex } from '../shared/residency-plan-file';
-import { connectFromSecret, generateDataKey, secretString, writeAudit } from '../shared/sync/aws';
+import {
+  connectFromSecret,
+  DataKeyProvider,
+  KEY_MAX_AGE_SECONDS,
+  secretString,
+  writeAudit,
+} from '../shared/sync/aws';
 import type { Db } from '../shared/sync/db';
 import {
   type DispatchReport,
@@ -23,7 +30,7 @@ import {
   sumDispatch,
   TargetBreakers,
 } from '../shared/sync/dispatch';
-import { Masker } from '../shared/sync/masking';
+import { type DataKey, Masker } from '../shared/sync/masking';
 import { SqsParkingLot, SqsTransport } from '../shared/sync/sqs';
 
 const env = new EnvReader(process.env);
@@ -49,8 +56,10 @@ const index = loadResidencyIndex(process.env.MERIDIAN_RESIDENCY_PLAN_FILE ?? DEF
 const logger = new Logger({ serviceName: 'sync-dispatch' });
 const metrics = new Metrics({ namespace: 'Meridian/Sync', serviceName: 'sync-dispatch' });
 metrics.setDefaultDimensions({ Region: config.region });
-const sm = new SecretsManagerClient({ region: config.region });
-const kms = new KMSClient({ region: config.region });
+const secrets = new SecretsProvider({
+  awsSdkV3Client: new SecretsManagerClient({ region: config.region }),
+});
+const dataKeys = new DataKeyProvider(new KMSClient({ region: config.region }));
 const s3 = new S3Client({ region: config.region });
 const sqsClients = new Map<string, SQSClient>();
 const sqsIn = (r: string) => {
@@ -64,23 +73,24 @@ const sqsIn = (r: string) => {
 const breakers = new TargetBreakers();
 const ddb = new DynamoDBClient({ region: config.region });
 const fenced = fencedCheck(ddb, config.stateTable, config.region);
-const DATA_KEY_TTL_MS = 60 * 60 * 1000;
 
 let db: Db | undefined;
-let masker: { value: Masker; until: number } | undefined;
+let masker: { value: Masker; pseudonym: string; dataKey: DataKey } | undefined;
 
+/** The masker of the current keys (each cached for an hour by Parameters); rebuilt when one changes. */
 async function currentMasker(): Promise<Masker> {
-  if (masker && masker.until > Date.now()) return masker.value;
   const [pseudonym, dataKey] = await Promise.all([
-    secretString(sm, config.pseudonymSecretArn),
-    generateDataKey(kms, config.keyId),
+    secretString(secrets, config.pseudonymSecretArn, KEY_MAX_AGE_SECONDS),
+    dataKeys.dataKey(config.keyId),
   ]);
-  const value = new Masker((c) => index.rulesOf(c)?.masking, {
-    pseudonymKey: Buffer.from(pseudonym, 'utf8'),
-    dataKey,
-  });
-  masker = { value, until: Date.now() + DATA_KEY_TTL_MS };
-  return value;
+  if (masker?.pseudonym !== pseudonym || masker.dataKey !== dataKey) {
+    const value = new Masker((c) => index.rulesOf(c)?.masking, {
+      pseudonymKey: Buffer.from(pseudonym, 'utf8'),
+      dataKey,
+    });
+    masker = { value, pseudonym, dataKey };
+  }
+  return masker.value;
 }
 
 /**
@@ -90,7 +100,7 @@ async function currentMasker(): Promise<Masker> {
 export const handler = async (_event: unknown, context: Context): Promise<DispatchReport> => {
   const correlationId = randomUUID();
   logger.appendKeys({ correlationId });
-  db ??= await connectFromSecret(sm, config.dbSecretArn);
+  db ??= await connectFromSecret(secrets, config.dbSecretArn);
   const reports = await dispatchUntilDrained(
     {
       db,

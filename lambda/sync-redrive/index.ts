@@ -7,6 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -36,7 +37,9 @@ env.check('sync-redrive');
 const logger = new Logger({ serviceName: 'sync-redrive' });
 const metrics = new Metrics({ namespace: 'Meridian/Sync', serviceName: 'sync-redrive' });
 metrics.setDefaultDimensions({ Region: config.region });
-const sm = new SecretsManagerClient({ region: config.region });
+const secrets = new SecretsProvider({
+  awsSdkV3Client: new SecretsManagerClient({ region: config.region }),
+});
 const s3 = new S3Client({ region: config.region });
 const sqs = new SQSClient({ region: config.region, maxAttempts: 3 });
 const deadLetters = new SqsDeadLetterQueue(sqs, config.deadLetterUrl);
@@ -58,7 +61,7 @@ export const handler = async (
   const options = parseRedriveRequest(event);
   const correlationId = randomUUID();
   logger.appendKeys({ correlationId });
-  db ??= await connectFromSecret(sm, config.dbSecretArn);
+  db ??= await connectFromSecret(secrets, config.dbSecretArn);
   const report = await redrive(
     { region: config.region, db, deadLetters, inbound, ...(fenced ? { fenced } : {}) },
     options,

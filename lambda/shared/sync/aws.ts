@@ -1,23 +1,68 @@
 /**
- * The AWS pieces both sync handlers need, created lazily once per container: a Postgres
- * connection from the Aurora secret, secrets, the envelope data key, and the audit writer.
+ * The AWS pieces the sync handlers need, created lazily once per container: a Postgres
+ * connection from the Aurora secret, secrets and envelope data keys (cached by Powertools
+ * Parameters), and the audit writer.
  */
+import { BaseProvider } from '@aws-lambda-powertools/parameters/base';
+import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Client } from 'pg';
 import type { Db } from './db';
 import type { DataKey } from './masking';
 
-export async function secretString(sm: SecretsManagerClient, arn: string): Promise<string> {
-  const out = await sm.send(new GetSecretValueCommand({ SecretId: arn }));
-  if (!out.SecretString) throw new Error(`secret ${arn} has no string value`);
-  return out.SecretString;
+/** How long the pseudonym secret and an envelope data key are reused: one hour. */
+export const KEY_MAX_AGE_SECONDS = 60 * 60;
+
+/**
+ * A secret's string value, from the provider's cache while younger than `maxAge` seconds
+ * (Parameters' default, 5 s, when not given). A binary secret is an error.
+ */
+export async function secretString(
+  secrets: SecretsProvider,
+  arn: string,
+  maxAge?: number,
+): Promise<string> {
+  const value = await secrets.get(arn, maxAge === undefined ? {} : { maxAge });
+  if (typeof value !== 'string' || value === '')
+    throw new Error(`secret ${arn} has no string value`);
+  return value;
+}
+
+/**
+ * Fresh AES-256 data keys under a KMS key (the wrapped copy travels with masked values), each one
+ * reused by every call for `maxAge` seconds: a Powertools Parameters provider, so the cache, its
+ * expiry and `forceFetch` are the library's.
+ */
+export class DataKeyProvider extends BaseProvider {
+  constructor(kms: KMSClient) {
+    super({ awsSdkV3Client: kms });
+  }
+
+  /** The current data key of `keyId`. */
+  dataKey(keyId: string, maxAge = KEY_MAX_AGE_SECONDS): Promise<DataKey> {
+    return this.get(keyId, { maxAge }) as Promise<DataKey>;
+  }
+
+  protected async _get(keyId: string): Promise<DataKey> {
+    const out = await (this.client as KMSClient).send(
+      new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256' }),
+    );
+    if (!out.Plaintext || !out.CiphertextBlob) throw new Error('KMS returned no data key');
+    return {
+      plaintext: Buffer.from(out.Plaintext),
+      wrapped: Buffer.from(out.CiphertextBlob).toString('base64'),
+    };
+  }
+
+  protected _getMultiple(): Promise<undefined> {
+    return Promise.reject(new Error('data keys are read one key at a time'));
+  }
 }
 
 /** Connects with the RDS-generated secret (host, port, username, password, dbname); TLS verified. */
-export async function connectFromSecret(sm: SecretsManagerClient, arn: string): Promise<Db> {
-  const s = JSON.parse(await secretString(sm, arn)) as Record<string, string | number>;
+export async function connectFromSecret(secrets: SecretsProvider, arn: string): Promise<Db> {
+  const s = JSON.parse(await secretString(secrets, arn)) as Record<string, string | number>;
   const client = new Client({
     host: String(s.host),
     port: Number(s.port ?? 5432),
@@ -31,16 +76,6 @@ export async function connectFromSecret(sm: SecretsManagerClient, arn: string): 
   return {
     query: (text, params) => client.query(text, params as unknown[]) as never,
     exec: (sql) => client.query(sql),
-  };
-}
-
-/** A fresh AES-256 data key under the region's KMS key (wrapped copy travels with values). */
-export async function generateDataKey(kms: KMSClient, keyId: string): Promise<DataKey> {
-  const out = await kms.send(new GenerateDataKeyCommand({ KeyId: keyId, KeySpec: 'AES_256' }));
-  if (!out.Plaintext || !out.CiphertextBlob) throw new Error('KMS returned no data key');
-  return {
-    plaintext: Buffer.from(out.Plaintext),
-    wrapped: Buffer.from(out.CiphertextBlob).toString('base64'),
   };
 }
 
