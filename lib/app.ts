@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type App, Validations } from 'aws-cdk-lib';
 import { ResidencyIndex } from '../lambda/shared/residency-plan';
+import { CachedTemplateValidation } from './compliance/cached-template-validation';
 import { ControlTowerGuard } from './compliance/control-tower-guard';
 import { registerCompliancePacks } from './compliance/nag';
 import { ResidencyGuard } from './compliance/residency-guard';
@@ -42,6 +43,8 @@ export function buildMeridian(
     (region) => new RegionalStack(app, { config, region, index, bundling: options.bundling }),
   );
   if (options.compliance ?? true) {
+    // aws-cdk-lib's template validation, remembered by content (it replaces the built-in one).
+    Validations.of(app).addPlugins(new CachedTemplateValidation());
     registerCompliancePacks(app);
     Validations.of(app).addPlugins(
       new ResidencyGuard(index, new Naming(config.global.platform, config.env)),
