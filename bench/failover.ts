@@ -1,26 +1,25 @@
 /**
- * npm run bench (failover part): runs the offline drill of the shipped regions/ (us-east-1 fails,
+ * npm run bench (failover part): runs the offline drill of the eight-regions fixture (test/fixtures/) (us-east-1 fails,
  * mode failover) and reports the modelled RTO beside a naive serial model (detect, then the
  * runbook, then DNS), written to bench/failover-results.json. Goal: ≤ 60 s with 10 s checks.
  */
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { modelledRto } from '../lambda/shared/failover/decide';
-import { loadConfig } from '../lib/config/load';
 import { runbookFor, runDrill } from '../lib/failover/drill/run';
 import { DrillWorld } from '../lib/failover/drill/world';
 import { failoverInput } from '../lib/failover/runner';
+import { benchConfig, sized, writeResults } from './options';
 import type { Result } from './result';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
 async function main() {
-  const config = loadConfig({ env: 'prod' });
+  const config = benchConfig();
   const failed = 'us-east-1';
   const rb = runbookFor(config, failed);
   const runs: number[] = [];
   let outcome = '';
-  for (let i = 0; i < 5; i++) {
+  const drills = sized(5, 1);
+  for (let i = 0; i < drills; i++) {
     const world = new DrillWorld(rb.config);
     world.fail(failed);
     const r = await runDrill(rb, failoverInput(config, failed, 'failover') as never, {
@@ -48,17 +47,14 @@ async function main() {
       unit: 's',
       baseline: Number(naive.toFixed(2)),
       ratio: Number((naive / rto.total).toFixed(2)),
-      note: `${outcome}; steps ${steps.toFixed(3)} s (median of 5 drills); detect ${rto.detect} s; TTL ${ttl} s; baseline: detect + steps + TTL in series`,
+      note: `${outcome}; steps ${steps.toFixed(3)} s (median of ${drills} drills); detect ${rto.detect} s; TTL ${ttl} s; baseline: detect + steps + TTL in series`,
     },
   ];
   for (const r of results)
     console.log(
       `${r.name.padEnd(14)} ${String(r.value).padStart(8)} ${r.unit.padEnd(3)} baseline ${r.baseline}  ${r.ratio}x  ${r.value <= 60 ? '(goal met: ≤ 60 s)' : '(GOAL MISSED: > 60 s)'}  [${r.note}]`,
     );
-  fs.writeFileSync(
-    path.join(__dirname, 'failover-results.json'),
-    `${JSON.stringify(results, null, 2)}\n`,
-  );
+  console.log(`wrote ${writeResults('failover-results.json', results)}`);
 }
 
 main().catch((err) => {

@@ -2,18 +2,27 @@
  * npm run bench: synth and Lambda packaging figures, each against a naive baseline measured in the
  * same run. Prints a table and writes bench/results.json ({ name, value, unit, baseline, ratio }).
  *
- *   synth.cold / synth.warm     full `cdk synth` of the shipped regions/ (rule packs on), shared
- *                               bundle vs NodejsFunction-style per-stack bundling (the baseline)
+ *   synth.cold / synth.warm     full `cdk synth` of regions/ (rule packs and guard on), shared
+ *                               bundle vs NodejsFunction-style per-stack bundling (the baseline);
+ *                               cold = no bundles built yet, guard cache warm (goal < 15 s)
+ *   synth.first                 the same with the guard cache empty too (a fresh clone's first)
  *   guard.one-region            Control Tower rules on one template, sliced per rule's resource
  *                               types (lib/compliance/control-tower-guard.ts) vs the package's
  *                               own whole-template run; both must find the same findings
  *   synth.per-region            in-process marginal cost of one more regional stack (slope over
  *                               2, 4 and 8 regions), shared bundle vs per-stack bundling
- *   lambda.<name>.size / .load  bundle bytes and cold module import time (median of fresh node
- *                               processes), vs a plain esbuild bundle (no minify, no ESM-first
- *                               field order)
+ *   lambda.<name>.size / .load  bundle bytes and cold module import time (p50 of fresh node
+ *                               processes, p90 in the note), vs a plain esbuild bundle (no
+ *                               minify, no ESM-first field order). Each bundle loads with the
+ *                               environment its function has in the synthesized template, so a
+ *                               bundle that cannot start fails the bench (and CI, which runs
+ *                               `npm run bench -- --quick`).
+ *
+ * --quick: one synth without the guard (printed, no figure), the guard on a 40-resource slice of
+ * one template, 1 and 2 regions in process, 3 load samples; results to .build/bench/results.json.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -31,7 +40,9 @@ import {
   PROJECT_ROOT,
 } from '../lib/functions/bundle';
 import type { BundlingMode } from '../lib/functions/meridian-function';
+import { percentile, QUICK, sized, writeResults } from './options';
 import type { Result } from './result';
+import { functionEnvironments, type Template } from './template-env';
 
 const results: Result[] = [];
 const round = (n: number, digits = 2) => Number(n.toFixed(digits));
@@ -44,21 +55,20 @@ function record(name: string, value: number, unit: string, baseline: number): vo
     ratio: round(baseline / value),
   });
 }
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? Number.NaN;
-};
+const median = (xs: number[]) => percentile(xs, 50);
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 
 // ---- full synth through the CDK CLI, as a user runs it ------------------------------------------
 const cdk = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'cdk');
-let lastOut = '';
-function cliSynth(mode: BundlingMode): number {
+/** The last `once`-mode synth's output: its templates give each bundle its environment. */
+let onceOut = '';
+function cliSynth(mode: BundlingMode, ...extra: string[]): number {
   const started = performance.now();
-  lastOut = tmp('bench-synth-');
+  const out = tmp('bench-synth-');
+  if (mode === 'once') onceOut = out;
   const run = spawnSync(
     cdk,
-    ['synth', '--quiet', '-c', `meridian:bundling=${mode}`, '-o', lastOut],
+    ['synth', '--quiet', '-c', `meridian:bundling=${mode}`, '-o', out, ...extra],
     {
       cwd: PROJECT_ROOT,
       env: { ...process.env, CDK_HOME: path.join(PROJECT_ROOT, '.cdk-home') },
@@ -68,24 +78,53 @@ function cliSynth(mode: BundlingMode): number {
   if (run.status !== 0) throw new Error(`cdk synth (${mode}) failed:\n${run.stderr}`);
   return (performance.now() - started) / 1000;
 }
-function coldSynth(mode: BundlingMode): number {
+function coldSynth(mode: BundlingMode, ...extra: string[]): number {
   // Cold: no bundle output left from an earlier run (both modes write under .build or cdk.out).
-  fs.rmSync(path.dirname(BUILD_DIR), { recursive: true, force: true });
-  return cliSynth(mode);
+  fs.rmSync(BUILD_DIR, { recursive: true, force: true });
+  return cliSynth(mode, ...extra);
 }
 
 console.error('synth: cold and warm, shared bundle vs per-stack bundling …');
-const coldOnce = coldSynth('once');
-const coldPerStack = coldSynth('per-stack');
-const warmOnce = median([cliSynth('once'), cliSynth('once')]);
-const warmPerStack = median([cliSynth('per-stack'), cliSynth('per-stack')]);
-record('synth.cold', coldOnce, 's', coldPerStack);
-record('synth.warm', warmOnce, 's', warmPerStack);
+if (QUICK) {
+  // One synth without the guard (the guard runs below on a slice): the templates the bundles
+  // load with. Not a comparable figure: no baseline, so it is only printed.
+  console.error(
+    `synth (quick, guard off): ${cliSynth('once', '-c', 'meridian:guard=off').toFixed(1)} s`,
+  );
+} else {
+  // Cold guard too: what a fresh clone's first synth costs (the guard cache is empty).
+  fs.rmSync(path.join(PROJECT_ROOT, '.build', 'guard-cache'), { recursive: true, force: true });
+  const firstPerStack = coldSynth('per-stack');
+  const coldPerStack = coldSynth('per-stack');
+  fs.rmSync(path.join(PROJECT_ROOT, '.build', 'guard-cache'), { recursive: true, force: true });
+  const firstOnce = coldSynth('once');
+  const coldOnce = coldSynth('once');
+  record('synth.cold', coldOnce, 's', coldPerStack);
+  record('synth.first', firstOnce, 's', firstPerStack);
+  (results[results.length - 1] as Result).note =
+    "cold bundles and a cold guard cache: a fresh clone's first synth (no goal)";
+  const warmPerStack = median([cliSynth('per-stack'), cliSynth('per-stack')]);
+  const warmOnce = median([cliSynth('once'), cliSynth('once')]);
+  record('synth.warm', warmOnce, 's', warmPerStack);
+}
 
 // ---- Control Tower guard: rules over template slices vs the package's whole-template run --------
 console.error('guard: sliced vs whole template, one region …');
 {
-  const template = path.join(lastOut, 'Meridian-prod-us-east-1.template.json');
+  const manifest = JSON.parse(fs.readFileSync(path.join(onceOut, 'manifest.json'), 'utf8')) as {
+    artifacts: Record<string, { type: string; properties?: { templateFile?: string } }>;
+  };
+  const first = Object.values(manifest.artifacts).find(
+    (a) => a.type === 'aws:cloudformation:stack',
+  );
+  let template = path.join(onceOut, first?.properties?.templateFile ?? 'missing.template.json');
+  if (QUICK) {
+    // The same rules over a 40-resource slice of the template: same code paths, a few seconds.
+    const whole = JSON.parse(fs.readFileSync(template, 'utf8')) as Template;
+    const slice = Object.fromEntries(Object.entries(whole.Resources ?? {}).slice(0, 40));
+    template = path.join(tmp('bench-guard-'), 'slice.template.json');
+    fs.writeFileSync(template, JSON.stringify({ ...whole, Resources: slice }));
+  }
   const context = {
     templatePaths: [template],
     stackTemplates: [],
@@ -110,7 +149,7 @@ const cdkContext = (
     context: Record<string, unknown>;
   }
 ).context;
-const config = loadConfig({ environ: {} });
+const config = loadConfig({ environ: {} }) as MeridianConfig;
 function synthRegions(n: number, mode: BundlingMode): number {
   const subset: MeridianConfig = { ...config, regions: config.regions.slice(0, n) };
   const started = performance.now();
@@ -121,8 +160,10 @@ function synthRegions(n: number, mode: BundlingMode): number {
 }
 function perRegionSlope(mode: BundlingMode): number {
   synthRegions(1, mode); // warm the module cache and the shared bundle
-  const xs = [2, 4, 8];
-  const ys = xs.map((n) => median([synthRegions(n, mode), synthRegions(n, mode)]));
+  const xs = sized([2, 4, 8], [1, 2]).filter((n) => n <= config.regions.length);
+  const ys = xs.map((n) =>
+    median(QUICK ? [synthRegions(n, mode)] : [synthRegions(n, mode), synthRegions(n, mode)]),
+  );
   const mx = xs.reduce((a, b) => a + b) / xs.length;
   const my = ys.reduce((a, b) => a + b) / ys.length;
   const num = xs.reduce((acc, x, i) => acc + (x - mx) * ((ys[i] ?? 0) - my), 0);
@@ -153,9 +194,53 @@ buildSync({
   },
   logLevel: 'error',
 });
-function loadMs(file: string): number {
+/**
+ * Each handler's environment, from the `once` synth's templates: the function whose asset is this
+ * handler's bundle (same bytes), in the first stack that deploys it.
+ */
+function environmentsByHandler(): Map<string, Record<string, string>> {
+  const sha = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
+  const handlerOfBundle = new Map(
+    [...bundles.dirs].map(([name, dir]) => [sha(path.join(dir, 'index.mjs')), name]),
+  );
+  const manifest = JSON.parse(fs.readFileSync(path.join(onceOut, 'manifest.json'), 'utf8')) as {
+    artifacts: Record<
+      string,
+      { type: string; environment?: string; properties?: { templateFile?: string } }
+    >;
+  };
+  const out = new Map<string, Record<string, string>>();
+  for (const a of Object.values(manifest.artifacts)) {
+    if (a.type !== 'aws:cloudformation:stack' || !a.properties?.templateFile) continue;
+    const [, account = '111111111111', region = 'us-east-1'] =
+      /^aws:\/\/(\d+)\/(.+)$/.exec(a.environment ?? '') ?? [];
+    const template = JSON.parse(
+      fs.readFileSync(path.join(onceOut, a.properties.templateFile), 'utf8'),
+    ) as Template & {
+      Resources: Record<string, { Metadata?: Record<string, string> }>;
+    };
+    for (const [id, env] of functionEnvironments(template, region, account)) {
+      const asset = template.Resources[id]?.Metadata?.['aws:asset:path'];
+      const bundle = asset && path.join(onceOut, asset, 'index.mjs');
+      const handler =
+        bundle && fs.existsSync(bundle) ? handlerOfBundle.get(sha(bundle)) : undefined;
+      if (!handler || out.has(handler)) continue;
+      // What Lambda provides beside the function's own variables; the plan file is the layer's.
+      out.set(handler, {
+        ...env,
+        AWS_REGION: region,
+        AWS_LAMBDA_FUNCTION_NAME: `bench-${handler}`,
+        ...(env.MERIDIAN_RESIDENCY_PLAN_FILE ? { MERIDIAN_RESIDENCY_PLAN_FILE: plan } : {}),
+      });
+    }
+  }
+  return out;
+}
+
+/** Module load times of `file` in fresh node processes (ms). */
+function loadSamples(file: string, env: Record<string, string>): number[] {
   const samples: number[] = [];
-  for (let i = 0; i < 11; i++) {
+  for (let i = 0; i < sized(11, 3); i++) {
     const run = spawnSync(
       process.execPath,
       [
@@ -164,64 +249,31 @@ function loadMs(file: string): number {
         `const t=performance.now();await import(${JSON.stringify(`file://${file}`)});console.log(performance.now()-t)`,
       ],
       {
-        // What each handler checks at start (as Lambda would provide it).
         env: {
-          ...process.env,
-          AWS_REGION: 'eu-west-1',
-          MERIDIAN_RESIDENCY_PLAN_FILE: plan,
-          MERIDIAN_REGION: 'eu-west-1',
-          MERIDIAN_SEARCH_ADMIN_ROLE_ARN: 'arn:aws:iam::111111111111:role/bench',
-          MERIDIAN_BUCKET: 'meridian-bench-data',
-          MERIDIAN_REGIONS: 'eu-west-1,eu-central-1',
-          MERIDIAN_FINGERPRINT_PARAMETER: '/meridian/bench/fingerprint',
-          MERIDIAN_CLOUDFLARE_ACCOUNT_ID: '0123456789abcdef0123456789abcdef',
-          MERIDIAN_DB_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:db',
-          MERIDIAN_PSEUDONYM_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:p',
-          MERIDIAN_CACHE_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:c',
-          MERIDIAN_CACHE_ENDPOINT: 'cache.bench.internal:6379',
-          MERIDIAN_KMS_KEY_ARN: 'arn:aws:kms:eu-west-1:111111111111:key/bench',
-          MERIDIAN_TARGET_QUEUES: JSON.stringify({
-            'us-east-1': 'https://sqs.us-east-1.amazonaws.com/111111111111/in.fifo',
-          }),
-          MERIDIAN_DEAD_LETTER_URL: 'https://sqs.eu-west-1.amazonaws.com/111111111111/dlq.fifo',
-          MERIDIAN_AUDIT_BUCKET: 'meridian-bench-audit',
-          MERIDIAN_RUNBOOK: JSON.stringify({
-            region: 'eu-west-1',
-            account: '111111111111',
-            prefix: 'meridian-bench',
-            zoneName: 'example.com',
-            hostedZoneId: 'Z0BENCH',
-            healthPath: '/health',
-            apiName: 'api',
-            ttlSeconds: 30,
-            lockTable: 'lock',
-            auditBucket: 'audit',
-            quorum: 2,
-            leaseSeconds: 900,
-            maxSwitchoverLagSeconds: 30,
-            cloudflare: {
-              accountId: 'a',
-              tokenSecretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:t',
-            },
-            cell: {
-              jurisdiction: 'eu',
-              globalCluster: 'g',
-              regions: [{ id: 'eu-west-1', jurisdiction: 'eu', failoverPriority: 1, capacity: 1 }],
-            },
-          }),
-          MERIDIAN_SYNC_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/111111111111/bench.fifo',
+          PATH: process.env.PATH ?? '',
+          AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+          ...env,
         },
         encoding: 'utf8',
       },
     );
     if (run.status !== 0) {
-      throw new Error(`loading ${file} failed:\n${run.stderr.split('\n').slice(-6).join('\n')}`);
+      throw new Error(
+        `bench: the bundle ${path.relative(PROJECT_ROOT, file)} cannot load with the environment its function has in the template:\n${run.stderr.split('\n').slice(-8).join('\n')}`,
+      );
     }
     samples.push(Number(run.stdout.trim()));
   }
-  return median(samples);
+  return samples;
 }
+const environments = environmentsByHandler();
 for (const [name, dir] of bundles.dirs) {
+  const env = environments.get(name);
+  if (!env) {
+    // A handler no stack of these regions deploys (e.g. search replication with no followers).
+    console.error(`lambda: ${name} is deployed by no stack of regions/: not measured`);
+    continue;
+  }
   const ours = path.join(dir, 'index.mjs');
   const naive = path.join(naiveDir, name, 'index.mjs');
   record(
@@ -230,7 +282,10 @@ for (const [name, dir] of bundles.dirs) {
     'KiB',
     fs.statSync(naive).size / 1024,
   );
-  record(`lambda.${name}.load`, loadMs(ours), 'ms', loadMs(naive));
+  const samples = loadSamples(ours, env);
+  record(`lambda.${name}.load`, median(samples), 'ms', median(loadSamples(naive, env)));
+  const last = results[results.length - 1] as Result;
+  last.note = `p50 of ${samples.length} fresh processes; p90 ${round(percentile(samples, 90))} ms`;
 }
 
 // ---- report ------------------------------------------------------------------------------------
@@ -258,7 +313,4 @@ for (const r of results) {
 console.log(
   `\nmachine: ${os.cpus().length} cores, node ${process.version}; baseline/value = ratio (higher is better)`,
 );
-fs.writeFileSync(
-  path.join(PROJECT_ROOT, 'bench', 'results.json'),
-  `${JSON.stringify(results, null, 2)}\n`,
-);
+console.log(`wrote ${writeResults('results.json', results)}`);

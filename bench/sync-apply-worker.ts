@@ -8,7 +8,7 @@ import { Client } from 'pg';
 import { ResidencyIndex } from '../lambda/shared/residency-plan';
 import { type ApplyDeps, applyMessages, type InboundMessage } from '../lambda/shared/sync/apply';
 import type { Db } from '../lambda/shared/sync/db';
-import { loadConfig } from '../lib/config/load';
+import { benchConfig } from './options';
 
 export interface ApplyWorkerData {
   readonly url: string;
@@ -30,7 +30,7 @@ export const benchApplyDeps = (db: Db, index: ResidencyIndex, region: string): A
 
 async function main(p: NonNullable<typeof parentPort>) {
   const { url, schema, region } = workerData as ApplyWorkerData;
-  const index = new ResidencyIndex(loadConfig({ env: 'prod' }).plan);
+  const index = new ResidencyIndex(benchConfig().plan);
   const client = new Client({ connectionString: url });
   await client.connect();
   await client.query(`SET search_path TO ${schema}`);

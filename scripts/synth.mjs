@@ -13,7 +13,10 @@ const args = process.argv.slice(2);
 const check = args.includes('--check');
 const envFlag = args.indexOf('--env');
 const env = envFlag >= 0 ? args[envFlag + 1] : 'prod';
-const passThrough = args.filter((a, i) => a !== '--check' && i !== envFlag && i !== envFlag + 1);
+// Everything but our own flags goes to `cdk synth` (e.g. `-c meridian:guard=off`).
+const passThrough = args.filter(
+  (a, i) => a !== '--check' && (envFlag < 0 || (i !== envFlag && i !== envFlag + 1)),
+);
 const cdk = path.join(root, 'node_modules', '.bin', 'cdk');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
 const processEnv = {
