@@ -8,4 +8,5 @@ module.exports = {
   },
   setupFiles: ['<rootDir>/test/setup.ts'],
   testTimeout: 60000,
+  reporters: ['default', '<rootDir>/test/support/skip-reporter.js'],
 };
