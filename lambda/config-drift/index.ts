@@ -3,11 +3,11 @@
  * critical differences as the ConfigDrift metric (alarmed) and in the log. Thin: the comparison
  * is ../shared/drift.ts.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { compareFingerprints, type DriftFinding, type Fingerprint } from '../shared/drift';
 import { EnvReader, REGION_ID } from '../shared/env';
+import { powertools, traceClient, tracedHandler } from '../shared/powertools';
 
 const env = new EnvReader(process.env);
 const config = {
@@ -23,14 +23,13 @@ const config = {
 };
 env.check('config-drift');
 
-const logger = new Logger({ serviceName: 'config-drift' });
-const metrics = new Metrics({ namespace: 'Meridian/Operations', serviceName: 'config-drift' });
+const { logger, metrics, tracer } = powertools('Meridian/Operations', 'config-drift');
 metrics.setDefaultDimensions({ Region: config.region });
 const clients = new Map(
-  config.regions.map((r) => [r, new SSMClient({ region: r, maxAttempts: 2 })]),
+  config.regions.map((r) => [r, traceClient(tracer, new SSMClient({ region: r, maxAttempts: 2 }))]),
 );
 
-export const handler = async (): Promise<{ findings: DriftFinding[] }> => {
+export const handler = tracedHandler(tracer, async (): Promise<{ findings: DriftFinding[] }> => {
   const prints: Fingerprint[] = [];
   const missing: string[] = [];
   await Promise.all(
@@ -50,4 +49,4 @@ export const handler = async (): Promise<{ findings: DriftFinding[] }> => {
   metrics.publishStoredMetrics();
   if (findings.length > 0) logger.warn('config drift', { findings });
   return { findings };
-};
+});

@@ -5,8 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -16,6 +15,7 @@ import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import Redis from 'ioredis';
 import { ARN, BUCKET, EnvReader, QUEUE_URL, REGION_ID } from '../shared/env';
 import { fencedCheck } from '../shared/failover/region-state';
+import { powertools, traceClient, tracedHandler } from '../shared/powertools';
 import { DEFAULT_PLAN_FILE, loadResidencyIndex } from '../shared/residency-plan-file';
 import { applyMessages } from '../shared/sync/apply';
 import { connectFromSecret, secretString, writeAudit } from '../shared/sync/aws';
@@ -41,19 +41,18 @@ const config = {
 env.check('sync-apply');
 const index = loadResidencyIndex(process.env.MERIDIAN_RESIDENCY_PLAN_FILE ?? DEFAULT_PLAN_FILE);
 
-const logger = new Logger({ serviceName: 'sync-apply' });
-const metrics = new Metrics({ namespace: 'Meridian/Sync', serviceName: 'sync-apply' });
+const { logger, metrics, tracer } = powertools('Meridian/Sync', 'sync-apply');
 metrics.setDefaultDimensions({ Region: config.region });
 const secrets = new SecretsProvider({
-  awsSdkV3Client: new SecretsManagerClient({ region: config.region }),
+  awsSdkV3Client: traceClient(tracer, new SecretsManagerClient({ region: config.region })),
 });
-const s3 = new S3Client({ region: config.region });
+const s3 = traceClient(tracer, new S3Client({ region: config.region }));
 const parking = new SqsParkingLot(
-  new SQSClient({ region: config.region, maxAttempts: 3 }),
+  traceClient(tracer, new SQSClient({ region: config.region, maxAttempts: 3 })),
   config.deadLetterUrl,
 );
 
-const ddb = new DynamoDBClient({ region: config.region });
+const ddb = traceClient(tracer, new DynamoDBClient({ region: config.region }));
 const fenced = fencedCheck(ddb, config.stateTable, config.region);
 
 let db: Db | undefined;
@@ -74,7 +73,7 @@ async function redis(): Promise<RedisInvalidator> {
   return invalidator;
 }
 
-export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
+export const handler = tracedHandler(tracer, async (event: SQSEvent): Promise<SQSBatchResponse> => {
   const correlationId = randomUUID();
   logger.appendKeys({ correlationId });
   db ??= await connectFromSecret(secrets, config.dbSecretArn);
@@ -119,4 +118,4 @@ export const handler = async (event: SQSEvent): Promise<SQSBatchResponse> => {
     new SqsFifoPartialProcessorAsync(),
     { throwOnFullBatchFailure: false },
   );
-};
+});

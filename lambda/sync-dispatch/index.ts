@@ -4,8 +4,7 @@
  * ../shared/sync/dispatch.ts; configuration is read and checked once, here, at cold start.
  */
 import { randomUUID } from 'node:crypto';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { KMSClient } from '@aws-sdk/client-kms';
@@ -15,6 +14,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
 import { ARN, BUCKET, EnvReader, QUEUE_URL, REGION_ID } from '../shared/env';
 import { fencedCheck } from '../shared/failover/region-state';
+import { powertools, traceClient, tracedHandler } from '../shared/powertools';
 import { DEFAULT_PLAN_FILE, loadResidencyIndex } from '../shared/residency-plan-file';
 import {
   connectFromSecret,
@@ -53,25 +53,24 @@ const config = {
 env.check('sync-dispatch');
 const index = loadResidencyIndex(process.env.MERIDIAN_RESIDENCY_PLAN_FILE ?? DEFAULT_PLAN_FILE);
 
-const logger = new Logger({ serviceName: 'sync-dispatch' });
-const metrics = new Metrics({ namespace: 'Meridian/Sync', serviceName: 'sync-dispatch' });
+const { logger, metrics, tracer } = powertools('Meridian/Sync', 'sync-dispatch');
 metrics.setDefaultDimensions({ Region: config.region });
 const secrets = new SecretsProvider({
-  awsSdkV3Client: new SecretsManagerClient({ region: config.region }),
+  awsSdkV3Client: traceClient(tracer, new SecretsManagerClient({ region: config.region })),
 });
-const dataKeys = new DataKeyProvider(new KMSClient({ region: config.region }));
-const s3 = new S3Client({ region: config.region });
+const dataKeys = new DataKeyProvider(traceClient(tracer, new KMSClient({ region: config.region })));
+const s3 = traceClient(tracer, new S3Client({ region: config.region }));
 const sqsClients = new Map<string, SQSClient>();
 const sqsIn = (r: string) => {
   let c = sqsClients.get(r);
   if (!c) {
-    c = new SQSClient({ region: r, maxAttempts: 3 });
+    c = traceClient(tracer, new SQSClient({ region: r, maxAttempts: 3 }));
     sqsClients.set(r, c);
   }
   return c;
 };
 const breakers = new TargetBreakers();
-const ddb = new DynamoDBClient({ region: config.region });
+const ddb = traceClient(tracer, new DynamoDBClient({ region: config.region }));
 const fenced = fencedCheck(ddb, config.stateTable, config.region);
 
 let db: Db | undefined;
@@ -97,70 +96,76 @@ async function currentMasker(): Promise<Masker> {
  * One run drains what is due, batch after batch, while the invocation has time; each batch writes
  * its own audit record (`<correlation id>-<n>`), the metrics are the run's totals.
  */
-export const handler = async (_event: unknown, context: Context): Promise<DispatchReport> => {
-  const correlationId = randomUUID();
-  logger.appendKeys({ correlationId });
-  db ??= await connectFromSecret(secrets, config.dbSecretArn);
-  const reports = await dispatchUntilDrained(
-    {
-      db,
-      index,
-      masker: await currentMasker(),
-      transport: new SqsTransport(sqsIn, (t) => {
-        const url = config.targetQueues[t];
-        if (!url) throw new Error(`no inbound queue configured for ${t}`);
-        return url;
-      }),
-      parking: new SqsParkingLot(sqsIn(config.region), config.deadLetterUrl),
-      breakers,
-      targets: Object.keys(config.targetQueues).sort(),
-      ...(fenced ? { fenced } : {}),
-    },
-    {
-      region: config.region,
-      worker: correlationId,
-      batchSize: config.batchSize,
-      maxAttempts: config.maxAttempts,
-    },
-    {
-      remainingMs: () => context.getRemainingTimeInMillis(),
-      onBatch: async (batch, n) => {
-        await writeAudit(
-          s3,
-          config.auditBucket,
-          'dispatch',
-          config.region,
-          `${correlationId}-${n}`,
-          batch,
-        );
+export const handler = tracedHandler(
+  tracer,
+  async (_event: unknown, context: Context): Promise<DispatchReport> => {
+    const correlationId = randomUUID();
+    logger.appendKeys({ correlationId });
+    db ??= await connectFromSecret(secrets, config.dbSecretArn);
+    const reports = await dispatchUntilDrained(
+      {
+        db,
+        index,
+        masker: await currentMasker(),
+        transport: new SqsTransport(sqsIn, (t) => {
+          const url = config.targetQueues[t];
+          if (!url) throw new Error(`no inbound queue configured for ${t}`);
+          return url;
+        }),
+        parking: new SqsParkingLot(sqsIn(config.region), config.deadLetterUrl),
+        breakers,
+        targets: Object.keys(config.targetQueues).sort(),
+        ...(fenced ? { fenced } : {}),
       },
-    },
-  );
-  const report = sumDispatch(reports);
-  const sent = Object.values(report.sent).reduce((a, b) => a + b, 0);
-  metrics.addMetric('RecordsSynced', MetricUnit.Count, sent);
-  metrics.addMetric(
-    'RecordsWithheld',
-    MetricUnit.Count,
-    Object.values(report.withheld).reduce((a, b) => a + b, 0),
-  );
-  metrics.addMetric('RecordsMasked', MetricUnit.Count, report.masked);
-  metrics.addMetric('RecordsRetrying', MetricUnit.Count, report.retrying);
-  metrics.addMetric('RecordsParked', MetricUnit.Count, report.parked);
-  if (report.oldestSentWall !== undefined)
-    metrics.addMetric(
-      'SyncLagSeconds',
-      MetricUnit.Seconds,
-      (Date.now() - report.oldestSentWall) / 1000,
+      {
+        region: config.region,
+        worker: correlationId,
+        batchSize: config.batchSize,
+        maxAttempts: config.maxAttempts,
+      },
+      {
+        remainingMs: () => context.getRemainingTimeInMillis(),
+        onBatch: async (batch, n) => {
+          await writeAudit(
+            s3,
+            config.auditBucket,
+            'dispatch',
+            config.region,
+            `${correlationId}-${n}`,
+            batch,
+          );
+        },
+      },
     );
-  metrics.publishStoredMetrics();
-  if (report.parked > 0 || Object.keys(report.failures).length > 0)
-    logger.warn('dispatch incomplete', { failures: report.failures, parked: report.parkedRecords });
-  else
-    logger.info('dispatch', {
-      batches: reports.length,
-      claimed: report.claimed,
-      sent: report.sent,
-    });
-  return report;
-};
+    const report = sumDispatch(reports);
+    const sent = Object.values(report.sent).reduce((a, b) => a + b, 0);
+    metrics.addMetric('RecordsSynced', MetricUnit.Count, sent);
+    metrics.addMetric(
+      'RecordsWithheld',
+      MetricUnit.Count,
+      Object.values(report.withheld).reduce((a, b) => a + b, 0),
+    );
+    metrics.addMetric('RecordsMasked', MetricUnit.Count, report.masked);
+    metrics.addMetric('RecordsRetrying', MetricUnit.Count, report.retrying);
+    metrics.addMetric('RecordsParked', MetricUnit.Count, report.parked);
+    if (report.oldestSentWall !== undefined)
+      metrics.addMetric(
+        'SyncLagSeconds',
+        MetricUnit.Seconds,
+        (Date.now() - report.oldestSentWall) / 1000,
+      );
+    metrics.publishStoredMetrics();
+    if (report.parked > 0 || Object.keys(report.failures).length > 0)
+      logger.warn('dispatch incomplete', {
+        failures: report.failures,
+        parked: report.parkedRecords,
+      });
+    else
+      logger.info('dispatch', {
+        batches: reports.length,
+        claimed: report.claimed,
+        sent: report.sent,
+      });
+    return report;
+  },
+);

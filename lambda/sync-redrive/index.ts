@@ -5,8 +5,7 @@
  * Thin: the run is ../shared/sync/redrive.ts.
  */
 import { randomUUID } from 'node:crypto';
-import { Logger } from '@aws-lambda-powertools/logger';
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -14,6 +13,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { ARN, BUCKET, EnvReader, QUEUE_URL, REGION_ID } from '../shared/env';
 import { fencedCheck } from '../shared/failover/region-state';
+import { powertools, traceClient, tracedHandler } from '../shared/powertools';
 import { connectFromSecret, writeAudit } from '../shared/sync/aws';
 import type { Db } from '../shared/sync/db';
 import { parseRedriveRequest, type RedriveReport, redrive } from '../shared/sync/redrive';
@@ -34,53 +34,53 @@ const config = {
 };
 env.check('sync-redrive');
 
-const logger = new Logger({ serviceName: 'sync-redrive' });
-const metrics = new Metrics({ namespace: 'Meridian/Sync', serviceName: 'sync-redrive' });
+const { logger, metrics, tracer } = powertools('Meridian/Sync', 'sync-redrive');
 metrics.setDefaultDimensions({ Region: config.region });
 const secrets = new SecretsProvider({
-  awsSdkV3Client: new SecretsManagerClient({ region: config.region }),
+  awsSdkV3Client: traceClient(tracer, new SecretsManagerClient({ region: config.region })),
 });
-const s3 = new S3Client({ region: config.region });
-const sqs = new SQSClient({ region: config.region, maxAttempts: 3 });
+const s3 = traceClient(tracer, new S3Client({ region: config.region }));
+const sqs = traceClient(tracer, new SQSClient({ region: config.region, maxAttempts: 3 }));
 const deadLetters = new SqsDeadLetterQueue(sqs, config.deadLetterUrl);
 const inbound = new SqsTransport(
   () => sqs,
   () => config.inboundUrl,
 );
 const fenced = fencedCheck(
-  new DynamoDBClient({ region: config.region }),
+  traceClient(tracer, new DynamoDBClient({ region: config.region })),
   config.stateTable,
   config.region,
 );
 
 let db: Db | undefined;
 
-export const handler = async (
-  event: unknown,
-): Promise<RedriveReport & { correlationId: string }> => {
-  const options = parseRedriveRequest(event);
-  const correlationId = randomUUID();
-  logger.appendKeys({ correlationId });
-  db ??= await connectFromSecret(secrets, config.dbSecretArn);
-  const report = await redrive(
-    { region: config.region, db, deadLetters, inbound, ...(fenced ? { fenced } : {}) },
-    options,
-  );
-  await writeAudit(s3, config.auditBucket, 'redrive', config.region, correlationId, {
-    request: options,
-    ...report,
-  });
-  if (!report.dryRun) {
-    metrics.addMetric('RecordsUnparked', MetricUnit.Count, report.unparked);
-    metrics.addMetric('RecordsReturned', MetricUnit.Count, report.returned);
-  }
-  metrics.addMetric('RecordsHeld', MetricUnit.Count, report.heldCount);
-  metrics.publishStoredMetrics();
-  if (report.fenced) logger.warn('region is fenced: nothing redriven');
-  if (report.heldCount > 0 || report.failed.length > 0)
-    logger.warn('redrive left records in the dead-letter queue', {
-      held: report.held,
-      failed: report.failed,
+export const handler = tracedHandler(
+  tracer,
+  async (event: unknown): Promise<RedriveReport & { correlationId: string }> => {
+    const options = parseRedriveRequest(event);
+    const correlationId = randomUUID();
+    logger.appendKeys({ correlationId });
+    db ??= await connectFromSecret(secrets, config.dbSecretArn);
+    const report = await redrive(
+      { region: config.region, db, deadLetters, inbound, ...(fenced ? { fenced } : {}) },
+      options,
+    );
+    await writeAudit(s3, config.auditBucket, 'redrive', config.region, correlationId, {
+      request: options,
+      ...report,
     });
-  return { correlationId, ...report };
-};
+    if (!report.dryRun) {
+      metrics.addMetric('RecordsUnparked', MetricUnit.Count, report.unparked);
+      metrics.addMetric('RecordsReturned', MetricUnit.Count, report.returned);
+    }
+    metrics.addMetric('RecordsHeld', MetricUnit.Count, report.heldCount);
+    metrics.publishStoredMetrics();
+    if (report.fenced) logger.warn('region is fenced: nothing redriven');
+    if (report.heldCount > 0 || report.failed.length > 0)
+      logger.warn('redrive left records in the dead-letter queue', {
+        held: report.held,
+        failed: report.failed,
+      });
+    return { correlationId, ...report };
+  },
+);

@@ -3,8 +3,10 @@
  * Thin: the protocol is ../shared/token-rotation.ts.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { Tracer } from '@aws-lambda-powertools/tracer';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EnvReader } from '../shared/env';
+import { traceClient, tracedHandler } from '../shared/powertools';
 import { type RotationEvent, rotate } from '../shared/token-rotation';
 
 const env = new EnvReader(process.env);
@@ -15,9 +17,10 @@ const accountId = env.string(
 );
 env.check('token-rotation');
 const logger = new Logger({ serviceName: 'token-rotation' });
-const secrets = new SecretsManagerClient({ maxAttempts: 3 });
+const tracer = new Tracer({ serviceName: 'token-rotation' });
+const secrets = traceClient(tracer, new SecretsManagerClient({ maxAttempts: 3 }));
 
-export const handler = async (event: RotationEvent): Promise<void> => {
+export const handler = tracedHandler(tracer, async (event: RotationEvent): Promise<void> => {
   logger.info('rotation step', { step: event.Step, secret: event.SecretId });
   await rotate({ secrets, fetch: (...a) => fetch(...a), accountId }, event);
-};
+});
