@@ -8,6 +8,10 @@ import { DrillWorld } from '../../lib/failover/drill/world';
 import { buildApp } from '../support/app';
 import { load as loadConfig, MINIMAL } from '../support/fixture';
 
+// The steps' Powertools logs and metrics are checked in step-handler.test.ts; here they are noise.
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+
 /** The minimal fixture: cell eu = eu-west-1 (writer) + eu-central-1; cell us = us-east-1 alone. */
 const config = loadConfig(MINIMAL);
 const built = buildApp(config);

@@ -1,11 +1,18 @@
 /**
  * What every runbook step function shares: its configuration, read and checked once at cold
- * start, and the SDK clients its step uses, created once per container. Each step's `index.ts`
- * names only the clients it needs, so its bundle carries only those SDKs.
- * Retries within a call are the SDK's; retries of a step are the state machine's.
+ * start, the SDK clients its step uses, created once per container and traced, and its Powertools
+ * Logger, Metrics and Tracer. Each step's `index.ts` names only the clients it needs, so its bundle
+ * carries only those SDKs. Retries within a call are the SDK's; retries of a step are the state
+ * machine's.
  */
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Tracer } from '@aws-lambda-powertools/tracer';
+import { powertools, traceClient, tracedHandler } from '../powertools';
 import { type RunbookConfig, readRunbookConfig } from './config';
 import type { Clients, RunbookState } from './steps';
+
+/** CloudWatch namespace of the steps' metrics (StepSucceeded, StepFailed, StepDuration). */
+export const RUNBOOK_NAMESPACE = 'Meridian/Runbook';
 
 /** Creates one client per region on first use. */
 export function perRegion<T>(make: (region: string) => T): (region: string) => T {
@@ -25,6 +32,23 @@ export type ClientFactory = (config: RunbookConfig) => Partial<Clients>;
 
 /** SDK options every step client uses: three attempts with the SDK's backoff. */
 export const CLIENT_OPTIONS = { maxAttempts: 3 } as const;
+
+const SHARED = ['route53', 'dynamodb', 's3', 'secrets'] as const;
+const PER_REGION = ['rds', 'elasticache', 'cloudwatch'] as const;
+
+/** The step's clients with every SDK call recorded in the trace (per-region clients too). */
+function traced(tracer: Tracer, partial: Partial<Clients>): Partial<Clients> {
+  const out: Record<string, unknown> = { ...partial };
+  for (const name of SHARED) {
+    const client = partial[name];
+    if (client) out[name] = traceClient(tracer, client);
+  }
+  for (const name of PER_REGION) {
+    const make = partial[name] as Clients['rds'] | undefined;
+    if (make) out[name] = (region: string) => traceClient(tracer, make(region));
+  }
+  return out as Partial<Clients>;
+}
 
 /** A Clients whose missing members fail loudly (a step asked for a client it did not declare). */
 function complete(partial: Partial<Clients>): Clients {
@@ -47,26 +71,57 @@ function complete(partial: Partial<Clients>): Clients {
  * A step's Lambda handler: `(state) => result`. The configuration is checked at cold start (a bad
  * one fails the container's first load) and reused per distinct MERIDIAN_RUNBOOK: in Lambda the
  * environment never changes, and the offline drill runs several regions' runbooks in one process.
+ * Each run logs one line (`step done` or `step failed`) with the execution's ids, and publishes
+ * StepSucceeded or StepFailed and StepDuration (dimension Region); the operator's free-text reason
+ * and the step's result are not logged.
  */
 export function stepHandler<R>(
   step: (config: RunbookConfig, clients: Clients, state: RunbookState) => R | Promise<R>,
   clients: ClientFactory = () => ({}),
 ): (state: RunbookState) => Promise<R> {
-  // Per step: each step declares its own clients.
+  // Per step: each step declares its own clients and has its own service name.
+  const { logger, metrics, tracer } = powertools(
+    RUNBOOK_NAMESPACE,
+    process.env.POWERTOOLS_SERVICE_NAME ?? 'runbook-step',
+  );
   const configured = new Map<string, { config: RunbookConfig; clients: Clients }>();
   const current = () => {
     const raw = process.env.MERIDIAN_RUNBOOK ?? '';
     let c = configured.get(raw);
     if (!c) {
       const config = readRunbookConfig(process.env);
-      c = { config, clients: complete(clients(config)) };
+      c = { config, clients: complete(traced(tracer, clients(config))) };
       configured.set(raw, c);
     }
     return c;
   };
   if (process.env.MERIDIAN_RUNBOOK !== undefined) current();
-  return async (state) => {
+  return tracedHandler(tracer, async (state) => {
     const { config, clients: k } = current();
-    return step(config, k, state);
-  };
+    const started = Date.now();
+    const ids = {
+      execution: state.execution,
+      cell: state.input?.cell,
+      failedRegion: state.input?.failedRegion,
+      mode: state.input?.mode,
+    };
+    metrics.setDefaultDimensions({ Region: config.region });
+    try {
+      const result = await step(config, k, state);
+      metrics.addMetric('StepSucceeded', MetricUnit.Count, 1);
+      logger.info('step done', { ...ids, ms: Date.now() - started });
+      return result;
+    } catch (err) {
+      metrics.addMetric('StepFailed', MetricUnit.Count, 1);
+      logger.error('step failed', {
+        ...ids,
+        ms: Date.now() - started,
+        error: { name: (err as Error).name, message: (err as Error).message },
+      });
+      throw err;
+    } finally {
+      metrics.addMetric('StepDuration', MetricUnit.Milliseconds, Date.now() - started);
+      metrics.publishStoredMetrics();
+    }
+  });
 }
