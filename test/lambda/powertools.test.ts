@@ -43,8 +43,8 @@ describe('Powertools Tracer helpers', () => {
       ['## index.handler', true],
       ['## index.handler', true],
     ]);
-    expect(subs[0]?.fault).toBeUndefined();
-    expect(subs[1]?.fault).toBe(true);
+    expect(subs[0]).not.toHaveProperty('fault');
+    expect(subs[1]).toHaveProperty('fault', true);
     expect(active).toBe(root);
   });
 });
