@@ -10,16 +10,20 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { z } from 'zod';
 import { computeResidencyPlan, type ResidencyPlan } from '../../lambda/shared/residency-plan';
+import { partialGlobal, partialRegion, runRule } from './partial';
 import { ConfigError, type Path, type Problem, uniqueProblems } from './problems';
 import { RULES } from './rules';
 import { type GlobalConfig, globalSchema, type RegionConfig, regionSchema } from './schema';
 import {
   envVarSources,
+  FORBIDDEN_KEYS,
+  forbiddenKey,
   isPlainObject,
   mergeAt,
   Provenance,
   type RawModel,
   type RawObject,
+  rawObject,
   readYamlSource,
   regionFiles,
   type Source,
@@ -51,7 +55,8 @@ export function loadConfig(options: LoadOptions = {}): MeridianConfig {
   const shown = (file: string) => path.join(path.basename(dir), path.relative(dir, file));
   const problems: Problem[] = [];
   const prov = new Provenance();
-  const model: RawModel = { env, global: {}, regions: {} };
+  const model: RawModel = { env, global: rawObject(), regions: rawObject() as RawModel['regions'] };
+  const files = new Map<string, string>();
 
   if (!/^[a-z][a-z0-9-]{0,15}$/.test(env)) {
     throw new ConfigError([
@@ -77,12 +82,14 @@ export function loadConfig(options: LoadOptions = {}): MeridianConfig {
     ]);
   }
   const globalSource = readYamlSource(globalFile, shown(globalFile), problems);
+  // An unreadable global file is reported once, not again as every field it lacks.
+  const globalReadable = isPlainObject(globalSource?.data);
   if (globalSource) {
     if (!isPlainObject(globalSource.data)) {
       problems.push({
         origin: globalSource.originOf([]),
         value: globalSource.data,
-        expected: 'a YAML map of settings',
+        expected: `a YAML map of settings${globalSource.data === undefined ? ' (the file is empty)' : ''}`,
       });
     } else {
       mergeLayer(model, prov, { global: globalSource.data }, globalSource, (p) => p.slice(1));
@@ -92,20 +99,24 @@ export function loadConfig(options: LoadOptions = {}): MeridianConfig {
   let someRegionUnreadable = false;
   for (const file of regionFiles(dir)) {
     const regionKey = path.basename(file).replace(/\.ya?ml$/, '');
-    const src = readYamlSource(file, shown(file), problems);
-    if (!src) {
+    if (FORBIDDEN_KEYS.has(regionKey)) {
+      problems.push({ origin: { file: shown(file), path: [] }, ...forbiddenKey(regionKey) });
       someRegionUnreadable = true;
       continue;
     }
-    if (!isPlainObject(src.data)) {
-      problems.push({
-        origin: src.originOf([]),
-        value: src.data,
-        expected: 'a YAML map describing one region',
-      });
+    const src = readYamlSource(file, shown(file), problems);
+    if (!src || !isPlainObject(src.data)) {
+      if (src) {
+        problems.push({
+          origin: src.originOf([]),
+          value: src.data,
+          expected: `a YAML map describing one region${src.data === undefined ? ' (the file is empty)' : ''}`,
+        });
+      }
+      someRegionUnreadable = true;
       continue;
     }
-    if (regionKey in model.regions) {
+    if (Object.hasOwn(model.regions, regionKey)) {
       problems.push({
         origin: src.originOf([]),
         value: regionKey,
@@ -114,7 +125,8 @@ export function loadConfig(options: LoadOptions = {}): MeridianConfig {
       continue;
     }
     prov.set(['regions', regionKey], src.originOf([]));
-    model.regions[regionKey] = {};
+    files.set(regionKey, shown(file));
+    model.regions[regionKey] = rawObject();
     // The region's settings start from the global defaults of this layer.
     const defaults = isPlainObject(globalSource?.data) ? globalSource.data.defaults : undefined;
     if (globalSource && defaults !== undefined) {
@@ -141,9 +153,7 @@ export function loadConfig(options: LoadOptions = {}): MeridianConfig {
     const src = readYamlSource(overlayFile, shown(overlayFile), problems);
     if (src) applyOverlay(model, prov, src, problems);
   } else if (env !== DEFAULT_ENV) {
-    const known = fs.existsSync(path.join(dir, 'overlays'))
-      ? fs.readdirSync(path.join(dir, 'overlays')).map((f) => f.replace(/\.ya?ml$/, ''))
-      : [];
+    const known = listDir(path.join(dir, 'overlays')).map((f) => f.replace(/\.ya?ml$/, ''));
     problems.push({
       origin: { file: '-c env', path: [] },
       value: env,
@@ -161,17 +171,26 @@ export function loadConfig(options: LoadOptions = {}): MeridianConfig {
     mergeLayer(model, prov, { [root as string]: nest(rest, value) }, source, (p) => p);
   }
 
-  // Validation: schema per part, then cross-field rules on every part that parsed.
-  const global = parsePart(globalSchema, model.global, ['global'], prov, problems);
+  // Validation: schema per part, then cross-field rules on whatever parsed (see partial.ts).
+  const global = globalReadable
+    ? parsePart(globalSchema, model.global, ['global'], prov, problems)
+    : undefined;
   const regions = new Map<string, RegionConfig>();
-  const unparsedJurisdictions = new Set<unknown>();
+  const partialRegions = new Map<string, RegionConfig>();
   for (const [key, raw] of Object.entries(model.regions)) {
     const r = parsePart(regionSchema, raw, ['regions', key], prov, problems);
     if (r) regions.set(key, r);
-    else unparsedJurisdictions.add(raw.jurisdiction);
+    const some = r ?? partialRegion(regionSchema, raw, key);
+    if (some) partialRegions.set(key, some);
   }
+  const ruleInput = {
+    global: global ?? (globalReadable ? partialGlobal(globalSchema, model.global) : undefined),
+    regions: partialRegions,
+    someRegionUnreadable,
+    files,
+  };
   for (const rule of RULES) {
-    for (const f of rule({ global, regions, unparsedJurisdictions, someRegionUnreadable })) {
+    for (const f of runRule(rule, ruleInput)) {
       problems.push({ origin: prov.lookup(f.at), value: f.value, expected: f.expected });
     }
   }
@@ -225,7 +244,7 @@ function mergeLayer(
   }
   if (isPlainObject(part.regions)) {
     for (const [key, v] of Object.entries(part.regions)) {
-      const region = model.regions[key];
+      const region = Object.hasOwn(model.regions, key) ? model.regions[key] : undefined;
       if (!region || !isPlainObject(v)) continue;
       for (const [k, child] of Object.entries(v)) {
         mergeAt(region, k, ['regions', key], child, src, local(['regions', key, k]), prov);
@@ -235,7 +254,7 @@ function mergeLayer(
 }
 
 function applyOverlay(model: RawModel, prov: Provenance, src: Source, problems: Problem[]): void {
-  const data = src.data;
+  const data = src.data ?? {}; // an empty overlay changes nothing
   if (!isPlainObject(data)) {
     problems.push({
       origin: src.originOf([]),
@@ -254,7 +273,7 @@ function applyOverlay(model: RawModel, prov: Provenance, src: Source, problems: 
     }
   }
   for (const key of Object.keys(isPlainObject(data.regions) ? data.regions : {})) {
-    if (!(key in model.regions)) {
+    if (!Object.hasOwn(model.regions, key)) {
       problems.push({
         origin: src.originOf(['regions', key]),
         value: key,
@@ -266,7 +285,20 @@ function applyOverlay(model: RawModel, prov: Provenance, src: Source, problems: 
 }
 
 function nest(pathParts: readonly string[], value: unknown): RawObject {
-  return pathParts.reduceRight<unknown>((acc, k) => ({ [k]: acc }), value) as RawObject;
+  return pathParts.reduceRight<unknown>((acc, k) => {
+    const o = rawObject();
+    o[k] = acc;
+    return o;
+  }, value) as RawObject;
+}
+
+/** The names in a folder; none when it is missing or not a folder. */
+function listDir(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 // ---- zod issues → problems ----------------------------------------------------------------
@@ -293,9 +325,41 @@ function parsePart<S extends z.ZodType>(
       }
       continue;
     }
-    problems.push({ origin: prov.lookup(at), value: issue.input, expected: describeIssue(issue) });
+    const origin = prov.lookup(at);
+    if (
+      issue.code === 'invalid_type' &&
+      issue.expected === 'string' &&
+      typeof issue.input === 'number'
+    ) {
+      problems.push({ origin, ...quoteIt(at, issue.input, origin.raw) });
+      continue;
+    }
+    problems.push({ origin, value: issue.input, expected: describeIssue(issue) });
   }
   return undefined;
+}
+
+/** Ids that must stay text, by field name, as the quote-it hint describes them. */
+const TEXT_IDS: ReadonlyMap<string, string> = new Map([
+  ['account', 'a 12-digit string'],
+  ['accountId', 'a string of 32 hex characters'],
+  ['zoneId', 'a string of 32 hex characters'],
+]);
+
+/**
+ * A number where text is expected: YAML read an unquoted id such as `012345678901` as a number
+ * (dropping its leading zero); say so and show the quoted form as written.
+ */
+function quoteIt(at: Path, n: number, raw: string | undefined): Omit<Problem, 'origin'> {
+  const field = at[at.length - 1];
+  const written = raw ?? String(n);
+  const lost = /^[-+]?0\d/.test(written);
+  const fix = typeof field === 'string' ? `${field}: "${written}"` : `"${written}"`;
+  return {
+    value: n,
+    note: `a YAML number${lost ? '; leading zeros are lost' : ''}`,
+    expected: `${(typeof field === 'string' && TEXT_IDS.get(field)) || 'a string'}: write ${fix}`,
+  };
 }
 
 function describeIssue(issue: z.core.$ZodIssue): string {

@@ -12,12 +12,16 @@ export interface Origin {
   readonly line?: number;
   /** The field path inside that file. */
   readonly path: Path;
+  /** A number as written in the file (`012345678901`), for a "quote it" hint. */
+  readonly raw?: string;
 }
 
 export interface Problem {
   readonly origin: Origin;
   /** What was received; `undefined` means the field is missing. */
   readonly value: unknown;
+  /** Said of the value, in brackets after it: `got 12345678901 (a YAML number; …)`. */
+  readonly note?: string;
   /** What is expected instead, phrased to complete "expected …". */
   readonly expected: string;
 }
@@ -48,7 +52,8 @@ export function formatValue(value: unknown): string {
 export function formatProblem(p: Problem): string {
   const where = p.origin.line === undefined ? p.origin.file : `${p.origin.file}:${p.origin.line}`;
   const field = p.origin.path.length > 0 ? ` ${formatPath(p.origin.path)}` : '';
-  return `${where}${field}: got ${formatValue(p.value)}; expected ${p.expected}`;
+  const note = p.note ? ` (${p.note})` : '';
+  return `${where}${field}: got ${formatValue(p.value)}${note}; expected ${p.expected}`;
 }
 
 /** Problems sorted by file and line, exact repeats removed (a bad global default is reported once). */

@@ -29,6 +29,11 @@ export interface RuleInput {
   readonly unparsedJurisdictions?: ReadonlySet<unknown>;
   /** A region file could not even be read as YAML: its jurisdiction is unknown. */
   readonly someRegionUnreadable?: boolean;
+  /**
+   * Every region file, parsed or not, by key → the file as users see it (`regions/eu-west-1.yaml`).
+   * A reference to a region that failed its schema is not reported as a missing region.
+   */
+  readonly files?: ReadonlyMap<string, string>;
 }
 
 export type Rule = (input: RuleInput) => Finding[];
@@ -59,7 +64,7 @@ export const regionIsAwsRegion: Rule = ({ regions }) => {
 export const jurisdictionExists: Rule = ({ global, regions }) =>
   global
     ? [...regions].flatMap(([key, r]) =>
-        r.jurisdiction in global.jurisdictions
+        Object.hasOwn(global.jurisdictions, r.jurisdiction)
           ? []
           : [
               {
@@ -129,7 +134,7 @@ export const uniqueFailoverPriority: Rule = ({ regions }) => {
   return out;
 };
 
-export const failoverTargetsValid: Rule = ({ regions }) =>
+export const failoverTargetsValid: Rule = ({ regions, files }) =>
   [...regions].flatMap(([key, r]) =>
     (r.failoverTo ?? []).flatMap((target, i): Finding[] => {
       const t = regions.get(target);
@@ -137,6 +142,7 @@ export const failoverTargetsValid: Rule = ({ regions }) =>
       if (target === key)
         return [{ at: where, value: target, expected: 'another region than this one' }];
       if (!t) {
+        if (files?.has(target)) return []; // a region that failed its schema: reported there
         return [
           {
             at: where,
@@ -236,7 +242,7 @@ export const countriesKnownAndPlaced: Rule = ({ global, regions }) => {
       }
       const j = owner.get(c);
       // An undefined jurisdiction is reported by jurisdictionExists; don't pile on.
-      if (global && !(r.jurisdiction in global.jurisdictions)) return;
+      if (global && !Object.hasOwn(global.jurisdictions, r.jurisdiction)) return;
       if (global && j !== r.jurisdiction) {
         out.push({
           at: where,
@@ -425,12 +431,13 @@ export const cloudflareMonitorValid: Rule = ({ global }) => {
  * region pool there would receive residency-bound countries' traffic from outside their
  * jurisdiction, so it is allowed only when every residency-bound jurisdiction is its own.
  */
-export const cloudflareFallbackKeepsResidency: Rule = ({ global, regions }) => {
+export const cloudflareFallbackKeepsResidency: Rule = ({ global, regions, files }) => {
   if (!global) return [];
   const { fallback } = global.cloudflare;
   if (fallback === 'holding') return [];
   const where: Path = ['global', 'cloudflare', 'fallback'];
   const region = regions.get(fallback);
+  if (!region && files?.has(fallback)) return []; // that region failed its schema: reported there
   if (!region)
     return [
       {
@@ -458,7 +465,7 @@ export const maskingJurisdictionsExist: Rule = ({ global }) =>
   global
     ? Object.entries(global.dataClasses).flatMap(([c, def]) =>
         Object.keys(def.masking.jurisdictions)
-          .filter((j) => !(j in global.jurisdictions))
+          .filter((j) => !Object.hasOwn(global.jurisdictions, j))
           .map((j) => ({
             at: ['global', 'dataClasses', c, 'masking', 'jurisdictions', j],
             value: j,
@@ -481,6 +488,78 @@ export const slotsCarryTraffic: Rule = ({ regions }) =>
         ];
   });
 
+/**
+ * AWS allows 50 user tags per resource (keys `aws:…` are AWS's own and do not count); Meridian puts
+ * 7 `meridian:*` tags on every resource (`regionalTags`, the regional stack's tags), leaving 43:
+ * keep MERIDIAN_TAGS in step when that list changes.
+ */
+export const AWS_TAGS_PER_RESOURCE = 50;
+export const MERIDIAN_TAGS = 7;
+export const USER_TAGS = AWS_TAGS_PER_RESOURCE - MERIDIAN_TAGS;
+/** Characters AWS accepts in tag keys and values (the Resource Groups Tagging API pattern). */
+const TAG_TEXT = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+
+/** `global.tags` within AWS's tag limits, leaving room for Meridian's own tags. */
+export const tagsWithinAwsLimits: Rule = ({ global }) => {
+  if (!global) return [];
+  const where = (...rest: string[]): Path => ['global', 'tags', ...rest];
+  const keys = Object.keys(global.tags);
+  const out: Finding[] = [];
+  if (keys.length > USER_TAGS) {
+    out.push({
+      at: where(),
+      value: `${keys.length} tags`,
+      expected: `at most ${USER_TAGS} tags: AWS allows ${AWS_TAGS_PER_RESOURCE} per resource and Meridian adds ${MERIDIAN_TAGS} meridian:* tags of its own`,
+    });
+    return out;
+  }
+  for (const [k, v] of Object.entries(global.tags)) {
+    const chars = [...k].length;
+    if (chars < 1 || chars > 128 || !TAG_TEXT.test(k) || /^(aws|meridian):/i.test(k)) {
+      out.push({
+        at: where(k),
+        value: k,
+        expected:
+          'a tag key of 1-128 letters, digits, spaces and _ . : / = + - @, not starting with aws: (AWS reserves it) or meridian: (Meridian sets those)',
+      });
+    }
+    if ([...v].length > 256 || !TAG_TEXT.test(v) || /^aws:/i.test(v)) {
+      out.push({
+        at: where(k),
+        value: v,
+        expected:
+          'a tag value of at most 256 letters, digits, spaces and _ . : / = + - @, not starting with aws: (AWS reserves it)',
+      });
+    }
+  }
+  return out;
+};
+
+/**
+ * A Cloudflare region steers to the region that claims it (then its jurisdiction, then the
+ * nearest): two claims would leave one of them unused without a word. The first file claims it.
+ */
+export const cloudflareRegionsClaimedOnce: Rule = ({ regions, files }) => {
+  const claimedBy = new Map<string, string>();
+  const out: Finding[] = [];
+  for (const key of [...regions.keys()].sort()) {
+    (regions.get(key)?.cloudflare.regions ?? []).forEach((code, i) => {
+      const first = claimedBy.get(code);
+      if (first === undefined) {
+        claimedBy.set(code, key);
+        return;
+      }
+      const file = (k: string) => files?.get(k) ?? `regions/${k}.yaml`;
+      out.push({
+        at: at(key, 'cloudflare', 'regions', i),
+        value: code,
+        expected: `a Cloudflare region no other region claims: ${file(first)} already claims ${code}; remove it from one of ${file(first)} and ${file(key)}`,
+      });
+    });
+  }
+  return out;
+};
+
 /** Every rule, in the order their findings are reported. */
 export const RULES: readonly Rule[] = [
   regionIdMatchesFileName,
@@ -501,4 +580,6 @@ export const RULES: readonly Rule[] = [
   maskingJurisdictionsExist,
   cloudflareMonitorValid,
   cloudflareFallbackKeepsResidency,
+  cloudflareRegionsClaimedOnce,
+  tagsWithinAwsLimits,
 ];

@@ -5,7 +5,19 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { type Document, isMap, isNode, isScalar, isSeq, LineCounter, parseDocument } from 'yaml';
+import {
+  type Document,
+  isAlias,
+  isCollection,
+  isNode,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  visit,
+  type YAMLError,
+  type YAMLMap,
+} from 'yaml';
 import type { Origin, Path, Problem } from './problems';
 
 export type RawObject = Record<string, unknown>;
@@ -22,13 +34,13 @@ export class Provenance {
   private readonly origins = new Map<string, Origin>();
 
   set(at: Path, origin: Origin): void {
-    this.origins.set(key(at), origin);
+    this.origins.set(pathKey(at), origin);
   }
 
   /** The origin of `at`: its own, or the nearest ancestor's with the rest of the path appended. */
   lookup(at: Path): Origin {
     for (let n = at.length; n >= 0; n--) {
-      const origin = this.origins.get(key(at.slice(0, n)));
+      const origin = this.origins.get(pathKey(at.slice(0, n)));
       if (origin) {
         const rest = at.slice(n);
         return rest.length === 0
@@ -40,11 +52,38 @@ export class Provenance {
   }
 }
 
-const key = (p: Path) => JSON.stringify(p);
+const pathKey = (p: Path) => JSON.stringify(p);
 
 export function isPlainObject(v: unknown): v is RawObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+
+/**
+ * Limits every file of `regions/` must stay within, so that a hostile or broken file ends in one
+ * problem line instead of a hang or a crash (documented in regions/README.md, "Limits").
+ */
+export const LIMITS = {
+  /** Bytes per file: 50× the shipped global.yaml; parsing this much takes about a second here. */
+  fileBytes: 256 * 1024,
+  /** Alias expansions per file (the yaml library's `maxAliasCount`), against "billion laughs". */
+  aliases: 100,
+  /** Nesting of maps and lists; the deepest real path (an overlay's masking field) is 7. */
+  depth: 16,
+  /** Entries of one map or list; the longest real list, every country, is 249. */
+  items: 1000,
+} as const;
+
+/** Keys refused by name anywhere: they would reach `Object.prototype` (prototype pollution). */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set([
+  '__proto__',
+  'constructor',
+  'prototype',
+]);
+
+export const forbiddenKey = (key: string): Omit<Problem, 'origin'> => ({
+  value: key,
+  expected: `a key other than __proto__, constructor or prototype: ${key} is refused by name, since it could change how every object of the loader behaves`,
+});
 
 /** A parsed source: its data and a way to find the origin of any of its paths. */
 export interface Source {
@@ -52,44 +91,260 @@ export interface Source {
   originOf(local: Path): Origin;
 }
 
-/** Parses a YAML file; syntax errors become problems with their line. */
+/**
+ * Reads and parses a YAML file within LIMITS. Anything that keeps it from becoming data (not a
+ * readable text file, too big, a syntax error, aliases or nesting beyond the limits) becomes a
+ * problem with its line, and `undefined` is returned. Refused and repeated keys are reported and
+ * the rest of the file is still returned. An empty file has `data: undefined`.
+ */
 export function readYamlSource(
   file: string,
   display: string,
   problems: Problem[],
 ): Source | undefined {
-  const lineCounter = new LineCounter();
-  const text = fs.readFileSync(file, 'utf8');
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true });
-  if (doc.errors.length > 0) {
-    const lines = text.split('\n');
-    for (const err of doc.errors) {
-      const line = err.linePos?.[0]?.line;
-      problems.push({
-        origin: { file: display, line, path: [] },
-        value: line === undefined ? undefined : lines[line - 1]?.trim(),
-        expected: `valid YAML (${(err.message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '')})`,
-      });
-    }
+  const where = (line?: number): Origin => ({ file: display, line, path: [] });
+  const refuse = (value: unknown, expected: string, line?: number) => {
+    problems.push({ origin: where(line), value, expected });
     return undefined;
+  };
+  const text = readText(file);
+  if (typeof text !== 'string') return refuse(undefined, text.expected);
+  const flowDepth = maxFlowDepth(text);
+  if (flowDepth.depth > LIMITS.depth) {
+    return refuse(
+      `${flowDepth.depth}+ levels`,
+      `maps and lists nested at most ${LIMITS.depth} deep`,
+      flowDepth.line,
+    );
+  }
+  const lineCounter = new LineCounter();
+  // uniqueKeys is checked below in linear time (the library's check is quadratic).
+  const doc = parseDocument(text, { lineCounter, uniqueKeys: false });
+  const [err, ...more] = doc.errors;
+  if (err) {
+    // The first error only: later ones are mostly its echoes (and each costs a walk of the file).
+    const line = errorLine(doc, lineCounter, err);
+    const echoes = more.length > 0 ? `; ${more.length} more error(s) after it` : '';
+    return refuse(
+      text.split('\n', line)[line - 1]?.trim(),
+      `valid YAML (${firstSentence(err.message)}${echoes})`,
+      line,
+    );
+  }
+  const index = indexDocument(doc, lineCounter, ({ line, path: at = [], ...p }) =>
+    problems.push({ ...p, origin: { file: display, line, path: at } }),
+  );
+  if (!index) return undefined;
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: LIMITS.aliases }) ?? undefined;
+  } catch (err) {
+    if (!(err instanceof ReferenceError)) throw err;
+    return refuse(
+      undefined,
+      `at most ${LIMITS.aliases} alias expansions (${firstSentence(err.message)})`,
+    );
   }
   return {
-    data: doc.toJS() ?? {},
-    originOf: (local) => ({ file: display, line: lineOf(doc, lineCounter, local), path: local }),
+    data,
+    originOf: (local) => ({ file: display, path: local, ...index.at(local) }),
   };
 }
 
-function lineOf(doc: Document, lc: LineCounter, local: Path): number | undefined {
-  if (local.length === 0) return undefined;
-  const parent = local.length === 1 ? doc.contents : doc.getIn(local.slice(0, -1), true);
-  const last = local[local.length - 1];
-  let node: unknown;
-  if (isMap(parent)) {
-    node = parent.items.find((p) => isScalar(p.key) && String(p.key.value) === String(last))?.key;
-  } else if (isSeq(parent)) {
-    node = parent.items[Number(last)];
+/** The file's text, or why it is not a readable text file within LIMITS.fileBytes. */
+function readText(file: string): string | { expected: string } {
+  let bytes: Buffer;
+  try {
+    const stat = fs.statSync(file);
+    if (!stat.isFile()) return { expected: 'a YAML file (this is not a regular file)' };
+    if (stat.size > LIMITS.fileBytes) {
+      return {
+        expected: `a file of at most ${LIMITS.fileBytes} bytes (it has ${stat.size}; split it or remove repeats)`,
+      };
+    }
+    bytes = fs.readFileSync(file);
+  } catch (err) {
+    return { expected: `a readable file (${(err as NodeJS.ErrnoException).code ?? 'unreadable'})` };
   }
-  return isNode(node) && node.range ? lc.linePos(node.range[0]).line : undefined;
+  if (bytes.length > LIMITS.fileBytes) {
+    return { expected: `a file of at most ${LIMITS.fileBytes} bytes` };
+  }
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+    if (!text.includes('\0')) return text;
+  } catch {
+    // not UTF-8: reported below
+  }
+  return { expected: 'UTF-8 text (this file is binary)' };
+}
+
+/**
+ * Deepest nesting of flow collections (`[`, `{`) and its line, found in one pass before parsing:
+ * the yaml library recurses per level and takes seconds to overflow on a deep enough file.
+ */
+function maxFlowDepth(text: string): { depth: number; line: number } {
+  let depth = 0;
+  let line = 1;
+  let quote = '';
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '\n') line++;
+    if (quote) {
+      if (c === '\\' && quote === '"') i++;
+      else if (c === quote || c === '\n') quote = '';
+    } else if (c === '"' || c === "'") quote = c;
+    else if (c === '#' && (i === 0 || /\s/.test(text[i - 1] ?? ''))) {
+      while (i + 1 < text.length && text[i + 1] !== '\n') i++;
+    } else if (c === '[' || c === '{') {
+      if (++depth > LIMITS.depth) return { depth, line };
+    } else if ((c === ']' || c === '}') && depth > 0) depth--;
+  }
+  return { depth: 0, line };
+}
+
+/**
+ * The line a syntax error belongs to. The library reports an unclosed `[`, `{` or quote where it
+ * gave up (the next line or the end of the file); the user needs the line that opened it.
+ */
+function errorLine(doc: Document, lc: LineCounter, err: YAMLError): number {
+  const at = err.pos[0];
+  let opener: number | undefined;
+  visit(doc, (_key, node) => {
+    const open =
+      (isCollection(node) && node.flow) ||
+      (isScalar(node) && (node.type === 'QUOTE_DOUBLE' || node.type === 'QUOTE_SINGLE'));
+    const range = isNode(node) ? node.range : undefined;
+    if (open && range && range[0] < at && at <= range[2] && (opener ?? -1) < range[0]) {
+      opener = range[0];
+    }
+  });
+  return lc.linePos(opener ?? at).line;
+}
+
+/** The library's message without its position and code frame, cut at its first sentence. */
+function firstSentence(message: string): string {
+  const first = (message.split('\n')[0] ?? '').replace(/ at line \d+, column \d+:?$/, '');
+  return first.split(/\.\s/)[0]?.replace(/\.$/, '') ?? first;
+}
+
+interface Located {
+  readonly line?: number;
+  /** A number's text as written: `012345678901` for 12345678901. */
+  readonly raw?: string;
+}
+
+/**
+ * One linear walk over a parsed document: the line of every path (so `originOf` is a lookup, not
+ * a search), and the checks the data must pass before it is used: LIMITS on depth and entries,
+ * keys refused by name, repeated keys, non-text keys and aliases that contain themselves. Returns
+ * `undefined` when the data cannot be used safely (limits, self-containing aliases); refused and
+ * repeated keys are reported and left out by mergeAt.
+ */
+function indexDocument(
+  doc: Document,
+  lc: LineCounter,
+  report: (p: Omit<Problem, 'origin'> & { line?: number; path?: Path }) => void,
+): { at(local: Path): Located } | undefined {
+  const found = new Map<string, Located>();
+  const lineOf = (node: unknown) =>
+    isNode(node) && node.range ? lc.linePos(node.range[0]).line : undefined;
+  let usable = true;
+  type Item = { node: unknown; path: Path; ancestors: readonly unknown[] };
+  const stack: Item[] = [{ node: doc.contents, path: [], ancestors: [] }];
+  while (stack.length > 0) {
+    const { node, path: here, ancestors } = stack.pop() as Item;
+    // A collection is reported at the key (or list item) that holds it.
+    const line = found.get(pathKey(here))?.line ?? lineOf(node);
+    if (isAlias(node)) {
+      const target = node.resolve(doc);
+      if (target && ancestors.includes(target)) {
+        report({
+          line,
+          path: here,
+          value: `*${node.source}`,
+          expected: 'an alias outside the node it names (it would contain itself)',
+        });
+        usable = false;
+      }
+      continue;
+    }
+    if (isScalar(node) && typeof node.value === 'number' && typeof node.source === 'string') {
+      found.set(pathKey(here), { ...found.get(pathKey(here)), raw: node.source });
+    }
+    if (!isCollection(node)) continue;
+    if (ancestors.length >= LIMITS.depth) {
+      report({
+        line,
+        path: here,
+        value: `${ancestors.length + 1} levels`,
+        expected: `maps and lists nested at most ${LIMITS.depth} deep`,
+      });
+      usable = false;
+      continue;
+    }
+    if (node.items.length > LIMITS.items) {
+      report({
+        line,
+        path: here,
+        value: `${node.items.length} entries`,
+        expected: `at most ${LIMITS.items} entries in one map or list`,
+      });
+      usable = false;
+      continue;
+    }
+    const inside = [...ancestors, node];
+    if (isSeq(node)) {
+      node.items.forEach((item, i) => {
+        const at = [...here, i];
+        found.set(pathKey(at), { line: lineOf(item) });
+        stack.push({ node: item, path: at, ancestors: inside });
+      });
+      continue;
+    }
+    const seen = new Map<string, number | undefined>();
+    for (const pair of (node as YAMLMap).items) {
+      const keyLine = lineOf(pair.key);
+      if (!isScalar(pair.key) || isCollection(pair.key)) {
+        report({
+          line: keyLine,
+          path: here,
+          value: undefined,
+          expected: 'a plain text key (not a map or list as a key)',
+        });
+        usable = false;
+        continue;
+      }
+      const k = String(pair.key.value);
+      const at = [...here, k];
+      if (FORBIDDEN_KEYS.has(k)) {
+        report({ line: keyLine, path: at, ...forbiddenKey(k) });
+        continue;
+      }
+      if (seen.has(k)) {
+        report({
+          line: keyLine,
+          path: at,
+          value: k,
+          expected: `each key once per map (${k} is also on line ${seen.get(k)})`,
+        });
+        continue;
+      }
+      seen.set(k, keyLine);
+      found.set(pathKey(at), { line: keyLine });
+      stack.push({ node: pair.value, path: at, ancestors: inside });
+    }
+  }
+  if (!usable) return undefined;
+  return {
+    at(local) {
+      // Paths inside an alias are not in the index: the nearest indexed ancestor (the alias).
+      for (let n = local.length; n > 0; n--) {
+        const hit = found.get(pathKey(local.slice(0, n)));
+        if (hit) return n === local.length ? hit : { line: hit.line };
+      }
+      return {};
+    },
+  };
 }
 
 /**
@@ -105,16 +360,23 @@ export function mergeAt(
   local: Path,
   prov: Provenance,
 ): void {
+  if (FORBIDDEN_KEYS.has(field)) return; // reported when read
   const here = [...at, field];
   prov.set(here, source.originOf(local));
   if (isPlainObject(value)) {
-    if (!isPlainObject(target[field])) target[field] = {};
-    const child = target[field] as RawObject;
+    const existing = Object.hasOwn(target, field) ? target[field] : undefined;
+    const child = isPlainObject(existing) ? existing : rawObject();
+    target[field] = child;
     for (const [k, v] of Object.entries(value))
       mergeAt(child, k, here, v, source, [...local, k], prov);
   } else {
     target[field] = structuredClone(value);
   }
+}
+
+/** An object without a prototype: no key written into it can reach `Object.prototype`. */
+export function rawObject(): RawObject {
+  return Object.create(null) as RawObject;
 }
 
 /** Lists `regions/*.yaml` (region files), sorted; `global.yaml` and overlays are not regions. */
@@ -171,6 +433,11 @@ export function envVarSources(
         break;
       }
       const k = existing ?? camelCase(seg);
+      if (FORBIDDEN_KEYS.has(k) || FORBIDDEN_SEGMENTS.has(normalise(seg))) {
+        problems.push({ origin: { file, path: at }, ...forbiddenKey(seg) });
+        ok = false;
+        break;
+      }
       at.push(k);
       node = isPlainObject(node) ? node[k] : undefined;
     }
@@ -180,6 +447,9 @@ export function envVarSources(
   }
   return out;
 }
+
+/** `__PROTO__`, `CONSTRUCTOR`, `PROTOTYPE` as they would be matched against existing keys. */
+const FORBIDDEN_SEGMENTS: ReadonlySet<string> = new Set([...FORBIDDEN_KEYS].map(normalise));
 
 function normalise(s: string): string {
   return s.toLowerCase().replace(/[-_]/g, '');

@@ -334,7 +334,7 @@ const cases: Case[] = [
     'YAML syntax error',
     (d) => edit(d, 'us-east-1.yaml', 'capacity: 100', 'capacity: [100'),
     [
-      'regions/us-east-1.yaml:6: got "cidr: 10.10.0.0/16"; expected valid YAML (Flow sequence in block collection must be sufficiently indented and end with a ])',
+      'regions/us-east-1.yaml:5: got "capacity: [100"; expected valid YAML (Flow sequence in block collection must be sufficiently indented and end with a ])',
     ],
   ],
 ];
