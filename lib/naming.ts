@@ -79,4 +79,29 @@ export class Naming {
   searchDomain(region: string): string {
     return searchDomainName(this.platform, this.env, region);
   }
+
+  /** The cell's failover lock table (created by its primary, replicated to its other regions). */
+  failoverLockTable(jurisdiction: string): string {
+    return `${this.cell(jurisdiction)}-failover-lock`;
+  }
+
+  /** A region's sync inbound FIFO queue. */
+  syncInboundQueue(region: string): string {
+    return `${this.region(region)}-sync-inbound.fifo`;
+  }
+
+  /** A region's sync dead-letter FIFO queue (also where dispatch parks records). */
+  syncDeadLetterQueue(region: string): string {
+    return `${this.region(region)}-sync-dead-letter.fifo`;
+  }
+
+  /** The alarm on a secondary's Aurora replication lag (the compliance report reads it as RPO). */
+  replicationLagAlarm(region: string): string {
+    return `${this.region(region)}-critical-replication-lag`;
+  }
+
+  /** The all-regions dashboard. */
+  get globalDashboard(): string {
+    return `${this.keyAlias}-global`;
+  }
 }
