@@ -1,4 +1,7 @@
+import { spawn } from 'node:child_process';
+import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
+import { isBuiltin } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { type Bundles, bundleHandlers, UNREACHABLE_IN_LAMBDA } from '../../lib/functions/bundle';
@@ -26,12 +29,87 @@ describe('handler bundles', () => {
     const lock = Object.entries(bundles.metafile.outputs).find(([f]) =>
       f.endsWith('failover-lock/index.mjs'),
     )?.[1];
-    const external = lock?.imports.filter((i) => i.external).map((i) => `${i.kind} ${i.path}`);
+    const external = lock?.imports
+      .filter((i) => i.external && !isBuiltin(i.path))
+      .map((i) => `${i.kind} ${i.path}`);
     expect(external).toEqual(
       expect.arrayContaining(UNREACHABLE_IN_LAMBDA.map((p) => `dynamic-import ${p}`)),
     );
-    expect(
-      external?.filter((i) => !i.startsWith('dynamic-import ') && !i.includes('node:')),
-    ).toEqual([]);
+    expect(external?.filter((i) => !i.startsWith('dynamic-import '))).toEqual([]);
+  });
+});
+
+/** The environment Lambda gives a function with active tracing (credentials are fake). */
+const lambdaEnv = (daemonPort: number, runbook: object) => ({
+  PATH: process.env.PATH ?? '',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  AWS_REGION: 'eu-west-1',
+  AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+  AWS_SECRET_ACCESS_KEY: 'secret',
+  AWS_SESSION_TOKEN: 'token',
+  // Nothing listens there: the call fails fast, after its subsegment is opened.
+  AWS_ENDPOINT_URL: 'http://127.0.0.1:9',
+  AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+  AWS_LAMBDA_FUNCTION_NAME: 'meridian-failover-lock',
+  AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
+  LAMBDA_TASK_ROOT: '/var/task',
+  _HANDLER: 'index.handler',
+  _X_AMZN_TRACE_ID: 'Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1',
+  AWS_XRAY_DAEMON_ADDRESS: `127.0.0.1:${daemonPort}`,
+  POWERTOOLS_SERVICE_NAME: 'failover-lock',
+  POWERTOOLS_LOG_LEVEL: 'SILENT',
+  POWERTOOLS_METRICS_DISABLED: 'true',
+  MERIDIAN_RUNBOOK: JSON.stringify(runbook),
+});
+
+test('a bundled step traces its SDK calls to X-Ray, with credentials from the environment', async () => {
+  const daemon = dgram.createSocket('udp4');
+  const documents: Record<string, unknown>[] = [];
+  daemon.on('message', (m) => documents.push(JSON.parse(m.toString().split('\n')[1] ?? '{}')));
+  await new Promise<void>((resolve) => daemon.bind(0, '127.0.0.1', resolve));
+  const runbook = {
+    region: 'eu-west-1',
+    account: '111111111111',
+    prefix: 'meridian-test',
+    zoneName: 'example.com',
+    hostedZoneId: 'Z0TEST',
+    healthPath: '/health',
+    apiName: 'api',
+    ttlSeconds: 30,
+    lockTable: 'meridian-test-lock',
+    auditBucket: 'audit',
+    quorum: 2,
+    leaseSeconds: 900,
+    maxSwitchoverLagSeconds: 30,
+    cloudflare: { accountId: 'a', tokenSecretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:t' },
+    cell: {
+      jurisdiction: 'eu',
+      globalCluster: 'g',
+      regions: [{ id: 'eu-west-1', jurisdiction: 'eu', failoverPriority: 1, capacity: 1 }],
+    },
+  };
+  const bundle = path.join(bundles.dirs.get('failover-lock') ?? '', 'index.mjs');
+  const script = `const { handler } = await import(${JSON.stringify(`file://${bundle}`)});
+    try { await handler({ execution: 'e', input: { cell: 'eu', failedRegion: 'eu-west-1', mode: 'auto' } }); }
+    catch (e) { console.log(e.message); }`;
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+    env: lambdaEnv((daemon.address() as { port: number }).port, runbook),
+  });
+  let out = '';
+  child.stdout.on('data', (d) => {
+    out += String(d);
+  });
+  await new Promise((resolve) => child.on('close', resolve));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  daemon.close();
+  expect(out).toContain('ECONNREFUSED'); // the credentials were found, the request was sent
+  const dynamo = documents.find((d) => d.name === 'DynamoDB');
+  expect(dynamo).toMatchObject({
+    namespace: 'aws',
+    aws: { operation: 'UpdateItem', table_name: 'meridian-test-lock' },
+    fault: true,
+  });
+  expect(documents.find((d) => d.name === '## index.handler')).toMatchObject({
+    annotations: { ColdStart: true, Service: 'failover-lock' },
   });
 });
