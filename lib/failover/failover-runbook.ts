@@ -1,6 +1,5 @@
 import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -12,8 +11,8 @@ import { Construct } from 'constructs';
 import type { RunbookConfig } from '../../lambda/shared/failover/config';
 import { acknowledge, inAllPacks, PACKS } from '../compliance/nag';
 import type { Settings } from '../config/schema';
+import type { FunctionDefaults } from '../functions/function-defaults';
 import {
-  type BundlingMode,
   functionParts,
   MeridianFunction,
   type SharedFunctionParts,
@@ -25,13 +24,11 @@ export interface FailoverRunbookProps {
   readonly config: RunbookConfig;
   /** The cell's writer creates the lock table (a global table over the cell's regions). */
   readonly createLockTable: boolean;
-  readonly vpc: ec2.IVpc;
-  readonly key: kms.IKey;
+  /** VPC, regional key (also the token secret's and the state machine logs'), retention, … */
+  readonly functions: FunctionDefaults;
   readonly auditBucket: s3.IBucket;
   readonly alerts: RegionalAlerts;
-  readonly settings: Settings;
-  /** @default 'once' */
-  readonly bundling?: BundlingMode;
+  readonly failover: Settings['failover'];
 }
 
 /** `<platform>-<env>-<region>-failover`: the runbook's state machine name. */
@@ -112,7 +109,7 @@ export class FailoverRunbook extends Construct {
 
     this.cloudflareToken = new secretsmanager.Secret(this, 'CloudflareToken', {
       description: `Cloudflare API token ({"tokenId","token"}) the ${c.region} runbook uses to disable a failed region's pool; kept in ${c.region} only, rolled every 30 days`,
-      encryptionKey: props.key,
+      encryptionKey: props.functions.key,
       removalPolicy: RemovalPolicy.RETAIN,
       // A placeholder in the right shape: operators put the real token in once after deploying.
       generateSecretString: {
@@ -124,15 +121,10 @@ export class FailoverRunbook extends Construct {
     this.tokenRotation = new MeridianFunction(this, 'TokenRotation', {
       handler: 'token-rotation',
       description: 'Rolls the Cloudflare API token every 30 days (Secrets Manager rotation)',
-      vpc: props.vpc,
-      key: props.key,
-      logRetentionDays: props.settings.observability.logRetentionDays,
-      memoryMb: props.settings.lambda.memoryMb,
+      ...props.functions,
       timeoutSeconds: 60,
-      reservedConcurrency: props.settings.lambda.reservedConcurrency,
       environment: { MERIDIAN_CLOUDFLARE_ACCOUNT_ID: c.cloudflare.accountId },
       requiredEnvironment: ['MERIDIAN_CLOUDFLARE_ACCOUNT_ID'],
-      bundling: props.bundling,
     });
     this.cloudflareToken.addRotationSchedule('Rotation', {
       rotationLambda: this.tokenRotation.function,
@@ -150,24 +142,17 @@ export class FailoverRunbook extends Construct {
       cloudflare: { ...c.cloudflare, tokenSecretArn: this.cloudflareToken.secretArn },
     };
     const shared: SharedFunctionParts = functionParts(new Construct(this, 'StepParts'), {
-      vpc: props.vpc,
-      key: props.key,
-      logRetentionDays: props.settings.observability.logRetentionDays,
+      ...props.functions,
       purpose: 'Failover runbook step',
     });
     const fn = (step: Step, description: string, timeoutSeconds = 60) =>
       new MeridianFunction(this, `${step}Step`, {
         handler: STEPS[step],
         description: `Failover runbook: ${description}`,
-        vpc: props.vpc,
-        key: props.key,
-        logRetentionDays: props.settings.observability.logRetentionDays,
-        memoryMb: props.settings.lambda.memoryMb,
+        ...props.functions,
         timeoutSeconds,
-        reservedConcurrency: props.settings.lambda.reservedConcurrency,
         environment: { MERIDIAN_RUNBOOK: JSON.stringify(config) },
         requiredEnvironment: ['MERIDIAN_RUNBOOK'],
-        bundling: props.bundling,
         shared,
       });
     this.functions = {
@@ -191,7 +176,7 @@ export class FailoverRunbook extends Construct {
       CheckOriginal: fn('CheckOriginal', 'failback: is the original region healthy and caught up'),
       RestoreTraffic: fn('RestoreTraffic', 'failback: route the original region to itself again'),
     };
-    this.grant(config, lockTableArn, props.key);
+    this.grant(config, lockTableArn, props.functions.key);
 
     const machine = (
       id: string,
@@ -210,8 +195,8 @@ export class FailoverRunbook extends Construct {
         tracingEnabled: true,
         logs: {
           destination: encryptedLogGroup(this, logsId, {
-            key: props.key,
-            retentionDays: props.settings.observability.logRetentionDays,
+            key: props.functions.key,
+            retentionDays: props.functions.logRetentionDays,
           }),
           level: sfn.LogLevel.ALL,
           includeExecutionData: true,
@@ -226,7 +211,7 @@ export class FailoverRunbook extends Construct {
       `Meridian failover runbook for cell ${c.cell.jurisdiction}, run from ${c.region}`,
       'ExecutionLogs',
     );
-    const fo = props.settings.failover;
+    const fo = props.failover;
     this.failback = machine(
       'Failback',
       failbackName(c.prefix, c.region),
@@ -295,7 +280,7 @@ export class FailoverRunbook extends Construct {
    */
   private failbackDefinition(props: FailoverRunbookProps): sfn.IChainable {
     const topic = props.alerts.topics.critical;
-    const settings = props.settings.failover;
+    const settings = props.failover;
     const task = (name: string, s: Step, resultPath?: string) => this.invoke(name, s, resultPath);
     const outcome = (name: string, text: string) => this.outcome(name, text);
     const failed = new tasks.SnsPublish(this, 'Failback alert', {

@@ -1,15 +1,14 @@
 import { Aws, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { type Fingerprint, hashOf } from '../../lambda/shared/drift';
 import type { MeridianConfig } from '../config/load';
 import type { RegionConfig } from '../config/schema';
-import { type BundlingMode, MeridianFunction } from '../functions/meridian-function';
+import type { FunctionDefaults } from '../functions/function-defaults';
+import { MeridianFunction } from '../functions/meridian-function';
 import type { RegionalAlerts } from './regional-alerts';
 
 /** `/<platform>/<env>/fingerprint`: where every region publishes what was deployed there. */
@@ -38,11 +37,8 @@ export interface ConfigDriftProps {
   readonly region: RegionConfig;
   /** Meridian's version (package.json). */
   readonly version: string;
-  readonly vpc: ec2.IVpc;
-  readonly key: kms.IKey;
+  readonly functions: FunctionDefaults;
   readonly alerts: RegionalAlerts;
-  /** @default 'once' */
-  readonly bundling?: BundlingMode;
 }
 
 /**
@@ -64,16 +60,11 @@ export class ConfigDrift extends Construct {
       description: 'What Meridian deployed in this region (hashes); read by the config-drift check',
       stringValue: JSON.stringify(fingerprintOf(config, region, props.version)),
     });
-    const s = region.settings;
     this.check = new MeridianFunction(this, 'Check', {
       handler: 'config-drift',
       description: 'Config drift: compares every region’s deployed fingerprint',
-      vpc: props.vpc,
-      key: props.key,
-      logRetentionDays: s.observability.logRetentionDays,
-      memoryMb: s.lambda.memoryMb,
+      ...props.functions,
       timeoutSeconds: 60,
-      reservedConcurrency: s.lambda.reservedConcurrency,
       environment: {
         MERIDIAN_REGION: region.id,
         MERIDIAN_FINGERPRINT_PARAMETER: name,
@@ -84,7 +75,6 @@ export class ConfigDrift extends Construct {
         'MERIDIAN_FINGERPRINT_PARAMETER',
         'MERIDIAN_REGIONS',
       ],
-      bundling: props.bundling,
     });
     this.check.allow(
       'ReadFingerprints',

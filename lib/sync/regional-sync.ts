@@ -1,10 +1,8 @@
 import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type * as kms from 'aws-cdk-lib/aws-kms';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
@@ -12,8 +10,10 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledge, inAllPacks, PACKS } from '../compliance/nag';
 import type { Settings } from '../config/schema';
-import { type BundlingMode, MeridianFunction } from '../functions/meridian-function';
+import type { FunctionDefaults } from '../functions/function-defaults';
+import { MeridianFunction } from '../functions/meridian-function';
 import { ResidencyPlanLayer } from '../functions/residency-plan-layer';
+import type { Naming } from '../naming';
 import { syncMetric, syncSuccessRate } from '../observability/meridian-metrics';
 import type { RegionalAlerts } from '../observability/regional-alerts';
 import type { SyncQueues } from './sync-queues';
@@ -26,10 +26,10 @@ export interface RegionalSyncProps {
   /** Same-jurisdiction regions the pseudonymisation key is replicated to (never beyond). */
   readonly jurisdictionPeers: readonly string[];
   readonly jurisdiction: string;
-  /** `<platform>-<env>`: prefix of queue names and the key alias in every region. */
-  readonly prefix: string;
-  readonly vpc: ec2.IVpc;
-  readonly key: kms.IKey;
+  /** Names of the target regions' queues and the key alias every region shares. */
+  readonly naming: Naming;
+  /** VPC, regional key (also the pseudonymisation key's), logs, memory (at least 512 MB here). */
+  readonly functions: FunctionDefaults;
   readonly planLayer: lambda.ILayerVersion;
   readonly queues: SyncQueues;
   readonly dbSecret: secretsmanager.ISecret;
@@ -38,16 +38,10 @@ export interface RegionalSyncProps {
   readonly cacheEndpoint: string;
   readonly auditBucket: s3.IBucket;
   readonly alerts: RegionalAlerts;
-  readonly settings: Settings;
+  readonly sync: Settings['sync'];
   /** The cell's lock table, where the runbook marks a region fenced (sync stands down). */
   readonly regionStateTable: string;
-  /** @default 'once' */
-  readonly bundling?: BundlingMode;
 }
-
-/** Inbound queue of a region, by name (no cross-region reference). */
-export const inboundQueueName = (prefix: string, region: string) =>
-  `${prefix}-${region}-sync-inbound.fifo`;
 
 /**
  * The sync pipeline of one writer region: the dispatch function on its schedule, the apply
@@ -65,15 +59,17 @@ export class RegionalSync extends Construct {
 
   constructor(scope: Construct, id: string, props: RegionalSyncProps) {
     super(scope, id);
-    const s = props.settings;
+    const { naming } = props;
+    const key = props.functions.key;
+    // Target inbound queues by name (no cross-region reference).
     const queueUrl = (r: string) =>
-      `https://sqs.${r}.amazonaws.com/${props.account}/${inboundQueueName(props.prefix, r)}`;
+      `https://sqs.${r}.amazonaws.com/${props.account}/${naming.syncInboundQueue(r)}`;
     const queueArn = (r: string) =>
-      `arn:${Aws.PARTITION}:sqs:${r}:${props.account}:${inboundQueueName(props.prefix, r)}`;
+      `arn:${Aws.PARTITION}:sqs:${r}:${props.account}:${naming.syncInboundQueue(r)}`;
 
     this.pseudonymKey = new secretsmanager.Secret(this, 'PseudonymKey', {
       description: `HMAC key for pseudonymised exports of ${props.jurisdiction} records (replicated only inside ${props.jurisdiction})`,
-      encryptionKey: props.key,
+      encryptionKey: key,
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
       replicaRegions: props.jurisdictionPeers.map((region) => ({ region })),
       removalPolicy: RemovalPolicy.RETAIN,
@@ -92,13 +88,9 @@ export class RegionalSync extends Construct {
     ]);
 
     const common = {
-      vpc: props.vpc,
-      key: props.key,
-      logRetentionDays: s.observability.logRetentionDays,
-      memoryMb: Math.max(s.lambda.memoryMb, 512),
-      reservedConcurrency: s.lambda.reservedConcurrency,
+      ...props.functions,
+      memoryMb: Math.max(props.functions.memoryMb, 512),
       layers: [props.planLayer],
-      bundling: props.bundling,
     };
     const shared = {
       MERIDIAN_REGION: props.region,
@@ -106,7 +98,7 @@ export class RegionalSync extends Construct {
       MERIDIAN_DB_SECRET_ARN: props.dbSecret.secretArn,
       MERIDIAN_DEAD_LETTER_URL: props.queues.deadLetter.queueUrl,
       MERIDIAN_AUDIT_BUCKET: props.auditBucket.bucketName,
-      MERIDIAN_MAX_ATTEMPTS: String(s.sync.maxAttempts),
+      MERIDIAN_MAX_ATTEMPTS: String(props.sync.maxAttempts),
       MERIDIAN_REGION_STATE_TABLE: props.regionStateTable,
     };
     this.dispatch = new MeridianFunction(this, 'Dispatch', {
@@ -117,11 +109,11 @@ export class RegionalSync extends Construct {
       environment: {
         ...shared,
         MERIDIAN_PSEUDONYM_SECRET_ARN: this.pseudonymKey.secretArn,
-        MERIDIAN_KMS_KEY_ARN: props.key.keyArn,
+        MERIDIAN_KMS_KEY_ARN: key.keyArn,
         MERIDIAN_TARGET_QUEUES: JSON.stringify(
           Object.fromEntries(props.targets.map((t) => [t, queueUrl(t)])),
         ),
-        MERIDIAN_BATCH_SIZE: String(s.sync.batchSize),
+        MERIDIAN_BATCH_SIZE: String(props.sync.batchSize),
       },
       requiredEnvironment: ['MERIDIAN_REGION', 'MERIDIAN_DB_SECRET_ARN', 'MERIDIAN_TARGET_QUEUES'],
     });
@@ -181,7 +173,7 @@ export class RegionalSync extends Construct {
       fn.allow(
         'UseRegionalKey',
         ['kms:GenerateDataKey', 'kms:Encrypt', 'kms:Decrypt'],
-        [props.key.keyArn],
+        [key.keyArn],
       );
       fn.allow('WriteAudit', ['s3:PutObject'], [props.auditBucket.arnForObjects(`sync/${kind}/*`)]);
       fn.allow(
@@ -227,7 +219,7 @@ export class RegionalSync extends Construct {
             (t) => `arn:${Aws.PARTITION}:kms:${t}:${props.account}:key/*`,
           ),
           conditions: {
-            'ForAnyValue:StringEquals': { 'kms:ResourceAliases': `alias/${props.prefix}` },
+            'ForAnyValue:StringEquals': { 'kms:ResourceAliases': `alias/${naming.keyAlias}` },
           },
         }),
       );
@@ -236,14 +228,14 @@ export class RegionalSync extends Construct {
           {
             pack: PACKS.aws,
             rule: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:${t}:${props.account}:key/*]`,
-            reason: `Target queue keys live in ${t} and are known by alias only (no cross-region reference); the condition limits use to keys aliased alias/${props.prefix}.`,
+            reason: `Target queue keys live in ${t} and are known by alias only (no cross-region reference); the condition limits use to keys aliased alias/${naming.keyAlias}.`,
           },
         ]);
     }
 
     this.schedule = new events.Rule(this, 'Schedule', {
-      description: `Dispatch the ${props.region} outbox every ${s.sync.scheduleMinutes} min`,
-      schedule: events.Schedule.rate(Duration.minutes(s.sync.scheduleMinutes)),
+      description: `Dispatch the ${props.region} outbox every ${props.sync.scheduleMinutes} min`,
+      schedule: events.Schedule.rate(Duration.minutes(props.sync.scheduleMinutes)),
       targets: [new targets.LambdaFunction(this.dispatch.function, { retryAttempts: 2 })],
     });
 
@@ -289,9 +281,9 @@ export class RegionalSync extends Construct {
     alarm(
       'Lag',
       'warning',
-      `Sync lag into ${props.region} above ${s.sync.lagAlarmSeconds} s`,
+      `Sync lag into ${props.region} above ${props.sync.lagAlarmSeconds} s`,
       applyMetric('SyncLagSeconds', 'Maximum'),
-      s.sync.lagAlarmSeconds,
+      props.sync.lagAlarmSeconds,
     );
     // The sync objective: 99.9% of the records settled in an hour reach their target (applied or
     // already there); parked and residency-rejected records count against it.

@@ -7,8 +7,9 @@ import { acknowledgeDeadLetterQueue } from '../functions/meridian-function';
 export interface SyncQueuesProps {
   /** The regional key; the queues are encrypted with it. */
   readonly key: kms.IKey;
-  /** `<platform>-<env>` prefix of the queue names. */
-  readonly namePrefix: string;
+  /** Physical names (FIFO: they end in `.fifo`). */
+  readonly inboundQueueName: string;
+  readonly deadLetterQueueName: string;
   /** Receives before a message is parked in the dead-letter queue. */
   readonly maxReceiveCount: number;
   /** @default Duration.minutes(6) - six times the apply function's timeout */
@@ -36,7 +37,7 @@ export class SyncQueues extends Construct {
     } as const;
     this.deadLetter = new sqs.Queue(this, 'DeadLetter', {
       ...common,
-      queueName: `${props.namePrefix}-sync-dead-letter.fifo`,
+      queueName: props.deadLetterQueueName,
     });
     acknowledgeDeadLetterQueue(
       this.deadLetter,
@@ -44,7 +45,7 @@ export class SyncQueues extends Construct {
     );
     this.inbound = new sqs.Queue(this, 'Inbound', {
       ...common,
-      queueName: `${props.namePrefix}-sync-inbound.fifo`,
+      queueName: props.inboundQueueName,
       contentBasedDeduplication: false,
       deduplicationScope: sqs.DeduplicationScope.MESSAGE_GROUP,
       fifoThroughputLimit: sqs.FifoThroughputLimit.PER_MESSAGE_GROUP_ID,

@@ -212,7 +212,7 @@ describe('residency guard', () => {
     const app = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'guard-')) });
     const stacks = buildMeridian(app, config);
     const eu = stacks.find((s) => s.region === 'eu-west-1');
-    const cfn = eu?.buckets.data.node.defaultChild as s3.CfnBucket;
+    const cfn = eu?.data.buckets.data.node.defaultChild as s3.CfnBucket;
     cfn.addPropertyOverride(
       'ReplicationConfiguration.Rules.99',
       extraRule('us-east-1', 'data', 'phi/'),

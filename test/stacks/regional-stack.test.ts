@@ -1,5 +1,5 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { availabilityZonesOf, regionalTags } from '../../lib/regional-stack';
+import { availabilityZonesOf, regionalTags } from '../../lib/regional/derivations';
 import { buildApp } from '../support/app';
 import { EIGHT_REGIONS, load } from '../support/fixture';
 
