@@ -9,6 +9,7 @@ import { ResidencyGuard } from './compliance/residency-guard';
 import type { MeridianConfig } from './config/load';
 import type { BundlingMode } from './functions/meridian-function';
 import { Naming } from './naming';
+import { type DeployNeed, deployNeeds, deployOrder } from './regional/deploy-order';
 import { RegionalStack } from './regional-stack';
 
 export interface MeridianAppOptions {
@@ -23,7 +24,6 @@ export interface MeridianAppOptions {
   readonly controlTower?: boolean;
 }
 
-/** Builds every stack of a validated config into `app`. */
 /** The context (feature flags) of cdk.json, so in-process apps build what `npm run synth` builds. */
 export function cdkContext(): Record<string, unknown> {
   return (
@@ -33,6 +33,7 @@ export function cdkContext(): Record<string, unknown> {
   ).context;
 }
 
+/** Builds every stack of a validated config into `app`, ordered for `cdk deploy --all`. */
 export function buildMeridian(
   app: App,
   config: MeridianConfig,
@@ -42,6 +43,12 @@ export function buildMeridian(
   const stacks = config.regions.map(
     (region) => new RegionalStack(app, { config, region, index, bundling: options.bundling }),
   );
+  // Deploy order (`cdk deploy --all`): each cell's primary before the regions that join it.
+  const stackOf = new Map(stacks.map((s) => [s.region, s]));
+  for (const need of deployOrder(deployNeeds(index)).dependencies)
+    stackOf
+      .get(need.region)
+      ?.addStackDependency(stackOf.get(need.after) as RegionalStack, why(need));
   if (options.compliance ?? true) {
     // aws-cdk-lib's template validation, remembered by content (it replaces the built-in one).
     Validations.of(app).addPlugins(new CachedTemplateValidation());
@@ -53,3 +60,10 @@ export function buildMeridian(
   }
   return stacks;
 }
+
+const REASONS: Readonly<Record<DeployNeed['why'], string>> = {
+  cell: 'joins the Aurora global cluster, Global Datastore and lock table its cell primary creates',
+  objects: 'replicates objects into its buckets',
+  search: 'follows its search domain',
+};
+const why = (need: DeployNeed) => `${need.region} ${REASONS[need.why]}`;
