@@ -4,11 +4,14 @@
  */
 import { buildReport, type CheckResult, type HealthReport } from './report';
 
+/** What a healthy check may resolve with: a detail for the logs, and a measurement. */
+export type Measured = string | { readonly detail: string; readonly value: number } | undefined;
+
 /**
- * A dependency check: resolves (optionally with a detail such as a measured value) when healthy,
- * throws when not. It receives a signal that aborts at its deadline.
+ * A dependency check: resolves (optionally with a detail or a measurement) when healthy, throws
+ * when not. It receives a signal that aborts at its deadline.
  */
-export type Check = (signal: AbortSignal) => Promise<string | undefined>;
+export type Check = (signal: AbortSignal) => Promise<Measured>;
 
 export class CheckTimeout extends Error {
   constructor(readonly ms: number) {
@@ -34,12 +37,16 @@ export async function runCheck(
     }, timeoutMs);
   });
   try {
-    const detail = await Promise.race([check(controller.signal), deadline]);
-    return { ok: true, ms: Math.round(now() - started), ...(detail ? { detail } : {}) };
+    const measured = await Promise.race([check(controller.signal), deadline]);
+    const ms = Math.round(now() - started);
+    if (typeof measured === 'object') return { ok: true, ms, ...measured };
+    return { ok: true, ms, ...(measured ? { detail: measured } : {}) };
   } catch (err) {
     return {
       ok: false,
       ms: Math.round(now() - started),
+      ...(err instanceof CheckTimeout ? { timedOut: true } : {}),
+      ...(err instanceof OverLimit ? { value: err.value } : {}),
       detail: err instanceof Error ? err.message : String(err),
     };
   } finally {
@@ -84,9 +91,20 @@ export function reuseFor<T>(
   };
 }
 
+/** A measurement over its limit: the check fails and still reports the value. */
+export class OverLimit extends Error {
+  constructor(
+    message: string,
+    readonly value: number,
+  ) {
+    super(message);
+    this.name = 'OverLimit';
+  }
+}
+
 /** A check that fails when `value` is above `max`; the detail reports the measurement. */
 export function atMost(what: string, value: number, max: number, unit = ''): string {
   const text = `${what} ${value}${unit} (max ${max}${unit})`;
-  if (value > max) throw new Error(text);
+  if (value > max) throw new OverLimit(text, value);
   return text;
 }

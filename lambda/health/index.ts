@@ -1,8 +1,9 @@
 /**
- * health: the region's health endpoint behind its HTTP API. Answers 200 with
- * `{"status":"healthy",...}` or 503 with the failing checks, for Route 53 health checks, the
- * Cloudflare monitor and the failover runbook. Thin: logic in ./checks.ts, ./report.ts,
- * ./probes.ts; configuration read and checked once, here, at cold start.
+ * health: the region's health endpoint behind its HTTP API (unauthenticated). Answers 200 with
+ * `{"status":"healthy",...}` or 503 naming the failing checks, each `ok`, `failing` or `timeout`,
+ * for Route 53 health checks, the Cloudflare monitor and the failover runbook; why a check failed
+ * (which may name internal endpoints) goes to this function's log only. Thin: logic in
+ * ./checks.ts, ./report.ts, ./probes.ts; configuration read and checked once, at cold start.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
@@ -11,7 +12,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { type Check, evaluate, reuseFor } from './checks';
 import { readHealthConfig } from './config';
 import { bucketReachable, queueDepth, redisPing, replicationLag, tcpReachable } from './probes';
-import { httpStatusOf, renderReport } from './report';
+import { httpStatusOf, LAG_CHECK, renderReport } from './report';
 
 const logger = new Logger({ serviceName: 'health' });
 const config = readHealthConfig(process.env);
@@ -22,7 +23,7 @@ const checks: Record<string, Check> = {};
 if (config.auroraWriter) checks['aurora-writer'] = tcpReachable(config.auroraWriter);
 if (config.auroraReader) checks['aurora-reader'] = tcpReachable(config.auroraReader);
 if (config.auroraCluster)
-  checks['replication-lag'] = replicationLag(
+  checks[LAG_CHECK] = replicationLag(
     new CloudWatchClient(clientOptions),
     config.auroraCluster,
     config.maxReplicationLagSeconds,
@@ -48,6 +49,7 @@ export interface HealthResponse {
 
 export const handler = async (): Promise<HealthResponse> => {
   const report = await current();
+  // The details stay here: the answer below carries names and states only.
   if (report.status !== 'healthy')
     logger.warn('region unhealthy', { failing: report.failing, checks: report.checks });
   return {

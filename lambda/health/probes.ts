@@ -112,5 +112,6 @@ export const replicationLag =
     );
     const latest = out.MetricDataResults?.[0]?.Values?.[0];
     if (latest === undefined) return 'lag: no data (primary or idle)';
-    return atMost('lag', Math.round(latest / 100) / 10, maxSeconds, 's');
+    const seconds = Math.round(latest / 100) / 10;
+    return { detail: atMost('lag', seconds, maxSeconds, 's'), value: seconds };
   };

@@ -3,7 +3,7 @@ import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwat
 import { HeadBucketCommand, NotFound, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { type Check, evaluate, reuseFor, runCheck } from '../../lambda/health/checks';
+import { atMost, type Check, evaluate, reuseFor, runCheck } from '../../lambda/health/checks';
 import { HealthConfigError, readHealthConfig } from '../../lambda/health/config';
 import {
   bucketReachable,
@@ -12,7 +12,13 @@ import {
   replicationLag,
   tcpReachable,
 } from '../../lambda/health/probes';
-import { HEALTHY_MARKER, httpStatusOf, renderReport } from '../../lambda/health/report';
+import {
+  HEALTHY_MARKER,
+  httpStatusOf,
+  LAG_CHECK,
+  parseHealthBody,
+  renderReport,
+} from '../../lambda/health/report';
 import { REDIS_URL, withRedis } from '../support/services';
 
 /** A local TCP server whose behaviour a test chooses: the real socket path, no network. */
@@ -67,6 +73,54 @@ describe('health report', () => {
     expect(renderReport(unhealthy)).not.toContain(HEALTHY_MARKER);
     expect(unhealthy.failing).toEqual(['m', 'z']);
     expect(unhealthy.checks.z).toMatchObject({ ok: false, detail: 'boom' });
+  });
+
+  test('the body names checks and states only: no error text, endpoint or timing reaches it', async () => {
+    const endpoint = 'meridian-prod-eu-west-1.cluster-c1x2.eu-west-1.rds.amazonaws.com:5432';
+    const report = await evaluate(
+      'eu-west-1',
+      {
+        cache: ok,
+        'aurora-writer': async () => {
+          throw new Error(`connect ECONNREFUSED ${endpoint}`);
+        },
+        bucket: () => new Promise(() => {}),
+        [LAG_CHECK]: async () => atMost('lag', 75.5, 60, 's'),
+      },
+      50,
+    );
+    // The details are still there for the log.
+    expect(report.checks['aurora-writer']?.detail).toContain(endpoint);
+    const body = renderReport(report);
+    expect(JSON.parse(body)).toEqual({
+      status: 'unhealthy',
+      region: 'eu-west-1',
+      failing: ['aurora-writer', 'bucket', LAG_CHECK],
+      checks: {
+        cache: 'ok',
+        'aurora-writer': 'failing',
+        bucket: 'timeout',
+        [LAG_CHECK]: 'failing',
+      },
+      lagSeconds: 75.5,
+    });
+    for (const leak of ['rds.amazonaws.com', 'ECONNREFUSED', 'timed out', 'max 60', '"ms"'])
+      expect(body).not.toContain(leak);
+  });
+
+  test('the runbook reads states and the lag back from a served body', async () => {
+    const body = renderReport(
+      await evaluate(
+        'eu-central-1',
+        { 'aurora-writer': ok, [LAG_CHECK]: async () => ({ detail: 'lag 0.4s', value: 0.4 }) },
+        50,
+      ),
+    );
+    expect(parseHealthBody(body)).toMatchObject({
+      checks: { 'aurora-writer': 'ok' },
+      lagSeconds: 0.4,
+    });
+    expect(parseHealthBody('<html>gateway error</html>')).toBeUndefined();
   });
 });
 
@@ -321,20 +375,36 @@ describe('handler', () => {
       });
       const healthy = await handler();
       expect(healthy.statusCode).toBe(200);
-      expect(JSON.parse(healthy.body)).toMatchObject({
+      expect(JSON.parse(healthy.body)).toEqual({
         status: 'healthy',
         region: 'eu-west-1',
-        checks: { 'aurora-writer': { ok: true }, bucket: { ok: true }, 'sync-queue': { ok: true } },
+        failing: [],
+        checks: { 'aurora-writer': 'ok', bucket: 'ok', 'sync-queue': 'ok' },
       });
       expect(healthy.headers['cache-control']).toBe('no-store');
 
       db.close();
-      const down = await handler();
-      expect(down.statusCode).toBe(503);
-      expect(JSON.parse(down.body)).toMatchObject({
-        status: 'unhealthy',
-        failing: ['aurora-writer'],
+      const logged: string[] = [];
+      // Powertools Logger writes warnings to stderr.
+      const spies = [process.stdout, process.stderr].map((stream) =>
+        jest.spyOn(stream, 'write').mockImplementation((chunk) => {
+          logged.push(String(chunk));
+          return true;
+        }),
+      );
+      const down = await handler().finally(() => {
+        for (const spy of spies) spy.mockRestore();
       });
+      expect(down.statusCode).toBe(503);
+      expect(JSON.parse(down.body)).toEqual({
+        status: 'unhealthy',
+        region: 'eu-west-1',
+        failing: ['aurora-writer'],
+        checks: { 'aurora-writer': 'failing', bucket: 'ok', 'sync-queue': 'ok' },
+      });
+      // Why it failed (the refused endpoint) is in the function's log, not in the answer.
+      expect(down.body).not.toMatch(/127\.0\.0\.1|ECONNREFUSED/);
+      expect(logged.join('')).toMatch(/region unhealthy.*ECONNREFUSED 127\.0\.0\.1/);
     } finally {
       for (const m of mocks) m.restore();
     }

@@ -27,7 +27,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { HEALTHY_MARKER } from '../../health/report';
+import { HEALTHY_MARKER, parseHealthBody } from '../../health/report';
 import { cloudflareApi, tokenFromSecret } from '../cloudflare-api';
 import { healthUrl, type RunbookConfig, regionalName } from './config';
 import {
@@ -125,23 +125,14 @@ async function probe(
   }
 }
 
+/** A check's state in a region's health answer: true ok, false failing or timed out. */
 const checkOk = (body: string, check: string): boolean | undefined => {
-  try {
-    return (JSON.parse(body) as { checks?: Record<string, { ok: boolean }> }).checks?.[check]?.ok;
-  } catch {
-    return undefined;
-  }
+  const state = parseHealthBody(body)?.checks[check];
+  return state === undefined ? undefined : state === 'ok';
 };
 const lagOf = (body: string): number | undefined => {
-  try {
-    const d = (JSON.parse(body) as { checks?: Record<string, { detail?: string }> }).checks?.[
-      'replication-lag'
-    ]?.detail;
-    const m = d ? /lag ([\d.]+)s/.exec(d) : null;
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
+  const lag = parseHealthBody(body)?.lagSeconds;
+  return typeof lag === 'number' ? lag : undefined;
 };
 
 /** The Route 53 endpoint check of a region, found by its meridian:region tag. */

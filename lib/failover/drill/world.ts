@@ -28,7 +28,12 @@ import {
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { buildReport, type CheckResult, renderReport } from '../../../lambda/health/report';
+import {
+  buildReport,
+  type CheckResult,
+  LAG_CHECK,
+  renderReport,
+} from '../../../lambda/health/report';
 import type { RunbookConfig } from '../../../lambda/shared/failover/config';
 import { FakeDynamoDb } from './fake-dynamodb';
 
@@ -120,14 +125,13 @@ export class DrillWorld {
 
   private healthBody(id: string): { status: number; body: string } {
     const r = this.region(id);
-    const ok = (pass: boolean, detail?: string): CheckResult => ({
+    const ok = (pass: boolean, value?: number): CheckResult => ({
       ok: pass,
       ms: 1,
-      ...(detail ? { detail } : {}),
+      ...(value !== undefined ? { value } : {}),
     });
     const checks: Record<string, CheckResult> = { 'aurora-writer': ok(r.writer), cache: ok(true) };
-    if (r.lagSeconds !== undefined)
-      checks['replication-lag'] = ok(true, `lag ${r.lagSeconds}s (max 60s)`);
+    if (r.lagSeconds !== undefined) checks[LAG_CHECK] = ok(true, r.lagSeconds);
     const report = buildReport(id, checks);
     return { status: report.status === 'healthy' ? 200 : 503, body: renderReport(report) };
   }
