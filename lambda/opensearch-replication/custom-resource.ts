@@ -1,28 +1,40 @@
 /**
- * The CloudFormation custom-resource protocol around ./replication.ts: parse and check the
- * properties, run Create/Update/Delete, and answer CloudFormation on the pre-signed ResponseURL.
- * A failure is always answered (FAILED with the reason), so a stack never hangs for an hour.
+ * The custom resource's two entry points for aws-cdk-lib's `custom_resources.Provider`: `onEvent`
+ * starts Create/Update/Delete and returns; `isComplete` reports when it is done. The framework
+ * answers CloudFormation, retries isComplete every query interval and fails the resource at its
+ * total timeout. Both functions only parse properties and call ./replication.ts.
  */
 import {
   type AutoFollowRule,
-  ensureReplication,
+  continueReplication,
   type ReplicationDeps,
   type ReplicationSpec,
   removeReplication,
+  replicationRemoved,
+  startReplication,
 } from './replication';
 
-export interface CustomResourceEvent {
+/** What the framework passes to onEvent (AWSCDKAsyncCustomResource.OnEventRequest, narrowed). */
+export interface OnEventRequest {
   readonly RequestType: 'Create' | 'Update' | 'Delete';
-  readonly ResponseURL: string;
-  readonly StackId: string;
-  readonly RequestId: string;
   readonly LogicalResourceId: string;
   readonly PhysicalResourceId?: string;
   readonly ResourceProperties: Record<string, unknown>;
   readonly OldResourceProperties?: Record<string, unknown>;
 }
 
-export type Respond = (url: string, body: string) => Promise<void>;
+export interface OnEventResponse {
+  readonly PhysicalResourceId: string;
+  readonly Data?: Readonly<Record<string, string>>;
+}
+
+/** The onEvent request merged with its response, as the framework passes it to isComplete. */
+export type IsCompleteRequest = OnEventRequest & Partial<OnEventResponse>;
+
+export interface IsCompleteResponse {
+  readonly IsComplete: boolean;
+  readonly Data?: Readonly<Record<string, string>>;
+}
 
 export class InvalidPropertiesError extends Error {
   override readonly name = 'InvalidPropertiesError';
@@ -62,56 +74,58 @@ export function parseSpec(props: Record<string, unknown>): ReplicationSpec {
   return spec;
 }
 
-export async function handleEvent(
-  event: CustomResourceEvent,
+/**
+ * onEvent: starts the work and returns. Create/Update create (or reuse) the connection and accept
+ * it; Delete removes the rules and the connection. The physical id names both domains, so a
+ * change of leader or follower gets a new id and CloudFormation deletes the old connection.
+ */
+export async function onEvent(
+  event: OnEventRequest,
   deps: ReplicationDeps,
-  respond: Respond,
-): Promise<void> {
-  const physicalId = (spec?: ReplicationSpec) =>
-    event.PhysicalResourceId ??
-    (spec
-      ? `ccr:${spec.leader.region}/${spec.leader.domainName}->${spec.follower.region}/${spec.follower.domainName}`
-      : event.LogicalResourceId);
-  let status: 'SUCCESS' | 'FAILED' = 'SUCCESS';
-  let reason = '';
-  let data: Record<string, string> = {};
-  let spec: ReplicationSpec | undefined;
-  try {
-    spec = parseSpec(event.ResourceProperties);
-    if (event.RequestType === 'Delete') {
-      await removeReplication(spec, deps);
-    } else {
-      const previous =
-        event.RequestType === 'Update' && event.OldResourceProperties
-          ? safeRules(event.OldResourceProperties)
-          : [];
-      data = await ensureReplication(spec, deps, previous);
-    }
-  } catch (err) {
-    // A Delete of properties that never parsed has nothing to remove.
-    if (!(event.RequestType === 'Delete' && err instanceof InvalidPropertiesError)) {
-      status = 'FAILED';
-      reason = `${(err as Error).name}: ${(err as Error).message}`.slice(0, 3500);
-    }
+): Promise<OnEventResponse> {
+  if (event.RequestType === 'Delete') {
+    const spec = tryParseSpec(event.ResourceProperties);
+    // Properties that never parsed never made a connection: nothing to remove.
+    if (spec) await removeReplication(spec, deps);
+    return { PhysicalResourceId: event.PhysicalResourceId ?? event.LogicalResourceId };
   }
-  await respond(
-    event.ResponseURL,
-    JSON.stringify({
-      Status: status,
-      Reason: reason || 'OK',
-      PhysicalResourceId: physicalId(spec),
-      StackId: event.StackId,
-      RequestId: event.RequestId,
-      LogicalResourceId: event.LogicalResourceId,
-      Data: data,
-    }),
-  );
+  const spec = parseSpec(event.ResourceProperties);
+  const { connectionId } = await startReplication(spec, deps);
+  return { PhysicalResourceId: physicalId(spec), Data: { connectionId } };
 }
 
-function safeRules(props: Record<string, unknown>): AutoFollowRule[] {
+/**
+ * isComplete: called right after onEvent and then every query interval until it answers true or
+ * the provider's total timeout passes. Create/Update are complete once the connection is ACTIVE
+ * and the auto-follow rules are in place; Delete once no live connection is left.
+ */
+export async function isComplete(
+  event: IsCompleteRequest,
+  deps: ReplicationDeps,
+): Promise<IsCompleteResponse> {
+  if (event.RequestType === 'Delete') {
+    const spec = tryParseSpec(event.ResourceProperties);
+    return { IsComplete: spec ? await replicationRemoved(spec, deps) : true };
+  }
+  const spec = parseSpec(event.ResourceProperties);
+  const previous =
+    event.RequestType === 'Update' ? (tryParseSpec(event.OldResourceProperties)?.rules ?? []) : [];
+  const progress = await continueReplication(spec, deps, previous);
+  // The framework refuses Data on an incomplete answer.
+  return progress.state === 'active'
+    ? { IsComplete: true, Data: { connectionId: progress.connectionId } }
+    : { IsComplete: false };
+}
+
+/** `ccr:<leader region>/<leader domain>-><follower region>/<follower domain>` */
+export function physicalId(spec: ReplicationSpec): string {
+  return `ccr:${spec.leader.region}/${spec.leader.domainName}->${spec.follower.region}/${spec.follower.domainName}`;
+}
+
+function tryParseSpec(props: Record<string, unknown> | undefined): ReplicationSpec | undefined {
   try {
-    return [...parseSpec(props).rules];
+    return props ? parseSpec(props) : undefined;
   } catch {
-    return [];
+    return undefined;
   }
 }

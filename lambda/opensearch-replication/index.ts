@@ -1,6 +1,9 @@
 /**
- * opensearch-replication: CloudFormation custom resource that sets up cross-cluster replication
- * from a leader domain (another region, allowed by the residency plan) to this region's domain.
+ * opensearch-replication: the user functions of the `Custom::OpenSearchReplication` provider
+ * (aws-cdk-lib `custom_resources.Provider`), which sets up cross-cluster replication from a leader
+ * domain (another region, allowed by the residency plan) to this region's domain. One bundle, two
+ * entry points: the onEvent function runs `index.onEvent`, the isComplete function
+ * `index.isComplete`. The framework answers CloudFormation; these only do the work.
  */
 
 import { Sha256 } from '@aws-crypto/sha256-js';
@@ -10,7 +13,12 @@ import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { type CustomResourceEvent, handleEvent } from './custom-resource';
+import {
+  isComplete as completeStep,
+  type IsCompleteRequest,
+  type OnEventRequest,
+  onEvent as startStep,
+} from './custom-resource';
 import type { ReplicationDeps } from './replication';
 
 const logger = new Logger({ serviceName: 'opensearch-replication' });
@@ -63,17 +71,18 @@ async function assumeAdmin() {
   };
 }
 
-export const handler = async (event: CustomResourceEvent): Promise<void> => {
+const signer = new SignatureV4({
+  service: 'es',
+  region,
+  credentials: adminCredentials,
+  sha256: Sha256,
+});
+
+/** Connection calls with the function's role; `_plugins/_replication` calls signed as the admin role. */
+function deps(event: OnEventRequest): ReplicationDeps {
   const endpoint = String(event.ResourceProperties.followerEndpoint ?? '');
-  const signer = new SignatureV4({
-    service: 'es',
-    region,
-    credentials: adminCredentials,
-    sha256: Sha256,
-  });
-  const deps: ReplicationDeps = {
+  return {
     client,
-    sleep: (ms) => new Promise((r) => setTimeout(r, ms)),
     http: async (method, path, body) => {
       const payload = JSON.stringify(body);
       const signed = await signer.sign(
@@ -94,15 +103,20 @@ export const handler = async (event: CustomResourceEvent): Promise<void> => {
       return { status: res.status, body: await res.text() };
     },
   };
-  logger.info('custom resource', {
-    requestType: event.RequestType,
-    logicalId: event.LogicalResourceId,
-  });
-  await handleEvent(event, deps, async (url, body) => {
-    const res = await fetch(url, { method: 'PUT', headers: { 'content-type': '' }, body });
-    logger.info('answered CloudFormation', {
-      status: res.status,
-      outcome: JSON.parse(body).Status,
-    });
-  });
+}
+
+const context = (event: OnEventRequest) => ({
+  requestType: event.RequestType,
+  logicalId: event.LogicalResourceId,
+});
+
+export const onEvent = async (event: OnEventRequest) => {
+  logger.info('onEvent', context(event));
+  return startStep(event, deps(event));
+};
+
+export const isComplete = async (event: IsCompleteRequest) => {
+  const answer = await completeStep(event, deps(event));
+  logger.info('isComplete', { ...context(event), complete: answer.IsComplete });
+  return answer;
 };

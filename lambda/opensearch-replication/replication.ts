@@ -2,7 +2,8 @@
  * Cross-cluster replication between two OpenSearch domains, as idempotent steps:
  * outbound connection from the follower → accepted on the leader → auto-follow rules on the
  * follower through `_plugins/_replication`. CloudFormation has no resource for any of this; the
- * custom-resource handler (./index.ts) calls these functions. All I/O is injected.
+ * custom resource (./custom-resource.ts) runs a start step on each event and a continue step until
+ * it reports done; the Provider framework does the waiting. All I/O is injected.
  */
 import {
   AcceptInboundConnectionCommand,
@@ -45,10 +46,6 @@ export interface ReplicationDeps {
   readonly client: (region: string) => OpenSearchClient;
   /** A SigV4-signed HTTPS request to the follower domain. */
   readonly http: (method: 'POST' | 'DELETE', path: string, body: unknown) => Promise<HttpResponse>;
-  readonly sleep: (ms: number) => Promise<void>;
-  /** How often to look for the connection to become ACTIVE. @default 30 */
-  readonly polls?: number;
-  readonly pollIntervalMs?: number;
 }
 
 export class ReplicationError extends Error {
@@ -76,14 +73,22 @@ export async function findConnection(
   );
 }
 
+/** How far a connection has got; `failed` ones never recover on their own. */
+export type ConnectionProgress =
+  | { readonly state: 'active'; readonly connectionId: string }
+  | { readonly state: 'waiting'; readonly connectionId: string; readonly status: string }
+  | { readonly state: 'failed'; readonly status: string };
+
+/** Statuses a connection passes through on its way to ACTIVE. */
+const ON_ITS_WAY = new Set(['PENDING_ACCEPTANCE', 'VALIDATING', 'APPROVED', 'PROVISIONING']);
+
 /**
- * Brings replication to the spec: connection created (or reused), accepted, ACTIVE; auto-follow
- * rules present; rules of `previous` that the spec no longer has removed. Safe to repeat.
+ * First step (the custom resource's onEvent): the outbound connection created (or reused) and
+ * accepted on the leader. Returns at once; {@link continueReplication} waits for ACTIVE.
  */
-export async function ensureReplication(
+export async function startReplication(
   spec: ReplicationSpec,
   deps: ReplicationDeps,
-  previous: readonly AutoFollowRule[] = [],
 ): Promise<{ connectionId: string }> {
   let connection = await findConnection(spec, deps);
   if (!connection) {
@@ -99,37 +104,55 @@ export async function ensureReplication(
   }
   const connectionId = connection.ConnectionId;
   if (!connectionId) throw new ReplicationError('OpenSearch returned a connection without an id');
-
-  if (
-    connection.ConnectionStatus?.StatusCode === 'PENDING_ACCEPTANCE' ||
-    connection.ConnectionStatus?.StatusCode === 'VALIDATING'
-  ) {
+  if (connection.ConnectionStatus?.StatusCode === 'PENDING_ACCEPTANCE') {
     await acceptOnLeader(spec, deps, connectionId);
   }
-  await waitUntilActive(spec, deps, connectionId);
-
-  for (const rule of spec.rules) {
-    const res = await deps.http('POST', AUTOFOLLOW, {
-      leader_alias: spec.connectionAlias,
-      name: rule.name,
-      pattern: rule.pattern,
-      use_roles: {
-        leader_cluster_role: 'cross_cluster_replication_leader_full_access',
-        follower_cluster_role: 'cross_cluster_replication_follower_full_access',
-      },
-    });
-    if (!ok(res) && !/already exists/i.test(res.body)) {
-      throw new ReplicationError(
-        `auto-follow rule ${rule.name} (${rule.pattern}): HTTP ${res.status} ${res.body}`,
-      );
-    }
-  }
-  const keep = new Set(spec.rules.map((r) => r.name));
-  for (const rule of previous.filter((r) => !keep.has(r.name))) await deleteRule(spec, deps, rule);
   return { connectionId };
 }
 
-/** Removes the rules and the connection; anything already gone is fine. */
+/**
+ * Where the connection stands, accepting it again if it still waits for the leader (an accept
+ * can be lost while the connection is VALIDATING).
+ */
+export async function connectionProgress(
+  spec: ReplicationSpec,
+  deps: ReplicationDeps,
+): Promise<ConnectionProgress> {
+  const c = await findConnection(spec, deps);
+  const status = c?.ConnectionStatus?.StatusCode ?? 'missing';
+  if (!c?.ConnectionId || !(status === 'ACTIVE' || ON_ITS_WAY.has(status))) {
+    return { state: 'failed', status };
+  }
+  if (status === 'ACTIVE') return { state: 'active', connectionId: c.ConnectionId };
+  if (status === 'PENDING_ACCEPTANCE') await acceptOnLeader(spec, deps, c.ConnectionId);
+  return { state: 'waiting', connectionId: c.ConnectionId, status };
+}
+
+/**
+ * Second step (the custom resource's isComplete, called until it says done): once the connection
+ * is ACTIVE, the auto-follow rules are put (existing ones are fine) and rules of `previous` that
+ * the spec no longer has are removed. A connection that was rejected or deleted is an error
+ * naming both domains, so CloudFormation fails at once instead of at the timeout.
+ */
+export async function continueReplication(
+  spec: ReplicationSpec,
+  deps: ReplicationDeps,
+  previous: readonly AutoFollowRule[] = [],
+): Promise<ConnectionProgress> {
+  const progress = await connectionProgress(spec, deps);
+  if (progress.state === 'failed') {
+    throw new ReplicationError(
+      `connection ${spec.connectionAlias} (${spec.follower.domainName} → ${spec.leader.domainName}) is ${progress.status}, not ACTIVE`,
+    );
+  }
+  if (progress.state === 'waiting') return progress;
+  for (const rule of spec.rules) await putRule(spec, deps, rule);
+  const keep = new Set(spec.rules.map((r) => r.name));
+  for (const rule of previous.filter((r) => !keep.has(r.name))) await deleteRule(spec, deps, rule);
+  return progress;
+}
+
+/** First step of a Delete: the rules and the connection removed; anything already gone is fine. */
 export async function removeReplication(
   spec: ReplicationSpec,
   deps: ReplicationDeps,
@@ -143,6 +166,14 @@ export async function removeReplication(
   }
 }
 
+/** Second step of a Delete: done once no live connection of this alias is left. */
+export async function replicationRemoved(
+  spec: ReplicationSpec,
+  deps: ReplicationDeps,
+): Promise<boolean> {
+  return (await findConnection(spec, deps)) === undefined;
+}
+
 async function acceptOnLeader(
   spec: ReplicationSpec,
   deps: ReplicationDeps,
@@ -154,24 +185,25 @@ async function acceptOnLeader(
     .send(new AcceptInboundConnectionCommand({ ConnectionId: connectionId }));
 }
 
-async function waitUntilActive(
+async function putRule(
   spec: ReplicationSpec,
   deps: ReplicationDeps,
-  connectionId: string,
+  rule: AutoFollowRule,
 ): Promise<void> {
-  const polls = deps.polls ?? 30;
-  let last = 'unknown';
-  for (let i = 0; i < polls; i++) {
-    const c = await findConnection(spec, deps);
-    last = c?.ConnectionStatus?.StatusCode ?? 'missing';
-    if (last === 'ACTIVE') return;
-    if (last === 'missing') break;
-    if (last === 'PENDING_ACCEPTANCE') await acceptOnLeader(spec, deps, connectionId);
-    await deps.sleep(deps.pollIntervalMs ?? 10_000);
+  const res = await deps.http('POST', AUTOFOLLOW, {
+    leader_alias: spec.connectionAlias,
+    name: rule.name,
+    pattern: rule.pattern,
+    use_roles: {
+      leader_cluster_role: 'cross_cluster_replication_leader_full_access',
+      follower_cluster_role: 'cross_cluster_replication_follower_full_access',
+    },
+  });
+  if (!ok(res) && !/already exists/i.test(res.body)) {
+    throw new ReplicationError(
+      `auto-follow rule ${rule.name} (${rule.pattern}): HTTP ${res.status} ${res.body}`,
+    );
   }
-  throw new ReplicationError(
-    `connection ${connectionId} (${spec.follower.domainName} → ${spec.leader.domainName}) is ${last}, not ACTIVE`,
-  );
 }
 
 async function deleteRule(

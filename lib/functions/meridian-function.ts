@@ -8,7 +8,7 @@ import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct, type IConstruct } from 'constructs';
-import { acknowledge, inAllPacks, PACKS } from '../compliance/nag';
+import { type Acknowledgement, acknowledge, inAllPacks, PACKS } from '../compliance/nag';
 import { encryptedLogGroup } from '../observability/encrypted-log-group';
 import { bundleHandlers, ESBUILD_OPTIONS, LAMBDA_DIR } from './bundle';
 
@@ -101,6 +101,42 @@ export function acknowledgeDeadLetterQueue(queue: IConstruct, of: string): void 
   ]);
 }
 
+/** {@link RUNTIME} is pinned, not the latest: acknowledged on every function that runs it. */
+export const PINNED_RUNTIME_ACK: Acknowledgement = {
+  pack: PACKS.aws,
+  rule: 'AwsSolutions-L1',
+  reason:
+    'Node.js 22 is the runtime Meridian pins and tests its bundles against (design card); runtime upgrades are made deliberately for every function at once.',
+};
+
+/**
+ * What a Lambda execution role in the private subnets with active tracing needs acknowledged: the
+ * two AWS-managed policies Lambda attaches and X-Ray's resource-less actions. Also used for
+ * aws-cdk-lib's provider framework functions, which Meridian configures the same way.
+ */
+export function executionRoleAcks(): Acknowledgement[] {
+  return [
+    {
+      pack: PACKS.aws,
+      rule: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+      reason:
+        'AWS-maintained minimal logging policy for Lambda; the function logs only to its own KMS-encrypted log group.',
+    },
+    {
+      pack: PACKS.aws,
+      rule: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
+      reason:
+        'AWS-maintained minimal ENI policy Lambda needs to run in the private subnets (ec2:*NetworkInterface* has no resource-level scoping).',
+    },
+    {
+      pack: PACKS.aws,
+      rule: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.',
+    },
+  ];
+}
+
 /**
  * The one way Meridian builds a Lambda: Node 22 on ARM64, shared esbuild bundle, active tracing,
  * private subnets, an encrypted log group with the configured retention, an encrypted DLQ for
@@ -172,38 +208,14 @@ export class MeridianFunction extends Construct {
     const role = this.function.role;
     if (role) {
       acknowledge(role, [
-        {
-          pack: PACKS.aws,
-          rule: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-          reason:
-            'AWS-maintained minimal logging policy for Lambda; the function logs only to its own KMS-encrypted log group.',
-        },
-        {
-          pack: PACKS.aws,
-          rule: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole]',
-          reason:
-            'AWS-maintained minimal ENI policy Lambda needs to run in the private subnets (ec2:*NetworkInterface* has no resource-level scoping).',
-        },
-        {
-          pack: PACKS.aws,
-          rule: 'AwsSolutions-IAM5[Resource::*]',
-          reason:
-            'Active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions.',
-        },
+        ...executionRoleAcks(),
         ...inAllPacks(
           'IAMNoInlinePolicy',
           'CDK grant policy of this function’s own role, scoped to its DLQ, regional key and log group; inline keeps its lifetime tied to the role.',
         ),
       ]);
     }
-    acknowledge(this.function, [
-      {
-        pack: PACKS.aws,
-        rule: 'AwsSolutions-L1',
-        reason:
-          'Node.js 22 is the runtime Meridian pins and tests its bundles against (design card); runtime upgrades are made deliberately for every function at once.',
-      },
-    ]);
+    acknowledge(this.function, [PINNED_RUNTIME_ACK]);
   }
 
   /** Adds one statement to the function's own role: least privilege, named by `sid`. */

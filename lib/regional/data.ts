@@ -6,7 +6,6 @@ import type { Settings } from '../config/schema';
 import { AuroraGlobal } from '../data/aurora-global';
 import type { RegionalBackup } from '../data/regional-backup';
 import type { FunctionDefaults } from '../functions/function-defaults';
-import { MeridianFunction } from '../functions/meridian-function';
 import type { Naming } from '../naming';
 import { CrossClusterReplication } from '../search/cross-cluster-replication';
 import { RegionalSearch } from '../search/regional-search';
@@ -146,7 +145,7 @@ export class RegionalData {
   }
 }
 
-/** The custom resources (and their function) that make this region's domain follow its leaders. */
+/** The custom resources (and their provider) that make this region's domain follow its leaders. */
 function followLeaders(
   scope: Construct,
   search: RegionalSearch,
@@ -154,21 +153,11 @@ function followLeaders(
   p: Placement,
   functions: FunctionDefaults,
 ): CrossClusterReplication {
-  const handler = new MeridianFunction(scope, 'OpenSearchReplication', {
-    ...functions,
-    handler: 'opensearch-replication',
-    description:
-      'Custom resource: cross-cluster replication from leaders the residency plan allows',
-    // Waits for connections to turn ACTIVE.
-    timeoutSeconds: 900,
-    environment: { MERIDIAN_SEARCH_ADMIN_ROLE_ARN: search.adminRole.roleArn },
-    requiredEnvironment: ['MERIDIAN_SEARCH_ADMIN_ROLE_ARN'],
-  });
   return new CrossClusterReplication(scope, 'SearchReplication', {
     search,
     followerDomainName: naming.searchDomain(p.region),
     routes: p.searchLeaders,
     leaderDomainName: (r) => naming.searchDomain(r),
-    handler,
+    functions,
   });
 }

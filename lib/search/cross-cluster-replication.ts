@@ -1,12 +1,26 @@
-import { CustomResource, Stack } from 'aws-cdk-lib';
+import { type CfnResource, CustomResource, Duration, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
+import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { acknowledge, PACKS } from '../compliance/nag';
-import type { MeridianFunction } from '../functions/meridian-function';
+import { type Acknowledgement, acknowledge, inAllPacks, PACKS } from '../compliance/nag';
+import type { FunctionDefaults } from '../functions/function-defaults';
+import {
+  ARCHITECTURE,
+  executionRoleAcks,
+  functionParts,
+  MeridianFunction,
+  PINNED_RUNTIME_ACK,
+  RUNTIME,
+  type SharedFunctionParts,
+} from '../functions/meridian-function';
 import type { RegionalSearch } from './regional-search';
 import type { FollowRoute } from './search-routes';
 
 export const REPLICATION_RESOURCE_TYPE = 'Custom::OpenSearchReplication';
+const HANDLER = 'opensearch-replication';
 
 export interface CrossClusterReplicationProps {
   /** This region's domain: the follower. */
@@ -16,59 +30,122 @@ export interface CrossClusterReplicationProps {
   readonly routes: readonly FollowRoute[];
   /** Physical domain name of a leader region. */
   readonly leaderDomainName: (region: string) => string;
-  /** The opensearch-replication function (MeridianFunction) that serves the custom resources. */
-  readonly handler: MeridianFunction;
+  /** VPC, key, logs, memory and concurrency of the onEvent/isComplete and framework functions. */
+  readonly functions: FunctionDefaults;
+  /** How often the provider asks whether the connection is ACTIVE. @default Duration.seconds(30) */
+  readonly queryInterval?: Duration;
+  /**
+   * How long a Create/Update/Delete may take before the resource fails (Provider allows up to an
+   * hour; OpenSearch documents minutes for a connection). @default Duration.minutes(30)
+   */
+  readonly totalTimeout?: Duration;
+}
+
+/** Provider defaults: poll every 30 s for up to 30 min; the total must be a multiple of the interval. */
+export function providerTiming(
+  props: Pick<CrossClusterReplicationProps, 'queryInterval' | 'totalTimeout'>,
+): {
+  queryInterval: Duration;
+  totalTimeout: Duration;
+} {
+  const queryInterval = props.queryInterval ?? Duration.seconds(30);
+  const totalTimeout = props.totalTimeout ?? Duration.minutes(30);
+  const [q, t] = [queryInterval.toSeconds(), totalTimeout.toSeconds()];
+  if (q < 1 || t > 3600 || t < q || t % q !== 0) {
+    throw new Error(
+      `CrossClusterReplication: totalTimeout ${t} s must be a multiple of queryInterval ${q} s, at most 3600 s (the Provider's limit); for example queryInterval 30 s, totalTimeout 1800 s`,
+    );
+  }
+  return { queryInterval, totalTimeout };
 }
 
 /**
- * One `Custom::OpenSearchReplication` per leader region the residency plan lets this region follow:
- * the handler connects this domain to the leader's and puts one auto-follow rule per allowed class.
+ * One `Custom::OpenSearchReplication` per leader region the residency plan lets this region follow,
+ * served by aws-cdk-lib's `custom_resources.Provider`: the onEvent function creates the outbound
+ * connection and accepts it on the leader; the isComplete function is polled until the connection
+ * is ACTIVE and then puts one auto-follow rule per allowed class. The framework answers
+ * CloudFormation and fails the resource at the total timeout.
  */
 export class CrossClusterReplication extends Construct {
   readonly resources: readonly CustomResource[];
+  readonly onEvent: MeridianFunction;
+  readonly isComplete: MeridianFunction;
+  readonly provider: cr.Provider;
 
   constructor(scope: Construct, id: string, props: CrossClusterReplicationProps) {
     super(scope, id);
+    const timing = providerTiming(props);
     const { region, account, partition } = Stack.of(this);
     const domainArn = (r: string, name: string) =>
       `arn:${partition}:es:${r}:${account}:domain/${name}`;
-    const fn = props.handler.function;
-    const role = fn.role as iam.IRole;
-    props.search.adminRole.grantAssumeRole(role);
-    props.search.adminRole.assumeRolePolicy?.addStatements(
-      new iam.PolicyStatement({ actions: ['sts:AssumeRole'], principals: [role] }),
-    );
-    const leaders = props.routes.map((r) => r.leader);
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({
-        actions: ['es:CreateOutboundConnection', 'es:DeleteOutboundConnection'],
-        resources: [domainArn(region, props.followerDomainName)],
-      }),
-    );
-    fn.addToRolePolicy(
-      new iam.PolicyStatement({ actions: ['es:DescribeOutboundConnections'], resources: ['*'] }),
-    );
-    if (leaders.length > 0) {
-      fn.addToRolePolicy(
-        new iam.PolicyStatement({
-          actions: ['es:AcceptInboundConnection'],
-          resources: leaders.map((l) => domainArn(l, props.leaderDomainName(l))),
-        }),
+
+    const parts = functionParts(new Construct(this, 'Functions'), {
+      vpc: props.functions.vpc,
+      key: props.functions.key,
+      logRetentionDays: props.functions.logRetentionDays,
+      purpose: 'OpenSearch replication custom resource',
+    });
+    keepLogicalIds(parts);
+    const fn = (fid: string, entry: 'onEvent' | 'isComplete', description: string) => {
+      const f = new MeridianFunction(this, fid, {
+        ...props.functions,
+        handler: HANDLER,
+        description: `Custom resource (cross-cluster replication): ${description}`,
+        timeoutSeconds: 60,
+        environment: { MERIDIAN_SEARCH_ADMIN_ROLE_ARN: props.search.adminRole.roleArn },
+        requiredEnvironment: ['MERIDIAN_SEARCH_ADMIN_ROLE_ARN'],
+        shared: parts,
+      });
+      // One bundle, two entry points (lambda/opensearch-replication/index.ts).
+      (f.function.node.defaultChild as lambda.CfnFunction).handler = `index.${entry}`;
+      // The auto-follow API is signed as the domain's master user.
+      props.search.adminRole.grantAssumeRole(f.role);
+      props.search.adminRole.assumeRolePolicy?.addStatements(
+        new iam.PolicyStatement({ actions: ['sts:AssumeRole'], principals: [f.role] }),
       );
+      return f;
+    };
+    this.onEvent = fn('OnEvent', 'onEvent', 'create, accept or delete the connection');
+    this.isComplete = fn('IsComplete', 'isComplete', 'wait for ACTIVE, then put the rules');
+
+    const follower = [domainArn(region, props.followerDomainName)];
+    const leaders = props.routes.map((r) => domainArn(r.leader, props.leaderDomainName(r.leader)));
+    this.onEvent.allow(
+      'Connect',
+      ['es:CreateOutboundConnection', 'es:DeleteOutboundConnection'],
+      follower,
+    );
+    for (const f of [this.onEvent, this.isComplete]) {
+      f.allow('Describe', ['es:DescribeOutboundConnections'], ['*']);
+      if (leaders.length > 0) f.allow('Accept', ['es:AcceptInboundConnection'], leaders);
+      acknowledge(f.role, [
+        {
+          pack: PACKS.aws,
+          rule: 'AwsSolutions-IAM5[Resource::*]',
+          reason:
+            'Active tracing (xray:Put*) and es:DescribeOutboundConnections have no resource-level permissions; every mutating call is scoped to named domains.',
+        },
+      ]);
     }
-    acknowledge(role, [
-      {
-        pack: PACKS.aws,
-        rule: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'Active tracing (xray:Put*) and es:DescribeOutboundConnections have no resource-level permissions; every mutating call is scoped to named domains.',
-      },
-    ]);
+
+    this.provider = new cr.Provider(this, 'Provider', {
+      onEventHandler: this.onEvent.function,
+      isCompleteHandler: this.isComplete.function,
+      ...timing,
+      vpc: props.functions.vpc,
+      vpcSubnets: { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      securityGroups: [parts.securityGroup],
+      logGroup: parts.logGroup,
+      providerFunctionEnvEncryption: props.functions.key,
+      disableWaiterStateMachineLogging: false,
+      waiterStateMachineLogOptions: { destination: parts.logGroup, level: sfn.LogLevel.ALL },
+    });
+    hardenFramework(this.provider, parts, props.functions);
 
     this.resources = props.routes.map(
       (route) =>
         new CustomResource(this, `From-${route.leader}`, {
-          serviceToken: fn.functionArn,
+          serviceToken: this.provider.serviceToken,
           resourceType: REPLICATION_RESOURCE_TYPE,
           properties: {
             leader: {
@@ -84,4 +161,112 @@ export class CrossClusterReplication extends Construct {
         }),
     );
   }
+}
+
+/**
+ * The log group and DLQ are stateful: they keep the logical ids they had when one function
+ * (`OpenSearchReplication` at stack level) served the custom resource, so CloudFormation keeps them.
+ */
+function keepLogicalIds(parts: SharedFunctionParts): void {
+  (parts.logGroup.node.defaultChild as CfnResource).overrideLogicalId(
+    'OpenSearchReplicationLogsD7BB070E',
+  );
+  (parts.deadLetterQueue.node.defaultChild as CfnResource).overrideLogicalId(
+    'OpenSearchReplicationDlqE5E37872',
+  );
+}
+
+/**
+ * The Provider's three framework functions and its waiter state machine, held to what Meridian's
+ * own functions meet (its props cover VPC, logs and environment key; the rest is set here): the
+ * pinned runtime (not whatever aws-cdk-lib deems latest), ARM64, active tracing, reserved
+ * concurrency, the shared DLQ for CloudFormation's asynchronous calls, and X-Ray on the waiter.
+ */
+function hardenFramework(
+  provider: cr.Provider,
+  parts: SharedFunctionParts,
+  { key, reservedConcurrency }: Pick<FunctionDefaults, 'key' | 'reservedConcurrency'>,
+): void {
+  const stack = Stack.of(provider);
+  for (const child of provider.node.children) {
+    if (!(child instanceof lambda.Function)) continue;
+    const cfn = child.node.defaultChild as lambda.CfnFunction;
+    cfn.runtime = RUNTIME.name;
+    cfn.architectures = [ARCHITECTURE.name];
+    cfn.tracingConfig = { mode: lambda.Tracing.ACTIVE };
+    cfn.reservedConcurrentExecutions = reservedConcurrency;
+    cfn.deadLetterConfig = { targetArn: parts.deadLetterQueue.queueArn };
+    // Explicit statements: CDK's queue grant adds wildcard KMS actions (kms:GenerateDataKey*, kms:ReEncrypt*).
+    child.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['sqs:SendMessage'],
+        resources: [parts.deadLetterQueue.queueArn],
+      }),
+    );
+    child.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        resources: [key.keyArn],
+      }),
+    );
+    child.addToRolePolicy(
+      new iam.PolicyStatement({
+        actions: ['xray:PutTraceSegments', 'xray:PutTelemetryRecords'],
+        resources: ['*'],
+      }),
+    );
+    acknowledge(child, [PINNED_RUNTIME_ACK]);
+    if (child.role) acknowledge(child.role, frameworkRoleAcks(stack, provider));
+  }
+  const waiter = provider.node.findChild('waiter-state-machine');
+  const machine = waiter.node.defaultChild as sfn.CfnStateMachine;
+  machine.tracingConfiguration = { enabled: true };
+  const role = waiter.node.findChild('Role') as iam.Role;
+  role.addToPrincipalPolicy(
+    new iam.PolicyStatement({
+      actions: [
+        'xray:PutTraceSegments',
+        'xray:PutTelemetryRecords',
+        'xray:GetSamplingRules',
+        'xray:GetSamplingTargets',
+      ],
+      resources: ['*'],
+    }),
+  );
+  acknowledge(role, [
+    ...invokeAcks(stack, provider),
+    {
+      pack: PACKS.aws,
+      rule: 'AwsSolutions-IAM5[Resource::*]',
+      reason:
+        'The waiter’s execution logging (logs:*LogDelivery*) and X-Ray tracing support no resource-level permissions.',
+    },
+    ...inAllPacks(
+      'IAMNoInlinePolicy',
+      'CDK policy of the provider waiter’s own role: invoke the isComplete and timeout framework functions, deliver its logs, trace.',
+    ),
+  ]);
+}
+
+/** `lambda:InvokeFunction` on `<function>:*`: CDK's grant covers every version of that one function. */
+function invokeAcks(stack: Stack, provider: cr.Provider): Acknowledgement[] {
+  return [...provider.node.children, provider.onEventHandler, provider.isCompleteHandler]
+    .filter((f): f is lambda.Function => f instanceof lambda.Function)
+    .map((f) => ({
+      pack: PACKS.aws,
+      rule: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(f.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
+      reason:
+        'The provider framework invokes this one function by any version or alias (the :* suffix CDK adds).',
+    }));
+}
+
+function frameworkRoleAcks(stack: Stack, provider: cr.Provider): Acknowledgement[] {
+  return [
+    ...invokeAcks(stack, provider),
+    ...executionRoleAcks(),
+    ...inAllPacks(
+      'IAMNoInlinePolicy',
+      'CDK policy of the provider framework function’s own role: invoke the onEvent/isComplete functions, start the waiter, write to its DLQ.',
+    ),
+  ];
 }

@@ -5,25 +5,31 @@ import {
   DescribeOutboundConnectionsCommand,
   OpenSearchClient,
 } from '@aws-sdk/client-opensearch';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
-  type CustomResourceEvent,
-  handleEvent,
   InvalidPropertiesError,
+  type IsCompleteRequest,
+  isComplete,
+  type OnEventRequest,
+  onEvent,
   parseSpec,
 } from '../../lambda/opensearch-replication/custom-resource';
 import {
-  ensureReplication,
+  continueReplication,
   type ReplicationDeps,
   ReplicationError,
   type ReplicationSpec,
   removeReplication,
+  replicationRemoved,
+  startReplication,
 } from '../../lambda/opensearch-replication/replication';
 
 /**
  * A stateful fake of the OpenSearch connection API across regions: connections live in the
  * follower's region; accepting happens in the leader's; accepted connections turn ACTIVE after
- * `activateAfter` describes.
+ * `activateAfter` describes. `http` fakes the follower's SigV4-signed `_plugins/_replication`
+ * auto-follow API (rules by name; 400 "already exists", 404 "does not exist").
  */
 class FakeOpenSearch {
   readonly connections = new Map<
@@ -105,8 +111,6 @@ class FakeOpenSearch {
         this.rules.set(name, pattern ?? '');
         return { status: 200, body: '{"acknowledged":true}' };
       },
-      sleep: async () => undefined,
-      polls: 5,
       ...overrides,
     };
   }
@@ -123,40 +127,69 @@ const spec: ReplicationSpec = {
   ],
 };
 
+const PHYSICAL_ID = 'ccr:eu-west-1/meridian-prod-euw1->eu-central-1/meridian-prod-euc1';
+const others = (calls: readonly string[]) => calls.filter((c) => !c.startsWith('client'));
+
 describe('cross-cluster replication steps', () => {
-  test('create: outbound connection from the follower, accepted in the leader’s region, then the rules', async () => {
+  test('start: outbound connection from the follower, accepted in the leader’s region; no rules yet', async () => {
     const fake = new FakeOpenSearch();
-    const { connectionId } = await ensureReplication(spec, fake.deps());
-    expect(connectionId).toBe('conn-1');
-    expect(fake.connections.get('conn-1')?.status).toBe('ACTIVE');
+    await expect(startReplication(spec, fake.deps())).resolves.toEqual({ connectionId: 'conn-1' });
+    expect(others(fake.calls)).toEqual([
+      'create meridian-prod-euc1->meridian-prod-euw1',
+      'accept conn-1',
+    ]);
+    expect(fake.calls).toContain('client eu-west-1');
+    expect(fake.rules.size).toBe(0);
+  });
+
+  test('start again: the live connection is reused, nothing created or accepted', async () => {
+    const fake = new FakeOpenSearch();
+    const deps = fake.deps();
+    await startReplication(spec, deps);
+    fake.calls.length = 0;
+    await expect(startReplication(spec, deps)).resolves.toEqual({ connectionId: 'conn-1' });
+    expect(others(fake.calls)).toEqual([]);
+  });
+
+  test('continue: waits while the connection provisions, then puts the rules once it is ACTIVE', async () => {
+    const fake = new FakeOpenSearch(3);
+    const deps = fake.deps();
+    await startReplication(spec, deps);
+    const seen = [];
+    for (let i = 0; i < 3; i++) seen.push(await continueReplication(spec, deps));
+    expect(seen).toEqual([
+      { state: 'waiting', connectionId: 'conn-1', status: 'PROVISIONING' },
+      { state: 'waiting', connectionId: 'conn-1', status: 'PROVISIONING' },
+      { state: 'active', connectionId: 'conn-1' },
+    ]);
     expect([...fake.rules]).toEqual([
       ['eu-west-1-pii', 'pii-*'],
       ['eu-west-1-public', 'public-*'],
     ]);
-    expect(fake.calls.filter((c) => !c.startsWith('client'))).toEqual([
-      'create meridian-prod-euc1->meridian-prod-euw1',
-      'accept conn-1',
-      'POST rule eu-west-1-pii',
-      'POST rule eu-west-1-public',
-    ]);
-    expect(fake.calls).toContain('client eu-west-1');
+    // Repeating the last step tolerates the rules that already exist.
+    await expect(continueReplication(spec, deps)).resolves.toEqual(seen[2]);
   });
 
-  test('idempotent: running it again creates nothing new and tolerates existing rules', async () => {
+  test('continue: a connection still waiting for the leader is accepted again', async () => {
     const fake = new FakeOpenSearch();
     const deps = fake.deps();
-    await ensureReplication(spec, deps);
-    fake.calls.length = 0;
-    await ensureReplication(spec, deps);
-    expect(fake.connections.size).toBe(1);
-    expect(fake.calls.filter((c) => c.startsWith('create') || c.startsWith('accept'))).toEqual([]);
+    fake.connections.set('conn-9', {
+      alias: spec.connectionAlias,
+      local: spec.follower.domainName,
+      remote: spec.leader.domainName,
+      status: 'PENDING_ACCEPTANCE',
+      describes: 0,
+    });
+    await expect(continueReplication(spec, deps)).resolves.toMatchObject({ state: 'waiting' });
+    expect(others(fake.calls)).toEqual(['accept conn-9']);
   });
 
-  test('update: rules dropped from the spec are deleted', async () => {
+  test('continue: rules dropped from the spec (an Update) are deleted', async () => {
     const fake = new FakeOpenSearch();
     const deps = fake.deps();
-    await ensureReplication(spec, deps);
-    await ensureReplication(
+    await startReplication(spec, deps);
+    await continueReplication(spec, deps);
+    await continueReplication(
       { ...spec, rules: [{ name: 'eu-west-1-public', pattern: 'public-*' }] },
       deps,
       spec.rules,
@@ -164,38 +197,18 @@ describe('cross-cluster replication steps', () => {
     expect([...fake.rules.keys()]).toEqual(['eu-west-1-public']);
   });
 
-  test('delete: rules and connection removed; a second delete is a no-op', async () => {
-    const fake = new FakeOpenSearch();
-    const deps = fake.deps();
-    await ensureReplication(spec, deps);
-    await removeReplication(spec, deps);
-    expect(fake.rules.size).toBe(0);
-    expect(fake.connections.size).toBe(0);
-    await expect(removeReplication(spec, deps)).resolves.toBeUndefined();
-  });
-
-  test('a leader that rejects the connection is an error naming both domains', async () => {
+  test('continue: a rejected connection is an error naming both domains (no waiting for the timeout)', async () => {
     const fake = new FakeOpenSearch(1, true);
-    await expect(ensureReplication(spec, fake.deps())).rejects.toThrow(
+    const deps = fake.deps();
+    await startReplication(spec, deps);
+    await expect(continueReplication(spec, deps)).rejects.toThrow(
       new ReplicationError(
-        'connection conn-1 (meridian-prod-euc1 → meridian-prod-euw1) is missing, not ACTIVE',
+        'connection from-eu-west-1 (meridian-prod-euc1 → meridian-prod-euw1) is missing, not ACTIVE',
       ),
     );
   });
 
-  test('a connection that never turns ACTIVE fails after the configured polls', async () => {
-    const fake = new FakeOpenSearch(100);
-    const sleeps: number[] = [];
-    await expect(
-      ensureReplication(
-        spec,
-        fake.deps({ polls: 3, pollIntervalMs: 7, sleep: async (ms) => void sleeps.push(ms) }),
-      ),
-    ).rejects.toThrow('is PROVISIONING, not ACTIVE');
-    expect(sleeps).toEqual([7, 7, 7]);
-  });
-
-  test('an auto-follow rule the domain refuses is an error with the HTTP answer', async () => {
+  test('continue: an auto-follow rule the domain refuses is an error with the HTTP answer', async () => {
     const fake = new FakeOpenSearch();
     const deps = fake.deps({
       http: async () => ({
@@ -203,64 +216,254 @@ describe('cross-cluster replication steps', () => {
         body: 'no permissions for [cluster:admin/plugins/replication]',
       }),
     });
-    await expect(ensureReplication(spec, deps)).rejects.toThrow(
+    await startReplication(spec, deps);
+    await expect(continueReplication(spec, deps)).rejects.toThrow(
       'auto-follow rule eu-west-1-pii (pii-*): HTTP 403 no permissions for [cluster:admin/plugins/replication]',
+    );
+  });
+
+  test('remove: rules and connection removed; a second remove is a no-op', async () => {
+    const fake = new FakeOpenSearch();
+    const deps = fake.deps();
+    await startReplication(spec, deps);
+    await continueReplication(spec, deps);
+    await expect(replicationRemoved(spec, deps)).resolves.toBe(false);
+    await removeReplication(spec, deps);
+    expect(fake.rules.size).toBe(0);
+    expect(fake.connections.size).toBe(0);
+    await expect(replicationRemoved(spec, deps)).resolves.toBe(true);
+    await expect(removeReplication(spec, deps)).resolves.toBeUndefined();
+  });
+});
+
+const props = (s: ReplicationSpec = spec) => s as unknown as Record<string, unknown>;
+const request = (
+  type: OnEventRequest['RequestType'],
+  extra: Partial<OnEventRequest> = {},
+): OnEventRequest => ({
+  RequestType: type,
+  LogicalResourceId: 'SearchReplicationFromeuwest1',
+  ResourceProperties: props(),
+  ...(type === 'Create' ? {} : { PhysicalResourceId: PHYSICAL_ID }),
+  ...extra,
+});
+
+/** A fake whose connection is ACTIVE with both rules, as a finished Create leaves it. */
+async function replicating(): Promise<FakeOpenSearch> {
+  const fake = new FakeOpenSearch();
+  const deps = fake.deps();
+  await startReplication(spec, deps);
+  await continueReplication(spec, deps);
+  fake.calls.length = 0;
+  return fake;
+}
+
+describe('custom resource: onEvent', () => {
+  test.each<[string, () => Promise<FakeOpenSearch>, OnEventRequest, object, string[]]>([
+    [
+      'Create: starts the connection; physical id names both domains',
+      async () => new FakeOpenSearch(),
+      request('Create'),
+      { PhysicalResourceId: PHYSICAL_ID, Data: { connectionId: 'conn-1' } },
+      ['create meridian-prod-euc1->meridian-prod-euw1', 'accept conn-1'],
+    ],
+    [
+      'Update of the rules: same connection, same physical id',
+      replicating,
+      request('Update', { OldResourceProperties: props() }),
+      { PhysicalResourceId: PHYSICAL_ID, Data: { connectionId: 'conn-1' } },
+      [],
+    ],
+    [
+      'Update to another leader: a new physical id (CloudFormation then deletes the old one)',
+      replicating,
+      request('Update', {
+        ResourceProperties: props({
+          ...spec,
+          leader: { ...spec.leader, domainName: 'meridian-prod-euw1b' },
+        }),
+      }),
+      {
+        PhysicalResourceId: 'ccr:eu-west-1/meridian-prod-euw1b->eu-central-1/meridian-prod-euc1',
+        Data: { connectionId: 'conn-2' },
+      },
+      ['create meridian-prod-euc1->meridian-prod-euw1b', 'accept conn-2'],
+    ],
+    [
+      'Delete: rules and connection removed, physical id kept',
+      replicating,
+      request('Delete'),
+      { PhysicalResourceId: PHYSICAL_ID },
+      ['DELETE rule eu-west-1-pii', 'DELETE rule eu-west-1-public', 'delete conn-1'],
+    ],
+    [
+      'Delete of properties that never parsed: nothing to remove',
+      async () => new FakeOpenSearch(),
+      request('Delete', { ResourceProperties: {} }),
+      { PhysicalResourceId: PHYSICAL_ID },
+      [],
+    ],
+  ])('%s', async (_name, given, event, answer, calls) => {
+    const fake = await given();
+    await expect(onEvent(event, fake.deps())).resolves.toEqual(answer);
+    expect(others(fake.calls)).toEqual(calls);
+  });
+
+  test('malformed properties fail Create with every fault', async () => {
+    const expected = new InvalidPropertiesError(
+      'rules: expected a list; leader.domainName: expected a non-empty string; leader.region: expected a non-empty string; leader.account: expected a non-empty string; follower.domainName: expected a non-empty string; follower.region: expected a non-empty string; follower.account: expected a non-empty string; followerEndpoint: expected a non-empty string; connectionAlias: expected a non-empty string',
+    );
+    expect(() => parseSpec({ leader: {}, rules: 'x' })).toThrow(expected);
+    await expect(
+      onEvent(
+        request('Create', { ResourceProperties: { leader: {}, rules: 'x' } }),
+        new FakeOpenSearch().deps(),
+      ),
+    ).rejects.toThrow(expected);
+  });
+});
+
+describe('custom resource: isComplete', () => {
+  const polled = (event: OnEventRequest): IsCompleteRequest => ({
+    ...event,
+    PhysicalResourceId: PHYSICAL_ID,
+  });
+
+  test.each<[string, () => Promise<FakeOpenSearch>, IsCompleteRequest, object, string[]]>([
+    [
+      'Create while the connection provisions: not complete, and no Data (the framework refuses it)',
+      async () => {
+        const fake = new FakeOpenSearch(5);
+        await startReplication(spec, fake.deps());
+        fake.calls.length = 0;
+        return fake;
+      },
+      polled(request('Create')),
+      { IsComplete: false },
+      [],
+    ],
+    [
+      'Create once ACTIVE: rules put, complete with the connection id',
+      async () => {
+        const fake = new FakeOpenSearch(1);
+        await startReplication(spec, fake.deps());
+        fake.calls.length = 0;
+        return fake;
+      },
+      polled(request('Create')),
+      { IsComplete: true, Data: { connectionId: 'conn-1' } },
+      ['POST rule eu-west-1-pii', 'POST rule eu-west-1-public'],
+    ],
+    [
+      'Update: rules of the old properties the new ones dropped are deleted',
+      replicating,
+      polled(
+        request('Update', {
+          ResourceProperties: props({ ...spec, rules: spec.rules.slice(1) }),
+          OldResourceProperties: props(),
+        }),
+      ),
+      { IsComplete: true, Data: { connectionId: 'conn-1' } },
+      ['POST rule eu-west-1-public', 'DELETE rule eu-west-1-pii'],
+    ],
+    [
+      'Delete while the connection is still live: not complete',
+      replicating,
+      polled(request('Delete')),
+      { IsComplete: false },
+      [],
+    ],
+    [
+      'Delete once the connection is gone: complete',
+      async () => new FakeOpenSearch(),
+      polled(request('Delete')),
+      { IsComplete: true },
+      [],
+    ],
+    [
+      'Delete of properties that never parsed: complete',
+      replicating,
+      polled(request('Delete', { ResourceProperties: {} })),
+      { IsComplete: true },
+      [],
+    ],
+  ])('%s', async (_name, given, event, answer, calls) => {
+    const fake = await given();
+    await expect(isComplete(event, fake.deps())).resolves.toEqual(answer);
+    expect(others(fake.calls)).toEqual(calls);
+  });
+
+  test('a leader that rejects the connection fails the resource with a reason naming both domains', async () => {
+    const fake = new FakeOpenSearch(1, true);
+    await onEvent(request('Create'), fake.deps());
+    await expect(isComplete(polled(request('Create')), fake.deps())).rejects.toThrow(
+      /^connection from-eu-west-1 \(meridian-prod-euc1 → meridian-prod-euw1\) is missing/,
     );
   });
 });
 
-describe('custom-resource protocol', () => {
-  const event = (
-    type: CustomResourceEvent['RequestType'],
-    props: Record<string, unknown> = spec as unknown as Record<string, unknown>,
-  ): CustomResourceEvent => ({
-    RequestType: type,
-    ResponseURL: 'https://cloudformation-response.example/put',
-    StackId: 'stack',
-    RequestId: 'req',
-    LogicalResourceId: 'Ccr',
-    ResourceProperties: props,
+describe('handlers (index.ts)', () => {
+  const ADMIN = 'arn:aws:iam::111111111111:role/SearchAdminRole';
+  const requests: { url: string; method: string; headers: Record<string, string> }[] = [];
+  let handlers: typeof import('../../lambda/opensearch-replication/index');
+  const sts = mockClient(STSClient);
+  const realFetch = globalThis.fetch;
+
+  beforeAll(async () => {
+    process.env.AWS_REGION = 'eu-central-1';
+    process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+    process.env.MERIDIAN_SEARCH_ADMIN_ROLE_ARN = ADMIN;
+    sts.on(AssumeRoleCommand).resolves({
+      Credentials: {
+        AccessKeyId: 'ASIAADMIN',
+        SecretAccessKey: 'secret',
+        SessionToken: 'admin-session',
+        Expiration: new Date(Date.now() + 900_000),
+      },
+    });
+    globalThis.fetch = (async (url: string, init: RequestInit) => {
+      requests.push({
+        url,
+        method: String(init.method),
+        headers: init.headers as Record<string, string>,
+      });
+      return new Response('{"acknowledged":true}', { status: 200 });
+    }) as typeof fetch;
+    handlers = await import('../../lambda/opensearch-replication/index');
+  });
+  afterAll(() => {
+    globalThis.fetch = realFetch;
+    sts.restore();
   });
 
-  test('answers SUCCESS with a stable physical id and the connection id', async () => {
-    const answers: unknown[] = [];
-    await handleEvent(
-      event('Create'),
-      new FakeOpenSearch().deps(),
-      async (_u, body) => void answers.push(JSON.parse(body)),
-    );
-    expect(answers).toEqual([
-      expect.objectContaining({
-        Status: 'SUCCESS',
-        PhysicalResourceId: 'ccr:eu-west-1/meridian-prod-euw1->eu-central-1/meridian-prod-euc1',
-        Data: { connectionId: 'conn-1' },
-      }),
+  test('isComplete signs the auto-follow calls as the admin role (assumed once) for the follower’s endpoint', async () => {
+    const fake = new FakeOpenSearch(1);
+    await startReplication(spec, fake.deps());
+    const event = { ...request('Create'), PhysicalResourceId: PHYSICAL_ID };
+    await expect(handlers.isComplete(event)).resolves.toEqual({
+      IsComplete: true,
+      Data: { connectionId: 'conn-1' },
+    });
+    expect(requests.map((r) => [r.method, r.url])).toEqual([
+      ['POST', `https://${spec.followerEndpoint}/_plugins/_replication/_autofollow`],
+      ['POST', `https://${spec.followerEndpoint}/_plugins/_replication/_autofollow`],
+    ]);
+    for (const r of requests) {
+      expect(r.headers.authorization).toMatch(
+        /^AWS4-HMAC-SHA256 Credential=ASIAADMIN\/\d{8}\/eu-central-1\/es\/aws4_request/,
+      );
+      expect(r.headers['x-amz-security-token']).toBe('admin-session');
+    }
+    expect(sts.commandCalls(AssumeRoleCommand).map((c) => c.args[0].input.RoleArn)).toEqual([
+      ADMIN,
     ]);
   });
 
-  test('answers FAILED with the reason instead of leaving the stack waiting', async () => {
-    const answers: { Status: string; Reason: string }[] = [];
-    await handleEvent(
-      event('Create'),
-      new FakeOpenSearch(1, true).deps(),
-      async (_u, body) => void answers.push(JSON.parse(body)),
-    );
-    expect(answers[0]?.Status).toBe('FAILED');
-    expect(answers[0]?.Reason).toMatch(/^ReplicationError: connection conn-1/);
-  });
-
-  test('malformed properties fail Create with every fault, and let Delete succeed', async () => {
-    expect(() => parseSpec({ leader: {}, rules: 'x' })).toThrow(
-      new InvalidPropertiesError(
-        'rules: expected a list; leader.domainName: expected a non-empty string; leader.region: expected a non-empty string; leader.account: expected a non-empty string; follower.domainName: expected a non-empty string; follower.region: expected a non-empty string; follower.account: expected a non-empty string; followerEndpoint: expected a non-empty string; connectionAlias: expected a non-empty string',
-      ),
-    );
-    const answers: { Status: string }[] = [];
-    await handleEvent(
-      event('Delete', {}),
-      new FakeOpenSearch().deps(),
-      async (_u, body) => void answers.push(JSON.parse(body)),
-    );
-    expect(answers[0]?.Status).toBe('SUCCESS');
+  test('onEvent starts the connection with the function’s own role', async () => {
+    new FakeOpenSearch().deps();
+    await expect(handlers.onEvent(request('Create'))).resolves.toEqual({
+      PhysicalResourceId: PHYSICAL_ID,
+      Data: { connectionId: 'conn-1' },
+    });
   });
 });

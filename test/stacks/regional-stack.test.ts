@@ -205,6 +205,7 @@ describe('regional stacks of the shipped regions/', () => {
       const fns = meridianFunctions(built.template(r.id));
       return fns.map((f) => f.Properties.Code.S3Key);
     });
-    expect(new Set(codeKeys.flat()).size).toBe(codeKeys[0]?.length);
+    // Functions may share a bundle (two entry points, or a provider framework's three functions).
+    expect(new Set(codeKeys.flat()).size).toBe(new Set(codeKeys[0]).size);
   });
 });

@@ -1,6 +1,8 @@
-import { Match } from 'aws-cdk-lib/assertions';
+import { Duration } from 'aws-cdk-lib';
+import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import { compactRegion, searchDomainName } from '../../lib/naming';
+import { providerTiming } from '../../lib/search/cross-cluster-replication';
 import { searchZoneCount } from '../../lib/search/regional-search';
 import { followersOf, followRoutes } from '../../lib/search/search-routes';
 import { buildApp } from '../support/app';
@@ -145,11 +147,31 @@ describe.each(config.regions.map((r) => [r.id, r] as const))('OpenSearch in %s',
   });
 });
 
+type Resources = ReturnType<Template['findResources']>;
+const ofType = (t: Resources, type: string) => Object.entries(t).filter(([, r]) => r.Type === type);
+const logicalId = (t: Resources, type: string, prefix: string) => {
+  const ids = ofType(t, type)
+    .map(([id]) => id)
+    .filter((id) => id.startsWith(prefix));
+  expect(ids).toHaveLength(1);
+  return ids[0] as string;
+};
+
 describe.each(config.regions.map((r) => [r.id] as const))(
   'cross-cluster replication into %s',
   (id) => {
     const t = () => built.template(id);
+    const all = () => t().toJSON().Resources as Resources;
     const resources = () => Object.values(t().findResources('Custom::OpenSearchReplication'));
+    const fnId = (prefix: string) => logicalId(all(), 'AWS::Lambda::Function', prefix);
+    const roleOf = (fn: string) => all()[fn]?.Properties.Role['Fn::GetAtt'][0];
+    const statementsOf = (role: string) =>
+      ofType(all(), 'AWS::IAM::Policy')
+        .filter(([, p]) => JSON.stringify(p.Properties.Roles) === JSON.stringify([{ Ref: role }]))
+        .flatMap(
+          ([, p]) =>
+            p.Properties.PolicyDocument.Statement as { Action: unknown; Resource: unknown }[],
+        );
 
     test('one custom resource per leader the plan allows, with one rule per allowed class', () => {
       const actual = resources().map((r) => [
@@ -162,7 +184,7 @@ describe.each(config.regions.map((r) => [r.id] as const))(
       for (const r of resources()) {
         expect(r.Properties).toMatchObject({
           ServiceToken: {
-            'Fn::GetAtt': [expect.stringMatching(/^OpenSearchReplicationFunction/), 'Arn'],
+            'Fn::GetAtt': [fnId('SearchReplicationProviderframeworkonEvent'), 'Arn'],
           },
           leader: {
             domainName: searchDomainName('meridian', 'prod', r.Properties.leader.region),
@@ -174,37 +196,87 @@ describe.each(config.regions.map((r) => [r.id] as const))(
       }
     });
 
-    test('the handler: 15 min timeout, signs as the domain’s admin role, accepts only on its leaders', () => {
-      t().hasResourceProperties('AWS::Lambda::Function', {
-        Timeout: 900,
-        Environment: {
-          Variables: Match.objectLike({
-            MERIDIAN_SEARCH_ADMIN_ROLE_ARN: {
-              'Fn::GetAtt': [Match.stringLikeRegexp('^SearchAdminRole'), 'Arn'],
-            },
-          }),
+    test('served by the Provider framework: onEvent and isComplete wired, polled every 30 s for 30 min', () => {
+      const onEvent = fnId('SearchReplicationOnEvent');
+      const isComplete = fnId('SearchReplicationIsComplete');
+      const framework = all()[fnId('SearchReplicationProviderframeworkonEvent')];
+      expect(framework?.Properties.Environment.Variables).toMatchObject({
+        USER_ON_EVENT_FUNCTION_ARN: { 'Fn::GetAtt': [onEvent, 'Arn'] },
+        USER_IS_COMPLETE_FUNCTION_ARN: { 'Fn::GetAtt': [isComplete, 'Arn'] },
+        WAITER_STATE_MACHINE_ARN: {
+          Ref: expect.stringMatching(/^SearchReplicationProviderwaiterstatemachine/),
         },
       });
-      const leaders = followRoutes(index, id).map((r) => r.leader);
-      const statements = Object.values(t().findResources('AWS::IAM::Policy')).flatMap(
-        (p) =>
-          p.Properties.PolicyDocument.Statement as {
-            Action: string | string[];
-            Resource: unknown;
-          }[],
+      const [[, waiter]] = ofType(all(), 'AWS::StepFunctions::StateMachine').filter(([k]) =>
+        k.startsWith('SearchReplicationProvider'),
+      ) as [[string, Resources[string]]];
+      const definition = JSON.stringify(waiter.Properties.DefinitionString);
+      expect(definition).toContain('\\"IntervalSeconds\\":30');
+      expect(definition).toContain('\\"MaxAttempts\\":60');
+      expect(waiter.Properties).toMatchObject({
+        TracingConfiguration: { Enabled: true },
+        LoggingConfiguration: { Level: 'ALL' },
+      });
+      for (const [fn, entry] of [
+        [onEvent, 'index.onEvent'],
+        [isComplete, 'index.isComplete'],
+      ] as const) {
+        expect(all()[fn]?.Properties).toMatchObject({
+          Handler: entry,
+          Timeout: 60,
+          Environment: {
+            Variables: expect.objectContaining({
+              MERIDIAN_SEARCH_ADMIN_ROLE_ARN: {
+                'Fn::GetAtt': [expect.stringMatching(/^SearchAdminRole/), 'Arn'],
+              },
+            }),
+          },
+        });
+      }
+    });
+
+    test('the framework’s functions meet Meridian’s function settings (runtime, VPC, ARM64, tracing, concurrency, DLQ, key, log group)', () => {
+      const framework = ofType(all(), 'AWS::Lambda::Function').filter(([k]) =>
+        k.startsWith('SearchReplicationProviderframework'),
       );
-      const accept = statements.find((st) => st.Action === 'es:AcceptInboundConnection');
-      expect(accept?.Resource).toEqual(
-        leaders.map(
-          (l) => `arn:aws:es:${l}:111111111111:domain/${searchDomainName('meridian', 'prod', l)}`,
-        ),
+      expect(framework).toHaveLength(3);
+      for (const [, f] of framework) {
+        expect(f.Properties).toMatchObject({
+          Runtime: 'nodejs22.x',
+          Architectures: ['arm64'],
+          TracingConfig: { Mode: 'Active' },
+          ReservedConcurrentExecutions: expect.any(Number),
+          DeadLetterConfig: { TargetArn: expect.anything() },
+          KmsKeyArn: expect.anything(),
+          VpcConfig: { SubnetIds: expect.any(Array) },
+          LoggingConfig: { LogGroup: expect.anything() },
+        });
+      }
+    });
+
+    test('only onEvent creates and deletes connections; both accept only on the plan’s leaders', () => {
+      const leaders = followRoutes(index, id).map(
+        (r) =>
+          `arn:aws:es:${r.leader}:111111111111:domain/${searchDomainName('meridian', 'prod', r.leader)}`,
       );
-      const admin = Object.entries(t().findResources('AWS::IAM::Role')).find(([k]) =>
-        k.startsWith('SearchAdminRole'),
-      )?.[1];
-      expect(JSON.stringify(admin?.Properties.AssumeRolePolicyDocument)).toContain(
-        'OpenSearchReplicationFunctionServiceRole',
+      const actions = (fn: string) =>
+        statementsOf(roleOf(fn)).flatMap((st) => [st.Action].flat() as string[]);
+      const onEvent = fnId('SearchReplicationOnEvent');
+      const isComplete = fnId('SearchReplicationIsComplete');
+      expect(actions(onEvent)).toEqual(
+        expect.arrayContaining(['es:CreateOutboundConnection', 'es:DeleteOutboundConnection']),
       );
+      expect(
+        actions(isComplete)
+          .filter((a) => /Outbound|Inbound/.test(a))
+          .sort(),
+      ).toEqual(['es:AcceptInboundConnection', 'es:DescribeOutboundConnections']);
+      for (const fn of [onEvent, isComplete]) {
+        const accept = statementsOf(roleOf(fn)).find(
+          (st) => st.Action === 'es:AcceptInboundConnection',
+        );
+        expect(accept?.Resource).toEqual(leaders);
+      }
     });
 
     test('as a leader, the domain lets exactly its followers read across clusters', () => {
@@ -217,3 +289,23 @@ describe.each(config.regions.map((r) => [r.id] as const))(
     });
   },
 );
+
+describe('provider timing', () => {
+  test.each([
+    [{}, [30, 1800]],
+    [{ queryInterval: Duration.seconds(10), totalTimeout: Duration.minutes(60) }, [10, 3600]],
+  ])('timing %o → %o', (props, [q, total]) => {
+    const timing = providerTiming(props);
+    expect([timing.queryInterval.toSeconds(), timing.totalTimeout.toSeconds()]).toEqual([q, total]);
+  });
+
+  test.each([
+    [{ totalTimeout: Duration.minutes(90) }, 'at most 3600 s'],
+    [
+      { queryInterval: Duration.seconds(7) },
+      'totalTimeout 1800 s must be a multiple of queryInterval 7 s',
+    ],
+  ])('refuses %o', (props, message) => {
+    expect(() => providerTiming(props)).toThrow(message);
+  });
+});
