@@ -13,6 +13,15 @@ import { spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { PROJECT_ROOT, QUICK } from './options';
 
+if (process.argv.includes('--help')) {
+  process.stdout.write(`Usage: npm run bench [-- --quick]
+  --quick  small sizes, same code paths, figures to .build/bench/ (CI); also MERIDIAN_BENCH_QUICK=1
+  --help   this text
+Full run: figures to bench/results.json, bench/sync-results.json, bench/failover-results.json.
+`);
+  process.exit(0);
+}
+
 const tsx = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
 const started = performance.now();
 for (const part of ['run.ts', 'sync.ts', 'failover.ts']) {

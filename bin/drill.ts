@@ -17,14 +17,26 @@ import { FailoverRequestError, failoverInput, runnerRegion } from '../lib/failov
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 
+const USAGE = `Usage: npm run drill -- --fail <region> [--mode failover|switchover|auto] [--env <name>]
+  --fail <region>  the region whose failure is drilled (required)
+  --mode <mode>    failover (default), switchover or auto
+  --env <name>     environment: regions/overlays/<name>.yaml (default prod)
+  --help           this text
+`;
+
 async function main() {
   const { values } = parseArgs({
     options: {
+      help: { type: 'boolean' },
       fail: { type: 'string' },
       mode: { type: 'string', default: 'failover' },
       env: { type: 'string', default: DEFAULT_ENV },
     },
   });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    return;
+  }
   if (!values.fail)
     throw new FailoverRequestError('--fail <region> is required, e.g. --fail us-east-1');
   const config = loadConfig({ env: values.env });

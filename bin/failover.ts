@@ -17,9 +17,21 @@ import {
   startExecutionCommand,
 } from '../lib/failover/runner';
 
+const USAGE = `Usage: npm run failover -- --from <region> [--mode auto|switchover|failover] [--reason <text>] [--env <name>]
+       npm run failover -- --failback <original region> [--env <name>]
+  --from <region>      the region to fail over away from
+  --mode <mode>        auto (default), switchover or failover
+  --reason <text>      recorded with the execution
+  --failback <region>  the region to fail back into (prints the failback command)
+  --env <name>         environment: regions/overlays/<name>.yaml (default prod)
+  --help               this text
+Prints the execution input and the aws stepfunctions start-execution line; starts nothing.
+`;
+
 try {
   const { values } = parseArgs({
     options: {
+      help: { type: 'boolean' },
       from: { type: 'string' },
       mode: { type: 'string', default: 'auto' },
       reason: { type: 'string' },
@@ -27,6 +39,10 @@ try {
       failback: { type: 'string' },
     },
   });
+  if (values.help) {
+    process.stdout.write(USAGE);
+    process.exit(0);
+  }
   if (values.failback) {
     const config = loadConfig({ env: values.env });
     const fb = failbackCommand(config, values.failback);

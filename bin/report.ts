@@ -11,6 +11,16 @@ import { buildReport } from '../lib/compliance/report/model';
 import { renderHtml, renderMarkdown } from '../lib/compliance/report/render';
 
 const args = process.argv.slice(2);
+if (args.includes('--help')) {
+  process.stdout.write(`Usage: npm run report [-- --cdk-out <dir>] [--cdktf-out <dir>] [--out <dir>] [--name <name>]
+  --cdk-out <dir>    CloudFormation assembly to read (default cdk.out)
+  --cdktf-out <dir>  Cloudflare Terraform JSON to read (default cdktf.out)
+  --out <dir>        where <name>.md and <name>.html go (default reports)
+  --name <name>      report file name (default compliance)
+  --help             this text
+`);
+  process.exit(0);
+}
 const opt = (name: string, fallback: string) => {
   const i = args.indexOf(name);
   return i >= 0 && args[i + 1] ? (args[i + 1] as string) : fallback;

@@ -10,6 +10,18 @@ import * as path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
 const args = process.argv.slice(2);
+if (args.includes('--help')) {
+  process.stdout.write(`Usage: npm run synth [-- --env <name>] [--check] [-c <key>=<value> ...]
+  --env <name>     environment: regions/overlays/<name>.yaml (default prod); report
+                   reports/compliance.md (prod) or reports/compliance-<name>.md
+  --check          every environment into .build/synth-check/, and fail when the committed
+                   reports/compliance.md is stale (what npm test runs)
+  -c <key>=<value> passed to cdk synth: -c meridian:guard=off skips the Control Tower guard,
+                   -c meridian:bundling=per-stack bundles per stack; other cdk synth flags too
+  --help           this text
+`);
+  process.exit(0);
+}
 const check = args.includes('--check');
 const envFlag = args.indexOf('--env');
 const env = envFlag >= 0 ? args[envFlag + 1] : 'prod';
