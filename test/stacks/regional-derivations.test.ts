@@ -1,5 +1,6 @@
 import { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import type { MeridianConfig } from '../../lib/config/load';
+import { MERIDIAN_TAGS, USER_TAGS } from '../../lib/config/rules';
 import { Naming } from '../../lib/naming';
 import {
   failoverRunbookConfig,
@@ -8,6 +9,7 @@ import {
   type HealthTargets,
   healthEnvironment,
   placementOf,
+  regionalTags,
   routingSlots,
 } from '../../lib/regional/derivations';
 import { EIGHT_REGIONS, load } from '../support/fixture';
@@ -175,4 +177,14 @@ test('routingSlots: a slot’s own origin, else the region’s ingress', () => {
     { name: 'blue', weight: 90, target: 'ingress' },
     { name: 'green', weight: 10, target: 'g.example' },
   ]);
+});
+
+describe('regionalTags', () => {
+  test("Meridian's own tags are the count the config's tag budget leaves room for", () => {
+    const bare: MeridianConfig = { ...config, global: { ...config.global, tags: {} } };
+    const own = Object.keys(regionalTags(bare, region('eu-west-1')));
+    expect(own.every((k) => k.startsWith('meridian:'))).toBe(true);
+    expect(own).toHaveLength(MERIDIAN_TAGS);
+    expect(USER_TAGS + MERIDIAN_TAGS).toBe(50);
+  });
 });
