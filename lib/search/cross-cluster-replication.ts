@@ -64,7 +64,8 @@ export function providerTiming(
  * served by aws-cdk-lib's `custom_resources.Provider`: the onEvent function creates the outbound
  * connection and accepts it on the leader; the isComplete function is polled until the connection
  * is ACTIVE and then puts one auto-follow rule per allowed class. The framework answers
- * CloudFormation and fails the resource at the total timeout.
+ * CloudFormation and fails the resource at the total timeout. Only these two functions' roles may
+ * assume the domain's admin role.
  */
 export class CrossClusterReplication extends Construct {
   readonly resources: readonly CustomResource[];
@@ -99,10 +100,7 @@ export class CrossClusterReplication extends Construct {
       // One bundle, two entry points (lambda/opensearch-replication/index.ts).
       (f.function.node.defaultChild as lambda.CfnFunction).handler = `index.${entry}`;
       // The auto-follow API is signed as the domain's master user.
-      props.search.adminRole.grantAssumeRole(f.role);
-      props.search.adminRole.assumeRolePolicy?.addStatements(
-        new iam.PolicyStatement({ actions: ['sts:AssumeRole'], principals: [f.role] }),
-      );
+      props.search.trustAdmin(f.role);
       return f;
     };
     this.onEvent = fn('OnEvent', 'onEvent', 'create, accept or delete the connection');

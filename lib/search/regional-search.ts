@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, Lazy, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -43,8 +43,12 @@ export function searchZoneCount(maxAzs: number, dataNodes: number): 2 | 3 | unde
 export class RegionalSearch extends Construct {
   readonly domain: opensearch.Domain;
   readonly securityGroup: ec2.SecurityGroup;
-  /** Fine-grained access control master user; operators and the replication function assume it. */
-  readonly adminRole: iam.Role;
+  /**
+   * Fine-grained access control master user. Only the roles given to {@link trustAdmin} may assume
+   * it (the cross-cluster replication functions); with none, nobody can.
+   */
+  readonly adminRole: iam.IRole;
+  private readonly admins: iam.IRole[] = [];
 
   constructor(scope: Construct, id: string, props: RegionalSearchProps) {
     super(scope, id);
@@ -55,11 +59,16 @@ export class RegionalSearch extends Construct {
       port: 443,
       description: 'OpenSearch: HTTPS from this VPC only',
     });
-    this.adminRole = new iam.Role(this, 'AdminRole', {
+    const adminRole = new iam.Role(this, 'AdminRole', {
+      // Replaced below: an iam.Role needs a principal, and the trusted roles come later.
       assumedBy: new iam.AccountPrincipal(account),
       description: `OpenSearch fine-grained access control master user for ${props.domainName}`,
       maxSessionDuration: Duration.hours(1),
     });
+    (adminRole.node.defaultChild as iam.CfnRole).assumeRolePolicyDocument = Lazy.any({
+      produce: () => adminTrustPolicy(this.admins.map((r) => r.roleArn)),
+    });
+    this.adminRole = adminRole;
     const group = (name: string) =>
       encryptedLogGroup(this, name, { key: props.key, retentionDays: props.logRetentionDays });
     const slowSearch = group('SlowSearchLogs');
@@ -174,4 +183,22 @@ export class RegionalSearch extends Construct {
       },
     ]);
   }
+
+  /** Lets `role` assume the admin role: named in its trust policy and allowed in its own policy. */
+  trustAdmin(role: iam.IRole): void {
+    this.admins.push(role);
+    this.adminRole.grantAssumeRole(role);
+  }
+}
+
+/**
+ * The admin role's trust policy: exactly the given role ARNs, never the account root; with none,
+ * an explicit deny (a trust policy needs a statement).
+ */
+export function adminTrustPolicy(roleArns: readonly string[]): Record<string, unknown> {
+  const statement =
+    roleArns.length > 0
+      ? { Effect: 'Allow', Principal: { AWS: [...roleArns] }, Action: 'sts:AssumeRole' }
+      : { Effect: 'Deny', Principal: { AWS: '*' }, Action: 'sts:AssumeRole' };
+  return { Version: '2012-10-17', Statement: [statement] };
 }

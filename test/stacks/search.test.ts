@@ -3,7 +3,7 @@ import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import { compactRegion, searchDomainName } from '../../lib/naming';
 import { providerTiming } from '../../lib/search/cross-cluster-replication';
-import { searchZoneCount } from '../../lib/search/regional-search';
+import { adminTrustPolicy, searchZoneCount } from '../../lib/search/regional-search';
 import { followersOf, followRoutes } from '../../lib/search/search-routes';
 import { buildApp } from '../support/app';
 import { EIGHT_REGIONS, load } from '../support/fixture';
@@ -279,6 +279,28 @@ describe.each(config.regions.map((r) => [r.id] as const))(
       }
     });
 
+    test('the admin role trusts exactly the onEvent and isComplete roles: no account root, no other principal', () => {
+      const admin = all()[logicalId(all(), 'AWS::IAM::Role', 'SearchAdminRole')];
+      const expected = [fnId('SearchReplicationOnEvent'), fnId('SearchReplicationIsComplete')].map(
+        (fn) => ({ 'Fn::GetAtt': [roleOf(fn), 'Arn'] }),
+      );
+      expect(admin?.Properties.AssumeRolePolicyDocument).toEqual({
+        Version: '2012-10-17',
+        Statement: [{ Effect: 'Allow', Principal: { AWS: expected }, Action: 'sts:AssumeRole' }],
+      });
+      expect(JSON.stringify(admin?.Properties.AssumeRolePolicyDocument)).not.toMatch(
+        /:root|AccountPrincipal/,
+      );
+      // And the roles themselves may call sts:AssumeRole on it.
+      for (const fn of [fnId('SearchReplicationOnEvent'), fnId('SearchReplicationIsComplete')])
+        expect(statementsOf(roleOf(fn))).toContainEqual(
+          expect.objectContaining({
+            Action: 'sts:AssumeRole',
+            Resource: { 'Fn::GetAtt': [expect.stringMatching(/^SearchAdminRole/), 'Arn'] },
+          }),
+        );
+    });
+
     test('as a leader, the domain lets exactly its followers read across clusters', () => {
       const statements = Object.values(t().findResources('AWS::OpenSearchService::Domain'))[0]
         ?.Properties.AccessPolicies.Statement;
@@ -290,7 +312,14 @@ describe.each(config.regions.map((r) => [r.id] as const))(
   },
 );
 
-describe('provider timing', () => {
+describe('search admin trust and provider timing', () => {
+  test('with no trusted role the admin role is assumable by nobody (explicit deny, no root)', () => {
+    expect(adminTrustPolicy([])).toEqual({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Deny', Principal: { AWS: '*' }, Action: 'sts:AssumeRole' }],
+    });
+  });
+
   test.each([
     [{}, [30, 1800]],
     [{ queryInterval: Duration.seconds(10), totalTimeout: Duration.minutes(60) }, [10, 3600]],
