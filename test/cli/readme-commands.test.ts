@@ -1,0 +1,555 @@
+/**
+ * Every command line README.md and regions/README.md show runs in a test (issue 15).
+ *
+ * The commands are read from the READMEs at test time; each must match exactly one check below,
+ * so a newly documented command fails this file until someone says how it is tested. Commands
+ * that run offline run verbatim (bash, in a throw-away fork of the project whose `regions/` is
+ * test/fixtures/minimal: us-east-1, eu-west-1, eu-central-1 and a staging overlay), so nothing
+ * here overwrites the committed reports/ or depends on the user's own regions/. Commands that
+ * need AWS are checked against what they would act on in the fork's synthesized output.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { loadConfig } from '../../lib/config/load';
+import { ConfigError } from '../../lib/config/problems';
+import { MINIMAL } from '../support/fixture';
+import {
+  expectedLine,
+  PROJECT_ROOT,
+  ProjectFork,
+  type ReadmeCommand,
+  type Run,
+  readmeCommands,
+  type SynthesizedStack,
+  stacksOf,
+} from '../support/readme-commands';
+
+const commands = [
+  ...readmeCommands(path.join(PROJECT_ROOT, 'README.md'), 'README.md'),
+  ...readmeCommands(path.join(PROJECT_ROOT, 'regions', 'README.md'), 'regions/README.md'),
+];
+
+const SYNTH_SECONDS = 300;
+let fork: ProjectFork;
+
+/** Fails with the command, its exit status and the end of its output unless it exited 0. */
+function ok(run: Run): Run {
+  if (run.status !== 0)
+    throw new Error(
+      `\`${run.line}\` exited ${run.status}:\n${(run.stdout + run.stderr).slice(-3000)}`,
+    );
+  return run;
+}
+
+/** A synth run's stacks (the copy taken right after it, so later runs cannot change them). */
+function stacks(run: Run): SynthesizedStack[] {
+  if (!run.out) throw new Error(`\`${run.line}\` wrote no cdk.out/manifest.json`);
+  return stacksOf(run.out);
+}
+
+const prod = () => ok(fork.run('npm run synth'));
+const fixtureRegions = () =>
+  fs
+    .readdirSync(MINIMAL)
+    .filter((f) => f.endsWith('.yaml') && f !== 'global.yaml')
+    .map((f) => f.replace(/\.yaml$/, ''))
+    .sort();
+const packageJson = () =>
+  JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as {
+    scripts: Record<string, string>;
+    dependencies: Record<string, string>;
+    devDependencies: Record<string, string>;
+  };
+const ciRun = () => fs.readFileSync(path.join(PROJECT_ROOT, '.ci', 'run'), 'utf8');
+
+/** The README names regions of the shipped example; the fork has the minimal fixture's. */
+function inFork(region: string): string {
+  if (!fixtureRegions().includes(region))
+    throw new Error(
+      `the README names ${region}, which test/fixtures/minimal lacks: substitute a fixture region in this check and say so`,
+    );
+  return region;
+}
+
+function resourcesOf(stack: SynthesizedStack, type: string) {
+  return Object.values(stack.template.Resources).filter((r) => r.Type === type);
+}
+
+function validationPlugins(run: Run): string[] {
+  const report = JSON.parse(
+    fs.readFileSync(path.join(run.out as string, 'cdk.out', 'validation-report.json'), 'utf8'),
+  ) as { pluginReports: { pluginName: string }[] };
+  return report.pluginReports.map((p) => p.pluginName);
+}
+
+/** `eu-west-1`'s capacity as the failover runbooks carry it, one value per occurrence. */
+function capacitiesOf(run: Run, region: string): number[] {
+  const re = new RegExp(`\\\\"id\\\\":\\\\"${region}\\\\",[^}]*?\\\\"capacity\\\\":(\\d+)`, 'g');
+  return stacks(run).flatMap((s) => [...s.templateText.matchAll(re)].map((m) => Number(m[1])));
+}
+
+/** Leaves of `b` that differ from `a` (dotted path → value). */
+function changedLeaves(a: unknown, b: unknown, at = ''): Record<string, unknown> {
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null)
+    return Object.is(a, b) ? {} : { [at]: b };
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return Object.assign(
+    {},
+    ...[...keys].map((k) =>
+      changedLeaves(
+        (a as Record<string, unknown>)[k],
+        (b as Record<string, unknown>)[k],
+        at ? `${at}.${k}` : k,
+      ),
+    ),
+  );
+}
+
+/** What one `MERIDIAN__…=value` variable changes in the fork's loaded configuration. */
+function changedBy(variable: string, value: string): Record<string, unknown> {
+  const dir = path.join(fork.dir, 'regions');
+  return changedLeaves(
+    loadConfig({ dir, env: 'prod', environ: {} }),
+    loadConfig({ dir, env: 'prod', environ: { [variable]: value } }),
+  );
+}
+
+/** The flags each CLI accepts: its `--help` must name every one. */
+const FLAGS: Record<string, readonly string[]> = {
+  synth: ['--env', '--check', '-c', '--help'],
+  drill: ['--fail', '--mode', '--env', '--help'],
+  failover: ['--from', '--mode', '--reason', '--failback', '--env', '--help'],
+  report: ['--cdk-out', '--cdktf-out', '--out', '--name', '--help'],
+  bench: ['--quick', '--help'],
+};
+
+function helpOf(script: string): void {
+  const run = ok(fork.run(`npm run ${script} -- --help`));
+  const usage = run.stdout.slice(run.stdout.indexOf('Usage:'));
+  expect(usage).toMatch(new RegExp(`^Usage: npm run ${script}\\b`));
+  for (const flag of FLAGS[script] ?? ['--help']) expect(usage).toMatch(new RegExp(`${flag}\\b`));
+}
+
+/** `npx cdk <verb> --help` exits 0 and names the flags the README line uses. */
+function cdkHelp(verb: string, flags: readonly string[] = []): void {
+  const run = ok(fork.run(`npx cdk ${verb} --help`));
+  for (const flag of flags) expect(run.stdout + run.stderr).toContain(flag);
+}
+
+function synthOfEnv(env: string): Run {
+  return env === 'prod' ? prod() : ok(fork.run(`npm run synth -- --env ${env}`));
+}
+
+interface Check {
+  readonly pattern: RegExp;
+  readonly check: (cmd: ReadmeCommand, m: RegExpExecArray) => void;
+}
+
+const CHECKS: readonly Check[] = [
+  {
+    // `npm install` itself is not run here: in the fork it would install through the node_modules
+    // symlink into the project's own. The `npm install` check covers what it installs.
+    pattern: /^(?:npm install && )?npm run synth$/,
+    check: () => {
+      const run = prod();
+      const ids = stacks(run).map((s) => s.id);
+      expect(stacks(run).map((s) => s.region)).toEqual(fixtureRegions());
+      for (const id of ids) expect(run.stdout).toMatch(new RegExp(`^  ${id} +\\d+ resources`, 'm'));
+      expect(run.stdout).toMatch(/^ {2}meridian-edge-prod +\d+ pools/m);
+      expect(run.stdout).toContain('Detection + re-route, worst case per region');
+      const out = run.out as string;
+      expect(fs.existsSync(path.join(out, 'cdktf.out/stacks/meridian-edge-prod/cdk.tf.json'))).toBe(
+        true,
+      );
+      for (const f of ['compliance.md', 'compliance.html'])
+        expect(fs.existsSync(path.join(out, 'reports', f))).toBe(true);
+      // The four cdk-nag packs and the Control Tower guard all ran.
+      expect(validationPlugins(run)).toEqual(
+        expect.arrayContaining([
+          'AwsSolutions',
+          'HIPAA.Security',
+          'NIST.800.53.R5',
+          'PCI.DSS.321',
+          'cdk-validator-cfnguard',
+        ]),
+      );
+    },
+  },
+  {
+    // "installs exactly the versions pinned in package-lock.json": exact pins, the lock agrees.
+    pattern: /^npm install$/,
+    check: () => {
+      const pkg = packageJson();
+      const lock = JSON.parse(
+        fs.readFileSync(path.join(PROJECT_ROOT, 'package-lock.json'), 'utf8'),
+      ) as { packages: Record<string, { dependencies?: object; devDependencies?: object }> };
+      for (const [name, version] of Object.entries({ ...pkg.dependencies, ...pkg.devDependencies }))
+        expect(`${name}@${version}`).toMatch(/@\d+\.\d+\.\d+$/);
+      expect(lock.packages['']?.dependencies).toEqual(pkg.dependencies);
+      expect(lock.packages['']?.devDependencies).toEqual(pkg.devDependencies);
+    },
+  },
+  {
+    pattern: /^npm run synth -- --env (\w+)$/,
+    check: (cmd, m) => {
+      const env = m[1] as string;
+      const run = ok(fork.run(cmd.line));
+      expect(stacks(run).map((s) => s.id)).toEqual(
+        fixtureRegions().map((r) => `Meridian-${env}-${r}`),
+      );
+      expect(fs.existsSync(path.join(run.out as string, 'reports', `compliance-${env}.md`))).toBe(
+        true,
+      );
+    },
+  },
+  {
+    // The overlay is picked with `-c env=<env>`: `npm run synth -- --env staging` passes exactly
+    // that to cdk synth; its stacks carry the overlay's account and capacity.
+    pattern: /^-c env=<env>$/,
+    check: () => {
+      const overlay = parseYaml(
+        fs.readFileSync(path.join(fork.dir, 'regions', 'overlays', 'staging.yaml'), 'utf8'),
+      ) as { global: { account: string }; regions: { 'eu-west-1': { capacity: number } } };
+      const run = synthOfEnv('staging');
+      for (const s of stacks(run)) expect(s.account).toBe(overlay.global.account);
+      expect(new Set(capacitiesOf(run, 'eu-west-1'))).toEqual(
+        new Set([overlay.regions['eu-west-1'].capacity]),
+      );
+    },
+  },
+  {
+    pattern: /^npm run synth -- -c meridian:guard=off$/,
+    check: (cmd) => {
+      const run = ok(fork.run(cmd.line));
+      expect(stacks(run).map((s) => s.id)).toEqual(stacks(prod()).map((s) => s.id));
+      expect(validationPlugins(prod())).toContain('cdk-validator-cfnguard');
+      expect(validationPlugins(run)).not.toContain('cdk-validator-cfnguard');
+      expect(validationPlugins(run)).toContain('AwsSolutions');
+    },
+  },
+  {
+    pattern: /^MERIDIAN__GLOBAL__ACCOUNT=(\d{12}) npm run synth$/,
+    check: (cmd, m) => {
+      const run = ok(fork.run(cmd.line));
+      expect(stacks(prod()).map((s) => s.account)).not.toContain(m[1]);
+      expect(new Set(stacks(run).map((s) => s.account))).toEqual(new Set([m[1]]));
+    },
+  },
+  {
+    pattern: /^MERIDIAN__GLOBAL__DEFAULTS__OBSERVABILITY__LOG_RETENTION_DAYS=(\d+) npm run synth$/,
+    check: (cmd, m) => {
+      const days = Number(m[1]);
+      const retention = (r: Run) =>
+        new Set(
+          stacks(r).flatMap((s) =>
+            resourcesOf(s, 'AWS::Logs::LogGroup').map((g) => g.Properties?.RetentionInDays),
+          ),
+        );
+      const run = ok(fork.run(cmd.line));
+      expect(retention(prod())).not.toEqual(new Set([days]));
+      expect(retention(run)).toEqual(new Set([days]));
+    },
+  },
+  {
+    // Capacity shows in the cell description every failover runbook carries.
+    pattern: /^MERIDIAN__REGIONS__EU_WEST_1__CAPACITY=(\d+) npm run synth$/,
+    check: (cmd, m) => {
+      const run = ok(fork.run(cmd.line));
+      const before = capacitiesOf(prod(), inFork('eu-west-1'));
+      expect(before.length).toBeGreaterThan(0);
+      expect(before).not.toContain(Number(m[1]));
+      expect(new Set(capacitiesOf(run, 'eu-west-1'))).toEqual(new Set([Number(m[1])]));
+    },
+  },
+  {
+    // A variable shown without a command: what it changes in the loaded configuration.
+    pattern: /^(MERIDIAN__[A-Z0-9_]+)=(\S+)$/,
+    check: (_cmd, m) => {
+      const changed = changedBy(m[1] as string, m[2] as string);
+      expect(Object.keys(changed).length).toBeGreaterThan(0);
+      for (const v of Object.values(changed)) expect(String(v)).toBe(m[2]);
+    },
+  },
+  {
+    // The variables' syntax (placeholders): one instance of each form, and a refused key.
+    pattern: /^MERIDIAN__(?:…|GLOBAL__<FIELD>.*|REGIONS__<REGION_ID>__<FIELD>.*)?$/,
+    check: () => {
+      expect(changedBy('MERIDIAN__GLOBAL__ACCOUNT', '999999999999')).toEqual({
+        'global.account': '999999999999',
+      });
+      const capacity = Object.values(changedBy('MERIDIAN__REGIONS__US_EAST_1__CAPACITY', '7'));
+      expect(capacity.length).toBeGreaterThan(0);
+      for (const v of capacity) expect(v).toBe(7);
+      const dir = path.join(fork.dir, 'regions');
+      expect(() =>
+        loadConfig({ dir, env: 'prod', environ: { MERIDIAN__GLOBAL__CONSTRUCTOR: 'x' } }),
+      ).toThrow(ConfigError);
+    },
+  },
+  {
+    pattern: /^terraform -chdir=(\S+) init && … apply$/,
+    check: (_cmd, m) => {
+      const file = path.join(prod().out as string, m[1] as string, 'cdk.tf.json');
+      const tf = JSON.parse(fs.readFileSync(file, 'utf8')) as { provider: object };
+      expect(Object.keys(tf.provider)).toContain('cloudflare');
+    },
+  },
+  {
+    // No AWS here: the function it names exists in the region's template (the region from the
+    // line, or from the line before it when this one elides it with `…`), and the handler reads
+    // every payload field.
+    pattern: /^aws lambda invoke /,
+    check: (cmd) => {
+      const both = `${cmd.line} ${cmd.line.includes('…') ? (cmd.previous ?? '') : ''}`;
+      const fn = /<the (\w+)\/(\w+) function>/.exec(both);
+      if (!fn) throw new Error(`no <the X/Y function> in or before ${cmd.line}`);
+      const region = /--region (\S+)/.exec(both)?.[1];
+      // Without --region: some region has it (Sync functions exist in writer regions only).
+      const having = stacks(prod())
+        .filter((s) =>
+          resourcesOf(s, 'AWS::Lambda::Function').some(
+            (r) => r.Metadata?.['aws:cdk:path'] === `${s.id}/${fn[1]}/${fn[2]}/Function/Resource`,
+          ),
+        )
+        .map((s) => s.region);
+      if (region) expect(having).toContain(inFork(region));
+      else expect(having.length).toBeGreaterThan(0);
+      const payload = /--payload '([^']*)'/.exec(cmd.line)?.[1];
+      if (payload) {
+        const name = (fn[2] as string).toLowerCase();
+        const sources = [
+          path.join(
+            PROJECT_ROOT,
+            'lambda',
+            `${(fn[1] as string).toLowerCase()}-${name}`,
+            'index.ts',
+          ),
+          path.join(
+            PROJECT_ROOT,
+            'lambda',
+            'shared',
+            (fn[1] as string).toLowerCase(),
+            `${name}.ts`,
+          ),
+        ]
+          .filter((f) => fs.existsSync(f))
+          .map((f) => fs.readFileSync(f, 'utf8'))
+          .join('\n');
+        for (const key of Object.keys(JSON.parse(payload)))
+          expect(sources).toMatch(new RegExp(`readonly ${key}\\?:`));
+      }
+    },
+  },
+  {
+    pattern: /^npx cdk bootstrap aws:\/\/<account>\/([a-z0-9-]+)$/,
+    check: (_cmd, m) => {
+      cdkHelp('bootstrap');
+      expect(stacks(prod()).map((s) => s.region)).toContain(inFork(m[1] as string));
+    },
+  },
+  {
+    // The stack must exist in what `cdk synth -c env=<env>` gives (synth.mjs passes exactly that).
+    pattern: /^npx cdk (deploy|diff)(?: -c env=(\w+))? (Meridian-(\w+)-([a-z0-9-]+))$/,
+    check: (_cmd, m) => {
+      const [, verb, envFlag, id, env, region] = m as unknown as string[];
+      cdkHelp(verb as string, envFlag ? ['--context'] : []);
+      expect(env).toBe(envFlag ?? 'prod');
+      inFork(region as string);
+      expect(stacks(synthOfEnv(env as string)).map((s) => s.id)).toContain(id);
+    },
+  },
+  {
+    pattern: /^cdk diff$/,
+    check: () => {
+      cdkHelp('diff', ['--context']);
+      const workflow = fs.readFileSync(
+        path.join(PROJECT_ROOT, '.github', 'workflows', 'meridian.yml'),
+        'utf8',
+      );
+      expect(workflow).toMatch(/run: npx cdk diff "Meridian-/);
+    },
+  },
+  {
+    pattern: /^npm run failover -- (?!--help$)/,
+    check: (cmd) => {
+      const run = ok(fork.run(cmd.line));
+      const start =
+        /^aws stepfunctions start-execution --region (\S+) --state-machine-arn arn:aws:states:\S+:stateMachine:(\S+) /m.exec(
+          run.stdout,
+        );
+      if (!start) throw new Error(`no start-execution line in:\n${run.stdout}`);
+      const machines = stacks(prod())
+        .filter((s) => s.region === start[1])
+        .flatMap((s) => resourcesOf(s, 'AWS::StepFunctions::StateMachine'))
+        .map((r) => r.Properties?.StateMachineName);
+      expect(machines).toContain(start[2]);
+      for (const line of cmd.expected) expect(run.stdout).toMatch(expectedLine(line));
+    },
+  },
+  {
+    // Runs without the optional `[--mode switchover]`, whose mode its --help must list: a second
+    // drill costs ~20 s of CPU and, on the fixture (us-east-1 is alone in its cell), takes the same
+    // path; test/failover/drill.test.ts executes the planned switchover.
+    pattern: /^npm run drill -- --fail ([a-z0-9-]+)(?: \[--mode (\w+)\])?$/,
+    check: (_cmd, m) => {
+      if (m[2])
+        expect(ok(fork.run('npm run drill -- --help')).stdout).toMatch(
+          new RegExp(`--mode [\\w|]*\\b${m[2]}\\b`),
+        );
+      const run = ok(fork.run(`npm run drill -- --fail ${inFork(m[1] as string)}`));
+      const runbook = /^Drill: \S+ .*; runbook (\S+)$/m.exec(run.stdout)?.[1];
+      const machines = stacks(prod()).flatMap((s) =>
+        resourcesOf(s, 'AWS::StepFunctions::StateMachine').map(
+          (r) => r.Properties?.StateMachineName,
+        ),
+      );
+      expect(machines).toContain(runbook);
+      expect(run.stdout).toMatch(/^Timeline \(state entered, ms from start\):$/m);
+      expect(run.stdout).toMatch(/^Changes:$/m);
+      expect(run.stdout).toMatch(/^Outcome: /m);
+      // "60 s for the shipped config": detection 30 s, then the DNS TTL (30 s) beats the steps.
+      expect(run.stdout).toMatch(/^Modelled RTO: 60\.0 s = detect 30 s/m);
+    },
+  },
+  {
+    pattern: /^npm run report$/,
+    check: (cmd) => {
+      prod();
+      fs.rmSync(path.join(fork.dir, 'reports'), { recursive: true, force: true });
+      const run = ok(fork.run(cmd.line));
+      expect(run.stdout).toMatch(
+        new RegExp(
+          `^compliance report: reports/compliance\\.md, reports/compliance\\.html — ${fixtureRegions().length} regions, \\d+ replication edges`,
+          'm',
+        ),
+      );
+      for (const f of ['compliance.md', 'compliance.html'])
+        expect(fs.existsSync(path.join(fork.dir, 'reports', f))).toBe(true);
+    },
+  },
+  {
+    pattern: /^npm run (synth|drill|failover|report|bench) -- --help$/,
+    check: (_cmd, m) => helpOf(m[1] as string),
+  },
+  {
+    // The bare name of a tool that needs arguments: what it takes is its --help.
+    pattern: /^npm run (drill|failover)$/,
+    check: (_cmd, m) => helpOf(m[1] as string),
+  },
+  {
+    // Not run: the benchmark takes minutes of the whole machine. CI runs the quick one on every
+    // run (.ci/run), so a bench that stops working fails CI.
+    pattern: /^npm run bench(?: -- --quick)?$/,
+    check: () => {
+      expect(packageJson().scripts.bench).toBe('tsx bench/main.ts');
+      expect(ciRun()).toMatch(/^npm run bench -- --quick$/m);
+      helpOf('bench');
+    },
+  },
+  {
+    // The suite itself (it runs this file): what CI runs, and what `npm test` is made of.
+    pattern: /^(?:npm install && )?npm test$/,
+    check: () => {
+      expect(ciRun()).toMatch(/^npm install && npm test$/m);
+      expect(packageJson().scripts.test).toBe(
+        'npm run typecheck && npm run lint && npm run test:unit && npm run test:synth',
+      );
+      expect(packageJson().scripts['test:synth']).toBe('node scripts/synth.mjs --check');
+    },
+  },
+  {
+    // "tsc --noEmit (strict, noUncheckedIndexedAccess)"; run by `npm test`, not here.
+    pattern: /^npm run typecheck$/,
+    check: () => {
+      expect(packageJson().scripts.typecheck).toBe('tsc --noEmit');
+      const tsconfig = JSON.parse(
+        fs.readFileSync(path.join(PROJECT_ROOT, 'tsconfig.json'), 'utf8'),
+      ) as { compilerOptions: Record<string, unknown> };
+      expect(tsconfig.compilerOptions).toMatchObject({
+        strict: true,
+        noUncheckedIndexedAccess: true,
+      });
+    },
+  },
+  {
+    // "biome (format + lint); npm run format fixes"; run by `npm test`, not here.
+    pattern: /^npm run lint$/,
+    check: () => {
+      expect(packageJson().scripts.lint).toBe('biome check .');
+      expect(packageJson().scripts.format).toBe('biome check --write .');
+    },
+  },
+  {
+    // Not run from here: a jest inside this jest over folders other engineers change, and
+    // test/config alone is well over 30 s on 2 cores. The script adds the flag and the folder
+    // has tests.
+    pattern: /^npm run jest -- (test\/[\w/-]+)$/,
+    check: (_cmd, m) => {
+      expect(packageJson().scripts.jest).toContain('--experimental-vm-modules');
+      expect(fs.readdirSync(path.join(PROJECT_ROOT, m[1] as string))).toEqual(
+        expect.arrayContaining([expect.stringMatching(/\.test\.ts$/)]),
+      );
+    },
+  },
+  {
+    // The server CI provides: the same URL as .ci/run's default.
+    pattern: /^DATABASE_URL=(\S+) npm run jest -- (test\/[\w/-]+)$/,
+    check: (_cmd, m) => {
+      expect(ciRun()).toContain(`DATABASE_URL="\${DATABASE_URL:-${m[1]}}"`);
+      expect(fs.existsSync(path.join(PROJECT_ROOT, m[2] as string))).toBe(true);
+    },
+  },
+];
+
+function checksFor(cmd: ReadmeCommand) {
+  return CHECKS.flatMap((c) => {
+    const m = c.pattern.exec(cmd.line);
+    return m ? [{ c, m }] : [];
+  });
+}
+
+beforeAll(() => {
+  fork = new ProjectFork(MINIMAL);
+  prod(); // bundles, template validation and guard caches warm up once, here
+}, SYNTH_SECONDS * 1000);
+
+afterAll(() => {
+  if (!fork) return;
+  const runs = fork.allRuns();
+  process.stdout.write(
+    `readme commands: ${runs.length} runs, ${runs.reduce((t, r) => t + r.seconds, 0).toFixed(0)} s\n${runs
+      .map((r) => `  ${r.seconds.toFixed(1).padStart(6)} s  ${r.line}`)
+      .join('\n')}\n`,
+  );
+  fork.remove();
+});
+
+test('the READMEs show commands, and each has exactly one check', () => {
+  expect(commands.length).toBeGreaterThan(20);
+  const problems = commands.flatMap((cmd) => {
+    const n = checksFor(cmd).length;
+    if (n === 1) return [];
+    return n === 0
+      ? [`README command has no test: ${cmd.line}; add a check in test/cli/readme-commands.test.ts`]
+      : [`README command has ${n} checks: ${cmd.line}; make exactly one pattern match it`];
+  });
+  expect(problems).toEqual([]);
+});
+
+test.each(commands.map((c) => [`${c.line}  (${c.sources.join(', ')})`, c] as const))(
+  '%s',
+  (_name, cmd) => {
+    const [match] = checksFor(cmd);
+    if (!match)
+      throw new Error(
+        `README command has no test: ${cmd.line}; add a check in test/cli/readme-commands.test.ts`,
+      );
+    match.c.check(cmd, match.m);
+  },
+  SYNTH_SECONDS * 1000,
+);
+
+test.each(Object.keys(FLAGS))('npm run %s -- --help exits 0 and names every flag', (script) =>
+  helpOf(script),
+);
