@@ -60,6 +60,22 @@ const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 
 // ---- full synth through the CDK CLI, as a user runs it ------------------------------------------
 const cdk = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'cdk');
+/** Where the app writes its phases (bin/app.ts); the bench prints the cold synth's. */
+const lastTimings = path.join(tmp('bench-timings-'), 'timings.json');
+/** The synth's phases (s), and what the CLI, node and module loading took around them. */
+function breakdown(wallSeconds: number): { phase: string; s: number }[] {
+  const phases = JSON.parse(fs.readFileSync(lastTimings, 'utf8')) as {
+    phase: string;
+    ms: number;
+  }[];
+  const inApp = phases.find((p) => p.phase === 'total (in the app)')?.ms ?? 0;
+  return [
+    ...phases
+      .filter((p) => p.phase !== 'total (in the app)')
+      .map((p) => ({ phase: p.phase, s: p.ms / 1000 })),
+    { phase: 'CDK CLI, node, tsx and module loading', s: wallSeconds - inApp / 1000 },
+  ];
+}
 /** The last `once`-mode synth's output: its templates give each bundle its environment. */
 let onceOut = '';
 function cliSynth(mode: BundlingMode, ...extra: string[]): number {
@@ -71,7 +87,11 @@ function cliSynth(mode: BundlingMode, ...extra: string[]): number {
     ['synth', '--quiet', '-c', `meridian:bundling=${mode}`, '-o', out, ...extra],
     {
       cwd: PROJECT_ROOT,
-      env: { ...process.env, CDK_HOME: path.join(PROJECT_ROOT, '.cdk-home') },
+      env: {
+        ...process.env,
+        CDK_HOME: path.join(PROJECT_ROOT, '.cdk-home'),
+        MERIDIAN_SYNTH_TIMINGS: lastTimings,
+      },
       encoding: 'utf8',
     },
   );
@@ -100,6 +120,12 @@ if (QUICK) {
   const firstOnce = coldSynth('once');
   const coldOnce = coldSynth('once');
   record('synth.cold', coldOnce, 's', coldPerStack);
+  const parts = breakdown(coldOnce);
+  (results[results.length - 1] as Result).note = parts
+    .map((p) => `${p.phase} ${p.s.toFixed(2)} s`)
+    .join('; ');
+  console.error('synth.cold, where the time goes:');
+  for (const p of parts) console.error(`  ${p.s.toFixed(2).padStart(6)} s  ${p.phase}`);
   record('synth.first', firstOnce, 's', firstPerStack);
   (results[results.length - 1] as Result).note =
     "cold bundles and a cold guard cache: a fresh clone's first synth (no goal)";

@@ -4,19 +4,22 @@ import { type App, Validations } from 'aws-cdk-lib';
 import { ResidencyIndex } from '../lambda/shared/residency-plan';
 import { CachedTemplateValidation } from './compliance/cached-template-validation';
 import { ControlTowerGuard } from './compliance/control-tower-guard';
-import { registerCompliancePacks } from './compliance/nag';
+import { compliancePacks } from './compliance/nag';
 import { ResidencyGuard } from './compliance/residency-guard';
 import type { MeridianConfig } from './config/load';
 import type { BundlingMode } from './functions/meridian-function';
 import { Naming } from './naming';
 import { type DeployNeed, deployNeeds, deployOrder } from './regional/deploy-order';
 import { RegionalStack } from './regional-stack';
+import type { SynthTimings } from './synth-timings';
 
 export interface MeridianAppOptions {
   /** @default 'once' */
   readonly bundling?: BundlingMode;
   /** Register the cdk-nag packs and the residency guard. @default true */
   readonly compliance?: boolean;
+  /** Records where the synth's time goes (the bench's breakdown). @default - not recorded */
+  readonly timings?: SynthTimings;
   /**
    * Also run the Control Tower proactive controls (cfn-guard, ~6.5 s for the shipped regions on 2 cores).
    * @default false - `bin/app.ts` (every `npm run synth`) turns it on; in-process test apps leave it off
@@ -50,13 +53,16 @@ export function buildMeridian(
       .get(need.region)
       ?.addStackDependency(stackOf.get(need.after) as RegionalStack, why(need));
   if (options.compliance ?? true) {
-    // aws-cdk-lib's template validation, remembered by content (it replaces the built-in one).
-    Validations.of(app).addPlugins(new CachedTemplateValidation());
-    registerCompliancePacks(app);
+    const { timings } = options;
     Validations.of(app).addPlugins(
-      new ResidencyGuard(index, new Naming(config.global.platform, config.env)),
+      ...[
+        // aws-cdk-lib's template validation, remembered by content (replaces the built-in one).
+        new CachedTemplateValidation(),
+        ...compliancePacks(app),
+        new ResidencyGuard(index, new Naming(config.global.platform, config.env)),
+        ...(options.controlTower ? [new ControlTowerGuard()] : []),
+      ].map((p) => (timings ? timings.plugin(p) : p)),
     );
-    if (options.controlTower) Validations.of(app).addPlugins(new ControlTowerGuard());
   }
   return stacks;
 }

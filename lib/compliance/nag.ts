@@ -20,10 +20,6 @@ export function compliancePacks(app: App): NagPack[] {
   ];
 }
 
-export function registerCompliancePacks(app: App): void {
-  Validations.of(app).addPlugins(...compliancePacks(app));
-}
-
 /** Pack names as cdk-nag 3 expects them in acknowledgement ids (`<pack>::<rule>`). */
 export const PACKS = {
   aws: 'AwsSolutions',
