@@ -360,6 +360,20 @@ const CHECKS: readonly Check[] = [
     },
   },
   {
+    // --all follows the stack dependencies: in the fixture, eu-central-1 joins eu-west-1's cell.
+    pattern: /^npx cdk deploy --all$/,
+    check: () => {
+      cdkHelp('deploy', ['--all']);
+      const run = prod();
+      const manifest = JSON.parse(
+        fs.readFileSync(path.join(run.out as string, 'manifest.json'), 'utf8'),
+      ) as { artifacts: Record<string, { dependencies?: string[] }> };
+      expect(manifest.artifacts['Meridian-prod-eu-central-1']?.dependencies).toContain(
+        'Meridian-prod-eu-west-1',
+      );
+    },
+  },
+  {
     pattern: /^cdk diff$/,
     check: () => {
       cdkHelp('diff', ['--context']);
