@@ -221,10 +221,11 @@ buildSync({
   logLevel: 'error',
 });
 /**
- * Each handler's environment, from the `once` synth's templates: the function whose asset is this
- * handler's bundle (same bytes), in the first stack that deploys it.
+ * Each handler's environments, from the `once` synth's templates: of the functions whose asset is
+ * this handler's bundle (same bytes), one per distinct set of variable names (a secondary's health
+ * function has other variables than a primary's), first stack first.
  */
-function environmentsByHandler(): Map<string, Record<string, string>> {
+function environmentsByHandler(): Map<string, Record<string, string>[]> {
   const sha = (file: string) => createHash('sha256').update(fs.readFileSync(file)).digest('hex');
   const handlerOfBundle = new Map(
     [...bundles.dirs].map(([name, dir]) => [sha(path.join(dir, 'index.mjs')), name]),
@@ -235,7 +236,8 @@ function environmentsByHandler(): Map<string, Record<string, string>> {
       { type: string; environment?: string; properties?: { templateFile?: string } }
     >;
   };
-  const out = new Map<string, Record<string, string>>();
+  const out = new Map<string, Record<string, string>[]>();
+  const shapes = new Set<string>();
   for (const a of Object.values(manifest.artifacts)) {
     if (a.type !== 'aws:cloudformation:stack' || !a.properties?.templateFile) continue;
     const [, account = '111111111111', region = 'us-east-1'] =
@@ -250,23 +252,28 @@ function environmentsByHandler(): Map<string, Record<string, string>> {
       const bundle = asset && path.join(onceOut, asset, 'index.mjs');
       const handler =
         bundle && fs.existsSync(bundle) ? handlerOfBundle.get(sha(bundle)) : undefined;
-      if (!handler || out.has(handler)) continue;
+      const shape = `${handler} ${Object.keys(env).sort().join(' ')}`;
+      if (!handler || shapes.has(shape)) continue;
+      shapes.add(shape);
       // What Lambda provides beside the function's own variables; the plan file is the layer's.
-      out.set(handler, {
-        ...env,
-        AWS_REGION: region,
-        AWS_LAMBDA_FUNCTION_NAME: `bench-${handler}`,
-        ...(env.MERIDIAN_RESIDENCY_PLAN_FILE ? { MERIDIAN_RESIDENCY_PLAN_FILE: plan } : {}),
-      });
+      out.set(handler, [
+        ...(out.get(handler) ?? []),
+        {
+          ...env,
+          AWS_REGION: region,
+          AWS_LAMBDA_FUNCTION_NAME: `bench-${handler}`,
+          ...(env.MERIDIAN_RESIDENCY_PLAN_FILE ? { MERIDIAN_RESIDENCY_PLAN_FILE: plan } : {}),
+        },
+      ]);
     }
   }
   return out;
 }
 
 /** Module load times of `file` in fresh node processes (ms). */
-function loadSamples(file: string, env: Record<string, string>): number[] {
+function loadSamples(file: string, env: Record<string, string>, n = sized(11, 3)): number[] {
   const samples: number[] = [];
-  for (let i = 0; i < sized(11, 3); i++) {
+  for (let i = 0; i < n; i++) {
     const run = spawnSync(
       process.execPath,
       [
@@ -294,7 +301,7 @@ function loadSamples(file: string, env: Record<string, string>): number[] {
 }
 const environments = environmentsByHandler();
 for (const [name, dir] of bundles.dirs) {
-  const env = environments.get(name);
+  const [env, ...variants] = environments.get(name) ?? [];
   if (!env) {
     // A handler no stack of these regions deploys (e.g. search replication with no followers).
     console.error(`lambda: ${name} is deployed by no stack of regions/: not measured`);
@@ -308,6 +315,8 @@ for (const [name, dir] of bundles.dirs) {
     'KiB',
     fs.statSync(naive).size / 1024,
   );
+  // Every other environment shape this handler is deployed with must start too (one load each).
+  for (const variant of variants) loadSamples(ours, variant, 1);
   const samples = loadSamples(ours, env);
   record(`lambda.${name}.load`, median(samples), 'ms', median(loadSamples(naive, env)));
   const last = results[results.length - 1] as Result;
