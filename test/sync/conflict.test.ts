@@ -5,7 +5,7 @@ import {
   resolve,
 } from '../../lambda/shared/sync/conflict';
 import type { ChangeEvent } from '../../lambda/shared/sync/events';
-import { HlcClock } from '../../lambda/shared/sync/hlc';
+import { compareHlc, HlcClock } from '../../lambda/shared/sync/hlc';
 import { change } from './events';
 
 const T = 1_700_000_000_000;
@@ -100,7 +100,80 @@ describe('strategies', () => {
         payload: { email: 'b@x' },
         deleted: false,
       });
+    // toMatchObject lets extra fields through: the field written before the delete is gone.
+    for (const order of [
+      [a, del, b],
+      [del, b, a],
+      [del, a],
+    ])
+      expect(Object.keys(apply('field-merge', order)?.payload ?? {})).not.toContain('name');
     expect(apply('field-merge', [a, del])).toMatchObject({ payload: {}, deleted: true });
+  });
+
+  test('a first write stores the event; a first delete stores an empty, deleted row', () => {
+    const a = eu(T, { name: 'A' }, 'a');
+    expect(resolve('lww', undefined, a)).toEqual({
+      row: expect.objectContaining({ payload: { name: 'A' }, deleted: false }),
+      conflict: false,
+      review: false,
+    });
+    const del = change({
+      seed: 'd',
+      op: 'delete',
+      payload: { name: 'A' },
+      hlc: { wall: T, logical: 0 },
+    });
+    expect(resolve('lww', undefined, del).row).toMatchObject({ payload: {}, deleted: true });
+  });
+
+  test('lww and home-wins never ask for review, even on a conflict', () => {
+    const row = apply('lww', [eu(T, { name: 'A' }, 'a')]);
+    expect(resolve('lww', row, us(T + 1, { name: 'B' }, 'b'))).toMatchObject({
+      conflict: true,
+      review: false,
+    });
+    expect(resolve('home-wins', row, us(T + 1, { name: 'B' }, 'b')).review).toBe(false);
+  });
+
+  test('field-merge: a stale or repeated write changes nothing, and never asks for review', () => {
+    const a = eu(T, { name: 'Ada' }, 'a');
+    const b = us(T + 1, { name: 'Bea' }, 'b');
+    const row = apply('field-merge', [b]);
+    expect(resolve('field-merge', row, a)).toEqual({
+      row: undefined,
+      conflict: true,
+      review: false,
+    });
+    expect(resolve('field-merge', row, b).row).toBeUndefined();
+    const del = change({ seed: 'd', op: 'delete', payload: {}, hlc: { wall: T + 5, logical: 0 } });
+    const older = change({
+      seed: 'o',
+      op: 'delete',
+      payload: {},
+      hlc: { wall: T + 3, logical: 0 },
+    });
+    const deleted = apply('field-merge', [b, del]);
+    expect(resolve('field-merge', deleted, del).row).toBeUndefined();
+    expect(resolve('field-merge', deleted, older).row).toBeUndefined();
+  });
+
+  test('field-merge: the row version is its greatest field clock, whatever the arrival order', () => {
+    const a = eu(T, { name: 'Ada' }, 'a');
+    const b = us(T + 1, { email: 'b@x' }, 'b');
+    const c = eu(T + 2, { phone: '1' }, 'c');
+    for (const order of [
+      [c, b, a],
+      [a, c, b],
+    ])
+      expect(apply('field-merge', order)?.version.wall).toBe(T + 2);
+  });
+
+  test('field-merge over a row written under another strategy: its version stands for every field', () => {
+    const row = apply('lww', [us(T + 1, { email: 'b@x' }, 'b')]);
+    expect(row?.clocks).toBeUndefined();
+    const merged = resolve('field-merge', row, eu(T, { email: 'a@x', name: 'Ada' }, 'a')).row;
+    expect(merged?.payload).toEqual({ email: 'b@x', name: 'Ada' });
+    expect(merged?.clocks?.email?.wall).toBe(T + 1);
   });
 
   test('manual: converges like lww and flags versions from different regions for review', () => {
@@ -136,8 +209,46 @@ describe('hybrid logical clock', () => {
     expect(clock.tick()).toEqual({ wall: 1500, logical: 6 });
   });
 
-  test('a remote clock far ahead is refused', () => {
-    const clock = new HlcClock(() => 0, 1000);
-    expect(() => clock.receive({ wall: 5000, logical: 0 })).toThrow(/ahead/);
+  test('a remote clock far ahead is refused, saying by how much; up to the limit is accepted', () => {
+    const clock = new HlcClock(() => 1000, 1000);
+    expect(() => clock.receive({ wall: 5000, logical: 0 })).toThrow(
+      'remote clock 5000 is 4000 ms ahead (max 1000)',
+    );
+    expect(clock.receive({ wall: 2000, logical: 0 })).toEqual({ wall: 2000, logical: 1 });
+    expect(new HlcClock(() => 500, 1000).receive({ wall: 1400, logical: 0 }).wall).toBe(1400);
+  });
+
+  test('receive: the counter follows whichever clocks share the largest wall time', () => {
+    const at = (pt: number, last: number, lastLogical: number) => {
+      let now = last;
+      const clock = new HlcClock(() => now);
+      for (let i = 0; i <= lastLogical; i++) clock.tick();
+      now = pt;
+      return clock;
+    };
+    // local and remote at the same wall time, ahead of the physical clock: max of both + 1
+    expect(at(500, 1000, 3).receive({ wall: 1000, logical: 1 })).toEqual({
+      wall: 1000,
+      logical: 4,
+    });
+    expect(at(500, 1000, 3).receive({ wall: 1000, logical: 7 })).toEqual({
+      wall: 1000,
+      logical: 8,
+    });
+    // local ahead of remote and of the physical clock: local + 1
+    expect(at(500, 1000, 3).receive({ wall: 900, logical: 9 })).toEqual({ wall: 1000, logical: 4 });
+    // the physical clock ahead of both: it starts over at 0
+    expect(at(2000, 1000, 3).receive({ wall: 1500, logical: 9 })).toEqual({
+      wall: 2000,
+      logical: 0,
+    });
+  });
+
+  test('compareHlc: wall time first, then the counter', () => {
+    expect(compareHlc({ wall: 1, logical: 9 }, { wall: 2, logical: 0 })).toBeLessThan(0);
+    expect(compareHlc({ wall: 3, logical: 0 }, { wall: 2, logical: 9 })).toBeGreaterThan(0);
+    expect(compareHlc({ wall: 2, logical: 1 }, { wall: 2, logical: 2 })).toBeLessThan(0);
+    expect(compareHlc({ wall: 2, logical: 3 }, { wall: 2, logical: 2 })).toBeGreaterThan(0);
+    expect(compareHlc({ wall: 2, logical: 2 }, { wall: 2, logical: 2 })).toBe(0);
   });
 });
