@@ -22,6 +22,10 @@ try {
   if (bundling === 'once') timings.time('bundle handlers (esbuild)', () => bundleHandlers());
   // `-c meridian:guard=off` skips the Control Tower controls (a quicker local loop; CI keeps them).
   const controlTower = app.node.tryGetContext('meridian:guard') !== 'off';
+  if (!controlTower)
+    process.stderr.write(
+      'meridian: Control Tower guard skipped (-c meridian:guard=off); CI and `npm test` run it\n',
+    );
   timings.time('build stacks', () =>
     buildMeridian(app, config, { bundling, controlTower, timings }),
   );

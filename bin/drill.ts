@@ -16,6 +16,11 @@ import { DrillWorld } from '../lib/failover/drill/world';
 import { FailoverRequestError, failoverInput, runnerRegion } from '../lib/failover/runner';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+// The steps' Powertools logs and metrics are for CloudWatch; here they would bury the timeline
+// (and all carry one service name: every step runs in this one process). POWERTOOLS_LOG_LEVEL
+// set by the caller wins.
+process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
+process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 const USAGE = `Usage: npm run drill -- --fail <region> [--mode failover|switchover|auto] [--env <name>]
   --fail <region>  the region whose failure is drilled (required)

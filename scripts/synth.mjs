@@ -51,12 +51,17 @@ function synth(envName, outdir) {
   const run = spawnSync(
     cdk,
     ['synth', '--quiet', '-c', `env=${envName}`, '-o', outdir, ...passThrough],
-    {
-      cwd: root,
-      env: processEnv,
-      stdio: 'inherit',
-    },
+    { cwd: root, env: processEnv, stdio: ['inherit', 'pipe', 'pipe'], encoding: 'utf8' },
   );
+  // The CLI's own noise goes: its "Supply a stack id" hint (we list the stacks below) and, after
+  // the app has printed its one line per problem, its "Subprocess exited with error 1".
+  const quiet = (text) =>
+    text
+      .split('\n')
+      .filter((l) => !/^Supply a stack id|Subprocess exited with error \d+$/.test(l))
+      .join('\n');
+  process.stdout.write(quiet(run.stdout ?? ''));
+  process.stderr.write(quiet(run.stderr ?? ''));
   if (run.status !== 0) process.exit(run.status ?? 1);
   const manifest = JSON.parse(fs.readFileSync(path.join(outdir, 'manifest.json'), 'utf8'));
   const stacks = Object.entries(manifest.artifacts)
@@ -112,7 +117,8 @@ if (!check) {
   synthEdge(env, path.join(root, 'cdktf.out'));
   report(path.join(root, 'cdk.out'), path.join(root, 'cdktf.out'), path.join(root, 'reports'), env);
 } else {
-  let failed = false;
+  /** Why the check fails, printed last so the reason is the last thing on screen. */
+  const failures = [];
   for (const envName of ['prod', ...overlays.filter((o) => o !== 'prod')]) {
     const stacks = synth(envName, path.join(root, '.build', 'synth-check', envName));
     synthEdge(envName, path.join(root, '.build', 'synth-check', envName, 'cdktf'));
@@ -131,19 +137,20 @@ if (!check) {
       );
       const committed = path.join(root, 'reports', 'compliance.md');
       if (!fs.existsSync(committed) || fs.readFileSync(committed, 'utf8') !== fresh) {
-        console.error(
-          'synth check: reports/compliance.md is not the report of these templates; run `npm run synth` and commit reports/compliance.md (its diff is what the change does to compliance)',
+        failures.push(
+          'reports/compliance.md is not the report of these templates; run `npm run synth` and commit reports/compliance.md (its diff is what the change does to compliance)',
         );
-        failed = true;
       }
     }
     const missing = regionIds.filter((r) => !stacks.some((s) => s.region === r));
     if (missing.length > 0) {
-      console.error(`synth check (${envName}): no template for ${missing.join(', ')}`);
-      failed = true;
+      failures.push(`${envName}: no template for ${missing.join(', ')}`);
     }
   }
-  if (failed) process.exit(1);
+  if (failures.length > 0) {
+    console.error(`\nsynth check FAILED:\n${failures.map((f) => `  ${f}`).join('\n')}`);
+    process.exit(1);
+  }
   console.log(
     '\nsynth check: every region of every environment synthesized with no compliance findings',
   );
