@@ -1,11 +1,11 @@
 import { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import { EIGHT_REGIONS, load } from '../support/fixture';
 
-/** The shipped regions/ as the reference case: US, EU, India, UAE and APAC. */
+/** The eight-regions fixture (a frozen copy of the shipped example) as the reference case: US, EU, India, UAE and APAC. */
 const config = load(EIGHT_REGIONS);
 const index = new ResidencyIndex(config.plan);
 
-describe('residency plan of the shipped regions/', () => {
+describe('residency plan of the eight-regions fixture', () => {
   test.each([
     // class, from, to, expected decision
     ['public', 'eu-west-1', 'us-east-1', { allowed: true, mode: 'full', encrypted: false }],

@@ -13,7 +13,7 @@ const meridianFunctions = (t: ReturnType<typeof built.template>) =>
     .filter(([logicalId]) => !logicalId.startsWith('Custom'))
     .map(([, f]) => f);
 
-describe('regional stacks of the shipped regions/', () => {
+describe('regional stacks of the eight-regions fixture', () => {
   test('one stack per region, named Meridian-<env>-<region>, with an explicit environment', () => {
     expect(built.stacks.map((s) => [s.stackName, s.region, s.account])).toEqual(
       config.regions.map((r) => [`Meridian-prod-${r.id}`, r.id, '111111111111']),
