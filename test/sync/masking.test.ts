@@ -1,4 +1,4 @@
-import { createDecipheriv } from 'node:crypto';
+import { createDecipheriv, createHmac } from 'node:crypto';
 import {
   applyRules,
   compileRules,
@@ -84,5 +84,49 @@ describe('masking rules', () => {
   test('an encrypt rule without a data key is an error, not a plain-text leak', () => {
     const masker = new Masker(() => rules, { pseudonymKey: keys.pseudonymKey });
     expect(() => masker.mask('pii', 'us', record)).toThrow(MaskingKeyError);
+    expect(() => masker.mask('pii', 'us', record)).toThrow('taxId: encrypt needs a data key');
+    expect(() => masker.mask('pii', 'us', record)).toThrow(
+      expect.objectContaining({ name: 'MaskingKeyError' }),
+    );
+  });
+
+  test('a string is pseudonymised as itself, anything else as its JSON', () => {
+    const hmac = (text: string) =>
+      `pz_${createHmac('sha256', keys.pseudonymKey).update(text).digest('base64url').slice(0, 22)}`;
+    expect(pseudonymise(keys.pseudonymKey, 'ada@example.com')).toBe(hmac('ada@example.com'));
+    expect(pseudonymise(keys.pseudonymKey, { id: 7 })).toBe(hmac('{"id":7}'));
+  });
+
+  test('a nested rule meets a value that is not an object (null, text, array): erased', () => {
+    const tree = compileRules(rules, 'us');
+    for (const address of [null, 'Dublin', ['Dublin']])
+      expect(applyRules(tree, { address }, keys)).toEqual({
+        payload: {},
+        maskedFields: ['address'],
+      });
+  });
+
+  test('an erase rule on an object erases it whole, children rules or not', () => {
+    const tree = compileRules(
+      { fields: { prefs: 'erase', 'prefs.lang': 'keep' }, jurisdictions: {} },
+      'us',
+    );
+    expect(applyRules(tree, { prefs: { lang: 'en' } }, keys)).toEqual({
+      payload: {},
+      maskedFields: ['prefs'],
+    });
+  });
+
+  test('rules compile once per (class, target jurisdiction) and never leak between classes', () => {
+    const asked: string[] = [];
+    const masker = new Masker((dataClass) => {
+      asked.push(dataClass);
+      return dataClass === 'pii' ? rules : { fields: { name: 'keep' }, jurisdictions: {} };
+    }, keys);
+    expect(masker.mask('pii', 'us', { name: 'Ada' }).payload).toEqual({});
+    expect(masker.mask('profile', 'us', { name: 'Ada' }).payload).toEqual({ name: 'Ada' });
+    masker.mask('pii', 'us', { name: 'Ada' });
+    masker.mask('pii', 'apac', { name: 'Ada' });
+    expect(asked).toEqual(['pii', 'profile', 'pii']);
   });
 });
