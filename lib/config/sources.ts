@@ -10,6 +10,7 @@ import {
   isAlias,
   isCollection,
   isNode,
+  isPair,
   isScalar,
   isSeq,
   LineCounter,
@@ -71,6 +72,11 @@ export const LIMITS = {
   depth: 16,
   /** Entries of one map or list; the longest real list, every country, is 249. */
   items: 1000,
+  /**
+   * Entries of a whole file once aliases are expanded (each `*name` counts as a copy of what it
+   * names): against a small file that expands into a huge one. The shipped global.yaml has ~1,000.
+   */
+  expanded: 10_000,
 } as const;
 
 /** Keys refused by name anywhere: they would reach `Object.prototype` (prototype pollution). */
@@ -102,13 +108,43 @@ export function readYamlSource(
   display: string,
   problems: Problem[],
 ): Source | undefined {
-  const where = (line?: number): Origin => ({ file: display, line, path: [] });
+  const text = readText(file);
+  if (typeof text !== 'string') {
+    problems.push({
+      origin: { file: display, path: [] },
+      value: undefined,
+      expected: text.expected,
+    });
+    return undefined;
+  }
+  return parseYamlText(text, display, problems);
+}
+
+/**
+ * Parses YAML text (a file's, or an environment variable's value) within LIMITS: see
+ * readYamlSource. `lines: false` leaves line numbers out of problems (a variable has none),
+ * `base` is put before every path reported, and `textIfInvalid` takes text that is not valid
+ * YAML as a plain string instead of reporting it.
+ */
+export function parseYamlText(
+  text: string,
+  display: string,
+  problems: Problem[],
+  {
+    lines = true,
+    base = [],
+    textIfInvalid = false,
+  }: { lines?: boolean; base?: Path; textIfInvalid?: boolean } = {},
+): Source | undefined {
+  const where = (line?: number, at: Path = []): Origin => ({
+    file: display,
+    ...(lines && line !== undefined ? { line } : {}),
+    path: [...base, ...at],
+  });
   const refuse = (value: unknown, expected: string, line?: number) => {
     problems.push({ origin: where(line), value, expected });
     return undefined;
   };
-  const text = readText(file);
-  if (typeof text !== 'string') return refuse(undefined, text.expected);
   const flowDepth = maxFlowDepth(text);
   if (flowDepth.depth > LIMITS.depth) {
     return refuse(
@@ -121,6 +157,7 @@ export function readYamlSource(
   // uniqueKeys is checked below in linear time (the library's check is quadratic).
   const doc = parseDocument(text, { lineCounter, uniqueKeys: false });
   const [err, ...more] = doc.errors;
+  if (err && textIfInvalid) return { data: text, originOf: (local) => where(undefined, local) };
   if (err) {
     // The first error only: later ones are mostly its echoes (and each costs a walk of the file).
     const line = errorLine(doc, lineCounter, err);
@@ -132,9 +169,29 @@ export function readYamlSource(
     );
   }
   const index = indexDocument(doc, lineCounter, ({ line, path: at = [], ...p }) =>
-    problems.push({ ...p, origin: { file: display, line, path: at } }),
+    problems.push({ ...p, origin: where(line, at) }),
   );
   if (!index) return undefined;
+  const { size, aliases, tooDeep } = expandedSize(doc);
+  if (aliases > LIMITS.aliases) {
+    // As the yaml library words it (its check, in toJS below, comes after the work).
+    return refuse(
+      undefined,
+      `at most ${LIMITS.aliases} alias expansions (Excessive alias count indicates a resource exhaustion attack)`,
+    );
+  }
+  if (tooDeep) {
+    return refuse(
+      `${LIMITS.depth + 1}+ levels once aliases are expanded`,
+      `maps and lists nested at most ${LIMITS.depth} deep, counting what each alias (*name) names`,
+    );
+  }
+  if (size > LIMITS.expanded) {
+    return refuse(
+      `more than ${LIMITS.expanded} entries once aliases are expanded`,
+      `at most ${LIMITS.expanded} entries in all, counting each alias (*name) as a copy of what it names: write the entries out once, or fewer of them`,
+    );
+  }
   let data: unknown;
   try {
     data = doc.toJS({ maxAliasCount: LIMITS.aliases }) ?? undefined;
@@ -147,15 +204,66 @@ export function readYamlSource(
   }
   return {
     data,
-    originOf: (local) => ({ file: display, path: local, ...index.at(local) }),
+    originOf: (local) => {
+      const found = index.at(local);
+      return { file: display, path: local, ...(lines ? found : { raw: found.raw }) };
+    },
   };
+}
+
+/**
+ * Map entries, list items and scalars of the document once every alias is replaced by a copy of
+ * what it names, and whether that copy nests deeper than LIMITS.depth (an alias inside an alias
+ * adds the depth of what it names). Counting stops just past LIMITS.expanded. Linear in the
+ * document: each node is counted once and reused by every alias naming it.
+ */
+function expandedSize(doc: Document): { size: number; aliases: number; tooDeep: boolean } {
+  type Measure = { size: number; height: number; aliases: number };
+  /** Size, height (levels of maps and lists) and aliases expanded of each node counted so far. */
+  const memo = new Map<unknown, Measure>();
+  let tooDeep = false;
+  const measure = (node: unknown, depth: number): Measure => {
+    if (isAlias(node)) {
+      const m = measure(node.resolve(doc), depth);
+      return { ...m, aliases: m.aliases + 1 };
+    }
+    if (!isCollection(node)) return { size: 1, height: 0, aliases: 0 };
+    if (depth >= LIMITS.depth) tooDeep = true; // and no deeper: recursion stays bounded
+    if (tooDeep) return { size: 1, height: 1, aliases: 0 };
+    let m = memo.get(node);
+    if (!m) {
+      memo.set(node, { size: 1, height: 1, aliases: 0 }); // a loop (refused earlier) counts once
+      m = { size: 1, height: 1, aliases: 0 };
+      for (const item of node.items as unknown[]) {
+        if (tooDeep || m.size > LIMITS.expanded) break;
+        const c = measure(isPair(item) ? item.value : item, depth + 1);
+        m = {
+          size: m.size + c.size,
+          height: Math.max(m.height, c.height + 1),
+          aliases: m.aliases + c.aliases,
+        };
+      }
+      memo.set(node, m);
+    }
+    if (depth + m.height > LIMITS.depth) tooDeep = true;
+    return m;
+  };
+  const { size, aliases } = measure(doc.contents, 0);
+  return { size, aliases, tooDeep };
 }
 
 /** The file's text, or why it is not a readable text file within LIMITS.fileBytes. */
 function readText(file: string): string | { expected: string } {
   let bytes: Buffer;
   try {
-    const stat = fs.statSync(file);
+    // lstat: a link is refused, never followed, so no file outside regions/ is read or echoed.
+    const stat = fs.lstatSync(file);
+    if (stat.isSymbolicLink()) {
+      return {
+        expected:
+          'a regular file, not a symbolic link (it could read a file outside regions/): copy the file here instead of linking it',
+      };
+    }
     if (!stat.isFile()) return { expected: 'a YAML file (this is not a regular file)' };
     if (stat.size > LIMITS.fileBytes) {
       return {
@@ -442,7 +550,10 @@ export function envVarSources(
       node = isPlainObject(node) ? node[k] : undefined;
     }
     if (!ok) continue;
-    const value = typeof node === 'string' ? raw : parseScalar(raw);
+    const parsed =
+      typeof node === 'string' ? { data: raw } : parseEnvValue(raw, file, at, problems);
+    if (!parsed) continue;
+    const value = parsed.data;
     out.push({ at, value, source: { data: value, originOf: () => ({ file, path: at }) } });
   }
   return out;
@@ -459,8 +570,22 @@ function camelCase(seg: string): string {
   return seg.toLowerCase().replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());
 }
 
-/** Environment values are YAML flow values: `30`, `true`, `[a, b]`, `{x: 1}` or plain text. */
-function parseScalar(raw: string): unknown {
-  const doc = parseDocument(raw);
-  return doc.errors.length > 0 ? raw : doc.toJS();
+/**
+ * Environment values are YAML flow values: `30`, `true`, `[a, b]`, `{x: 1}`, or plain text when
+ * they are not valid YAML. They are held to the LIMITS of a file (aliases, nesting, entries,
+ * refused keys): a problem naming the variable, and `undefined`, when they break one.
+ */
+function parseEnvValue(
+  raw: string,
+  file: string,
+  at: Path,
+  problems: Problem[],
+): { data: unknown } | undefined {
+  const before = problems.length;
+  const source = parseYamlText(raw, file, problems, {
+    lines: false,
+    base: at,
+    textIfInvalid: true,
+  });
+  return source && problems.length === before ? { data: source.data } : undefined;
 }
