@@ -9,7 +9,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { z } from 'zod';
-import { computeResidencyPlan, type ResidencyPlan } from '../../lambda/shared/residency-plan';
+import {
+  computeResidencyPlan,
+  type ResidencyInput,
+  type ResidencyPlan,
+} from '../../lambda/shared/residency-plan';
 import { partialGlobal, partialRegion, runRule } from './partial';
 import { ConfigError, type Path, type Problem, uniqueProblems } from './problems';
 import { RULES } from './rules';
@@ -57,6 +61,8 @@ export function loadConfig(options: LoadOptions = {}): MeridianConfig {
   const prov = new Provenance();
   const model: RawModel = { env, global: rawObject(), regions: rawObject() as RawModel['regions'] };
   const files = new Map<string, string>();
+  /** Names of layers 2-3 that were applied, for a residency-widening problem. */
+  const layers: string[] = [];
 
   if (!/^[a-z][a-z0-9-]{0,15}$/.test(env)) {
     throw new ConfigError([
@@ -145,6 +151,9 @@ export function loadConfig(options: LoadOptions = {}): MeridianConfig {
     }
   }
 
+  // What layer 1 alone decides, to check below that layers 2-3 widen no residency.
+  const layer1 = structuredClone({ global: model.global, regions: model.regions });
+
   // Layer 2: the environment overlay.
   const overlayFile = ['yaml', 'yml']
     .map((e) => path.join(dir, 'overlays', `${env}.${e}`))
@@ -152,6 +161,7 @@ export function loadConfig(options: LoadOptions = {}): MeridianConfig {
   if (overlayFile) {
     const src = readYamlSource(overlayFile, shown(overlayFile), problems);
     if (src) applyOverlay(model, prov, src, problems);
+    layers.push(shown(overlayFile));
   } else if (env !== DEFAULT_ENV) {
     const known = listDir(path.join(dir, 'overlays')).map((f) => f.replace(/\.ya?ml$/, ''));
     problems.push({
@@ -168,7 +178,9 @@ export function loadConfig(options: LoadOptions = {}): MeridianConfig {
     problems,
   )) {
     const [root, ...rest] = at as string[];
-    mergeLayer(model, prov, { [root as string]: nest(rest, value) }, source, (p) => p);
+    const part = withoutResidency({ [root as string]: nest(rest, value) }, source, problems);
+    mergeLayer(model, prov, part, source, (p) => p);
+    if (!layers.includes('env MERIDIAN__*')) layers.push('env MERIDIAN__*');
   }
 
   // Validation: schema per part, then cross-field rules on whatever parsed (see partial.ts).
@@ -204,12 +216,90 @@ export function loadConfig(options: LoadOptions = {}): MeridianConfig {
   if (problems.length > 0 || !global) throw new ConfigError(uniqueProblems(problems));
 
   const sorted = [...regions.values()].sort((a, b) => a.id.localeCompare(b.id));
-  const plan = computeResidencyPlan({
+  const plan = computeResidencyPlan(residencyInput(global, sorted));
+  if (layers.length > 0) {
+    const base = computeResidencyPlan(layer1Input(layer1, global, sorted));
+    const origin = { file: layers.join(' + '), path: [] };
+    const widened = residencyPlanWidening(base, plan).map((w) => ({ origin, ...w }));
+    if (widened.length > 0) throw new ConfigError(uniqueProblems(widened));
+  }
+  return { env, global, regions: sorted, plan };
+}
+
+function residencyInput(global: GlobalConfig, regions: readonly RegionConfig[]): ResidencyInput {
+  return {
     dataClasses: global.dataClasses,
     jurisdictions: global.jurisdictions,
-    regions: sorted.map((r) => ({ ...r, countries: r.residency.countries })),
-  });
-  return { env, global, regions: sorted, plan };
+    regions: regions.map((r) => ({ ...r, countries: r.residency.countries })),
+  };
+}
+
+/**
+ * The residency input of layer 1 (global.yaml and the region files) alone: each field the plan
+ * reads, parsed from layer 1; where layer 1 leaves one unusable (a later layer completes it),
+ * the final value.
+ */
+function layer1Input(
+  layer1: { global: RawObject; regions: Record<string, RawObject> },
+  global: GlobalConfig,
+  regions: readonly RegionConfig[],
+): ResidencyInput {
+  const field = <T>(schema: z.ZodType<T>, raw: unknown, fallback: T): T => {
+    const r = schema.safeParse(raw);
+    return r.success ? r.data : fallback;
+  };
+  const g = globalSchema.shape;
+  const rs = regionSchema.shape;
+  return residencyInput(
+    {
+      ...global,
+      dataClasses: field(g.dataClasses, layer1.global.dataClasses, global.dataClasses),
+      jurisdictions: field(g.jurisdictions, layer1.global.jurisdictions, global.jurisdictions),
+    },
+    regions.map((r) => {
+      const raw = Object.hasOwn(layer1.regions, r.id) ? layer1.regions[r.id] : undefined;
+      if (!raw) return r;
+      return {
+        ...r,
+        jurisdiction: field(rs.jurisdiction, raw.jurisdiction, r.jurisdiction),
+        tier: field(rs.tier, raw.tier, r.tier),
+        failoverPriority: field(rs.failoverPriority, raw.failoverPriority, r.failoverPriority),
+        capacity: field(rs.capacity, raw.capacity, r.capacity),
+        residency: field(rs.residency, raw.residency, r.residency),
+      };
+    }),
+  );
+}
+
+/**
+ * What `final` allows that `base` does not: a replication edge (class, from, to, mode) or a
+ * region in a jurisdiction's cell. The overlay and the variables may not widen residency by any
+ * field, listed in RESIDENCY_FIELDS or not.
+ */
+export function residencyPlanWidening(
+  base: ResidencyPlan,
+  final: ResidencyPlan,
+): Omit<Problem, 'origin'>[] {
+  const key = (e: ResidencyPlan['edges'][number]) =>
+    `${e.dataClass} ${e.from} → ${e.to} (${e.mode})`;
+  const baseEdges = new Set(base.edges.map(key));
+  const baseCells = new Map(base.cells.map((c) => [c.jurisdiction, new Set(c.regions)]));
+  const expected = (what: string) =>
+    `no ${what} that regions/global.yaml and the region files alone do not allow: ${RESIDENCY_FIX}`;
+  return [
+    ...final.edges
+      .map(key)
+      .filter((k) => !baseEdges.has(k))
+      .map((k) => ({ value: `replication edge ${k}`, expected: expected('replication edge') })),
+    ...final.cells.flatMap((c) =>
+      c.regions
+        .filter((r) => !baseCells.get(c.jurisdiction)?.has(r))
+        .map((r) => ({
+          value: `${r} in the ${c.jurisdiction} cell`,
+          expected: expected('cell member'),
+        })),
+    ),
+  ];
 }
 
 /**
@@ -281,7 +371,57 @@ function applyOverlay(model: RawModel, prov: Provenance, src: Source, problems: 
       });
     }
   }
-  mergeLayer(model, prov, data, src, (p) => p);
+  mergeLayer(model, prov, withoutResidency(data, src, problems), src, (p) => p);
+}
+
+/**
+ * Fields that decide the residency plan's edges and cells (computeResidencyPlan): which data
+ * classes exist and how far they may go, the jurisdictions' rules, and which jurisdiction (and
+ * countries) a region belongs to. Only regions/global.yaml and the region files set them: an
+ * overlay or a variable that could would widen the plan without a reviewed change of those files.
+ * Not here: `tier`, `failoverPriority` and `capacity` also reach the plan, but only order a cell
+ * (which member leads) and size it; they move no data across a border. `residencyPlanWidening`
+ * checks the whole plan in any case.
+ */
+const RESIDENCY_FIELDS = {
+  global: ['dataClasses', 'jurisdictions'],
+  region: ['jurisdiction', 'residency'],
+} as const;
+
+export const RESIDENCY_FIX =
+  'residency is decided in regions/global.yaml and the region files; move this change there';
+
+/**
+ * `part` (an overlay, or one variable as `{ global | regions: … }`) without RESIDENCY_FIELDS,
+ * each one it sets reported as a problem at its own line (or variable).
+ */
+function withoutResidency(part: RawObject, src: Source, problems: Problem[]): RawObject {
+  const refuse = (p: Path, value: unknown) =>
+    problems.push({
+      origin: src.originOf(p),
+      value,
+      expected: `no change of the residency plan here: ${RESIDENCY_FIX}`,
+    });
+  const strip = (obj: RawObject, fields: readonly string[], at: Path): RawObject => {
+    const kept = rawObject();
+    for (const [k, v] of Object.entries(obj)) {
+      if (fields.includes(k)) refuse([...at, k], v);
+      else kept[k] = v;
+    }
+    return kept;
+  };
+  const out = rawObject();
+  Object.assign(out, part);
+  if (isPlainObject(part.global))
+    out.global = strip(part.global, RESIDENCY_FIELDS.global, ['global']);
+  if (isPlainObject(part.regions)) {
+    const regions = rawObject();
+    for (const [key, r] of Object.entries(part.regions)) {
+      regions[key] = isPlainObject(r) ? strip(r, RESIDENCY_FIELDS.region, ['regions', key]) : r;
+    }
+    out.regions = regions;
+  }
+  return out;
 }
 
 function nest(pathParts: readonly string[], value: unknown): RawObject {
