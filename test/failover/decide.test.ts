@@ -146,10 +146,22 @@ describe('chooseTarget', () => {
     });
   });
 
+  test('the failed region itself is never the target, however it reports', () => {
+    expect(
+      chooseTarget(failed, [c('eu-west-1', { failoverPriority: 0 }), c('eu-central-1')]).target,
+    ).toBe('eu-central-1');
+  });
+
   test('no healthy region of its own, or none at all: manual intervention, saying which', () => {
-    expect(chooseTarget(failed, [c('eu-central-1', { healthy: false })])).toEqual({
-      reason: 'no healthy region in eu (eu-central-1 (unhealthy)): manual intervention',
-      considered: ['eu-central-1 (unhealthy)'],
+    expect(
+      chooseTarget(failed, [
+        c('eu-central-1', { healthy: false }),
+        c('eu-south-1', { healthy: false }),
+      ]),
+    ).toEqual({
+      reason:
+        'no healthy region in eu (eu-central-1 (unhealthy), eu-south-1 (unhealthy)): manual intervention',
+      considered: ['eu-central-1 (unhealthy)', 'eu-south-1 (unhealthy)'],
     });
     expect(chooseTarget(failed, [c('us-east-1', { jurisdiction: 'us' })])).toEqual({
       reason: 'no other region in eu: manual intervention (never a cross-jurisdiction promotion)',

@@ -123,7 +123,8 @@ describe('strategies', () => {
       payload: { name: 'A' },
       hlc: { wall: T, logical: 0 },
     });
-    expect(resolve('lww', undefined, del).row).toMatchObject({ payload: {}, deleted: true });
+    expect(resolve('lww', undefined, del).row).toMatchObject({ deleted: true });
+    expect(resolve('lww', undefined, del).row?.payload).toEqual({});
   });
 
   test('lww and home-wins never ask for review, even on a conflict', () => {
@@ -155,6 +156,13 @@ describe('strategies', () => {
     const deleted = apply('field-merge', [b, del]);
     expect(resolve('field-merge', deleted, del).row).toBeUndefined();
     expect(resolve('field-merge', deleted, older).row).toBeUndefined();
+    const newer = change({
+      seed: 'n',
+      op: 'delete',
+      payload: {},
+      hlc: { wall: T + 7, logical: 0 },
+    });
+    expect(resolve('field-merge', deleted, newer).row?.clocks?.$deleted?.wall).toBe(T + 7);
   });
 
   test('field-merge: the row version is its greatest field clock, whatever the arrival order', () => {
@@ -237,6 +245,11 @@ describe('hybrid logical clock', () => {
     });
     // local ahead of remote and of the physical clock: local + 1
     expect(at(500, 1000, 3).receive({ wall: 900, logical: 9 })).toEqual({ wall: 1000, logical: 4 });
+    // remote ahead of local and of the physical clock: remote + 1, whatever the local counter
+    expect(at(500, 1000, 3).receive({ wall: 1200, logical: 1 })).toEqual({
+      wall: 1200,
+      logical: 2,
+    });
     // the physical clock ahead of both: it starts over at 0
     expect(at(2000, 1000, 3).receive({ wall: 1500, logical: 9 })).toEqual({
       wall: 2000,
