@@ -15,10 +15,11 @@ import {
   type ResidencyPlan,
 } from '../../lambda/shared/residency-plan';
 import { partialGlobal, partialRegion, runRule } from './partial';
-import { ConfigError, type Path, type Problem, uniqueProblems } from './problems';
+import { ConfigError, type Origin, type Path, type Problem, uniqueProblems } from './problems';
 import { RULES } from './rules';
 import { type GlobalConfig, globalSchema, type RegionConfig, regionSchema } from './schema';
 import {
+  ENV_FILE,
   envVarSources,
   FORBIDDEN_KEYS,
   forbiddenKey,
@@ -31,6 +32,7 @@ import {
   readYamlSource,
   regionFiles,
   type Source,
+  TEXT_IDS,
 } from './sources';
 
 export const DEFAULT_ENV = 'prod';
@@ -471,7 +473,7 @@ function parsePart<S extends z.ZodType>(
       issue.expected === 'string' &&
       typeof issue.input === 'number'
     ) {
-      problems.push({ origin, ...quoteIt(at, issue.input, origin.raw) });
+      problems.push({ origin, ...quoteIt(at, issue.input, origin) });
       continue;
     }
     problems.push({ origin, value: issue.input, expected: describeIssue(issue) });
@@ -479,26 +481,34 @@ function parsePart<S extends z.ZodType>(
   return undefined;
 }
 
-/** Ids that must stay text, by field name, as the quote-it hint describes them. */
-const TEXT_IDS: ReadonlyMap<string, string> = new Map([
-  ['account', 'a 12-digit string'],
-  ['accountId', 'a string of 32 hex characters'],
-  ['zoneId', 'a string of 32 hex characters'],
-]);
-
 /**
  * A number where text is expected: YAML read an unquoted id such as `012345678901` as a number
- * (dropping its leading zero); say so and show the quoted form as written.
+ * (dropping its leading zero); say so and show the quoted form as written, in YAML for a file and
+ * in shell quoting for a variable. When even the quoted form would not be a valid id (`0o17`),
+ * say what one looks like instead of suggesting it.
  */
-function quoteIt(at: Path, n: number, raw: string | undefined): Omit<Problem, 'origin'> {
+function quoteIt(at: Path, n: number, origin: Origin): Omit<Problem, 'origin'> {
   const field = at[at.length - 1];
-  const written = raw ?? String(n);
+  const written = origin.raw ?? String(n);
   const lost = /^[-+]?0\d/.test(written);
-  const fix = typeof field === 'string' ? `${field}: "${written}"` : `"${written}"`;
+  const id = typeof field === 'string' ? TEXT_IDS.get(field) : undefined;
+  const variable = origin.file.startsWith(ENV_FILE)
+    ? origin.file.slice(ENV_FILE.length)
+    : undefined;
+  const quoted = (text: string) =>
+    variable
+      ? `${variable}='"${text}"'`
+      : typeof field === 'string'
+        ? `${field}: "${text}"`
+        : `"${text}"`;
+  const expected =
+    id && !id.pattern.test(written)
+      ? `${id.what} in quotes, e.g. ${quoted(id.example)} (${written} as written is not one)`
+      : `${id?.what ?? 'a string'}: write ${quoted(written)}`;
   return {
     value: n,
-    note: `a YAML number${lost ? '; leading zeros are lost' : ''}`,
-    expected: `${(typeof field === 'string' && TEXT_IDS.get(field)) || 'a string'}: write ${fix}`,
+    note: `a ${variable ? 'YAML number in the variable' : 'YAML number'}${lost ? '; leading zeros are lost' : ''}`,
+    expected,
   };
 }
 

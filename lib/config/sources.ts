@@ -497,6 +497,29 @@ export function regionFiles(dir: string): string[] {
 }
 
 export const ENV_PREFIX = 'MERIDIAN__';
+/** How a variable is named as the "file" of a problem: `env MERIDIAN__…`. */
+export const ENV_FILE = 'env ';
+
+/**
+ * Ids that must stay text, by field name: a variable's value for them is taken as written (not
+ * as YAML, which would read `011111111111` as a number and drop the zero), and the quote-it hint
+ * describes them.
+ */
+export const TEXT_IDS: ReadonlyMap<string, { what: string; pattern: RegExp; example: string }> =
+  new Map([
+    ['account', { what: 'a 12-digit string', pattern: /^\d{12}$/, example: '012345678901' }],
+    ...(['accountId', 'zoneId'] as const).map(
+      (f) =>
+        [
+          f,
+          {
+            what: 'a string of 32 hex characters',
+            pattern: /^[0-9a-f]{32}$/,
+            example: '0123456789abcdef0123456789abcdef',
+          },
+        ] as const,
+    ),
+  ]);
 
 /**
  * Turns `MERIDIAN__REGIONS__EU_WEST_1__CAPACITY=200` into a source for the model path
@@ -512,11 +535,12 @@ export function envVarSources(
   for (const name of Object.keys(environ).sort()) {
     if (!name.startsWith(ENV_PREFIX)) continue;
     const raw = environ[name] ?? '';
-    const file = `env ${name}`;
+    const file = `${ENV_FILE}${name}`;
     const segments = name.slice(ENV_PREFIX.length).split('__').filter(Boolean);
     const [head, ...rest] = segments;
     const root = head?.toLowerCase();
-    if ((root !== 'global' && root !== 'regions') || rest.length === 0) {
+    // A region needs a field too: `MERIDIAN__REGIONS__EU_WEST_1=x` would otherwise do nothing.
+    if ((root !== 'global' && root !== 'regions') || rest.length < (root === 'regions' ? 2 : 1)) {
       problems.push({
         origin: { file, path: [] },
         value: name,
@@ -541,7 +565,8 @@ export function envVarSources(
         break;
       }
       const k = existing ?? camelCase(seg);
-      if (FORBIDDEN_KEYS.has(k) || FORBIDDEN_SEGMENTS.has(normalise(seg))) {
+      // The key as it would be written, not its normalised form: PRO_TO_TYPE is not prototype.
+      if (FORBIDDEN_KEYS.has(k)) {
         problems.push({ origin: { file, path: at }, ...forbiddenKey(seg) });
         ok = false;
         break;
@@ -551,16 +576,16 @@ export function envVarSources(
     }
     if (!ok) continue;
     const parsed =
-      typeof node === 'string' ? { data: raw } : parseEnvValue(raw, file, at, problems);
+      typeof node === 'string' || TEXT_IDS.has(String(at[at.length - 1]))
+        ? { data: raw }
+        : parseEnvValue(raw, file, at, problems);
     if (!parsed) continue;
     const value = parsed.data;
-    out.push({ at, value, source: { data: value, originOf: () => ({ file, path: at }) } });
+    const origin = { file, path: at, ...(typeof value === 'number' ? { raw } : {}) };
+    out.push({ at, value, source: { data: value, originOf: () => origin } });
   }
   return out;
 }
-
-/** `__PROTO__`, `CONSTRUCTOR`, `PROTOTYPE` as they would be matched against existing keys. */
-const FORBIDDEN_SEGMENTS: ReadonlySet<string> = new Set([...FORBIDDEN_KEYS].map(normalise));
 
 function normalise(s: string): string {
   return s.toLowerCase().replace(/[-_]/g, '');

@@ -89,7 +89,8 @@ describe('hostile regions/ files', () => {
         MERIDIAN__GLOBAL____PROTO____POLLUTED: 'yes',
       }),
     ).toEqual([
-      'env MERIDIAN__GLOBAL____PROTO____POLLUTED global: got "PROTO"; expected a key other than __proto__, constructor or prototype: PROTO is refused by name, since it could change how every object of the loader behaves',
+      // Segments are checked as written: PROTO is not __proto__, just an unknown field (proto).
+      'env MERIDIAN__GLOBAL____PROTO____POLLUTED global.proto.polluted: got {"polluted":"yes"}; expected no field named proto here: remove it or fix its spelling (fields: platform, account, dns, tags, routing, cloudflare, alerts, dataClasses, jurisdictions, defaults)',
       `env MERIDIAN__REGIONS__US_EAST_1__CONSTRUCTOR__POLLUTED regions.us-east-1: got "CONSTRUCTOR"; ${refused('CONSTRUCTOR')}`,
       `regions/constructor.yaml: got "constructor"; ${refused('constructor')}`,
       `regions/eu-west-1.yaml:7 settings.constructor: got "constructor"; ${refused('constructor')}`,

@@ -179,3 +179,47 @@ test('a symbolic link in regions/ is refused without reading its target', () => 
   );
   expect(lines.join('\n')).not.toContain('hunter2');
 });
+
+describe('messages for variables and ids', () => {
+  test('an id in a variable is taken as written, leading zero and all', () => {
+    const config = load(copyRegions(), {
+      environ: { MERIDIAN__REGIONS__EU_WEST_1__ACCOUNT: '011111111111' },
+    });
+    expect(config.regions.find((r) => r.id === 'eu-west-1')?.account).toBe('011111111111');
+  });
+
+  test('a number where text is expected in a variable gets a hint in shell quoting', () => {
+    expect(
+      linesOf(copyRegions(), { environ: { MERIDIAN__GLOBAL__CLOUDFLARE__HOLDING_ORIGIN: '0123' } }),
+    ).toEqual([
+      `env MERIDIAN__GLOBAL__CLOUDFLARE__HOLDING_ORIGIN global.cloudflare.holdingOrigin: got 123 (a YAML number in the variable; leading zeros are lost); expected a string: write MERIDIAN__GLOBAL__CLOUDFLARE__HOLDING_ORIGIN='"0123"'`,
+    ]);
+  });
+
+  test('an id that quoting would not make valid is not suggested quoted', () => {
+    const dir = copyRegions();
+    edit(dir, 'global.yaml', 'account: "111111111111"', 'account: 0o17');
+    expect(linesOf(dir)).toEqual([
+      'regions/global.yaml:2 account: got 15 (a YAML number); expected a 12-digit string in quotes, e.g. account: "012345678901" (0o17 as written is not one)',
+    ]);
+  });
+
+  test('segments are checked as written: PROTO and PRO_TO_TYPE are unknown fields, not refused', () => {
+    const lines = linesOf(copyRegions(), {
+      environ: { MERIDIAN__GLOBAL____PROTO__: '1', MERIDIAN__GLOBAL__TAGS__PRO_TO_TYPE: 'x' },
+    });
+    expect(lines.join('\n')).not.toContain('refused by name');
+    expect(lines).toHaveLength(1); // proToType is a valid tag key; proto an unknown field
+    expect(lines[0]).toMatch(
+      /^env MERIDIAN__GLOBAL____PROTO__ global\.proto: got 1; expected no field named proto/,
+    );
+  });
+
+  test('a region variable without a field is a problem, not ignored', () => {
+    expect(
+      linesOf(copyRegions(), { environ: { MERIDIAN__REGIONS__EU_WEST_1: 'garbage' } }),
+    ).toEqual([
+      'env MERIDIAN__REGIONS__EU_WEST_1: got "MERIDIAN__REGIONS__EU_WEST_1"; expected MERIDIAN__GLOBAL__<FIELD>[__<FIELD>...] or MERIDIAN__REGIONS__<REGION_ID>__<FIELD>[...]',
+    ]);
+  });
+});
