@@ -8,5 +8,8 @@ module.exports = {
   },
   setupFiles: ['<rootDir>/test/setup.ts'],
   testTimeout: 60000,
+  // Jest's default on 2 cores is one worker; most files are CPU-bound in process (CDK, PGlite) or
+  // wait on child processes, so two keep both cores busy.
+  maxWorkers: 2,
   reporters: ['default', '<rootDir>/test/support/skip-reporter.js'],
 };
