@@ -6,7 +6,7 @@
  * files in .build/mutation/all.json and the figures are computed over all of them, so per-file
  * runs add up to the full picture. `baseline` is the score the committed results file already has
  * for that name (the score before the tests that were added since); `--baseline` starts over
- * (baseline = this run's score). Higher is better, so ratio = value / baseline.
+ * (baseline = this run's score). Higher is better, so ratio = value / baseline (against 1 % when the baseline is 0).
  *
  * Score = (killed + timed out) / (killed + timed out + survived + not covered), Stryker's own
  * "mutation score". Survivors are printed (file:line mutator) for bench/mutation-survivors.md.
@@ -74,7 +74,8 @@ function main(): void {
       value,
       unit: '%',
       baseline,
-      ratio: Math.round((100 * value) / baseline) / 100,
+      // A file no fast test reached has baseline 0: its ratio is taken against 1 %.
+      ratio: Math.round((100 * value) / Math.max(baseline, 1)) / 100,
       note,
     };
   };

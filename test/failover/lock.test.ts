@@ -26,6 +26,7 @@ describe('split-brain lock', () => {
     expect(loser).toMatchObject({
       acquired: false,
       reason: expect.stringMatching(/^lock held by exec-[ab] \(token 1\)/),
+      holder: { owner: a.acquired ? 'exec-a' : 'exec-b', token: 1, expiresAt: 301_000 },
     });
   });
 
