@@ -83,25 +83,34 @@ function main(): void {
   const results: Result[] = [];
   let detected = 0;
   let undetected = 0;
+  let baselineDetected = 0; // the files' baselines weighted by their scored mutants
   for (const [file, { mutants }] of Object.entries(all.files).sort(([a], [b]) =>
     a.localeCompare(b),
   )) {
     const t = tally(mutants);
     detected += t.detected;
     undetected += t.undetected;
-    results.push(result(`mutation.${file}`, score(t.detected, t.undetected), t.note));
+    const r = result(`mutation.${file}`, score(t.detected, t.undetected), t.note);
+    baselineDetected += (r.baseline / 100) * (t.detected + t.undetected);
+    results.push(r);
     for (const m of mutants.filter((x) => x.status === 'Survived' || x.status === 'NoCoverage')) {
       const what = `${m.mutatorName} ${JSON.stringify(m.replacement ?? '')}`.slice(0, 100);
       console.log(`  ${m.status.padEnd(10)} ${file}:${m.location.start.line} ${what}`);
     }
   }
-  results.push(
-    result(
-      'mutation.total',
-      score(detected, undetected),
-      `${detected} detected of ${detected + undetected} (${results.length} files)`,
-    ),
+  // The total's baseline is recomputed from the files' baselines, so a file scored for the first
+  // time (baseline = its score) does not count as an improvement of the total.
+  const total = result(
+    'mutation.total',
+    score(detected, undetected),
+    `${detected} detected of ${detected + undetected} (${results.length} files)`,
   );
+  const totalBaseline = score(baselineDetected, detected + undetected - baselineDetected);
+  results.push({
+    ...total,
+    baseline: totalBaseline,
+    ratio: Math.round((100 * total.value) / Math.max(totalBaseline, 1)) / 100,
+  });
   for (const r of results) {
     console.log(
       `${r.name.padEnd(52)} ${r.value.toFixed(2).padStart(7)} %  (baseline ${r.baseline})`,
