@@ -366,7 +366,7 @@ const CHECKS: readonly Check[] = [
       cdkHelp('deploy', ['--all']);
       const run = prod();
       const manifest = JSON.parse(
-        fs.readFileSync(path.join(run.out as string, 'manifest.json'), 'utf8'),
+        fs.readFileSync(path.join(run.out as string, 'cdk.out', 'manifest.json'), 'utf8'),
       ) as { artifacts: Record<string, { dependencies?: string[] }> };
       expect(manifest.artifacts['Meridian-prod-eu-central-1']?.dependencies).toContain(
         'Meridian-prod-eu-west-1',
