@@ -105,4 +105,13 @@ describe('residency plan of the eight-regions fixture', () => {
   test('the plan is deterministic', () => {
     expect(JSON.stringify(load(EIGHT_REGIONS).plan)).toBe(JSON.stringify(config.plan));
   });
+
+  test('jurisdiction and cell of a region; undefined for a region the plan does not know', () => {
+    expect(index.jurisdictionOf('ap-south-2')).toBe('in');
+    expect(index.jurisdictionOf('eu-west-1')).toBe('eu');
+    expect(index.jurisdictionOf('xx-nowhere-1')).toBeUndefined();
+    expect(index.cellOf('eu-central-1')?.jurisdiction).toBe('eu');
+    expect(index.cellOf('ap-south-1')?.jurisdiction).toBe('in');
+    expect(index.cellOf('xx-nowhere-1')).toBeUndefined();
+  });
 });
