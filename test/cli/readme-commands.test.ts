@@ -462,6 +462,18 @@ const CHECKS: readonly Check[] = [
     },
   },
   {
+    // Not run: mutation testing takes about an hour of the whole machine (not in CI either). The
+    // check: the script runs Stryker and writes the bench figures, over the modules the README names.
+    pattern: /^(?:DATABASE_URL=\S+ )?npm run mutate$/,
+    check: () => {
+      expect(packageJson().scripts.mutate).toBe('stryker run && tsx bench/mutation.ts');
+      const config = fs.readFileSync(path.join(PROJECT_ROOT, 'stryker.config.mjs'), 'utf8');
+      for (const module of ['residency-plan.ts', 'conflict.ts', 'hlc.ts', 'masking.ts', 'lock.ts'])
+        expect(config).toContain(module);
+      expect(ciRun()).not.toMatch(/npm run mutate/);
+    },
+  },
+  {
     // The suite itself (it runs this file): what CI runs, and what `npm test` is made of.
     pattern: /^(?:npm install && )?npm test$/,
     check: () => {
