@@ -1,28 +1,9 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { stepHandler } from '../../lambda/shared/failover/handler';
 import type { RunbookState } from '../../lambda/shared/failover/steps';
+import { oneRegionRunbook } from '../support/runbook-config';
 
-const RUNBOOK = {
-  region: 'eu-central-1',
-  account: '111111111111',
-  prefix: 'meridian-test',
-  zoneName: 'example.com',
-  hostedZoneId: 'Z0TEST',
-  healthPath: '/health',
-  apiName: 'api',
-  ttlSeconds: 30,
-  lockTable: 'lock',
-  auditBucket: 'audit',
-  quorum: 2,
-  leaseSeconds: 900,
-  maxSwitchoverLagSeconds: 30,
-  cloudflare: { accountId: 'a', tokenSecretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:t' },
-  cell: {
-    jurisdiction: 'eu',
-    globalCluster: 'g',
-    regions: [{ id: 'eu-central-1', jurisdiction: 'eu', failoverPriority: 1, capacity: 1 }],
-  },
-};
+const RUNBOOK = oneRegionRunbook('eu-central-1');
 const state: RunbookState = {
   execution: 'exec-1',
   input: {

@@ -5,6 +5,7 @@ import { isBuiltin } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { type Bundles, bundleHandlers, UNREACHABLE_IN_LAMBDA } from '../../lib/functions/bundle';
+import { oneRegionRunbook } from '../support/runbook-config';
 
 let bundles: Bundles;
 let dir: string;
@@ -67,27 +68,8 @@ test('a bundled step traces its SDK calls to X-Ray, with credentials from the en
   const documents: Record<string, unknown>[] = [];
   daemon.on('message', (m) => documents.push(JSON.parse(m.toString().split('\n')[1] ?? '{}')));
   await new Promise<void>((resolve) => daemon.bind(0, '127.0.0.1', resolve));
-  const runbook = {
-    region: 'eu-west-1',
-    account: '111111111111',
-    prefix: 'meridian-test',
-    zoneName: 'example.com',
-    hostedZoneId: 'Z0TEST',
-    healthPath: '/health',
-    apiName: 'api',
-    ttlSeconds: 30,
-    lockTable: 'meridian-test-lock',
-    auditBucket: 'audit',
-    quorum: 2,
-    leaseSeconds: 900,
-    maxSwitchoverLagSeconds: 30,
-    cloudflare: { accountId: 'a', tokenSecretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:t' },
-    cell: {
-      jurisdiction: 'eu',
-      globalCluster: 'g',
-      regions: [{ id: 'eu-west-1', jurisdiction: 'eu', failoverPriority: 1, capacity: 1 }],
-    },
-  };
+  const runbook = oneRegionRunbook('eu-west-1', 'meridian-test-lock');
+
   const bundle = path.join(bundles.dirs.get('failover-lock') ?? '', 'index.mjs');
   const script = `const { handler } = await import(${JSON.stringify(`file://${bundle}`)});
     try { await handler({ execution: 'e', input: { cell: 'eu', failedRegion: 'eu-west-1', mode: 'auto' } }); }
