@@ -6,9 +6,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadConfig, type MeridianConfig } from '../lib/config/load';
+import { PROJECT_ROOT } from '../lib/functions/bundle';
 import type { Result } from './result';
 
-export const PROJECT_ROOT = path.resolve(__dirname, '..');
+export { PROJECT_ROOT };
 
 /** `npm run bench -- --quick` (or MERIDIAN_BENCH_QUICK=1): the CI size. */
 export const QUICK = process.argv.includes('--quick') || process.env.MERIDIAN_BENCH_QUICK === '1';
