@@ -95,9 +95,47 @@ export class Naming {
     return `${this.region(region)}-sync-dead-letter.fifo`;
   }
 
+  /**
+   * `<platform>-<env>-<region>-critical-`: every critical alarm *about* a region starts so, in
+   * whichever region it lives (its own, or the region that watches it). The runbook's Verify step
+   * lists alarms by this prefix: an alarm named otherwise is not a failure signal.
+   */
+  criticalAlarmPrefix(region: string): string {
+    return `${this.region(region)}-critical-`;
+  }
+
+  /** A critical alarm about `region` (`signal`: what it watches, e.g. `endpoint`, `checkers`). */
+  criticalAlarm(region: string, signal: string): string {
+    return `${this.criticalAlarmPrefix(region)}${signal}`;
+  }
+
   /** The alarm on a secondary's Aurora replication lag (the compliance report reads it as RPO). */
   replicationLagAlarm(region: string): string {
-    return `${this.region(region)}-critical-replication-lag`;
+    return this.criticalAlarm(region, 'replication-lag');
+  }
+
+  /**
+   * The composite "region down" alarm about `region`, in the region that would take over from it
+   * (it pages, and may start the runbook). Not under the critical prefix: it is a verdict drawn
+   * from the critical alarms, not one more signal.
+   */
+  regionDownAlarm(region: string): string {
+    return `${this.region(region)}-region-down`;
+  }
+
+  /** The failover runbook's state machine in `region`. */
+  runbook(region: string): string {
+    return `${this.region(region)}-failover`;
+  }
+
+  /** The failback state machine in `region`. */
+  failback(region: string): string {
+    return `${this.region(region)}-failback`;
+  }
+
+  /** A cell's Aurora master secret (in its writer's region, replicated to the cell's others). */
+  auroraSecret(jurisdiction: string): string {
+    return `${this.cell(jurisdiction)}-aurora-master`;
   }
 
   /** The all-regions dashboard. */

@@ -29,12 +29,10 @@ export interface FailoverRunbookProps {
   readonly auditBucket: s3.IBucket;
   readonly alerts: RegionalAlerts;
   readonly failover: Settings['failover'];
+  /** State machine names (Naming.runbook and Naming.failback of the region). */
+  readonly names: { readonly runbook: string; readonly failback: string };
 }
 
-/** `<platform>-<env>-<region>-failover`: the runbook's state machine name. */
-export const runbookName = (prefix: string, region: string) => `${prefix}-${region}-failover`;
-/** `<platform>-<env>-<region>-failback`: the failback state machine's name. */
-export const failbackName = (prefix: string, region: string) => `${prefix}-${region}-failback`;
 /** The ARN of a state machine named `name` in `region` (operators' commands, dashboards). */
 export const stateMachineArn = (partition: string, region: string, account: string, name: string) =>
   `arn:${partition}:states:${region}:${account}:stateMachine:${name}`;
@@ -205,7 +203,7 @@ export class FailoverRunbook extends Construct {
       });
     this.stateMachine = machine(
       'StateMachine',
-      runbookName(c.prefix, c.region),
+      props.names.runbook,
       this.definition(props),
       Duration.hours(1),
       `Meridian failover runbook for cell ${c.cell.jurisdiction}, run from ${c.region}`,
@@ -214,7 +212,7 @@ export class FailoverRunbook extends Construct {
     const fo = props.failover;
     this.failback = machine(
       'Failback',
-      failbackName(c.prefix, c.region),
+      props.names.failback,
       this.failbackDefinition(props),
       Duration.hours(fo.approvalTimeoutHours + 2).plus(Duration.minutes(fo.failbackStableMinutes)),
       `Meridian failback for cell ${c.cell.jurisdiction} into the original region, with approval`,

@@ -7,7 +7,8 @@
 import type { Mode } from '../../lambda/shared/failover/decide';
 import type { RunbookInput } from '../../lambda/shared/failover/steps';
 import type { MeridianConfig } from '../config/load';
-import { failbackName, runbookName, stateMachineArn } from './failover-runbook';
+import { Naming } from '../naming';
+import { stateMachineArn } from './failover-runbook';
 
 export class FailoverRequestError extends Error {
   override readonly name = 'FailoverRequestError';
@@ -60,7 +61,7 @@ export function startExecutionCommand(
     'aws',
     runner,
     account,
-    runbookName(`${config.global.platform}-${config.env}`, runner),
+    new Naming(config.global.platform, config.env).runbook(runner),
   );
   const name = `failover-${input.failedRegion}-${at.toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
   const json = JSON.stringify(input).replace(/'/g, "'\\''");
@@ -88,7 +89,7 @@ export function failbackCommand(
     'aws',
     current,
     account,
-    failbackName(`${config.global.platform}-${config.env}`, current),
+    new Naming(config.global.platform, config.env).failback(current),
   );
   const name = `failback-${original}-${at.toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
   return {

@@ -10,7 +10,7 @@ import { type CacheMembership, cacheMembership } from '../cache/global-datastore
 import type { MeridianConfig } from '../config/load';
 import type { RegionConfig, Settings } from '../config/schema';
 import { type AuroraRole, auroraMembership } from '../data/aurora-global';
-import { runbookName, stateMachineArn } from '../failover/failover-runbook';
+import { stateMachineArn } from '../failover/failover-runbook';
 import type { Naming } from '../naming';
 import type { GlobalDashboardRegion } from '../observability/global-dashboard';
 import type { DeploymentSlot } from '../routing/regional-routing';
@@ -178,7 +178,7 @@ export function globalDashboardRegions(
       partition,
       r.id,
       accountOf(config, r),
-      runbookName(naming.keyAlias, r.id),
+      naming.runbook(r.id),
     ),
   }));
 }

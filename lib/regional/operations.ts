@@ -71,6 +71,7 @@ export class RegionalOperations {
       auditBucket: props.auditBucket,
       alerts: props.alerts,
       failover: region.settings.failover,
+      names: { runbook: naming.runbook(region.id), failback: naming.failback(region.id) },
     });
     // For the record (info): a failover or failback ran from this region.
     for (const [id, machine, what] of [
