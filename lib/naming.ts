@@ -80,9 +80,14 @@ export class Naming {
     return searchDomainName(this.platform, this.env, region);
   }
 
-  /** The cell's failover lock table (created by its primary, replicated to its other regions). */
+  /**
+   * The cell's runbook lock table (lib/failover/lock-plan.ts: MRSC or one lock home). Named
+   * `-runbook-lock` since the lock left the eventually consistent `-failover-lock` global table,
+   * whose consistency mode cannot change in place (the old table is retained: delete it after
+   * the upgrade).
+   */
   failoverLockTable(jurisdiction: string): string {
-    return `${this.cell(jurisdiction)}-failover-lock`;
+    return `${this.cell(jurisdiction)}-runbook-lock`;
   }
 
   /** A region's sync inbound FIFO queue. */

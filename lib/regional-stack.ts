@@ -8,6 +8,7 @@ import { Naming, regionalStackName } from './naming';
 import { RegionalData } from './regional/data';
 import {
   availabilityZonesOf,
+  cellLockPlan,
   failoverRunbookConfig,
   globalDashboardRegion,
   globalDashboardRegions,
@@ -100,6 +101,8 @@ export class RegionalStack extends Stack {
         alerts,
         sync: settings.sync,
         regionStateTable: naming.failoverLockTable(region.jurisdiction),
+        regionStateRegion:
+          cellLockPlan(config, region.jurisdiction).endpoints[region.id]?.[0] ?? region.id,
       });
     this.traffic = new RegionalTraffic(this, {
       region: region.id,
@@ -119,7 +122,7 @@ export class RegionalStack extends Stack {
       region,
       naming,
       runbook: failoverRunbookConfig(config, region, index, naming),
-      cellPrimary: placement.cellPrimary,
+      lock: cellLockPlan(config, region.jurisdiction),
       replicaCluster: placement.replicaCluster,
       functions,
       alerts,

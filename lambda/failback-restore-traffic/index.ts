@@ -2,11 +2,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { CLIENT_OPTIONS, stepHandler } from '../shared/failover/handler';
+import { CLIENT_OPTIONS, perRegion, stepHandler } from '../shared/failover/handler';
 import { restoreTraffic } from '../shared/failover/steps';
 
 export const handler = stepHandler(restoreTraffic, (c) => ({
-  dynamodb: new DynamoDBClient({ region: c.region, ...CLIENT_OPTIONS }),
+  dynamodb: perRegion((region) => new DynamoDBClient({ region, ...CLIENT_OPTIONS })),
   route53: new Route53Client({ region: 'us-east-1', ...CLIENT_OPTIONS }),
   secrets: new SecretsManagerClient({ region: c.region, ...CLIENT_OPTIONS }),
 }));

@@ -5,6 +5,6 @@ import { CLIENT_OPTIONS, perRegion, stepHandler } from '../shared/failover/handl
 import { promoteAurora } from '../shared/failover/steps';
 
 export const handler = stepHandler(promoteAurora, (c) => ({
-  dynamodb: new DynamoDBClient({ region: c.region, ...CLIENT_OPTIONS }),
+  dynamodb: perRegion((region) => new DynamoDBClient({ region, ...CLIENT_OPTIONS })),
   rds: perRegion((region) => new RDSClient({ region, ...CLIENT_OPTIONS })),
 }));

@@ -5,6 +5,6 @@ import { CLIENT_OPTIONS, perRegion, stepHandler } from '../shared/failover/handl
 import { promoteCache } from '../shared/failover/steps';
 
 export const handler = stepHandler(promoteCache, (c) => ({
-  dynamodb: new DynamoDBClient({ region: c.region, ...CLIENT_OPTIONS }),
+  dynamodb: perRegion((region) => new DynamoDBClient({ region, ...CLIENT_OPTIONS })),
   elasticache: perRegion((region) => new ElastiCacheClient({ region, ...CLIENT_OPTIONS })),
 }));

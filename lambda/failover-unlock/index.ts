@@ -1,8 +1,8 @@
 /** Runbook step "unlock" (see ../shared/failover/steps.ts); only the SDK clients it uses. */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CLIENT_OPTIONS, stepHandler } from '../shared/failover/handler';
+import { CLIENT_OPTIONS, perRegion, stepHandler } from '../shared/failover/handler';
 import { releaseLock } from '../shared/failover/steps';
 
 export const handler = stepHandler(releaseLock, (c) => ({
-  dynamodb: new DynamoDBClient({ region: c.region, ...CLIENT_OPTIONS }),
+  dynamodb: perRegion((region) => new DynamoDBClient({ region, ...CLIENT_OPTIONS })),
 }));

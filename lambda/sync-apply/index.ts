@@ -37,6 +37,8 @@ const config = {
     /^[\w.-]{3,255}$/,
     'a DynamoDB table name',
   ),
+  /** The lock endpoint region holding the region-state items (lib/failover/lock-plan.ts). */
+  stateRegion: env.optional('MERIDIAN_REGION_STATE_REGION', REGION_ID, 'an AWS region id'),
 };
 env.check('sync-apply');
 const index = loadResidencyIndex(process.env.MERIDIAN_RESIDENCY_PLAN_FILE ?? DEFAULT_PLAN_FILE);
@@ -52,7 +54,10 @@ const parking = new SqsParkingLot(
   config.deadLetterUrl,
 );
 
-const ddb = traceClient(tracer, new DynamoDBClient({ region: config.region }));
+const ddb = traceClient(
+  tracer,
+  new DynamoDBClient({ region: config.stateRegion ?? config.region }),
+);
 const fenced = fencedCheck(ddb, config.stateTable, config.region);
 
 let db: Db | undefined;

@@ -49,6 +49,8 @@ const config = {
     /^[\w.-]{3,255}$/,
     'a DynamoDB table name',
   ),
+  /** The lock endpoint region holding the region-state items (lib/failover/lock-plan.ts). */
+  stateRegion: env.optional('MERIDIAN_REGION_STATE_REGION', REGION_ID, 'an AWS region id'),
 };
 env.check('sync-dispatch');
 const index = loadResidencyIndex(process.env.MERIDIAN_RESIDENCY_PLAN_FILE ?? DEFAULT_PLAN_FILE);
@@ -70,7 +72,10 @@ const sqsIn = (r: string) => {
   return c;
 };
 const breakers = new TargetBreakers();
-const ddb = traceClient(tracer, new DynamoDBClient({ region: config.region }));
+const ddb = traceClient(
+  tracer,
+  new DynamoDBClient({ region: config.stateRegion ?? config.region }),
+);
 const fenced = fencedCheck(ddb, config.stateTable, config.region);
 
 let db: Db | undefined;

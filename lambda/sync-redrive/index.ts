@@ -31,6 +31,8 @@ const config = {
     /^[\w.-]{3,255}$/,
     'a DynamoDB table name',
   ),
+  /** The lock endpoint region holding the region-state items (lib/failover/lock-plan.ts). */
+  stateRegion: env.optional('MERIDIAN_REGION_STATE_REGION', REGION_ID, 'an AWS region id'),
 };
 env.check('sync-redrive');
 
@@ -47,7 +49,7 @@ const inbound = new SqsTransport(
   () => config.inboundUrl,
 );
 const fenced = fencedCheck(
-  traceClient(tracer, new DynamoDBClient({ region: config.region })),
+  traceClient(tracer, new DynamoDBClient({ region: config.stateRegion ?? config.region })),
   config.stateTable,
   config.region,
 );

@@ -19,11 +19,15 @@ import {
 } from '../functions/meridian-function';
 import { encryptedLogGroup } from '../observability/encrypted-log-group';
 import type { RegionalAlerts } from '../observability/regional-alerts';
+import type { LockPlan } from './lock-plan';
 
 export interface FailoverRunbookProps {
   readonly config: RunbookConfig;
-  /** The cell's writer creates the lock table (a global table over the cell's regions). */
-  readonly createLockTable: boolean;
+  /**
+   * The cell's lock plan, given to the one region that creates the lock table (its home).
+   * @default - the table is created elsewhere; this runbook calls config.lockRegions
+   */
+  readonly lockTable?: LockPlan;
   /** VPC, regional key (also the token secret's and the state machine logs'), retention, … */
   readonly functions: FunctionDefaults;
   readonly auditBucket: s3.IBucket;
@@ -88,10 +92,13 @@ export class FailoverRunbook extends Construct {
     super(scope, id);
     const c = props.config;
     const partition = Aws.PARTITION;
-    const lockTableArn = `arn:${partition}:dynamodb:${c.region}:${c.account}:table/${c.lockTable}`;
+    const lockTableArns = c.lockRegions.map(
+      (r) => `arn:${partition}:dynamodb:${r}:${c.account}:table/${c.lockTable}`,
+    );
 
-    if (props.createLockTable) {
-      this.lockTable = new dynamodb.TableV2(this, 'LockTable', {
+    const plan = props.lockTable;
+    if (plan) {
+      this.lockTable = new dynamodb.TableV2(this, 'CellLock', {
         tableName: c.lockTable,
         partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
         billing: dynamodb.Billing.onDemand(),
@@ -99,9 +106,17 @@ export class FailoverRunbook extends Construct {
         pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
         deletionProtection: true,
         removalPolicy: RemovalPolicy.RETAIN,
-        // Readable and writable from every region of the cell, so the runbook works from the
-        // region it activates; never replicated beyond the jurisdiction.
-        replicas: c.cell.regions.filter((r) => r.id !== c.region).map((r) => ({ region: r.id })),
+        // lock-plan.ts: MRSC replicas (and witness) inside one Region set, or one home region.
+        // Either way a conditional write is judged by a majority or by the one copy, never by a
+        // lone replica, so the lock cannot split. It holds execution names, tokens and region
+        // states only: no personal data.
+        ...(plan.consistency === 'strong'
+          ? {
+              multiRegionConsistency: dynamodb.MultiRegionConsistency.STRONG,
+              replicas: plan.replicas.filter((r) => r !== c.region).map((region) => ({ region })),
+              ...(plan.witness ? { witnessRegion: plan.witness } : {}),
+            }
+          : {}),
       });
     }
 
@@ -174,7 +189,7 @@ export class FailoverRunbook extends Construct {
       CheckOriginal: fn('CheckOriginal', 'failback: is the original region healthy and caught up'),
       RestoreTraffic: fn('RestoreTraffic', 'failback: route the original region to itself again'),
     };
-    this.grant(config, lockTableArn, props.functions.key);
+    this.grant(config, lockTableArns, props.functions.key);
 
     const machine = (
       id: string,
@@ -501,7 +516,7 @@ export class FailoverRunbook extends Construct {
       );
   }
 
-  private grant(c: RunbookConfig, lockTableArn: string, key: kms.IKey): void {
+  private grant(c: RunbookConfig, lockTableArns: string[], key: kms.IKey): void {
     const f = this.functions;
     const allow = (s: Step, sid: string, actions: string[], resources: string[]) =>
       f[s].allow(sid, actions, resources);
@@ -519,7 +534,7 @@ export class FailoverRunbook extends Construct {
       'Rollback',
       'RestoreTraffic',
     ] as const)
-      allow(s, 'CellLock', lock, [lockTableArn]);
+      allow(s, 'CellLock', lock, lockTableArns);
     allow(
       'Verify',
       'FindHealthCheck',

@@ -11,6 +11,7 @@ import type { MeridianConfig } from '../config/load';
 import type { RegionConfig, Settings } from '../config/schema';
 import { type AuroraRole, auroraMembership } from '../data/aurora-global';
 import { stateMachineArn } from '../failover/failover-runbook';
+import { type LockPlan, lockPlan } from '../failover/lock-plan';
 import type { Naming } from '../naming';
 import type { GlobalDashboardRegion } from '../observability/global-dashboard';
 import type { DeploymentSlot } from '../routing/regional-routing';
@@ -95,6 +96,11 @@ export function placementOf(
   };
 }
 
+/** Where the runbook lock of `jurisdiction`'s cell lives (lib/failover/lock-plan.ts). */
+export function cellLockPlan(config: MeridianConfig, jurisdiction: string): LockPlan {
+  return lockPlan(config.regions.filter((r) => r.jurisdiction === jurisdiction));
+}
+
 /** The cell's runbook configuration, from regions/ (names, never cross-region references). */
 export function failoverRunbookConfig(
   config: MeridianConfig,
@@ -118,6 +124,7 @@ export function failoverRunbookConfig(
     apiName: routing.apiName,
     ttlSeconds: routing.ttlSeconds,
     lockTable: naming.failoverLockTable(region.jurisdiction),
+    lockRegions: cellLockPlan(config, region.jurisdiction).endpoints[region.id] ?? [region.id],
     auditBucket: naming.bucket(region.id, 'audit', account),
     quorum: s.failover.quorum,
     leaseSeconds: s.failover.leaseSeconds,

@@ -8,6 +8,7 @@ import type { RunbookConfig } from '../../lambda/shared/failover/config';
 import type { MeridianConfig } from '../config/load';
 import type { RegionConfig } from '../config/schema';
 import { FailoverRunbook } from '../failover/failover-runbook';
+import type { LockPlan } from '../failover/lock-plan';
 import type { FunctionDefaults } from '../functions/function-defaults';
 import type { Naming } from '../naming';
 import { ConfigDrift } from '../observability/config-drift';
@@ -31,8 +32,8 @@ export interface RegionalOperationsProps {
   readonly naming: Naming;
   /** The runbook's configuration (failoverRunbookConfig). */
   readonly runbook: RunbookConfig;
-  /** The region creates the cell's lock table. */
-  readonly cellPrimary: boolean;
+  /** Where the cell's runbook lock lives; the region creates the table when it is the home. */
+  readonly lock: LockPlan;
   /** @default - no replication-lag widgets (the region is no Aurora global secondary) */
   readonly replicaCluster?: string;
   readonly functions: FunctionDefaults;
@@ -66,7 +67,7 @@ export class RegionalOperations {
     const { naming, region } = props;
     this.failover = new FailoverRunbook(scope, 'Failover', {
       config: props.runbook,
-      createLockTable: props.cellPrimary,
+      lockTable: props.lock.home === region.id ? props.lock : undefined,
       functions: props.functions,
       auditBucket: props.auditBucket,
       alerts: props.alerts,

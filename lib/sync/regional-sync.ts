@@ -41,6 +41,8 @@ export interface RegionalSyncProps {
   readonly sync: Settings['sync'];
   /** The cell's lock table, where the runbook marks a region fenced (sync stands down). */
   readonly regionStateTable: string;
+  /** The region whose lock-table endpoint holds the region state (the cell's lock plan). */
+  readonly regionStateRegion: string;
 }
 
 /**
@@ -100,6 +102,7 @@ export class RegionalSync extends Construct {
       MERIDIAN_AUDIT_BUCKET: props.auditBucket.bucketName,
       MERIDIAN_MAX_ATTEMPTS: String(props.sync.maxAttempts),
       MERIDIAN_REGION_STATE_TABLE: props.regionStateTable,
+      MERIDIAN_REGION_STATE_REGION: props.regionStateRegion,
     };
     this.dispatch = new MeridianFunction(this, 'Dispatch', {
       ...common,
@@ -180,7 +183,7 @@ export class RegionalSync extends Construct {
         'ReadRegionState',
         ['dynamodb:GetItem'],
         [
-          `arn:${Aws.PARTITION}:dynamodb:${props.region}:${props.account}:table/${props.regionStateTable}`,
+          `arn:${Aws.PARTITION}:dynamodb:${props.regionStateRegion}:${props.account}:table/${props.regionStateTable}`,
         ],
       );
       acknowledge(fn.function.role as iam.IRole, [

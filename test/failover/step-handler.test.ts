@@ -98,10 +98,10 @@ describe('runbook step handlers: Powertools Logger and Metrics', () => {
     let seen: unknown[] = [];
     const handler = stepHandler(
       (_c, k) => {
-        seen = [k.dynamodb, k.rds('eu-west-1'), k.rds('eu-west-1')];
+        seen = [k.dynamodb('eu-central-1'), k.rds('eu-west-1'), k.rds('eu-west-1')];
       },
       () => ({
-        dynamodb: new DynamoDBClient({ region: 'eu-central-1' }),
+        dynamodb: (region) => new DynamoDBClient({ region }),
         rds: (region) => ({ region }) as never,
       }),
     );

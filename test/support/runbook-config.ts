@@ -12,6 +12,7 @@ export function oneRegionRunbook(region: string, lockTable = 'lock'): RunbookCon
     apiName: 'api',
     ttlSeconds: 30,
     lockTable,
+    lockRegions: [region],
     auditBucket: 'audit',
     quorum: 2,
     leaseSeconds: 900,

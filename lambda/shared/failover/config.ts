@@ -22,6 +22,11 @@ export interface RunbookConfig {
   readonly apiName: string;
   readonly ttlSeconds: number;
   readonly lockTable: string;
+  /**
+   * Regions whose lock-table endpoint this runbook calls, in order (lib/failover/lock-plan.ts):
+   * the cell's MRSC replicas (own first) or its single lock home.
+   */
+  readonly lockRegions: readonly string[];
   readonly auditBucket: string;
   readonly quorum: number;
   readonly leaseSeconds: number;
@@ -69,10 +74,12 @@ export function readRunbookConfig(
       'cloudflare',
     ] as const
   ).filter((k) => !c?.[k]);
-  if (missing.length > 0 || !Array.isArray(c.cell?.regions) || c.cell.regions.length === 0)
-    throw new RunbookConfigError(
-      `MERIDIAN_RUNBOOK: missing ${[...missing, ...(Array.isArray(c?.cell?.regions) ? [] : ['cell.regions'])].join(', ')}`,
-    );
+  const lists = (['cell.regions', 'lockRegions'] as const).filter((k) => {
+    const v = k === 'lockRegions' ? c?.lockRegions : c?.cell?.regions;
+    return !Array.isArray(v) || v.length === 0;
+  });
+  if (missing.length > 0 || lists.length > 0)
+    throw new RunbookConfigError(`MERIDIAN_RUNBOOK: missing ${[...missing, ...lists].join(', ')}`);
   return c;
 }
 

@@ -5,7 +5,7 @@
  * that lost its lease is refused before it acts.
  */
 import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
-import { type DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   type ElastiCacheClient,
   FailoverGlobalReplicationGroupCommand,
@@ -40,11 +40,12 @@ import {
   type Verification,
   verify,
 } from './decide';
-import { type Acquired, acquire, fence, type Lease, release } from './lock';
+import { type Acquired, acquire, FencedError, fence, type Lease, release } from './lock';
+import { setRegionState } from './region-state';
 
 export interface Clients {
   readonly route53: Route53Client;
-  readonly dynamodb: DynamoDBClient;
+  dynamodb(region: string): DynamoDBClient;
   readonly s3: S3Client;
   readonly secrets: SecretsManagerClient;
   rds(region: string): RDSClient;
@@ -107,9 +108,45 @@ const targetOf = (s: RunbookState): string => {
   return s.target.target;
 };
 
-/** Presents the fencing token; throws FencedError when the lease is lost. */
+/**
+ * Runs a lock-table operation at the first lock endpoint that answers (c.lockRegions: the MRSC
+ * replicas, own first, or the single lock home). A refusal (FencedError) is an answer, not an
+ * outage: it is thrown at once. Every lock operation is idempotent for its caller, so repeating
+ * one at the next endpoint after a timeout is safe.
+ */
+async function onLock<T>(
+  c: RunbookConfig,
+  k: Clients,
+  op: (ddb: DynamoDBClient) => Promise<T>,
+): Promise<T> {
+  let last: unknown;
+  for (const region of c.lockRegions) {
+    try {
+      return await op(k.dynamodb(region));
+    } catch (err) {
+      if (err instanceof FencedError) throw err;
+      last = err;
+    }
+  }
+  throw last;
+}
+
+/**
+ * Presents the fencing token; throws FencedError when the lease is lost. A step acts only after
+ * this and within its Lambda timeout, which is shorter than the lease it has just renewed, so no
+ * other execution can take the lock before the action is done.
+ */
 const guard = (c: RunbookConfig, k: Clients, s: RunbookState, step: string) =>
-  fence(k.dynamodb, lockRef(c), leaseOf(s), step, c.leaseSeconds, k.now());
+  onLock(c, k, (ddb) => fence(ddb, lockRef(c), leaseOf(s), step, c.leaseSeconds, k.now()));
+
+/** Writes a region's state, after `guard` returned `lease`. */
+const writeRegionState = (
+  c: RunbookConfig,
+  k: Clients,
+  region: string,
+  state: 'active' | 'fenced',
+  lease: Lease,
+) => onLock(c, k, (ddb) => setRegionState(ddb, c.lockTable, region, state, lease.token, k.now()));
 
 async function probe(
   k: Clients,
@@ -207,12 +244,11 @@ export function assessFailure(c: RunbookConfig, s: RunbookState): Assessment {
 }
 
 export const acquireLock = (c: RunbookConfig, k: Clients, s: RunbookState): Promise<Acquired> =>
-  acquire(k.dynamodb, lockRef(c), s.execution, c.leaseSeconds, k.now());
+  onLock(c, k, (ddb) => acquire(ddb, lockRef(c), s.execution, c.leaseSeconds, k.now()));
 
 export async function releaseLock(c: RunbookConfig, k: Clients, s: RunbookState) {
-  return {
-    released: s.lock?.acquired ? await release(k.dynamodb, lockRef(c), s.lock.lease) : false,
-  };
+  const held = s.lock?.acquired ? s.lock.lease : undefined;
+  return { released: held ? await onLock(c, k, (ddb) => release(ddb, lockRef(c), held)) : false };
 }
 
 /** The healthy same-jurisdiction region with the best priority; its lag estimates the RPO. */
@@ -306,19 +342,7 @@ export async function fenceRegion(c: RunbookConfig, k: Clients, s: RunbookState)
   } catch {
     // Cloudflare unreachable: the traffic step will retry; nothing to restore for it.
   }
-  await k.dynamodb.send(
-    new UpdateItemCommand({
-      TableName: c.lockTable,
-      Key: { pk: { S: `region#${failed}` } },
-      UpdateExpression: 'SET #state = :fenced, #token = :token, #at = :at',
-      ExpressionAttributeNames: { '#state': 'state', '#token': 'token', '#at': 'at' },
-      ExpressionAttributeValues: {
-        ':fenced': { S: 'fenced' },
-        ':token': { N: String(lease.token) },
-        ':at': { N: String(k.now()) },
-      },
-    }),
-  );
+  await writeRegionState(c, k, failed, 'fenced', lease);
   return { snapshot: { records, ...(pool ? { pool } : {}) }, at: k.now() };
 }
 
@@ -442,6 +466,9 @@ export async function verifyTarget(c: RunbookConfig, k: Clients, s: RunbookState
 
 /** Undo routing and fencing from the snapshot; report what cannot be undone automatically. */
 export async function rollback(c: RunbookConfig, k: Clients, s: RunbookState) {
+  // Rollback acts too, so it presents the token: an execution that lost its lease (another one
+  // may have failed the cell over since) is refused here and changes nothing.
+  const lease = await guard(c, k, s, 'rollback');
   const restored: string[] = [];
   const records = s.fenced?.snapshot.records ?? [];
   if (records.length > 0) {
@@ -465,15 +492,7 @@ export async function rollback(c: RunbookConfig, k: Clients, s: RunbookState) {
     restored.push(`Cloudflare pool ${pool.id}`);
   }
   if (s.fenced) {
-    await k.dynamodb.send(
-      new UpdateItemCommand({
-        TableName: c.lockTable,
-        Key: { pk: { S: `region#${s.input.failedRegion}` } },
-        UpdateExpression: 'SET #state = :active, #at = :at',
-        ExpressionAttributeNames: { '#state': 'state', '#at': 'at' },
-        ExpressionAttributeValues: { ':active': { S: 'active' }, ':at': { N: String(k.now()) } },
-      }),
-    );
+    await writeRegionState(c, k, s.input.failedRegion, 'active', lease);
     restored.push(`${s.input.failedRegion} unfenced`);
   }
   const notUndone = (s.promotion ?? [])
@@ -551,7 +570,7 @@ export async function checkOriginal(c: RunbookConfig, k: Clients, s: RunbookStat
 
 /** Failback: the original region's records answer with its own name again; its pool is on. */
 export async function restoreTraffic(c: RunbookConfig, k: Clients, s: RunbookState) {
-  await guard(c, k, s, 'restore-traffic');
+  const lease = await guard(c, k, s, 'restore-traffic');
   const original = s.target?.target ?? '';
   const own = regionalName(c, original);
   const records = await regionRecords(c, k, original);
@@ -579,14 +598,6 @@ export async function restoreTraffic(c: RunbookConfig, k: Clients, s: RunbookSta
       method: 'PATCH',
       body: JSON.stringify({ enabled: true }),
     });
-  await k.dynamodb.send(
-    new UpdateItemCommand({
-      TableName: c.lockTable,
-      Key: { pk: { S: `region#${original}` } },
-      UpdateExpression: 'SET #state = :active, #at = :at',
-      ExpressionAttributeNames: { '#state': 'state', '#at': 'at' },
-      ExpressionAttributeValues: { ':active': { S: 'active' }, ':at': { N: String(k.now()) } },
-    }),
-  );
+  await writeRegionState(c, k, original, 'active', lease);
   return { records: records.length, ...(pool ? { poolEnabled: pool.id } : {}), at: k.now() };
 }
