@@ -6,13 +6,11 @@
  * `index.isComplete`. The framework answers CloudFormation; these only do the work.
  */
 
-import { Sha256 } from '@aws-crypto/sha256-js';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { OpenSearchClient } from '@aws-sdk/client-opensearch';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { STSClient } from '@aws-sdk/client-sts';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { assumedRoleCredentials, signedHttp } from '../shared/signed-http';
 import {
   isComplete as completeStep,
   type IsCompleteRequest,
@@ -43,66 +41,16 @@ const client = (r: string) => {
 const adminRoleArn = process.env.MERIDIAN_SEARCH_ADMIN_ROLE_ARN ?? '';
 if (!adminRoleArn)
   throw new Error('opensearch-replication: MERIDIAN_SEARCH_ADMIN_ROLE_ARN is not set');
-const sts = new STSClient({ region, credentials });
-
-let cachedAdmin: Awaited<ReturnType<typeof assumeAdmin>> | undefined;
-/** Assumed once and reused until a minute before expiry (a custom resource makes a few calls). */
-async function adminCredentials() {
-  if (!cachedAdmin || (cachedAdmin.expiration?.getTime() ?? 0) - Date.now() < 60_000)
-    cachedAdmin = await assumeAdmin();
-  return cachedAdmin;
-}
-
-async function assumeAdmin() {
-  const out = await sts.send(
-    new AssumeRoleCommand({
-      RoleArn: adminRoleArn,
-      RoleSessionName: 'meridian-opensearch-replication',
-      DurationSeconds: 900,
-    }),
-  );
-  const c = out.Credentials;
-  if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error(`could not assume ${adminRoleArn}`);
-  return {
-    accessKeyId: c.AccessKeyId,
-    secretAccessKey: c.SecretAccessKey,
-    sessionToken: c.SessionToken,
-    expiration: c.Expiration,
-  };
-}
-
-const signer = new SignatureV4({
-  service: 'es',
-  region,
-  credentials: adminCredentials,
-  sha256: Sha256,
-});
+const adminCredentials = assumedRoleCredentials(
+  new STSClient({ region, credentials }),
+  adminRoleArn,
+  'meridian-opensearch-replication',
+);
 
 /** Connection calls with the function's role; `_plugins/_replication` calls signed as the admin role. */
 function deps(event: OnEventRequest): ReplicationDeps {
   const endpoint = String(event.ResourceProperties.followerEndpoint ?? '');
-  return {
-    client,
-    http: async (method, path, body) => {
-      const payload = JSON.stringify(body);
-      const signed = await signer.sign(
-        new HttpRequest({
-          method,
-          protocol: 'https:',
-          hostname: endpoint,
-          path,
-          body: payload,
-          headers: { host: endpoint, 'content-type': 'application/json' },
-        }),
-      );
-      const res = await fetch(`https://${endpoint}${path}`, {
-        method,
-        headers: signed.headers as Record<string, string>,
-        body: payload,
-      });
-      return { status: res.status, body: await res.text() };
-    },
-  };
+  return { client, http: signedHttp({ endpoint, region, credentials: adminCredentials }) };
 }
 
 const context = (event: OnEventRequest) => ({

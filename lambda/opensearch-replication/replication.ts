@@ -13,6 +13,10 @@ import {
   type OpenSearchClient,
   type OutboundConnection,
 } from '@aws-sdk/client-opensearch';
+import type { HttpResponse, SignedHttp } from '../shared/signed-http';
+import { REPLICATION_ROLES } from './names';
+
+export type { HttpResponse } from '../shared/signed-http';
 
 export interface DomainRef {
   readonly domainName: string;
@@ -27,25 +31,27 @@ export interface AutoFollowRule {
   readonly pattern: string;
 }
 
-export interface ReplicationSpec {
+/** The two domains of a cross-cluster connection and its alias on the follower. */
+export interface ConnectionSpec {
   readonly leader: DomainRef;
   readonly follower: DomainRef;
+  readonly connectionAlias: string;
+}
+
+export interface ReplicationSpec extends ConnectionSpec {
   /** HTTPS host of the follower domain (its VPC endpoint). */
   readonly followerEndpoint: string;
-  readonly connectionAlias: string;
   readonly rules: readonly AutoFollowRule[];
 }
 
-export interface HttpResponse {
-  readonly status: number;
-  readonly body: string;
+/** What the connection API calls need: an OpenSearch API client for a region. */
+export interface ConnectionDeps {
+  readonly client: (region: string) => OpenSearchClient;
 }
 
-export interface ReplicationDeps {
-  /** An OpenSearch API client for a region. */
-  readonly client: (region: string) => OpenSearchClient;
+export interface ReplicationDeps extends ConnectionDeps {
   /** A SigV4-signed HTTPS request to the follower domain. */
-  readonly http: (method: 'POST' | 'DELETE', path: string, body: unknown) => Promise<HttpResponse>;
+  readonly http: SignedHttp;
 }
 
 export class ReplicationError extends Error {
@@ -57,8 +63,8 @@ const AUTOFOLLOW = '/_plugins/_replication/_autofollow';
 
 /** The live outbound connection of this alias from follower to leader, if any. */
 export async function findConnection(
-  spec: ReplicationSpec,
-  deps: ReplicationDeps,
+  spec: ConnectionSpec,
+  deps: ConnectionDeps,
 ): Promise<OutboundConnection | undefined> {
   const out = await deps.client(spec.follower.region).send(
     new DescribeOutboundConnectionsCommand({
@@ -87,8 +93,8 @@ const ON_ITS_WAY = new Set(['PENDING_ACCEPTANCE', 'VALIDATING', 'APPROVED', 'PRO
  * accepted on the leader. Returns at once; {@link continueReplication} waits for ACTIVE.
  */
 export async function startReplication(
-  spec: ReplicationSpec,
-  deps: ReplicationDeps,
+  spec: ConnectionSpec,
+  deps: ConnectionDeps,
 ): Promise<{ connectionId: string }> {
   let connection = await findConnection(spec, deps);
   if (!connection) {
@@ -115,8 +121,8 @@ export async function startReplication(
  * can be lost while the connection is VALIDATING).
  */
 export async function connectionProgress(
-  spec: ReplicationSpec,
-  deps: ReplicationDeps,
+  spec: ConnectionSpec,
+  deps: ConnectionDeps,
 ): Promise<ConnectionProgress> {
   const c = await findConnection(spec, deps);
   const status = c?.ConnectionStatus?.StatusCode ?? 'missing';
@@ -175,8 +181,8 @@ export async function replicationRemoved(
 }
 
 async function acceptOnLeader(
-  spec: ReplicationSpec,
-  deps: ReplicationDeps,
+  spec: ConnectionSpec,
+  deps: ConnectionDeps,
   connectionId: string,
 ): Promise<void> {
   // Accepted in the leader's region: the leader owns the inbound side.
@@ -194,10 +200,7 @@ async function putRule(
     leader_alias: spec.connectionAlias,
     name: rule.name,
     pattern: rule.pattern,
-    use_roles: {
-      leader_cluster_role: 'cross_cluster_replication_leader_full_access',
-      follower_cluster_role: 'cross_cluster_replication_follower_full_access',
-    },
+    use_roles: REPLICATION_ROLES,
   });
   if (!ok(res) && !/already exists/i.test(res.body)) {
     throw new ReplicationError(

@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
+import { connectionAlias } from '../../lambda/opensearch-replication/names';
 import { type Acknowledgement, acknowledge, inAllPacks, PACKS } from '../compliance/nag';
 import type { FunctionDefaults } from '../functions/function-defaults';
 import {
@@ -153,7 +154,7 @@ export class CrossClusterReplication extends Construct {
             },
             follower: { domainName: props.followerDomainName, region, account },
             followerEndpoint: props.search.domain.domainEndpoint,
-            connectionAlias: `from-${route.leader}`,
+            connectionAlias: connectionAlias(route.leader),
             rules: route.rules.map((r) => ({ name: r.name, pattern: r.pattern })),
           },
         }),

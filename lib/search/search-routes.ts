@@ -1,3 +1,4 @@
+import { autoFollowRuleName } from '../../lambda/opensearch-replication/names';
 import type { AutoFollowRule } from '../../lambda/opensearch-replication/replication';
 import type { ResidencyIndex } from '../../lambda/shared/residency-plan';
 
@@ -31,7 +32,12 @@ export function followRoutes(index: ResidencyIndex, follower: string): FollowRou
       const rules = index.plan.dataClasses.flatMap((c): AutoFollowRule[] => {
         const d = index.decide(c.id, leader.id, follower);
         return d.allowed
-          ? [{ name: `${leader.id}-${c.id}`, pattern: indexPattern(c.id, d.mode, jurisdiction) }]
+          ? [
+              {
+                name: autoFollowRuleName(leader.id, c.id),
+                pattern: indexPattern(c.id, d.mode, jurisdiction),
+              },
+            ]
           : [];
       });
       return rules.length > 0 ? [{ leader: leader.id, rules }] : [];
