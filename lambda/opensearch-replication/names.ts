@@ -27,3 +27,18 @@ export const REPLICATION_ROLES = {
   leader_cluster_role: 'cross_cluster_replication_leader_full_access',
   follower_cluster_role: 'cross_cluster_replication_follower_full_access',
 } as const;
+
+/**
+ * Whether an auto-follow `pattern` matches an index name: comma-separated patterns, `*` the only
+ * wildcard ("The patterns only support wildcard matching",
+ * https://docs.opensearch.org/latest/tuning-your-cluster/replication-plugin/auto-follow/).
+ */
+export function autoFollowPatternMatches(pattern: string, index: string): boolean {
+  return pattern.split(',').some((p) => {
+    const literal = p
+      .trim()
+      .split('*')
+      .map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'));
+    return new RegExp(`^${literal.join('.*')}$`).test(index);
+  });
+}
