@@ -24,6 +24,7 @@ async function main() {
     world.fail(failed);
     const r = await runDrill(rb, failoverInput(config, failed, 'failover') as never, {
       name: `bench-${i}`,
+      clock: world,
       notify: () => undefined,
     }).finally(() => world.restore());
     outcome = String(r.output?.outcome);

@@ -54,6 +54,7 @@ async function main() {
   if (input.mode !== 'switchover') world.fail(values.fail);
   const result = await runDrill(rb, input as never, {
     name: `drill-${values.fail}-${Date.now()}`,
+    clock: world,
     notify: (state, message) => world.notifications.push({ subject: state, message }),
   }).finally(() => world.restore());
 

@@ -53,6 +53,20 @@ const RETRYABLE = [
   'ServiceUnavailable',
 ];
 
+/**
+ * How long the runbook waits for a promotion (a promote step raises PromotionPending until its
+ * target is the writer): 5 s, then ×1.5 up to 30 s between attempts, 20 attempts — about 7.5
+ * minutes in all, several times AWS's published promotion figures (lib/failover/drill/timings.ts).
+ * Past it, the step fails and the runbook rolls back what it can and pages.
+ */
+export const PROMOTION_RETRY = {
+  errors: ['PromotionPending'],
+  interval: Duration.seconds(5),
+  backoffRate: 1.5,
+  maxDelay: Duration.seconds(30),
+  maxAttempts: 20,
+} as const;
+
 /** The steps and what each may touch: one small function per step, each with its own role. */
 const STEPS = {
   Verify: 'failover-verify',
@@ -263,7 +277,7 @@ export class FailoverRunbook extends Construct {
    * branches need), retried with backoff on throttling, timeouts and Lambda service errors.
    */
   private invoke(name: string, s: Step, resultPath?: string): sfn.TaskStateBase {
-    return new tasks.LambdaInvoke(this, name, {
+    const task = new tasks.LambdaInvoke(this, name, {
       lambdaFunction: this.functions[s].function,
       payloadResponseOnly: true,
       ...(resultPath ? { resultPath } : {}),
@@ -275,6 +289,9 @@ export class FailoverRunbook extends Construct {
       backoffRate: 2,
       jitterStrategy: sfn.JitterType.FULL,
     });
+    if (s === 'PromoteAurora' || s === 'PromoteCache')
+      task.addRetry({ ...PROMOTION_RETRY, errors: [...PROMOTION_RETRY.errors] });
+    return task;
   }
 
   /** Ends a path with its outcome in `$.outcome`. */
@@ -535,6 +552,10 @@ export class FailoverRunbook extends Construct {
       'RestoreTraffic',
     ] as const)
       allow(s, 'CellLock', lock, lockTableArns);
+    // Alarms about each cell region: in that region (its own) and here (where it is watched).
+    const alarmHosts = c.cell.regions.flatMap((r) =>
+      [...new Set([r.id, c.region])].map((host) => ({ host, about: r.id })),
+    );
     allow(
       'Verify',
       'FindHealthCheck',
@@ -545,8 +566,9 @@ export class FailoverRunbook extends Construct {
       'Verify',
       'CriticalAlarms',
       ['cloudwatch:DescribeAlarms'],
-      c.cell.regions.map(
-        (r) => `arn:${p}:cloudwatch:${r.id}:${c.account}:alarm:${c.prefix}-${r.id}-critical-*`,
+      alarmHosts.map(
+        ({ host, about }) =>
+          `arn:${p}:cloudwatch:${host}:${c.account}:alarm:${c.prefix}-${about}-critical-*`,
       ),
     );
     for (const s of ['Fence', 'RestoreTraffic'] as const)
@@ -570,7 +592,10 @@ export class FailoverRunbook extends Construct {
       allow(
         'PromoteCache',
         'GlobalDatastore',
-        ['elasticache:FailoverGlobalReplicationGroup'],
+        [
+          'elasticache:FailoverGlobalReplicationGroup',
+          'elasticache:DescribeGlobalReplicationGroups',
+        ],
         [
           `arn:${p}:elasticache::${c.account}:globalreplicationgroup:${c.cell.datastore.id}`,
           ...Object.entries(c.cell.datastore.members).map(
@@ -587,10 +612,10 @@ export class FailoverRunbook extends Construct {
         reason:
           'route53:ListHealthChecks and ListTagsForResources support no resource scoping; the step only reads health-check status.',
       },
-      ...c.cell.regions.map((r) => ({
+      ...alarmHosts.map(({ host, about }) => ({
         pack: PACKS.aws,
-        rule: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:${r.id}:${c.account}:alarm:${c.prefix}-${r.id}-critical-*]`,
-        reason: `Reads only the critical alarms of ${r.id}, named ${c.prefix}-${r.id}-critical-*.`,
+        rule: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:${host}:${c.account}:alarm:${c.prefix}-${about}-critical-*]`,
+        reason: `Reads only the critical alarms about ${about} held in ${host}, named ${c.prefix}-${about}-critical-*.`,
       })),
     ]);
     acknowledge(f.Record.function.role as iam.IRole, [

@@ -7,6 +7,7 @@
 import { type CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
+  DescribeGlobalReplicationGroupsCommand,
   type ElastiCacheClient,
   FailoverGlobalReplicationGroupCommand,
 } from '@aws-sdk/client-elasticache';
@@ -220,20 +221,35 @@ export async function verifyFailure(
     signals.route53 = 'unknown';
     details.route53 = (err as Error).message;
   }
-  try {
-    const alarms = await k.cloudwatch(region).send(
-      new DescribeAlarmsCommand({
-        AlarmNamePrefix: `${c.prefix}-${region}-critical-`,
-        StateValue: 'ALARM',
-      }),
-    );
-    const firing = (alarms.MetricAlarms ?? []).map((a) => a.AlarmName ?? '?');
-    signals.alarms = firing.length > 0 ? 'unhealthy' : 'healthy';
-    details.alarms = firing.length > 0 ? firing.join(', ') : 'no critical alarm';
-  } catch (err) {
-    signals.alarms = 'unknown';
-    details.alarms = (err as Error).message;
+  // Critical alarms about the region: those of the region watching it (this one, where the
+  // region-down detection lives) and its own (replication lag), if it still answers.
+  const firing: string[] = [];
+  const failed: string[] = [];
+  for (const host of [...new Set([c.region, region])]) {
+    try {
+      const alarms = await k.cloudwatch(host).send(
+        new DescribeAlarmsCommand({
+          AlarmNamePrefix: `${c.prefix}-${region}-critical-`,
+          StateValue: 'ALARM',
+        }),
+      );
+      firing.push(...(alarms.MetricAlarms ?? []).map((a) => a.AlarmName ?? '?'));
+    } catch (err) {
+      failed.push(`${host}: ${(err as Error).name}`);
+    }
   }
+  signals.alarms =
+    firing.length > 0
+      ? 'unhealthy'
+      : failed.length === new Set([c.region, region]).size
+        ? 'unknown'
+        : 'healthy';
+  details.alarms =
+    firing.length > 0
+      ? firing.join(', ')
+      : failed.length > 0
+        ? `no critical alarm readable (${failed.join('; ')})`
+        : 'no critical alarm';
   const writer = checkOk(endpoint.body, 'aurora-writer') === true;
   return verify(region, signals, details, c.quorum, writer, k.now());
 }
@@ -346,7 +362,21 @@ export async function fenceRegion(c: RunbookConfig, k: Clients, s: RunbookState)
   return { snapshot: { records, ...(pool ? { pool } : {}) }, at: k.now() };
 }
 
-/** Promote the cell's Aurora global database to the target: switchover (RPO 0) or failover. */
+/**
+ * Raised by a promote step while its promotion is in flight. The state machine retries the step
+ * with backoff (bounded: see failover-runbook.ts PROMOTION_RETRY), so promotion is awaited by the
+ * runbook, not by a sleeping Lambda; every retry presents the fencing token again, which renews
+ * the lease while the promotion takes its time.
+ */
+export class PromotionPendingError extends Error {
+  override readonly name = 'PromotionPending';
+}
+
+/**
+ * Promote the cell's Aurora global database to the target: switchover (RPO 0) or failover. Safe
+ * to repeat: it starts the operation once, then reports it pending until the target is the writer
+ * and the global cluster is available again (only then does the traffic shift come).
+ */
 export async function promoteAurora(
   c: RunbookConfig,
   k: Clients,
@@ -357,6 +387,23 @@ export async function promoteAurora(
   const rds = k.rds(target);
   const arn = `arn:aws:rds:${target}:${c.account}:cluster:${c.prefix}-${target}`;
   const switchover = s.assessment?.action === 'switchover';
+  const kind = switchover ? 'switchover' : 'failover (data loss allowed)';
+  const describe = await rds.send(
+    new DescribeGlobalClustersCommand({ GlobalClusterIdentifier: c.cell.globalCluster }),
+  );
+  const global = describe.GlobalClusters?.[0];
+  const writer = global?.GlobalClusterMembers?.find((m) => m.IsWriter)?.DBClusterArn;
+  const moving = global?.FailoverState;
+  if (moving?.Status) {
+    if (moving.ToDbClusterArn && moving.ToDbClusterArn !== arn)
+      throw new Error(`aurora: a promotion to ${moving.ToDbClusterArn} is already in flight`);
+    throw new PromotionPendingError(`aurora: ${kind} to ${target} ${moving.Status}`);
+  }
+  if (writer === arn) {
+    if (global?.Status !== 'available')
+      throw new PromotionPendingError(`aurora: ${target} is writer, cluster ${global?.Status}`);
+    return { store: 'aurora', action: `${kind} to ${target}; writer now ${target}`, at: k.now() };
+  }
   await rds.send(
     switchover
       ? new SwitchoverGlobalClusterCommand({
@@ -369,20 +416,14 @@ export async function promoteAurora(
           AllowDataLoss: true,
         }),
   );
-  const after = await rds.send(
-    new DescribeGlobalClustersCommand({ GlobalClusterIdentifier: c.cell.globalCluster }),
-  );
-  const writer = after.GlobalClusters?.[0]?.GlobalClusterMembers?.find(
-    (m) => m.IsWriter,
-  )?.DBClusterArn;
-  return {
-    store: 'aurora',
-    action: `${switchover ? 'switchover' : 'failover (data loss allowed)'} to ${target}; writer now ${writer ?? 'pending'}`,
-    at: k.now(),
-  };
+  throw new PromotionPendingError(`aurora: ${kind} to ${target} started`);
 }
 
-/** Promote the target's member of the cell's Global Datastore. */
+/**
+ * Promote the target's member of the cell's Global Datastore; like promoteAurora, it starts the
+ * failover once and is pending until the target's member is the primary and the datastore is
+ * available.
+ */
 export async function promoteCache(
   c: RunbookConfig,
   k: Clients,
@@ -394,18 +435,31 @@ export async function promoteCache(
   const member = ds?.members[target];
   if (!ds || !member)
     return { store: 'cache', action: 'no Global Datastore in this cell', at: k.now() };
-  await k.elasticache(target).send(
+  const ec = k.elasticache(target);
+  const out = await ec.send(
+    new DescribeGlobalReplicationGroupsCommand({
+      GlobalReplicationGroupId: ds.id,
+      ShowMemberInfo: true,
+    }),
+  );
+  const group = out.GlobalReplicationGroups?.[0];
+  const primary = group?.Members?.find((m) => m.Role === 'PRIMARY')?.ReplicationGroupId;
+  if (group?.Status === 'modifying')
+    throw new PromotionPendingError(`cache: datastore ${ds.id} is modifying`);
+  if (primary === member)
+    return {
+      store: 'cache',
+      action: `datastore ${ds.id} primary now ${member} (${target})`,
+      at: k.now(),
+    };
+  await ec.send(
     new FailoverGlobalReplicationGroupCommand({
       GlobalReplicationGroupId: ds.id,
       PrimaryRegion: target,
       PrimaryReplicationGroupId: member,
     }),
   );
-  return {
-    store: 'cache',
-    action: `datastore ${ds.id} primary now ${member} (${target})`,
-    at: k.now(),
-  };
+  throw new PromotionPendingError(`cache: failover of ${ds.id} to ${member} started`);
 }
 
 /**

@@ -3,6 +3,12 @@
  * A stateful DynamoDB for the lock, through aws-sdk-client-mock: items in memory, and the
  * condition and update expressions Meridian's lock uses evaluated for real (a small evaluator for
  * `attribute_not_exists`, `=`, `<`, `>=`, `AND`, `OR`, `SET a = v, ...` and `ADD a n`).
+ *
+ * With a topology it models where the table lives, as lib/failover/lock-plan.ts plans it: a
+ * request reaches the endpoint of the client's region only if the caller's region can reach it;
+ * an MRSC table answers only when that endpoint reaches a majority of the table's three members
+ * (replicas and witness), and a single-home table only in its home. Without a topology it is one
+ * consistent store that every caller reaches (unit tests of the lock's expressions).
  */
 import {
   ConditionalCheckFailedException,
@@ -15,16 +21,34 @@ import { mockClient } from 'aws-sdk-client-mock';
 type Attr = { S?: string; N?: string };
 type Item = Record<string, Attr>;
 
+export interface LockTopology {
+  /** Members of the MRSC table (replicas and witness), or the single home. */
+  readonly members: readonly string[];
+  readonly consistency: 'strong' | 'single-home';
+  /** Whether a request from `from` reaches `to` (regions down, partitions). */
+  reachable(from: string, to: string): boolean;
+  /** The region the calling code runs in. */
+  caller(): string;
+}
+
+/** What the SDK raises when an endpoint does not answer (the request times out). */
+export const unreachable = (what: string) =>
+  Object.assign(new Error(`${what}: connect ETIMEDOUT (modelled: region down or partitioned)`), {
+    name: 'TimeoutError',
+  });
+
 export class FakeDynamoDb {
   readonly tables = new Map<string, Map<string, Item>>();
   private readonly stub = mockClient(DynamoDBClient);
 
-  constructor() {
-    this.stub.on(GetItemCommand).callsFake((input) => {
+  constructor(private readonly topology?: LockTopology) {
+    this.stub.on(GetItemCommand).callsFake(async (input, getClient) => {
+      await this.admit(await getClient().config.region());
       const item = this.table(input.TableName).get(JSON.stringify(input.Key));
       return { Item: item ? structuredClone(item) : undefined };
     });
-    this.stub.on(UpdateItemCommand).callsFake((input) => {
+    this.stub.on(UpdateItemCommand).callsFake(async (input, getClient) => {
+      await this.admit(await getClient().config.region());
       const table = this.table(input.TableName);
       const id = JSON.stringify(input.Key);
       const current = table.get(id);
@@ -40,6 +64,26 @@ export class FakeDynamoDb {
       table.set(id, next);
       return { Attributes: structuredClone(next) };
     });
+  }
+
+  /** Throws as AWS would when the caller cannot get a consistent answer from `endpoint`. */
+  private async admit(endpoint: string): Promise<void> {
+    const t = this.topology;
+    if (!t) return;
+    if (!t.reachable(t.caller(), endpoint)) throw unreachable(`dynamodb.${endpoint}`);
+    if (t.consistency === 'single-home') {
+      if (!t.members.includes(endpoint))
+        throw Object.assign(new Error(`Requested resource not found in ${endpoint}`), {
+          name: 'ResourceNotFoundException',
+        });
+      return;
+    }
+    const reached = t.members.filter((m) => m === endpoint || t.reachable(endpoint, m)).length;
+    if (!t.members.includes(endpoint) || reached * 2 <= t.members.length)
+      throw Object.assign(
+        new Error(`${endpoint}: the MRSC table cannot reach a majority of its Regions`),
+        { name: 'InternalServerError' },
+      );
   }
 
   table(name = ''): Map<string, Item> {

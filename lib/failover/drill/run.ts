@@ -13,6 +13,8 @@ import { buildMeridian, cdkContext } from '../../app';
 import type { MeridianConfig } from '../../config/load';
 import { LAMBDA_DIR } from '../../functions/bundle';
 import { runnerRegion } from '../runner';
+import { drillContext } from './context';
+import { TIMINGS } from './timings';
 
 // aws-local-stepfunctions needs Promise.withResolvers (Node 22); polyfill it on Node 20.
 const P = Promise as unknown as { withResolvers?: () => unknown };
@@ -45,6 +47,8 @@ export interface SynthesizedRunbook {
   readonly notifications: ReadonlySet<string>;
   /** Wait states: the drill does not sleep through them. */
   readonly waits: ReadonlySet<string>;
+  /** Every state of the definition, Parallel branches included, by name. */
+  readonly states: ReadonlyMap<string, Record<string, unknown>>;
   readonly config: RunbookConfig;
 }
 
@@ -104,8 +108,10 @@ export function runbookFromTemplate(
   const tasks = new Map<string, { handler: string; env: Record<string, string> }>();
   const notifications = new Set<string>();
   const waits = new Set<string>();
+  const all = new Map<string, Record<string, unknown>>();
   const walk = (states: Record<string, Record<string, unknown>>) => {
     for (const [name, s] of Object.entries(states)) {
+      all.set(name, s);
       if (s.Type === 'Parallel')
         for (const b of s.Branches as { States: Record<string, Record<string, unknown>> }[])
           walk(b.States);
@@ -136,6 +142,7 @@ export function runbookFromTemplate(
     tasks,
     notifications,
     waits,
+    states: all,
     config: JSON.parse(anyTask.env.MERIDIAN_RUNBOOK ?? '{}') as RunbookConfig,
   };
 }
@@ -167,6 +174,27 @@ export interface DrillOptions {
    * return value is the task's result, and an error it throws (with a `name`) is the task's error.
    */
   readonly notify: (state: string, message: unknown) => unknown;
+  /**
+   * The world's virtual clock. Each Task adds a step's modelled Lambda time; a retry adds the
+   * backoff the synthesized Retry policy gives; a Wait adds its seconds.
+   * @default - no modelled time (wall time only)
+   */
+  readonly clock?: { advance(ms: number): void };
+}
+
+interface Retrier {
+  readonly ErrorEquals: readonly string[];
+  readonly IntervalSeconds?: number;
+  readonly BackoffRate?: number;
+  readonly MaxAttempts?: number;
+  readonly MaxDelaySeconds?: number;
+}
+
+/** The delay before retry number `attempt` (0-based) of a retrier, without jitter (its mean is lower). */
+export function retryDelayMs(r: Retrier, attempt: number): number | undefined {
+  if (attempt >= (r.MaxAttempts ?? 3)) return undefined;
+  const delay = (r.IntervalSeconds ?? 1) * (r.BackoffRate ?? 2) ** attempt;
+  return Math.min(delay, r.MaxDelaySeconds ?? Number.POSITIVE_INFINITY) * 1000;
 }
 
 const defaultLoad = (file: string) => {
@@ -183,15 +211,44 @@ export async function runDrill(
   const load = o.load ?? defaultLoad;
   const handlers: Record<string, (input: Json) => Promise<Json>> = {};
   const retry: Record<string, number> = {};
-  // Every step of one runbook has the same environment; it is in place for the whole run.
   const saved = { ...process.env };
-  Object.assign(process.env, rb.tasks.values().next().value?.env ?? {});
+  // Wait state → the state before it and its seconds: the clock moves when the next task runs.
+  const waitsAfter = new Map<string, number>();
+  for (const [name, st] of rb.states)
+    if (st.Type === 'Wait' && typeof st.Seconds === 'number')
+      for (const [prev, ps] of rb.states)
+        if (ps.Next === name) waitsAfter.set(`${prev}→${String(st.Next)}`, st.Seconds * 1000);
+  const attempts = new Map<string, number>();
+  let last = '';
   for (const [state, t] of rb.tasks) {
     const mod = load(path.join(LAMBDA_DIR, t.handler, 'index.ts'));
-    handlers[state] = async (payload) => {
-      await o.before?.[state]?.();
-      return (await mod.handler(payload)) as Json;
-    };
+    const retriers = (rb.states.get(state)?.Retry ?? []) as Retrier[];
+    handlers[state] = (payload) =>
+      drillContext.run({ region: rb.region }, async () => {
+        o.clock?.advance(waitsAfter.get(`${last}→${state}`) ?? 0);
+        last = state;
+        await o.before?.[state]?.();
+        o.clock?.advance(TIMINGS.lambdaStep.ms);
+        // Each runbook's steps have its environment; several runbooks may run at once.
+        Object.assign(process.env, t.env);
+        try {
+          const out = (await mod.handler(payload)) as Json;
+          attempts.delete(state);
+          return out;
+        } catch (err) {
+          const name = (err as Error).name;
+          const n = attempts.get(state) ?? 0;
+          const r = retriers.find(
+            (x) => x.ErrorEquals.includes(name) || x.ErrorEquals.includes('States.ALL'),
+          );
+          const delay = r ? retryDelayMs(r, n) : undefined;
+          if (delay !== undefined) {
+            o.clock?.advance(delay);
+            attempts.set(state, n + 1);
+          } else attempts.delete(state);
+          throw err;
+        }
+      });
     retry[state] = 0;
   }
   for (const state of rb.notifications)

@@ -7,6 +7,7 @@
  */
 import { CloudWatchClient, DescribeAlarmsCommand } from '@aws-sdk/client-cloudwatch';
 import {
+  DescribeGlobalReplicationGroupsCommand,
   ElastiCacheClient,
   FailoverGlobalReplicationGroupCommand,
 } from '@aws-sdk/client-elasticache';
@@ -35,7 +36,10 @@ import {
   renderReport,
 } from '../../../lambda/health/report';
 import type { RunbookConfig } from '../../../lambda/shared/failover/config';
-import { FakeDynamoDb } from './fake-dynamodb';
+import { lockPlan } from '../lock-plan';
+import { drillContext } from './context';
+import { FakeDynamoDb, unreachable } from './fake-dynamodb';
+import { TIMINGS } from './timings';
 
 /** The Cloudflare token the drill's Secrets Manager holds and its Cloudflare accepts. */
 const DRILL_TOKEN = 'drill-cloudflare-token';
@@ -51,25 +55,50 @@ export interface RegionModel {
   alarms: string[];
 }
 
+/** A managed operation in flight: it completes at `doneAt` on the world's clock. */
+interface InFlight {
+  readonly to: string;
+  readonly doneAt: number;
+  readonly kind: 'failover' | 'switchover';
+}
+
+/**
+ * The drill's world. Its clock is virtual: it moves only by modelled durations (a step's Lambda
+ * time, a retry's backoff, a managed operation's AWS duration from timings.ts), so timings the
+ * drill reports are AWS's, not this machine's.
+ */
 export class DrillWorld {
   readonly regions = new Map<string, RegionModel>();
+  /** Regions wholly down: endpoint, data plane and control plane. */
+  readonly down = new Set<string>();
+  /** Pairs of region groups that cannot reach each other. */
+  readonly partitions: [ReadonlySet<string>, ReadonlySet<string>][] = [];
   readonly records = new Map<string, ResourceRecordSet>();
   readonly pools = new Map<string, { name: string; enabled: boolean }>();
   readonly objects = new Map<string, string>();
   readonly notifications: { subject?: string; message: unknown }[] = [];
   /** Every mutating call, in order: what the drill prints and tests count. */
   readonly calls: string[] = [];
-  readonly ddb = new FakeDynamoDb();
+  readonly ddb: FakeDynamoDb;
   writer: string;
   cachePrimary: string;
-  /** Milliseconds added to the clock (lease expiry scenarios). */
-  clockOffset = 0;
+  private aurora?: InFlight;
+  private cache?: InFlight;
+  /** The virtual clock (epoch ms). */
+  private t: number;
   private readonly stubs: { restore(): void }[] = [];
   private readonly realFetch = globalThis.fetch;
-  private readonly realNow = Date.now;
 
   constructor(readonly config: RunbookConfig) {
+    this.t = this.realNow();
     const cell = config.cell;
+    const plan = lockPlan(cell.regions);
+    this.ddb = new FakeDynamoDb({
+      members: [...plan.replicas, ...(plan.witness ? [plan.witness] : [])],
+      consistency: plan.consistency,
+      reachable: (from, to) => this.reachable(from, to),
+      caller: () => drillContext.getStore()?.region ?? config.region,
+    });
     const primary = [...cell.regions].sort((a, b) => a.failoverPriority - b.failoverPriority)[0];
     this.writer = primary?.id ?? config.region;
     this.cachePrimary = this.writer;
@@ -97,12 +126,68 @@ export class DrillWorld {
     this.install();
   }
 
-  /** A region goes down: endpoint, checkers and its critical alarms all say so. */
-  fail(region: string): void {
+  /** The virtual time (epoch ms). */
+  now(): number {
+    return this.t;
+  }
+
+  /** Moves the clock on by a modelled duration. */
+  advance(ms: number): void {
+    this.t += ms;
+  }
+
+  /**
+   * A region goes down, by default wholly: its endpoint, data plane and control plane stop answering, the
+   * Route 53 checkers see it fail, and the region that watches it raises its critical alarm.
+   */
+  fail(region: string, how: { readonly wholly?: boolean } = {}): void {
     const r = this.region(region);
     r.up = false;
     r.writer = false;
-    r.alarms = [`${this.config.prefix}-${region}-critical-health`];
+    // wholly: false is an outage of Meridian's own service in a region whose AWS services live.
+    if (how.wholly ?? true) this.down.add(region);
+    r.alarms = [`${this.config.prefix}-${region}-critical-endpoint`];
+  }
+
+  /** A failed region comes back: it answers again, as a secondary that has caught up. */
+  recover(region: string, lagSeconds = 0.4): void {
+    this.down.delete(region);
+    Object.assign(this.region(region), { up: true, writer: true, alarms: [], lagSeconds });
+  }
+
+  /** The regions of `a` and of `b` cannot reach each other (both stay up). */
+  partition(a: readonly string[], b: readonly string[]): void {
+    this.partitions.push([new Set(a), new Set(b)]);
+  }
+
+  /** Whether a request from `from` reaches `to`. */
+  reachable(from: string, to: string): boolean {
+    if (this.down.has(from) || this.down.has(to)) return false;
+    return !this.partitions.some(
+      ([a, b]) => (a.has(from) && b.has(to)) || (b.has(from) && a.has(to)),
+    );
+  }
+
+  /** The region the calling step runs in (its runbook's region). */
+  private caller(): string {
+    return drillContext.getStore()?.region ?? this.config.region;
+  }
+
+  /** Fails like the SDK when the caller cannot reach the service endpoint in `region`. */
+  private reach(service: string, region: string): void {
+    if (!this.reachable(this.caller(), region)) throw unreachable(`${service}.${region}`);
+  }
+
+  /** Completes managed operations whose modelled duration has passed. */
+  private settle(): void {
+    if (this.aurora && this.aurora.doneAt <= this.t) {
+      this.writer = this.aurora.to;
+      this.aurora = undefined;
+    }
+    if (this.cache && this.cache.doneAt <= this.t) {
+      this.cachePrimary = this.cache.to;
+      this.cache = undefined;
+    }
   }
 
   region(id: string): RegionModel {
@@ -123,6 +208,12 @@ export class DrillWorld {
     Date.now = this.realNow;
   }
 
+  private get realNow(): () => number {
+    return DrillWorld.systemNow;
+  }
+
+  private static readonly systemNow = Date.now;
+
   private healthBody(id: string): { status: number; body: string } {
     const r = this.region(id);
     const ok = (pass: boolean, value?: number): CheckResult => ({
@@ -138,25 +229,33 @@ export class DrillWorld {
 
   private install(): void {
     const c = this.config;
-    const realNow = this.realNow;
-    Date.now = () => realNow() + this.clockOffset;
+    Date.now = () => this.t;
 
+    // Route 53's control plane (health-check status, record changes) is in us-east-1.
     const route53 = mockClient(Route53Client);
+    const r53 = () => this.reach('route53', 'us-east-1');
     const checks = c.cell.regions.map((r, i) => ({ id: `hc-${i}`, region: r.id }));
-    route53.on(ListHealthChecksCommand).callsFake(() => ({
-      HealthChecks: checks.map((h) => ({
-        Id: h.id,
-        HealthCheckConfig: { Type: 'HTTPS_STR_MATCH' },
-      })),
-    }));
-    route53.on(ListTagsForResourcesCommand).callsFake((input) => ({
-      ResourceTagSets: (input.ResourceIds ?? []).map((id: string) => ({
-        ResourceType: 'healthcheck',
-        ResourceId: id,
-        Tags: [{ Key: 'meridian:region', Value: checks.find((h) => h.id === id)?.region }],
-      })),
-    }));
+    route53.on(ListHealthChecksCommand).callsFake(() => {
+      r53();
+      return {
+        HealthChecks: checks.map((h) => ({
+          Id: h.id,
+          HealthCheckConfig: { Type: 'HTTPS_STR_MATCH' },
+        })),
+      };
+    });
+    route53.on(ListTagsForResourcesCommand).callsFake((input) => {
+      r53();
+      return {
+        ResourceTagSets: (input.ResourceIds ?? []).map((id: string) => ({
+          ResourceType: 'healthcheck',
+          ResourceId: id,
+          Tags: [{ Key: 'meridian:region', Value: checks.find((h) => h.id === id)?.region }],
+        })),
+      };
+    });
     route53.on(GetHealthCheckStatusCommand).callsFake((input) => {
+      r53();
       const region = checks.find((h) => h.id === input.HealthCheckId)?.region ?? '';
       const up = this.region(region).up;
       return {
@@ -168,12 +267,16 @@ export class DrillWorld {
         })),
       };
     });
-    route53.on(ListResourceRecordSetsCommand).callsFake((input) => ({
-      ResourceRecordSets: [...this.records.values()]
-        .filter((r) => r.Name === input.StartRecordName)
-        .map((r) => structuredClone(r)),
-    }));
+    route53.on(ListResourceRecordSetsCommand).callsFake((input) => {
+      r53();
+      return {
+        ResourceRecordSets: [...this.records.values()]
+          .filter((r) => r.Name === input.StartRecordName)
+          .map((r) => structuredClone(r)),
+      };
+    });
     route53.on(ChangeResourceRecordSetsCommand).callsFake((input) => {
+      r53();
       for (const ch of input.ChangeBatch?.Changes ?? []) {
         const r = ch.ResourceRecordSet as ResourceRecordSet;
         this.records.set(`${r.Name}|${r.SetIdentifier}`, structuredClone(r));
@@ -184,54 +287,123 @@ export class DrillWorld {
       return { ChangeInfo: { Id: 'change', Status: 'PENDING', SubmittedAt: new Date() } };
     });
 
+    // Critical alarms about a region live in the regions that watch it, never in itself (a
+    // region's own alarms die with it).
     const cw = mockClient(CloudWatchClient);
-    cw.on(DescribeAlarmsCommand).callsFake((input) => {
-      const region = c.cell.regions.find((r) =>
+    cw.on(DescribeAlarmsCommand).callsFake(async (input, getClient) => {
+      const host = await getClient().config.region();
+      this.reach('monitoring', host);
+      const about = c.cell.regions.find((r) =>
         input.AlarmNamePrefix?.startsWith(`${c.prefix}-${r.id}-`),
       )?.id;
       return {
-        MetricAlarms: (region ? this.region(region).alarms : []).map((AlarmName) => ({
-          AlarmName,
-          StateValue: 'ALARM',
-        })),
+        MetricAlarms: (about && host !== about ? this.region(about).alarms : []).map(
+          (AlarmName) => ({ AlarmName, StateValue: 'ALARM' }),
+        ),
       };
     });
 
     const rds = mockClient(RDSClient);
     const regionOfArn = (arn: string) => /:rds:([a-z0-9-]+):/.exec(arn)?.[1] ?? '';
-    rds.on(SwitchoverGlobalClusterCommand).callsFake((input) => {
-      if (!this.region(this.writer).writer)
+    const arnOf = (region: string) =>
+      `arn:aws:rds:${region}:${c.account}:cluster:${c.prefix}-${region}`;
+    const rdsCall = async (getClient: () => { config: { region: () => Promise<string> } }) => {
+      this.reach('rds', await getClient().config.region());
+      this.settle();
+    };
+    const busy = () =>
+      Object.assign(new Error('the global cluster is already failing over or switching over'), {
+        name: 'InvalidGlobalClusterStateFault',
+      });
+    rds.on(SwitchoverGlobalClusterCommand).callsFake(async (input, getClient) => {
+      await rdsCall(getClient);
+      if (this.aurora) throw busy();
+      // A switchover synchronizes the old writer first: it must be up and reachable.
+      if (
+        !this.region(this.writer).writer ||
+        !this.reachable(this.writer, regionOfArn(input.TargetDbClusterIdentifier))
+      )
         throw Object.assign(new Error('the current writer is unavailable'), {
           name: 'InvalidGlobalClusterStateFault',
         });
-      this.writer = regionOfArn(input.TargetDbClusterIdentifier);
-      this.calls.push(`rds:SwitchoverGlobalCluster → ${this.writer}`);
+      const to = regionOfArn(input.TargetDbClusterIdentifier);
+      this.aurora = { to, kind: 'switchover', doneAt: this.t + TIMINGS.auroraSwitchover.ms };
+      this.calls.push(`rds:SwitchoverGlobalCluster → ${to}`);
       return {};
     });
-    rds.on(FailoverGlobalClusterCommand).callsFake((input) => {
-      this.writer = regionOfArn(input.TargetDbClusterIdentifier);
-      this.calls.push(
-        `rds:FailoverGlobalCluster AllowDataLoss=${input.AllowDataLoss} → ${this.writer}`,
-      );
+    rds.on(FailoverGlobalClusterCommand).callsFake(async (input, getClient) => {
+      await rdsCall(getClient);
+      if (this.aurora) throw busy();
+      const to = regionOfArn(input.TargetDbClusterIdentifier);
+      this.aurora = { to, kind: 'failover', doneAt: this.t + TIMINGS.auroraFailover.ms };
+      this.calls.push(`rds:FailoverGlobalCluster AllowDataLoss=${input.AllowDataLoss} → ${to}`);
       return {};
     });
-    rds.on(DescribeGlobalClustersCommand).callsFake(() => ({
-      GlobalClusters: [
-        {
-          GlobalClusterIdentifier: c.cell.globalCluster,
-          GlobalClusterMembers: c.cell.regions.map((r) => ({
-            DBClusterArn: `arn:aws:rds:${r.id}:${c.account}:cluster:${c.prefix}-${r.id}`,
-            IsWriter: r.id === this.writer,
-          })),
-        },
-      ],
-    }));
+    rds.on(DescribeGlobalClustersCommand).callsFake(async (_input, getClient) => {
+      await rdsCall(getClient);
+      const moving = this.aurora;
+      return {
+        GlobalClusters: [
+          {
+            GlobalClusterIdentifier: c.cell.globalCluster,
+            Status: moving
+              ? moving.kind === 'failover'
+                ? 'failing-over'
+                : 'switching-over'
+              : 'available',
+            ...(moving
+              ? {
+                  FailoverState: {
+                    Status: moving.kind === 'failover' ? 'failing-over' : 'switching-over',
+                    FromDbClusterArn: arnOf(this.writer),
+                    ToDbClusterArn: arnOf(moving.to),
+                    IsDataLossAllowed: moving.kind === 'failover',
+                  },
+                }
+              : {}),
+            GlobalClusterMembers: c.cell.regions.map((r) => ({
+              DBClusterArn: arnOf(r.id),
+              IsWriter: r.id === this.writer,
+            })),
+          },
+        ],
+      };
+    });
 
     const ec = mockClient(ElastiCacheClient);
-    ec.on(FailoverGlobalReplicationGroupCommand).callsFake((input) => {
-      this.cachePrimary = input.PrimaryRegion;
+    ec.on(FailoverGlobalReplicationGroupCommand).callsFake(async (input, getClient) => {
+      this.reach('elasticache', await getClient().config.region());
+      this.settle();
+      if (this.cache)
+        throw Object.assign(new Error('the global replication group is modifying'), {
+          name: 'InvalidGlobalReplicationGroupStateFault',
+        });
+      this.cache = {
+        to: input.PrimaryRegion,
+        kind: 'failover',
+        doneAt: this.t + TIMINGS.cacheFailover.ms,
+      };
       this.calls.push(`elasticache:FailoverGlobalReplicationGroup → ${input.PrimaryRegion}`);
       return {};
+    });
+    ec.on(DescribeGlobalReplicationGroupsCommand).callsFake(async (input, getClient) => {
+      this.reach('elasticache', await getClient().config.region());
+      this.settle();
+      const members = c.cell.datastore?.members ?? {};
+      return {
+        GlobalReplicationGroups: [
+          {
+            GlobalReplicationGroupId: input.GlobalReplicationGroupId,
+            Status: this.cache ? 'modifying' : 'available',
+            Members: Object.entries(members).map(([region, id]) => ({
+              ReplicationGroupId: id,
+              ReplicationGroupRegion: region,
+              Role: region === this.cachePrimary ? 'PRIMARY' : 'SECONDARY',
+              Status: this.down.has(region) ? 'unreachable' : 'associated',
+            })),
+          },
+        ],
+      };
     });
 
     const s3 = mockClient(S3Client);
@@ -251,7 +423,12 @@ export class DrillWorld {
       );
       if (url.hostname === 'api.cloudflare.com') return this.cloudflare(url, init);
       const region = url.hostname.split('.')[0] ?? '';
-      if (!this.regions.has(region) || !this.region(region).up) throw new TypeError('fetch failed');
+      if (
+        !this.regions.has(region) ||
+        !this.region(region).up ||
+        !this.reachable(this.caller(), region)
+      )
+        throw new TypeError('fetch failed');
       const { status, body } = this.healthBody(region);
       return new Response(body, { status, headers: { 'content-type': 'application/json' } });
     };

@@ -1,0 +1,155 @@
+/**
+ * Game-day scenarios: the synthesized failover state machine executed against the drill world on
+ * its virtual clock (AWS's published durations, lib/failover/drill/timings.ts), with partitions
+ * and a lock that lives where lib/failover/lock-plan.ts puts it (minimal fixture: cell eu =
+ * eu-west-1 writer + eu-central-1, MRSC with the witness in eu-west-2).
+ */
+import { setRegionState } from '../../lambda/shared/failover/region-state';
+import { type DrillResult, runDrill } from '../../lib/failover/drill/run';
+import { TIMINGS } from '../../lib/failover/drill/timings';
+import { DrillWorld } from '../../lib/failover/drill/world';
+import { loadHandler as load, minimalRunbooks } from '../support/drill';
+
+const runbook = minimalRunbooks();
+let world: DrillWorld;
+afterEach(() => world?.restore());
+
+function drill(
+  region: string,
+  failedRegion: string,
+  name: string,
+  before?: Record<string, () => Promise<void>>,
+): Promise<DrillResult> {
+  return runDrill(runbook(region), { cell: 'eu', failedRegion, mode: 'auto' } as never, {
+    name,
+    load,
+    clock: world,
+    ...(before ? { before } : {}),
+    notify: (state, message) => world.notifications.push({ subject: state, message }),
+  });
+}
+
+const entered = (r: DrillResult, state: string) =>
+  r.events.some((e) => e.state === state && e.type === 'entered');
+
+/** A promise and the function that settles it: pauses an execution at a chosen step. */
+function gate() {
+  let open: () => void = () => undefined;
+  const opened = new Promise<void>((r) => {
+    open = r;
+  });
+  return { open, opened };
+}
+
+describe('game day', () => {
+  test('primary dies: promotion is awaited, so traffic and the report come after the writer moved', async () => {
+    world = new DrillWorld(runbook('eu-central-1').config);
+    world.fail('eu-west-1');
+    const start = world.now();
+    const r = await drill('eu-central-1', 'eu-west-1', 'primary-dies');
+    expect(r.output).toMatchObject({ outcome: 'failed over' });
+    expect(world.writer).toBe('eu-central-1');
+    const report = JSON.parse([...world.objects.values()][0] ?? '{}') as {
+      rtoSeconds: number;
+      timeline: { what: string; secondsFromStart: number }[];
+    };
+    const at = (what: string) => report.timeline.find((e) => e.what === what)?.secondsFromStart;
+    // The fakes take AWS's minute to fail Aurora over; the runbook waited for it (no
+    // "writer pending" any more) and shifted traffic only afterwards.
+    expect(at('promoted aurora')).toBeGreaterThanOrEqual(TIMINGS.auroraFailover.ms / 1000);
+    expect(at('traffic shifted')).toBeGreaterThan(at('promoted aurora') ?? Infinity);
+    // Writes are accepted in the target well inside the 150 s goal once started (detection adds
+    // its own ≤ 45 s before the start).
+    expect((world.now() - start) / 1000).toBeLessThan(105);
+    expect(
+      r.events.filter((e) => e.state === 'Promote Aurora' && e.type === 'retried').length,
+    ).toBeGreaterThan(0);
+  });
+
+  test('promotion slower than the lease: each wait renews it, so no second execution can take over', async () => {
+    world = new DrillWorld(runbook('eu-central-1').config);
+    world.fail('eu-west-1');
+    let intruder: DrillResult | undefined;
+    const r = await drill('eu-central-1', 'eu-west-1', 'slow-promotion', {
+      // While the promotion is in flight, a second execution starts and tries to take the lock.
+      'Promote cache': async () => {
+        intruder ??= await drill('eu-central-1', 'eu-west-1', 'intruder');
+      },
+    });
+    expect(r.output).toMatchObject({ outcome: 'failed over' });
+    expect(intruder?.output).toMatchObject({ outcome: 'lock held by another execution' });
+    expect(world.calls.filter((c) => c.startsWith('rds:Failover'))).toHaveLength(1);
+  });
+
+  test('stale execution resumes after another completed: its rollback is refused and changes nothing', async () => {
+    world = new DrillWorld(runbook('eu-central-1').config);
+    world.fail('eu-west-1');
+    const atRollback = gate();
+    const resume = gate();
+    // A fails after promotion (its target looks unhealthy), and stalls on its way to roll back.
+    const a = drill('eu-central-1', 'eu-west-1', 'exec-stale', {
+      'Verify target': async () => {
+        world.region('eu-central-1').up = false;
+      },
+      'Roll back': async () => {
+        atRollback.open();
+        await resume.opened;
+      },
+    });
+    await atRollback.opened;
+    // The target recovers; A's lease runs out; B fails the cell over for real.
+    world.region('eu-central-1').up = true;
+    world.advance(901_000);
+    const b = await drill('eu-central-1', 'eu-west-1', 'exec-fresh');
+    expect(b.output).toMatchObject({ outcome: 'failed over' });
+    const callsBefore = [...world.calls];
+    resume.open();
+    const stale = await a;
+    expect(stale.status).toBe('FAILED');
+    expect(stale.error).toMatch(/rollback: refused, fencing token \d+ of exec-stale/);
+    // Rollback never re-routes to the region B failed away from, nor re-enables its pool.
+    expect(world.calls).toEqual(callsBefore);
+    expect(world.answer('api.example.com.', 'eu-west-1')).toBe('eu-central-1.example.com');
+    expect(world.pools.get('pool-eu-west-1')?.enabled).toBe(false);
+  });
+
+  test('partition, both sides alive, each sees the other down: only the majority side acts', async () => {
+    world = new DrillWorld(runbook('eu-central-1').config);
+    // eu-west-1 (writer) is cut off from eu-central-1 and from the lock's witness, eu-west-2.
+    world.partition(['eu-west-1'], ['eu-central-1', 'eu-west-2']);
+    world.region('eu-west-1').alarms = ['meridian-prod-eu-west-1-critical-endpoint'];
+    world.region('eu-central-1').alarms = ['meridian-prod-eu-central-1-critical-endpoint'];
+    const [west, central] = await Promise.all([
+      drill('eu-west-1', 'eu-central-1', 'from-west'),
+      drill('eu-central-1', 'eu-west-1', 'from-central'),
+    ]);
+    expect(central.output).toMatchObject({ outcome: 'failed over' });
+    // The minority side cannot take the lock (no majority of the MRSC table): it never acts.
+    expect(west.status).toBe('FAILED');
+    expect(entered(west, 'Fence old region')).toBe(false);
+    expect(world.calls.filter((c) => c.startsWith('rds:'))).toEqual([
+      'rds:FailoverGlobalCluster AllowDataLoss=true → eu-central-1',
+    ]);
+  });
+
+  test('the old writer cut off in the minority cannot read its region state: it stands down', async () => {
+    world = new DrillWorld(runbook('eu-central-1').config);
+    world.partition(['eu-west-1'], ['eu-central-1', 'eu-west-2']);
+    const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+    const { drillContext } = await import('../../lib/failover/drill/context');
+    const write = (from: string) =>
+      drillContext.run({ region: from }, () =>
+        setRegionState(
+          new DynamoDBClient({ region: from }),
+          'meridian-prod-eu-runbook-lock',
+          'eu-west-1',
+          'fenced',
+          1,
+          world.now(),
+        ),
+      );
+    await expect(write('eu-central-1')).resolves.toBeUndefined();
+    // Sync and applications read the state with a strong read: no majority, no answer, no writes.
+    await expect(write('eu-west-1')).rejects.toThrow(/majority/);
+  });
+});
