@@ -1,11 +1,13 @@
-import { Duration, RemovalPolicy, SecretValue } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, SecretValue, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
-import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as rds from 'aws-cdk-lib/aws-rds';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import type { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import { acknowledge, inAllPacks, PACKS } from '../compliance/nag';
+import type { MeridianFunction } from '../functions/meridian-function';
 import { vpcOnlySecurityGroup } from '../network/vpc-only-security-group';
 import { encryptedLogGroup } from '../observability/encrypted-log-group';
 
@@ -28,9 +30,20 @@ export interface AuroraGlobalProps {
   readonly readers: number;
   readonly backupRetentionDays: number;
   readonly logRetentionDays: number;
+  /** Name of the cell's master secret (`Naming.auroraSecret`): the same in every region of the cell. */
+  readonly secretName: string;
+  /**
+   * The other regions of the cell (same jurisdiction, never beyond): the writer's master secret is
+   * replicated to each. Ignored on a secondary.
+   */
+  readonly secretReplicaRegions: readonly string[];
+  /** Alias (without `alias/`) of the customer key every region has: each replica is encrypted with its own region's. */
+  readonly keyAlias: string;
 }
 
 export const AURORA_PORT = 5432;
+/** The variable holding the master secret's name in a function given it (`grantCredentials`). */
+export const DB_SECRET_NAME_ENV = 'MERIDIAN_DB_SECRET_NAME';
 const ADMIN_USER = 'meridian_admin';
 
 /**
@@ -39,7 +52,9 @@ const ADMIN_USER = 'meridian_admin';
  * that join by identifier (deploy the primary region first). Encrypted with the regional key, IAM
  * auth, TLS forced, logical replication on (for the outbox reader), backups, deletion protection
  * and RETAIN, logs to an encrypted group, Performance Insights and enhanced monitoring. The master
- * secret exists only in the writer's region and is never replicated.
+ * secret, named `Naming.auroraSecret(jurisdiction)`, lives in the writer's region and is replicated
+ * to the cell's other regions only, so a promoted region has the credentials when the writer's
+ * region is down; every region reads it in its own region by that name (`grantCredentials`).
  */
 export class AuroraGlobal extends Construct {
   readonly cluster: rds.DatabaseCluster;
@@ -48,9 +63,17 @@ export class AuroraGlobal extends Construct {
   readonly globalCluster?: rds.CfnGlobalCluster;
   /** Only in the primary region. */
   readonly secret?: secretsmanager.ISecret;
+  /**
+   * The master secret's name: the primary in the writer's region, its replica in the cell's
+   * other regions (a replica keeps the primary's name). Read it by name, in the function's own region.
+   */
+  readonly secretName: string;
+  private readonly key: kms.IKey;
 
   constructor(scope: Construct, id: string, props: AuroraGlobalProps) {
     super(scope, id);
+    this.secretName = props.secretName;
+    this.key = props.key;
     const engine = rds.DatabaseClusterEngine.auroraPostgres({
       version: rds.AuroraPostgresEngineVersion.of(
         props.engineVersion,
@@ -119,7 +142,19 @@ export class AuroraGlobal extends Construct {
       copyTagsToSnapshot: true,
       defaultDatabaseName: primary ? 'meridian' : undefined,
       credentials: primary
-        ? rds.Credentials.fromGeneratedSecret(ADMIN_USER, { encryptionKey: props.key })
+        ? rds.Credentials.fromGeneratedSecret(ADMIN_USER, {
+            // A fixed name, so every region of the cell finds its replica without a cross-region
+            // reference. Secret names cannot change in place: the first deploy with it replaces the
+            // secret once (same logical id; CloudFormation creates the named one, the cluster's
+            // master password follows the new value, and the old, RETAINed secret is left behind
+            // to delete by hand).
+            secretName: props.secretName,
+            encryptionKey: props.key,
+            replicaRegions: props.secretReplicaRegions.map((region) => ({
+              region,
+              encryptionKey: regionKeyByAlias(this, region, props.keyAlias),
+            })),
+          })
         : // Replaced below: a secondary has no master user of its own; it inherits the primary's.
           rds.Credentials.fromPassword(
             ADMIN_USER,
@@ -141,10 +176,16 @@ export class AuroraGlobal extends Construct {
       this.globalCluster.applyRemovalPolicy(RemovalPolicy.RETAIN);
       cfn.addResourceDependency(this.globalCluster);
       this.secret = this.cluster.secret;
-      // Admin credentials outlive the stack like the data they open; never replicated (no replica regions).
+      // Admin credentials outlive the stack like the data they open (replicas included).
       (
         this.cluster.node.tryFindChild('Secret') as secretsmanager.Secret | undefined
       )?.applyRemovalPolicy(RemovalPolicy.RETAIN);
+      // Rotation stays on the primary (a replica cannot be rotated): "If you turn on rotation for your
+      // primary secret, Secrets Manager rotates the secret in the primary Region, and the new secret
+      // value propagates to all of the associated replica secrets. You don't have to manage rotation
+      // individually for all of the replicas."
+      // (https://docs.aws.amazon.com/secretsmanager/latest/userguide/replicate-secrets.html). So the
+      // replicas keep the password the global cluster has.
       this.cluster.addRotationSingleUser({ automaticallyAfter: Duration.days(30) });
       // The rotation function's ingress uses the cluster port token, which rule packs cannot read.
       for (const rule of this.securityGroup.node.children.filter((c) =>
@@ -189,6 +230,50 @@ export class AuroraGlobal extends Construct {
       ]);
     }
   }
+
+  /**
+   * Gives `fn` the master secret of its own region, by name: the primary in the writer's region,
+   * the replica in the cell's other regions. Sets `MERIDIAN_DB_SECRET_NAME` and grants
+   * GetSecretValue on `<name>-??????` in this region and account only (the six characters Secrets
+   * Manager appends; `-*` would also match a longer name) and kms:Decrypt on this region's key
+   * through Secrets Manager here only. No other region's copy, no other secret.
+   *
+   * The secret's `host` is the cluster it was attached to, in the writer's region: a function in a
+   * promoted region connects to its own cluster's endpoint with the secret's user and password.
+   */
+  grantCredentials(fn: MeridianFunction): void {
+    const { partition, region, account } = Stack.of(this);
+    fn.function.addEnvironment(DB_SECRET_NAME_ENV, this.secretName);
+    fn.allow(
+      'ReadAuroraSecret',
+      ['secretsmanager:GetSecretValue'],
+      [`arn:${partition}:secretsmanager:${region}:${account}:secret:${this.secretName}-??????`],
+    );
+    fn.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({
+        sid: 'DecryptAuroraSecret',
+        actions: ['kms:Decrypt'],
+        resources: [this.key.keyArn],
+        conditions: {
+          StringEquals: { 'kms:ViaService': `secretsmanager.${region}.amazonaws.com` },
+        },
+      }),
+    );
+  }
+}
+
+/**
+ * The Meridian customer key of `region`, by its alias ARN there (the alias is the same in every
+ * region): Secrets Manager accepts an alias for a replica's key and resolves it in the replica's
+ * region, so no cross-region reference is needed.
+ */
+function regionKeyByAlias(scope: Construct, region: string, alias: string): kms.IKey {
+  const { partition, account } = Stack.of(scope);
+  return kms.Key.fromKeyArn(
+    scope,
+    `SecretReplicaKey-${region}`,
+    `arn:${partition}:kms:${region}:${account}:alias/${alias}`,
+  );
 }
 
 /**

@@ -65,6 +65,10 @@ export class RegionalData {
         readers: s.data.auroraReaders,
         backupRetentionDays: s.replication.backupRetentionDays,
         logRetentionDays,
+        secretName: naming.auroraSecret(p.aurora.jurisdiction),
+        // The cell's other regions (same jurisdiction): the promoted one needs the credentials.
+        secretReplicaRegions: p.jurisdictionPeers,
+        keyAlias: naming.keyAlias,
       });
       props.backup.add('Aurora', [
         backup.BackupResource.fromRdsDatabaseCluster(this.aurora.cluster),

@@ -107,7 +107,7 @@ describe('Aurora PostgreSQL global database, one per jurisdiction cell', () => {
       });
     });
 
-    test('master secret only in the writer’s region: KMS-encrypted, never replicated, rotated every 30 days', () => {
+    test('master secret in the writer’s region, named for the cell, KMS-encrypted, replicated to the cell’s other regions only, rotated every 30 days', () => {
       const secrets = Object.values(t().findResources('AWS::SecretsManager::Secret')).filter((x) =>
         JSON.stringify(x.Properties.GenerateSecretString ?? {}).includes('meridian_admin'),
       );
@@ -118,8 +118,14 @@ describe('Aurora PostgreSQL global database, one per jurisdiction cell', () => {
         return;
       }
       expect(secrets).toHaveLength(1);
+      expect(secrets[0]?.Properties.Name).toBe(`${globalId}-aurora-master`);
       expect(secrets[0]?.Properties.KmsKeyId).toBeDefined();
-      expect(secrets[0]?.Properties.ReplicaRegions).toBeUndefined();
+      const peers = (cellOf(id)?.regions ?? []).filter((r) => r !== id);
+      expect(
+        ((secrets[0]?.Properties.ReplicaRegions ?? []) as { Region: string }[]).map(
+          (r) => r.Region,
+        ),
+      ).toEqual(peers);
       expect(secrets[0]?.DeletionPolicy).toBe('Retain');
       t().hasResourceProperties('AWS::SecretsManager::RotationSchedule', {
         RotationRules: { ScheduleExpression: 'rate(30 days)' },
