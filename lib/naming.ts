@@ -128,6 +128,15 @@ export class Naming {
     return `${this.region(region)}-region-down`;
   }
 
+  /**
+   * The warning that the watch of `region` (in the region that would take over from it) has
+   * published no endpoint datapoint for minutes: while it is silent, the region-down alarm cannot
+   * fire. Not under the critical prefix: it says nothing about `region` itself.
+   */
+  watchSilentAlarm(region: string): string {
+    return `${this.region(region)}-watch-silent`;
+  }
+
   /** The failover runbook's state machine in `region`. */
   runbook(region: string): string {
     return `${this.region(region)}-failover`;
@@ -138,9 +147,12 @@ export class Naming {
     return `${this.region(region)}-failback`;
   }
 
-  /** A cell's Aurora master secret (in its writer's region, replicated to the cell's others). */
+  /**
+   * A cell's Aurora master secret (in its writer's region, replicated to the cell's others). Not
+   * `-` + six characters at the end: Secrets Manager would read a partial ARN of it as a full one.
+   */
   auroraSecret(jurisdiction: string): string {
-    return `${this.cell(jurisdiction)}-aurora-master`;
+    return `${this.cell(jurisdiction)}-aurora-credentials`;
   }
 
   /** The all-regions dashboard. */

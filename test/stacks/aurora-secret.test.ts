@@ -1,5 +1,5 @@
 /**
- * The Aurora master secret follows the cell: named `<platform>-<env>-<jurisdiction>-aurora-master`
+ * The Aurora master secret follows the cell: named `<platform>-<env>-<jurisdiction>-aurora-credentials`
  * in the writer's region, replicated to the cell's other regions only (each replica under that
  * region's own key), and read in each region from that region's copy. On the minimal fixture with
  * a third EU region (eu-west-1 writer, eu-central-1 and eu-west-3 in its cell; us-east-1 a cell
@@ -116,7 +116,7 @@ describe('Aurora master secret, replicated inside the cell', () => {
     const secrets = masterSecrets('eu-west-1');
     expect(secrets).toHaveLength(1);
     const [, secret] = secrets[0] as [string, Resource];
-    expect(secret.Properties.Name).toBe('meridian-prod-eu-aurora-master');
+    expect(secret.Properties.Name).toBe('meridian-prod-eu-aurora-credentials');
     expect(
       (secret.Properties.ReplicaRegions as { Region: string; KmsKeyId: unknown }[]).map((r) => [
         r.Region,
@@ -148,7 +148,7 @@ describe('Aurora master secret, replicated inside the cell', () => {
     const secrets = masterSecrets('us-east-1');
     expect(secrets).toHaveLength(1);
     const [, secret] = secrets[0] as [string, Resource];
-    expect(secret.Properties.Name).toBe('meridian-prod-us-aurora-master');
+    expect(secret.Properties.Name).toBe('meridian-prod-us-aurora-credentials');
     expect(secret.Properties.ReplicaRegions).toBeUndefined();
   });
 
@@ -162,7 +162,7 @@ describe('Aurora master secret, replicated inside the cell', () => {
         Role: { 'Fn::GetAtt': [role, 'Arn'] },
         Environment: {
           Variables: Match.objectLike({
-            [DB_SECRET_NAME_ENV]: 'meridian-prod-eu-aurora-master',
+            [DB_SECRET_NAME_ENV]: 'meridian-prod-eu-aurora-credentials',
           }),
         },
       });
@@ -172,7 +172,7 @@ describe('Aurora master secret, replicated inside the cell', () => {
           roles: [role],
           actions: ['secretsmanager:GetSecretValue'],
           resources: [
-            `arn:aws:secretsmanager:${region}:111111111111:secret:meridian-prod-eu-aurora-master-??????`,
+            `arn:aws:secretsmanager:${region}:111111111111:secret:meridian-prod-eu-aurora-credentials-??????`,
           ],
         },
       ]);
@@ -200,7 +200,7 @@ describe('Aurora master secret, replicated inside the cell', () => {
 
   test('the writer’s own functions read the primary in their region (no replica elsewhere)', () => {
     expect(secretStatements('eu-west-1').flatMap((s) => s.resources)).toEqual([
-      'arn:aws:secretsmanager:eu-west-1:111111111111:secret:meridian-prod-eu-aurora-master-??????',
+      'arn:aws:secretsmanager:eu-west-1:111111111111:secret:meridian-prod-eu-aurora-credentials-??????',
     ]);
   });
 });

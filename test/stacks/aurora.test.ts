@@ -118,7 +118,7 @@ describe('Aurora PostgreSQL global database, one per jurisdiction cell', () => {
         return;
       }
       expect(secrets).toHaveLength(1);
-      expect(secrets[0]?.Properties.Name).toBe(`${globalId}-aurora-master`);
+      expect(secrets[0]?.Properties.Name).toBe(`${globalId}-aurora-credentials`);
       expect(secrets[0]?.Properties.KmsKeyId).toBeDefined();
       const peers = (cellOf(id)?.regions ?? []).filter((r) => r !== id);
       expect(
