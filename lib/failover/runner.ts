@@ -5,6 +5,7 @@
  */
 
 import type { Mode } from '../../lambda/shared/failover/decide';
+import { executionName, startCommand } from '../../lambda/shared/failover/start';
 import type { RunbookInput } from '../../lambda/shared/failover/steps';
 import type { MeridianConfig } from '../config/load';
 import { Naming } from '../naming';
@@ -49,11 +50,18 @@ export function failoverInput(
   };
 }
 
-/** The `aws stepfunctions start-execution` command an on-call engineer runs. */
+/** The shell's `yyyymmddThhmmss` (UTC) of the moment a command runs. */
+export const SHELL_STAMP = '$(date -u +%Y%m%dT%H%M%S)';
+
+/**
+ * The `aws stepfunctions start-execution` command an on-call engineer runs. `at` is the time in
+ * the execution's name; `'shell'` names it when the command runs ({@link SHELL_STAMP}), for a
+ * command written at synth (the region-down alarm's description).
+ */
 export function startExecutionCommand(
   config: MeridianConfig,
   input: RunbookInput,
-  at = new Date(),
+  at: Date | 'shell' = new Date(),
 ): string {
   const runner = runnerRegion(config, input.failedRegion);
   const account = config.regions.find((r) => r.id === runner)?.account ?? config.global.account;
@@ -63,9 +71,11 @@ export function startExecutionCommand(
     account,
     new Naming(config.global.platform, config.env).runbook(runner),
   );
-  const name = `failover-${input.failedRegion}-${at.toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
-  const json = JSON.stringify(input).replace(/'/g, "'\\''");
-  return `aws stepfunctions start-execution --region ${runner} --state-machine-arn ${arn} --name ${name} --input '${json}'`;
+  const name =
+    at === 'shell'
+      ? `failover-${input.failedRegion}-${SHELL_STAMP}`
+      : executionName('failover', input.failedRegion, at);
+  return startCommand(runner, arn, name, input);
 }
 
 /** Failback: the original region takes its role back; run from the region that took over. */
