@@ -387,6 +387,33 @@ export const cellFitsGlobalDatabase: Rule = ({ global, regions }) => {
   });
 };
 
+/**
+ * `failover.start: auto` needs a region that watches the cell's regions and would take over: a
+ * jurisdiction with one region has none (lib/failover/region-watch.ts), so auto would start nothing.
+ */
+export const autoStartHasATakeover: Rule = ({
+  global,
+  regions,
+  unparsedJurisdictions,
+  someRegionUnreadable,
+}) => {
+  if (!global || someRegionUnreadable) return [];
+  return Object.entries(global.jurisdictions).flatMap(([j, def]): Finding[] => {
+    if (def.failover?.start !== 'auto' || unparsedJurisdictions?.has(j)) return [];
+    const members = [...regions].filter(([, r]) => r.jurisdiction === j).map(([k]) => k);
+    // No member at all is onePrimaryPerJurisdiction's problem.
+    return members.length === 1
+      ? [
+          {
+            at: ['global', 'jurisdictions', j, 'failover', 'start'],
+            value: 'auto',
+            expected: `approve: jurisdiction ${j} has one region (${members[0]}), so no other region watches it or could take over, and auto would never start a runbook`,
+          },
+        ]
+      : [];
+  });
+};
+
 /** Shortest Cloudflare monitor interval (seconds) each plan allows. */
 export const CLOUDFLARE_MIN_INTERVAL: Readonly<Record<string, number>> = {
   free: 60,
@@ -576,6 +603,7 @@ export const RULES: readonly Rule[] = [
   lifecycleOrdered,
   searchNodesFitAzs,
   cellFitsGlobalDatabase,
+  autoStartHasATakeover,
   slotsCarryTraffic,
   maskingJurisdictionsExist,
   cloudflareMonitorValid,

@@ -4,6 +4,11 @@
  * Field-by-field documentation for users lives in regions/README.md.
  */
 import { z } from 'zod';
+import {
+  DEFAULT_MIN_MINUTES_BETWEEN_STARTS,
+  DEFAULT_START,
+  START_MODES,
+} from '../../lambda/shared/failover/start';
 import { CONFLICT_STRATEGIES, MASK_ACTIONS } from '../../lambda/shared/sync/rules';
 
 /** CloudWatch Logs accepts only these retention periods (days). */
@@ -268,6 +273,15 @@ export const jurisdictionSchema = z.strictObject({
   countries: z.array(countryCode).min(1, 'at least one country code'),
   localisedClasses: z.array(z.string()).default([]),
   maskedExportTo: z.array(z.string()).default([]),
+  /** How the cell's failover starts when its region-down alarm fires (lib/failover/region-watch.ts). */
+  failover: z
+    .strictObject({
+      /** auto: the trigger starts the runbook (damped); approve: it pages the ready command. */
+      start: z.enum(START_MODES).default(DEFAULT_START),
+      /** Damping: no automatic start for a region within this many minutes of the last one. */
+      minMinutesBetweenStarts: int(1, 1440).default(DEFAULT_MIN_MINUTES_BETWEEN_STARTS),
+    })
+    .prefault({}),
 });
 
 export const globalSchema = z.strictObject({

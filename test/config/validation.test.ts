@@ -116,6 +116,27 @@ const cases: Case[] = [
     ],
   ],
   [
+    'failover.start auto in a jurisdiction of one region (nothing watches it)',
+    (d) => edit(d, 'global.yaml', 'name: US\n', 'name: US\n    failover:\n      start: auto\n'),
+    [
+      'regions/global.yaml:26 jurisdictions.us.failover.start: got "auto"; expected approve: jurisdiction us has one region (us-east-1), so no other region watches it or could take over, and auto would never start a runbook',
+    ],
+  ],
+  [
+    'failover.start and minMinutesBetweenStarts out of their ranges',
+    (d) =>
+      edit(
+        d,
+        'global.yaml',
+        'name: EU\n',
+        'name: EU\n    failover: {start: sometimes, minMinutesBetweenStarts: 0}\n',
+      ),
+    [
+      'regions/global.yaml:20 jurisdictions.eu.failover.minMinutesBetweenStarts: got 0; expected a number ≥ 1',
+      'regions/global.yaml:20 jurisdictions.eu.failover.start: got "sometimes"; expected one of auto, approve',
+    ],
+  ],
+  [
     'fewer availability zones than maxAzs',
     (d) =>
       edit(
