@@ -9,6 +9,7 @@ import type { MeridianConfig } from '../config/load';
 import type { RegionConfig } from '../config/schema';
 import { FailoverRunbook } from '../failover/failover-runbook';
 import type { LockPlan } from '../failover/lock-plan';
+import { RegionWatch, regionWatchPlan } from '../failover/region-watch';
 import type { FunctionDefaults } from '../functions/function-defaults';
 import type { Naming } from '../naming';
 import { ConfigDrift } from '../observability/config-drift';
@@ -56,6 +57,8 @@ export interface RegionalOperationsProps {
 export class RegionalOperations {
   /** The failover runbook (every region has one, to run from the region it activates). */
   readonly failover: FailoverRunbook;
+  /** Detection and start for the regions this one would take over from (none: undefined). */
+  readonly watch?: RegionWatch;
   /** This region's deployed fingerprint and the hourly drift check across regions. */
   readonly drift: ConfigDrift;
   /** The operator's dashboard of this region. */
@@ -90,6 +93,16 @@ export class RegionalOperations {
         }),
         'info',
       );
+    // Before the dashboard, which lists every alarm of the stack.
+    const watch = regionWatchPlan(props.config, region.id);
+    if (watch.watched.length > 0)
+      this.watch = new RegionWatch(scope, 'RegionWatch', {
+        ...watch,
+        naming,
+        runbook: this.failover.stateMachine,
+        alerts: props.alerts,
+        functions: props.functions,
+      });
     this.drift = new ConfigDrift(scope, 'ConfigDrift', {
       config: props.config,
       region,

@@ -20,10 +20,12 @@ describe.each(config.regions.map((r) => [r.id, r] as const))(
     });
 
     test('one small function per step, all configured with the cell and the lock', () => {
-      const steps = Object.values(t().findResources('AWS::Lambda::Function')).filter((f) =>
-        String(f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME).startsWith(
-          'failover-',
-        ),
+      // The runbook's steps (the region watch and the trigger are failover-* functions too).
+      const steps = Object.values(t().findResources('AWS::Lambda::Function')).filter(
+        (f) =>
+          String(f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME).startsWith(
+            'failover-',
+          ) && f.Properties.Environment?.Variables?.MERIDIAN_RUNBOOK !== undefined,
       );
       expect(steps).toHaveLength(13);
       const runbook = JSON.stringify(steps[0]?.Properties.Environment.Variables.MERIDIAN_RUNBOOK);
