@@ -29,7 +29,7 @@ describe.each(config.regions.map((r) => [r.id, r] as const))(
       );
       expect(steps).toHaveLength(13);
       const runbook = JSON.stringify(steps[0]?.Properties.Environment.Variables.MERIDIAN_RUNBOOK);
-      expect(runbook).toContain(`meridian-prod-${region.jurisdiction}-failover-lock`);
+      expect(runbook).toContain(`meridian-prod-${region.jurisdiction}-runbook-lock`);
       expect(runbook).toContain(`\\"globalCluster\\":\\"meridian-prod-${region.jurisdiction}\\"`);
     });
 
@@ -44,9 +44,10 @@ describe.each(config.regions.map((r) => [r.id, r] as const))(
   },
 );
 
-test('the lock table lives in each cell writer, replicated only to its own jurisdiction', () => {
+test('the lock table lives in each cell writer, replicated only inside its MRSC Region set', () => {
   built.template('eu-west-1').hasResourceProperties('AWS::DynamoDB::GlobalTable', {
-    TableName: 'meridian-prod-eu-failover-lock',
+    TableName: 'meridian-prod-eu-runbook-lock',
+    MultiRegionConsistency: 'STRONG',
     Replicas: Match.arrayWith([
       Match.objectLike({ Region: 'eu-central-1' }),
       Match.objectLike({ Region: 'eu-west-1' }),
