@@ -25,7 +25,7 @@ const region = (id: string) => {
 
 describe('Naming: every physical name the stacks derive', () => {
   test('lock table, sync queues, lag alarm and global dashboard', () => {
-    expect(naming.failoverLockTable('eu')).toBe('meridian-prod-eu-failover-lock');
+    expect(naming.failoverLockTable('eu')).toBe('meridian-prod-eu-runbook-lock');
     expect(naming.syncInboundQueue('eu-west-1')).toBe('meridian-prod-eu-west-1-sync-inbound.fifo');
     expect(naming.syncDeadLetterQueue('eu-west-1')).toBe(
       'meridian-prod-eu-west-1-sync-dead-letter.fifo',
@@ -84,7 +84,8 @@ describe('failoverRunbookConfig', () => {
       region: 'eu-central-1',
       account: '111111111111',
       prefix: 'meridian-prod',
-      lockTable: 'meridian-prod-eu-failover-lock',
+      lockTable: 'meridian-prod-eu-runbook-lock',
+      lockRegions: ['eu-central-1', 'eu-west-1'],
       auditBucket: 'meridian-prod-eu-central-1-audit-111111111111',
       cloudflare: { tokenSecretArn: '' },
     });
