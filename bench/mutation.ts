@@ -4,9 +4,11 @@
  *
  * A run may mutate a subset (`npm run mutate -- --mutate <file>`): its files replace the same
  * files in .build/mutation/all.json and the figures are computed over all of them, so per-file
- * runs add up to the full picture. `baseline` is the score the committed results file already has
- * for that name (the score before the tests that were added since); `--baseline` starts over
- * (baseline = this run's score). Higher is better, so ratio = value / baseline (against 1 % when the baseline is 0).
+ * runs add up to the full picture. A file scored before but in no report here (a fresh clone:
+ * .build/ is not committed) keeps its committed result, its counts read back from its note.
+ * `baseline` is the score the committed results file already has for that name (the score before
+ * the tests that were added since); `--baseline` starts over (baseline = this run's score).
+ * Higher is better, so ratio = value / baseline (against 1 % when the baseline is 0).
  *
  * Score = (killed + timed out) / (killed + timed out + survived + not covered), Stryker's own
  * "mutation score". Survivors are printed (file:line mutator) for bench/mutation-survivors.md.
@@ -53,6 +55,19 @@ function tally(mutants: readonly Mutant[]): {
   };
 }
 
+/** The counts of a committed result, from the note `tally` wrote. */
+function fromNote(note = ''): ReturnType<typeof tally> | undefined {
+  const m = /^(\d+) killed, (\d+) timed out, (\d+) survived, (\d+) not covered/.exec(note);
+  if (!m) return undefined;
+  const [killed, timeout, survived, noCoverage] = m.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+  ];
+  return { detected: killed + timeout, undetected: survived + noCoverage, note };
+}
+
 const score = (detected: number, undetected: number): number =>
   detected + undetected === 0
     ? 100
@@ -66,7 +81,14 @@ function main(): void {
   fs.writeFileSync(path.join(OUT_DIR, 'all.json'), JSON.stringify(all));
 
   const reset = process.argv.includes('--baseline');
-  const before = new Map((readJson<Result[]>(RESULTS) ?? []).map((r) => [r.name, r.baseline]));
+  const committed = readJson<Result[]>(RESULTS) ?? [];
+  const before = new Map(committed.map((r) => [r.name, r.baseline]));
+  const tallies = new Map<string, ReturnType<typeof tally>>();
+  for (const r of committed) {
+    const t = r.name === 'mutation.total' ? undefined : fromNote(r.note);
+    if (t) tallies.set(r.name.slice('mutation.'.length), t);
+  }
+  for (const [file, { mutants }] of Object.entries(all.files)) tallies.set(file, tally(mutants));
   const result = (name: string, value: number, note: string): Result => {
     const baseline = (reset ? undefined : before.get(name)) ?? value;
     return {
@@ -84,15 +106,14 @@ function main(): void {
   let detected = 0;
   let undetected = 0;
   let baselineDetected = 0; // the files' baselines weighted by their scored mutants
-  for (const [file, { mutants }] of Object.entries(all.files).sort(([a], [b]) =>
-    a.localeCompare(b),
-  )) {
-    const t = tally(mutants);
+  for (const [file, t] of [...tallies].sort(([a], [b]) => a.localeCompare(b))) {
     detected += t.detected;
     undetected += t.undetected;
     const r = result(`mutation.${file}`, score(t.detected, t.undetected), t.note);
     baselineDetected += (r.baseline / 100) * (t.detected + t.undetected);
     results.push(r);
+  }
+  for (const [file, { mutants }] of Object.entries(all.files)) {
     for (const m of mutants.filter((x) => x.status === 'Survived' || x.status === 'NoCoverage')) {
       const what = `${m.mutatorName} ${JSON.stringify(m.replacement ?? '')}`.slice(0, 100);
       console.log(`  ${m.status.padEnd(10)} ${file}:${m.location.start.line} ${what}`);
