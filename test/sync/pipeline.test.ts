@@ -177,14 +177,19 @@ describe('a region fenced by the failover runbook stands down', () => {
     const sqs = new FakeSqs();
     let fenced = true;
     const isFenced = async () => fenced;
+    // Closed in `finally`: a failing assertion must not leave its connections open (a Stryker run
+    // keeps one process for every mutant, and a server has 100 connections).
+    const opened: Region[] = [];
     try {
       const us = await openRegion('us-east-1', index, sqs, ['eu-west-1'], {
         fenced: isFenced,
       });
+      opened.push(us);
       const eu = await openRegion('eu-west-1', index, sqs, ['us-east-1'], {
         fenced: isFenced,
         maxAttempts: 2,
       });
+      opened.push(eu);
       await recordChanges(
         us.t.db,
         [
@@ -214,9 +219,9 @@ describe('a region fenced by the failover runbook stands down', () => {
         },
       ]);
       expect(await readReplica(eu.t.db, 'customer', 'fenced-1')).toBeUndefined();
-      await Promise.all([us, eu].map((r) => r.t.close()));
     } finally {
       sqs.restore();
+      await Promise.all(opened.map((r) => r.t.close()));
     }
   });
 });
