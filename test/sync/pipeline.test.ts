@@ -1,6 +1,16 @@
 import { ResidencyIndex } from '../../lambda/shared/residency-plan';
-import { claim, outboxCounts, settle, writeChanges } from '../../lambda/shared/sync/outbox-store';
+import type { Db } from '../../lambda/shared/sync/db';
+import {
+  claim,
+  outboxCounts,
+  settle,
+  unpark,
+  writeChange,
+  writeChanges,
+} from '../../lambda/shared/sync/outbox-store';
 import { readReplica, recordChanges } from '../../lambda/shared/sync/replica-store';
+import { openTestDb, type TestDb } from '../support/db';
+
 import { FakeSqs } from '../support/fake-sqs';
 import { EIGHT_REGIONS, load } from '../support/fixture';
 import { change, uuid } from './events';
@@ -223,5 +233,162 @@ describe('a region fenced by the failover runbook stands down', () => {
       sqs.restore();
       await Promise.all(opened.map((r) => r.t.close()));
     }
+  });
+});
+
+/** The outbox's own contract, row by row: what is claimed, when, and what settling leaves. */
+describe('outbox on Postgres', () => {
+  let t: TestDb;
+  beforeAll(async () => {
+    t = await openTestDb();
+  });
+  afterAll(() => t.close());
+  beforeEach(() => t.db.exec('TRUNCATE meridian_outbox'));
+
+  const at = (seed: string, wall: number, logical = 0) =>
+    change({ seed, entityKey: seed, hlc: { wall, logical }, homeRegion: 'us-east-1' });
+  const rows = async () =>
+    (
+      await t.db.query<Record<string, unknown>>(
+        `SELECT event_id, status, attempts, pending_targets, last_error, claimed_by, claimed_until,
+                next_attempt_at <= now() AS due,
+                (extract(epoch FROM next_attempt_at) * 1000)::float8 AS due_at
+           FROM meridian_outbox ORDER BY hlc_wall, hlc_logical`,
+      )
+    ).rows;
+  /** Claims every due row for `worker`; their event ids in HLC order. */
+  const claimIds = async (worker: string) =>
+    (await claim(t.db, worker, 10, 60)).map((r) => r.event.eventId) as [
+      string,
+      string,
+      string,
+      string,
+    ];
+
+  test('writeChange keeps every field of the event; a claim gives it back as it was written', async () => {
+    const e = change({
+      seed: 'w1',
+      entityType: 'order',
+      entityKey: 'o-1',
+      dataClass: 'pii',
+      homeRegion: 'eu-west-1',
+      originRegion: 'eu-central-1',
+      hlc: { wall: T, logical: 7 },
+      op: 'delete',
+      payload: { address: { city: 'Cork' } },
+    });
+    await writeChange(t.db, e);
+    expect(await outboxCounts(t.db)).toEqual({ pending: 1 });
+    expect(await claim(t.db, 'w', 10, 60)).toEqual([
+      { event: e, attempts: 0, pendingTargets: null },
+    ]);
+  });
+
+  test('a claim takes the oldest due rows up to its limit and returns them in HLC order', async () => {
+    // Written newest first, so the table's order is not the HLC order.
+    await writeChanges(t.db, [at('d', T + 2), at('c', T + 1, 5), at('b', T + 1, 3), at('a', T, 9)]);
+    const keys = async (worker: string) =>
+      (await claim(t.db, worker, 3, 60)).map((r) => r.event.entityKey);
+    expect(await keys('w1')).toEqual(['a', 'b', 'c']);
+    // Held rows are not claimed again while their lease runs.
+    expect(await keys('w2')).toEqual(['d']);
+    expect(await keys('w3')).toEqual([]);
+  });
+
+  test('unpark of no ids asks the database nothing', async () => {
+    const db: Db = {
+      query: () => Promise.reject(new Error('no query expected')),
+      exec: () => Promise.reject(new Error('no statement expected')),
+    };
+    expect(await unpark(db, [])).toEqual([]);
+  });
+
+  test('settle: delivered rows leave; the others keep what is owed, when to retry and why', async () => {
+    await writeChanges(t.db, [at('s1', T + 1), at('s2', T + 2), at('s3', T + 3), at('s4', T + 4)]);
+    const [s1, s2, s3, s4] = await claimIds('w1');
+    const later = new Date(Date.now() + 3_600_000);
+    expect(await settle(t.db, 'w1', [])).toBe(0);
+    // Only the worker holding the rows can settle them.
+    expect(await settle(t.db, 'w2', [{ eventId: s1, status: 'done', pendingTargets: [] }])).toBe(0);
+    expect(
+      await settle(t.db, 'w1', [
+        { eventId: s1, status: 'done', pendingTargets: [] },
+        {
+          eventId: s2,
+          status: 'pending',
+          pendingTargets: ['ap-southeast-1'],
+          nextAttemptAt: later,
+          error: 'ap-southeast-1: timeout',
+        },
+        {
+          eventId: s3,
+          status: 'parked',
+          pendingTargets: ['eu-west-1'],
+          error: 'gave up',
+        },
+        { eventId: s4, status: 'pending', pendingTargets: ['eu-west-1'] },
+      ]),
+    ).toBe(4);
+    const [r2, r3, r4] = await rows();
+    const released = { attempts: 1, claimed_by: null, claimed_until: null };
+    expect(r2).toMatchObject({
+      event_id: s2,
+      status: 'pending',
+      pending_targets: ['ap-southeast-1'],
+      last_error: 'ap-southeast-1: timeout',
+      due: false,
+      due_at: later.getTime(),
+      ...released,
+    });
+    expect(r3).toMatchObject({
+      event_id: s3,
+      status: 'parked',
+      last_error: 'gave up',
+      ...released,
+    });
+    // No next attempt given: due as it was (now), and no error.
+    expect(r4).toMatchObject({ event_id: s4, status: 'pending', last_error: null, due: true });
+    expect(r4).toMatchObject(released);
+    expect(await outboxCounts(t.db)).toEqual({ pending: 2, parked: 1 });
+    // The row due now is claimed again, with its attempt and the targets it still owes.
+    expect(await claim(t.db, 'w3', 10, 60)).toEqual([
+      {
+        event: expect.objectContaining({ eventId: s4 }),
+        attempts: 1,
+        pendingTargets: ['eu-west-1'],
+      },
+    ]);
+  });
+
+  test('unpark: a parked row is due again with a fresh attempt budget; any other row is left alone', async () => {
+    await writeChanges(t.db, [at('u1', T + 1), at('u2', T + 2)]);
+    const [u1, u2] = await claimIds('w1');
+    const later = new Date(Date.now() + 3_600_000);
+    await settle(t.db, 'w1', [
+      { eventId: u1, status: 'parked', pendingTargets: ['eu-west-1'], error: 'gave up' },
+      {
+        eventId: u2,
+        status: 'pending',
+        pendingTargets: ['eu-west-1'],
+        nextAttemptAt: later,
+      },
+    ]);
+    expect(await unpark(t.db, [u1, u2, uuid('unknown')])).toEqual([u1]);
+    expect(await unpark(t.db, [u1])).toEqual([]);
+    const [r1, r2] = await rows();
+    expect(r1).toMatchObject({
+      status: 'pending',
+      attempts: 0,
+      last_error: null,
+      pending_targets: ['eu-west-1'],
+      due: true,
+    });
+    expect(r2).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+      due: false,
+      due_at: later.getTime(),
+    });
+    expect((await claim(t.db, 'w2', 10, 60)).map((r) => r.event.eventId)).toEqual([u1]);
   });
 });
