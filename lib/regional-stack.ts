@@ -123,6 +123,10 @@ export class RegionalStack extends Stack {
       naming,
       runbook: failoverRunbookConfig(config, region, index, naming),
       lock: cellLockPlan(config, region.jurisdiction),
+      search: {
+        adminRoleArn: data.search.adminRole.roleArn,
+        trustAdmin: (role) => data.search.trustAdmin(role),
+      },
       replicaCluster: placement.replicaCluster,
       functions,
       alerts,

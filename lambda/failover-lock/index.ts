@@ -3,6 +3,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CLIENT_OPTIONS, perRegion, stepHandler } from '../shared/failover/handler';
 import { acquireLock } from '../shared/failover/steps';
 
-export const handler = stepHandler(acquireLock, (c) => ({
+export const handler = stepHandler(acquireLock, () => ({
   dynamodb: perRegion((region) => new DynamoDBClient({ region, ...CLIENT_OPTIONS })),
 }));

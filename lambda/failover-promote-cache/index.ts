@@ -4,7 +4,7 @@ import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
 import { CLIENT_OPTIONS, perRegion, stepHandler } from '../shared/failover/handler';
 import { promoteCache } from '../shared/failover/steps';
 
-export const handler = stepHandler(promoteCache, (c) => ({
+export const handler = stepHandler(promoteCache, () => ({
   dynamodb: perRegion((region) => new DynamoDBClient({ region, ...CLIENT_OPTIONS })),
   elasticache: perRegion((region) => new ElastiCacheClient({ region, ...CLIENT_OPTIONS })),
 }));

@@ -3,6 +3,6 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CLIENT_OPTIONS, perRegion, stepHandler } from '../shared/failover/handler';
 import { releaseLock } from '../shared/failover/steps';
 
-export const handler = stepHandler(releaseLock, (c) => ({
+export const handler = stepHandler(releaseLock, () => ({
   dynamodb: perRegion((region) => new DynamoDBClient({ region, ...CLIENT_OPTIONS })),
 }));

@@ -33,6 +33,11 @@ export interface FailoverRunbookProps {
   readonly auditBucket: s3.IBucket;
   readonly alerts: RegionalAlerts;
   readonly failover: Settings['failover'];
+  /**
+   * This region's search domain admin: the search step assumes its role to stop replication.
+   * @default - the search step only reports the manual action
+   */
+  readonly search?: { readonly adminRoleArn: string; trustAdmin(role: iam.IRole): void };
   /** State machine names (Naming.runbook and Naming.failback of the region). */
   readonly names: { readonly runbook: string; readonly failback: string };
 }
@@ -167,6 +172,9 @@ export class FailoverRunbook extends Construct {
     const config: RunbookConfig = {
       ...c,
       cloudflare: { ...c.cloudflare, tokenSecretArn: this.cloudflareToken.secretArn },
+      ...(c.search && props.search
+        ? { search: { ...c.search, adminRoleArn: props.search.adminRoleArn } }
+        : { search: undefined }),
     };
     const shared: SharedFunctionParts = functionParts(new Construct(this, 'StepParts'), {
       ...props.functions,
@@ -204,6 +212,7 @@ export class FailoverRunbook extends Construct {
       RestoreTraffic: fn('RestoreTraffic', 'failback: route the original region to itself again'),
     };
     this.grant(config, lockTableArns, props.functions.key);
+    if (props.search && config.search) this.grantSearch(config, props.search);
 
     const machine = (
       id: string,
@@ -531,6 +540,28 @@ export class FailoverRunbook extends Construct {
           )
           .otherwise(step('Acquire lock', 'Lock', '$.lock').next(afterLock)),
       );
+  }
+
+  /** The search step: describe this region's domain, call its REST API as its admin role. */
+  private grantSearch(c: RunbookConfig, search: NonNullable<FailoverRunbookProps['search']>): void {
+    const step = this.functions.RepointSearch;
+    const domain = c.search?.domains[c.region];
+    if (!domain) return;
+    const arn = `arn:${Aws.PARTITION}:es:${c.region}:${c.account}:domain/${domain}`;
+    step.allow('DescribeDomain', ['es:DescribeDomain'], [arn]);
+    step.allow(
+      'ReplicationApi',
+      ['es:ESHttpGet', 'es:ESHttpPost', 'es:ESHttpDelete'],
+      [`${arn}/*`],
+    );
+    search.trustAdmin(step.function.role as iam.IRole);
+    acknowledge(step.function.role as iam.IRole, [
+      {
+        pack: PACKS.aws,
+        rule: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:es:${c.region}:${c.account}:domain/${domain}/*]`,
+        reason: `The replication API paths of this region's own domain (${domain}): follower stats, _status, _stop, auto-follow rules.`,
+      },
+    ]);
   }
 
   private grant(c: RunbookConfig, lockTableArns: string[], key: kms.IKey): void {

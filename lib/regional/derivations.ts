@@ -131,6 +131,11 @@ export function failoverRunbookConfig(
     maxSwitchoverLagSeconds: s.failover.switchoverLagThresholdSeconds,
     // The runbook construct fills in the ARN of the token secret it creates.
     cloudflare: { accountId: config.global.cloudflare.accountId, tokenSecretArn: '' },
+    // Every region has a search domain; the stack fills in this region's admin role ARN.
+    search: {
+      domains: Object.fromEntries(cellRegions.map((r) => [r.id, naming.searchDomain(r.id)])),
+      adminRoleArn: '',
+    },
     cell: {
       jurisdiction: region.jurisdiction,
       globalCluster: naming.cell(region.jurisdiction),

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type { Construct } from 'constructs';
 import type { RunbookConfig } from '../../lambda/shared/failover/config';
@@ -35,6 +36,8 @@ export interface RegionalOperationsProps {
   readonly runbook: RunbookConfig;
   /** Where the cell's runbook lock lives; the region creates the table when it is the home. */
   readonly lock: LockPlan;
+  /** The region's search domain admin (the runbook's search step assumes its role). */
+  readonly search?: { readonly adminRoleArn: string; trustAdmin(role: iam.IRole): void };
   /** @default - no replication-lag widgets (the region is no Aurora global secondary) */
   readonly replicaCluster?: string;
   readonly functions: FunctionDefaults;
@@ -76,6 +79,7 @@ export class RegionalOperations {
       alerts: props.alerts,
       failover: region.settings.failover,
       names: { runbook: naming.runbook(region.id), failback: naming.failback(region.id) },
+      ...(props.search ? { search: props.search } : {}),
     });
     // For the record (info): a failover or failback ran from this region.
     for (const [id, machine, what] of [

@@ -56,6 +56,10 @@ describe('failover drill: the synthesized state machine, executed', () => {
     expect(world.answer('api.example.com.', 'eu-west-1')).toBe('eu-central-1.example.com');
     expect(world.answer('eu.example.com.', 'eu-west-1')).toBe('eu-central-1.example.com');
     expect(world.pools.get('pool-eu-west-1')?.enabled).toBe(false);
+    // Search: the promoted domain no longer follows the dead one; its index takes writes.
+    const domain = world.config.search?.domains['eu-central-1'] ?? '';
+    expect(world.search.domain(domain).indices.get('pii-2024')?.follow).toBeUndefined();
+    expect([...world.search.domain(domain).rules.keys()]).toEqual([]);
     const [key, body] = [...world.objects].find(([k]) => k.includes('/failover/')) ?? [];
     expect(key).toMatch(
       /^meridian-prod-eu-central-1-audit-111111111111\/failover\/\d{4}\/\d\d\/\d\d\/drill-1\.json$/,

@@ -108,7 +108,7 @@ describe('lock table in the templates (eight-region fixture)', () => {
       GlobalTableWitnesses: [{ Region: 'eu-west-2' }],
     });
     expect(
-      (table?.Properties.Replicas as { Region: string }[]).map((x) => x.Region).sort(),
+      ((table?.Properties.Replicas ?? []) as { Region: string }[]).map((x) => x.Region).sort(),
     ).toEqual(['eu-central-1', 'eu-west-1']);
     expect(Object.keys(locks('eu-central-1'))).toHaveLength(0);
   });
@@ -117,9 +117,9 @@ describe('lock table in the templates (eight-region fixture)', () => {
     expect(Object.keys(locks('ap-south-1'))).toHaveLength(0);
     const [table] = Object.values(locks('ap-south-2'));
     expect(table?.Properties.MultiRegionConsistency).toBeUndefined();
-    expect((table?.Properties.Replicas as { Region: string }[]).map((x) => x.Region)).toEqual([
-      'ap-south-2',
-    ]);
+    expect(
+      ((table?.Properties.Replicas ?? []) as { Region: string }[]).map((x) => x.Region),
+    ).toEqual(['ap-south-2']);
   });
 
   test('runbook steps may use the lock only at their endpoints', () => {

@@ -32,6 +32,15 @@ export interface RunbookConfig {
   readonly leaseSeconds: number;
   readonly maxSwitchoverLagSeconds: number;
   readonly cloudflare: { readonly accountId: string; readonly tokenSecretArn: string };
+  /**
+   * The cell's search domains by region, and this region's search admin role (the domain's
+   * master user, which the search step assumes to stop replication).
+   * @default - no search domains in the cell
+   */
+  readonly search?: {
+    readonly domains: Readonly<Record<string, string>>;
+    readonly adminRoleArn: string;
+  };
   readonly cell: {
     readonly jurisdiction: string;
     /** Aurora global cluster of the cell. */

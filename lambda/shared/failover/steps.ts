@@ -11,6 +11,7 @@ import {
   type ElastiCacheClient,
   FailoverGlobalReplicationGroupCommand,
 } from '@aws-sdk/client-elasticache';
+import type { OpenSearchClient } from '@aws-sdk/client-opensearch';
 import {
   DescribeGlobalClustersCommand,
   FailoverGlobalClusterCommand,
@@ -28,8 +29,10 @@ import {
 } from '@aws-sdk/client-route-53';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { STSClient } from '@aws-sdk/client-sts';
 import { HEALTHY_MARKER, parseHealthBody } from '../../health/report';
 import { cloudflareApi, tokenFromSecret } from '../cloudflare-api';
+import { assumedRoleCredentials, signedHttp } from '../signed-http';
 import { healthUrl, type RunbookConfig, regionalName } from './config';
 import {
   type Assessment,
@@ -43,6 +46,7 @@ import {
 } from './decide';
 import { type Acquired, acquire, FencedError, fence, type Lease, release } from './lock';
 import { setRegionState } from './region-state';
+import { domainEndpoint, SEARCH_CALL_TIMEOUT_MS, stopFollowing } from './search';
 
 export interface Clients {
   readonly route53: Route53Client;
@@ -52,6 +56,8 @@ export interface Clients {
   rds(region: string): RDSClient;
   elasticache(region: string): ElastiCacheClient;
   cloudwatch(region: string): CloudWatchClient;
+  opensearch(region: string): OpenSearchClient;
+  readonly sts: STSClient;
   readonly fetch: typeof fetch;
   now(): number;
 }
@@ -463,9 +469,12 @@ export async function promoteCache(
 }
 
 /**
- * OpenSearch: the target's domain stops following the failed region and serves writes. The
- * replication API calls are not automated yet (see the README); the step records the change the
- * operator must make so the report and the notification carry it.
+ * OpenSearch: the target's domain stops following the failed region (every follower index of it
+ * stopped, its auto-follow rules removed: lambda/shared/failover/search.ts), so its indices take
+ * writes. Search is not what accepts the cell's writes: when it cannot be repointed, the step
+ * reports the manual action instead of failing the failover (and so rolling back traffic after
+ * Aurora moved). Domains answer only inside their VPC: a runbook whose target is another region
+ * can only report the action.
  */
 export async function repointSearch(
   c: RunbookConfig,
@@ -473,11 +482,39 @@ export async function repointSearch(
   s: RunbookState,
 ): Promise<PromotionResult> {
   await guard(c, k, s, 'repoint-search');
-  return {
-    store: 'search',
-    action: `manual: stop replication into ${c.prefix}-${targetOf(s)} from ${s.input.failedRegion} (POST _plugins/_replication/<index>/_stop)`,
+  const target = targetOf(s);
+  const failed = s.input.failedRegion;
+  const domain = c.search?.domains[target];
+  const manual = (why: string) => ({
+    store: 'search' as const,
+    action: `manual: stop replication into ${domain ?? `${c.prefix}-${target}`} from ${failed} (POST _plugins/_replication/<index>/_stop), ${why}`,
     at: k.now(),
-  };
+  });
+  if (!c.search || !domain)
+    return { store: 'search', action: 'no search domain in this cell', at: k.now() };
+  if (target !== c.region) return manual(`from ${target}'s VPC: this runbook runs in ${c.region}`);
+  try {
+    const endpoint = await domainEndpoint(k.opensearch(target), domain);
+    const http = signedHttp({
+      endpoint,
+      region: target,
+      credentials: assumedRoleCredentials(
+        k.sts,
+        c.search.adminRoleArn,
+        `runbook-${s.execution}`.slice(0, 64),
+      ),
+      fetch: k.fetch,
+      timeoutMs: SEARCH_CALL_TIMEOUT_MS,
+    });
+    const r = await stopFollowing({ http, domain, leader: failed });
+    return {
+      store: 'search',
+      action: `${domain} no longer follows ${failed}: ${r.stopped.length} index(es) stopped, ${r.alreadyStopped.length} already stopped, ${r.rulesRemoved.length} auto-follow rule(s) removed`,
+      at: k.now(),
+    };
+  } catch (err) {
+    return manual(`the step could not: ${(err as Error).name}`);
+  }
 }
 
 /** Move traffic: the failed region's latency records now send to the target; its pool is off. */

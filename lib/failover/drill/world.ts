@@ -28,6 +28,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
 import { mockClient } from 'aws-sdk-client-mock';
 import {
   buildReport,
@@ -39,6 +40,7 @@ import type { RunbookConfig } from '../../../lambda/shared/failover/config';
 import { lockPlan } from '../lock-plan';
 import { drillContext } from './context';
 import { FakeDynamoDb, unreachable } from './fake-dynamodb';
+import { FakeOpenSearch } from './fake-opensearch';
 import { TIMINGS } from './timings';
 
 /** The Cloudflare token the drill's Secrets Manager holds and its Cloudflare accepts. */
@@ -80,6 +82,8 @@ export class DrillWorld {
   /** Every mutating call, in order: what the drill prints and tests count. */
   readonly calls: string[] = [];
   readonly ddb: FakeDynamoDb;
+  /** The cell's search domains, replicating as the custom resource leaves them. */
+  readonly search = new FakeOpenSearch();
   writer: string;
   cachePrimary: string;
   private aurora?: InFlight;
@@ -123,7 +127,28 @@ export class DrillWorld {
         });
       this.pools.set(`pool-${r.id}`, { name: `${config.prefix}-${r.id}`, enabled: true });
     }
+    this.seedSearch();
     this.install();
+  }
+
+  /**
+   * Every cell domain follows every other through `from-<leader>` (both directions, as the custom
+   * resource connects a cell), one auto-follow rule `pii-*` per leader; the writer's `pii-2024`
+   * index is followed everywhere else.
+   */
+  private seedSearch(): void {
+    const domains = this.config.search?.domains ?? {};
+    for (const [region, name] of Object.entries(domains))
+      this.search.addDomain(region, name, this.config.account);
+    for (const [follower, fd] of Object.entries(domains))
+      for (const [leader, ld] of Object.entries(domains)) {
+        if (follower === leader) continue;
+        this.search.connect(fd, ld);
+        this.search.rule(fd, leader, `${leader}-pii`, 'pii-*');
+      }
+    const writerDomain = domains[this.writer];
+    if (writerDomain) this.search.seed(writerDomain, 'pii-2024', { '1': { ref: 'drill' } });
+    this.search.runAutoFollow();
   }
 
   /** The virtual time (epoch ms). */
@@ -145,13 +170,17 @@ export class DrillWorld {
     r.up = false;
     r.writer = false;
     // wholly: false is an outage of Meridian's own service in a region whose AWS services live.
-    if (how.wholly ?? true) this.down.add(region);
+    if (how.wholly ?? true) {
+      this.down.add(region);
+      this.search.fail(region, 'timeout');
+    }
     r.alarms = [`${this.config.prefix}-${region}-critical-endpoint`];
   }
 
   /** A failed region comes back: it answers again, as a secondary that has caught up. */
   recover(region: string, lagSeconds = 0.4): void {
     this.down.delete(region);
+    this.search.recover(region);
     Object.assign(this.region(region), { up: true, writer: true, alarms: [], lagSeconds });
   }
 
@@ -204,6 +233,7 @@ export class DrillWorld {
   restore(): void {
     for (const s of this.stubs) s.restore();
     this.ddb.restore();
+    this.search.restore();
     globalThis.fetch = this.realFetch;
     Date.now = this.realNow;
   }
@@ -415,13 +445,31 @@ export class DrillWorld {
     sm.on(GetSecretValueCommand).resolves({
       SecretString: JSON.stringify({ tokenId: 'drill-token-id', token: DRILL_TOKEN }),
     });
-    this.stubs.push(route53, cw, rds, ec, s3, sm);
+    // The search step signs as the domain's admin role: STS answers for this account's roles.
+    const sts = mockClient(STSClient);
+    sts.on(AssumeRoleCommand).callsFake(async (_input, getClient) => {
+      this.reach('sts', await getClient().config.region());
+      return {
+        Credentials: {
+          AccessKeyId: 'ASIADRILL',
+          SecretAccessKey: 'drill-secret',
+          SessionToken: 'drill-session',
+          Expiration: new Date(this.t + 3600_000),
+        },
+      };
+    });
+    this.stubs.push(route53, cw, rds, ec, s3, sm, sts);
 
     globalThis.fetch = async (input: string | URL | Request, init?: RequestInit) => {
       const url = new URL(
         typeof input === 'string' ? input : input instanceof URL ? input.href : input.url,
       );
       if (url.hostname === 'api.cloudflare.com') return this.cloudflare(url, init);
+      const es = /\.([a-z0-9-]+)\.es\.amazonaws\.com$/.exec(url.hostname);
+      if (es) {
+        if (!this.reachable(this.caller(), es[1] as string)) throw new TypeError('fetch failed');
+        return this.search.fetch(input, init);
+      }
       const region = url.hostname.split('.')[0] ?? '';
       if (
         !this.regions.has(region) ||
