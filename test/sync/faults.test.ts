@@ -1,8 +1,15 @@
 import { ResidencyIndex } from '../../lambda/shared/residency-plan';
-import type { ApplyReport } from '../../lambda/shared/sync/apply';
-import type { SyncMessage } from '../../lambda/shared/sync/events';
+import {
+  type ApplyDeps,
+  type ApplyReport,
+  applyMessages,
+  residencyFault,
+} from '../../lambda/shared/sync/apply';
+import type { ParkedRecord } from '../../lambda/shared/sync/dispatch';
+import type { ChangeEvent, SyncMessage } from '../../lambda/shared/sync/events';
 import { outboxCounts } from '../../lambda/shared/sync/outbox-store';
-import { recordChanges } from '../../lambda/shared/sync/replica-store';
+import { readReplica, recordChanges } from '../../lambda/shared/sync/replica-store';
+import { openTestDb, type TestDb } from '../support/db';
 import type { FakeSqs } from '../support/fake-sqs';
 import { EIGHT_REGIONS, load } from '../support/fixture';
 import { change } from './events';
@@ -145,5 +152,210 @@ describe('faults: nothing lost, nothing applied twice', () => {
     // and the 2 injected messages parked at eu.
     const parkedAtSource = sqs.queue(deadLetterUrl('us-east-1')).length;
     expect(fresh(reports.eu) + fresh(reports.ap) + parkedAtSource).toBe(102);
+  });
+});
+
+/**
+ * One apply invocation at a time, without SQS: the residency re-check at the target, a batch in
+ * which one event cannot be applied, and a dead-letter queue that is down.
+ */
+describe('apply faults, one invocation at a time (ap-southeast-1)', () => {
+  const REGION = 'ap-southeast-1';
+  let t: TestDb;
+  const parked: ParkedRecord[] = [];
+  const invalidated: string[] = [];
+  let parkingDown = false;
+  let deps: ApplyDeps;
+  beforeAll(async () => {
+    t = await openTestDb();
+    deps = {
+      db: t.db,
+      index,
+      region: REGION,
+      maxAttempts: 3,
+      parking: {
+        park: async (records) => {
+          if (parkingDown) throw new Error('dead-letter queue unavailable');
+          parked.push(...records);
+        },
+      },
+      invalidator: { invalidate: async (keys) => void invalidated.push(...keys) },
+    };
+  });
+  afterAll(() => t.close());
+  beforeEach(() => {
+    parked.length = 0;
+    invalidated.length = 0;
+    parkingDown = false;
+  });
+
+  let n = 0;
+  const message = (event: ChangeEvent, mode: SyncMessage['mode'] = 'full', receiveCount = 1) => ({
+    messageId: `m-${++n}`,
+    body: JSON.stringify({
+      v: 1,
+      event,
+      mode,
+      maskedFields: mode === 'masked' ? ['email'] : [],
+      sourceRegion: 'us-east-1',
+    } satisfies SyncMessage),
+    receiveCount,
+  });
+  /** A record homed in us-east-1, written there unless `over` says otherwise. */
+  const fromUs = (
+    seed: string,
+    dataClass: string,
+    entityKey: string,
+    over: Partial<ChangeEvent> = {},
+  ) =>
+    change({
+      seed,
+      dataClass,
+      entityType: dataClass === 'public' ? 'product' : 'customer',
+      entityKey,
+      homeRegion: 'us-east-1',
+      originRegion: 'us-east-1',
+      hlc: { wall: T, logical: 0 },
+      payload: { country: 'US' },
+      ...over,
+    });
+
+  test('residencyFault: denied edges, and full records of a class that may only arrive masked', () => {
+    expect(
+      residencyFault(index, REGION, { event: fromUs('r1', 'public', 'r-1'), mode: 'full' }),
+    ).toBe(undefined);
+    // A masked copy of a class the plan sends in full is not a fault.
+    expect(
+      residencyFault(index, REGION, { event: fromUs('r2', 'public', 'r-2'), mode: 'masked' }),
+    ).toBe(undefined);
+    expect(
+      residencyFault(index, REGION, { event: fromUs('r3', 'pii', 'r-3'), mode: 'masked' }),
+    ).toBe(undefined);
+    expect(residencyFault(index, REGION, { event: fromUs('r4', 'pii', 'r-4'), mode: 'full' })).toBe(
+      'residency: pii may reach ap-southeast-1 only masked, got a full record',
+    );
+    expect(residencyFault(index, REGION, { event: fromUs('r5', 'phi', 'r-5'), mode: 'full' })).toBe(
+      'residency: phi is jurisdiction-bound: us-east-1 (us) → ap-southeast-1 (apac) leaves the jurisdiction',
+    );
+  });
+
+  test('what must not be here is parked with its reason, never applied; the rest applies', async () => {
+    const pub = message(fromUs('a1', 'public', 'a-1'));
+    const phi = message(fromUs('a2', 'phi', 'a-2'));
+    const piiFull = message(fromUs('a3', 'pii', 'a-3'));
+    const piiMasked = message(fromUs('a4', 'pii', 'a-4'), 'masked');
+    const report = await applyMessages(deps, [pub, phi, piiFull, piiMasked], () => T + 5000);
+    expect(report).toEqual({
+      region: REGION,
+      received: 4,
+      failedMessageIds: [],
+      stats: expect.objectContaining({ fresh: 2, touched: ['product:a-1', 'customer:a-4'] }),
+      malformed: 0,
+      rejected: 2,
+      parked: [
+        {
+          messageId: phi.messageId,
+          reason:
+            'residency: phi is jurisdiction-bound: us-east-1 (us) → ap-southeast-1 (apac) leaves the jurisdiction',
+        },
+        {
+          messageId: piiFull.messageId,
+          reason: 'residency: pii may reach ap-southeast-1 only masked, got a full record',
+        },
+      ],
+      maxLagMs: 5000,
+    });
+    // Parked without an inbound envelope: a residency rejection is never redriven.
+    expect(parked).toEqual([
+      expect.objectContaining({ event: fromUs('a2', 'phi', 'a-2'), targets: [] }),
+      expect.objectContaining({ event: fromUs('a3', 'pii', 'a-3'), targets: [] }),
+    ]);
+    expect(parked.map((p) => 'inbound' in p)).toEqual([false, false]);
+    expect(invalidated).toEqual(['product:a-1', 'customer:a-4']);
+    expect(await readReplica(t.db, 'product', 'a-1')).toBeDefined();
+    expect(await readReplica(t.db, 'customer', 'a-4')).toBeDefined();
+    expect(await readReplica(t.db, 'customer', 'a-2')).toBeUndefined();
+    expect(await readReplica(t.db, 'customer', 'a-3')).toBeUndefined();
+  });
+
+  test('one event that cannot be applied does not hold back the others; the counts add up', async () => {
+    // Stored first: versions the batch then meets (a conflict on each), and one it redelivers.
+    const apac = (seed: string, origin: string, wall: number) =>
+      change({
+        seed,
+        dataClass: 'sensitive',
+        entityKey: 'b-s',
+        homeRegion: REGION,
+        originRegion: origin,
+        hlc: { wall, logical: 0 },
+        payload: { limit: wall - T },
+      });
+    const p0 = fromUs('b-p0', 'public', 'b-p');
+    const g0 = fromUs('b-g0', 'public', 'b-g');
+    await applyMessages(deps, [message(apac('b-s0', 'us-east-1', T)), message(p0), message(g0)]);
+    invalidated.length = 0;
+    const p1 = fromUs('b-p1', 'public', 'b-p', {
+      originRegion: 'eu-west-1',
+      hlc: { wall: T + 1, logical: 0 },
+    });
+    // Postgres jsonb refuses the NUL character: this event can never be applied.
+    const poison = fromUs('b-x', 'public', 'b-x', { payload: { title: 'bad\u0000byte' } });
+    const bad = message(poison);
+    const report = await applyMessages(deps, [
+      message(apac('b-s1', REGION, T + 1)),
+      bad,
+      message(p1),
+      message(g0),
+    ]);
+    expect(report.failedMessageIds).toEqual([bad.messageId]);
+    expect(report.error).toMatch(/Unicode|\\u0000/);
+    expect(report.parked).toEqual([]);
+    // sensitive is manual: both versions go to review, the older to history; p0 to history too.
+    expect(report.stats).toEqual({
+      fresh: 2,
+      duplicates: 1,
+      written: 2,
+      conflicts: 2,
+      superseded: 2,
+      reviews: 2,
+      touched: ['customer:b-s', 'product:b-p', 'product:b-g'],
+    });
+    expect(invalidated).toEqual(['customer:b-s', 'product:b-p', 'product:b-g']);
+    expect((await readReplica(t.db, 'product', 'b-p'))?.version.eventId).toBe(p1.eventId);
+
+    // Its last attempt: parked with the error and its inbound envelope, so a redrive can rebuild it.
+    const last = message(poison, 'full', 3);
+    const final = await applyMessages(deps, [last]);
+    expect(final).toMatchObject({
+      failedMessageIds: [],
+      parked: [
+        { messageId: last.messageId, reason: expect.stringMatching(/^apply failed 3 time\(s\): /) },
+      ],
+    });
+    expect(final.stats).toBeUndefined();
+    expect(parked).toEqual([
+      {
+        messageId: last.messageId,
+        event: poison,
+        inbound: { mode: 'full', maskedFields: [], sourceRegion: 'us-east-1' },
+        reason: final.parked[0]?.reason,
+        targets: [],
+      },
+    ]);
+  });
+
+  test('a dead-letter queue that is down: what was to be parked is left to SQS to redeliver', async () => {
+    parkingDown = true;
+    const good = message(fromUs('c1', 'public', 'c-1'));
+    const unreadable = { messageId: 'm-unreadable', body: 'not json', receiveCount: 1 };
+    const phi = message(fromUs('c2', 'phi', 'c-2'));
+    const report = await applyMessages(deps, [unreadable, good, phi]);
+    expect(report).toMatchObject({
+      failedMessageIds: [unreadable.messageId, phi.messageId],
+      parked: [],
+      malformed: 1,
+      rejected: 1,
+      stats: { fresh: 1 },
+    });
   });
 });
