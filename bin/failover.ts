@@ -5,6 +5,11 @@
  *
  * Prints the execution input and the `aws stepfunctions start-execution` line that starts the
  * failover runbook in the region it would activate. It starts nothing itself (no credentials here).
+ *
+ * Everything it prints goes to stdout, warnings included, as `#` lines: the output is a script
+ * (comments, the input, the command), so a warning stays next to the command it is about when the
+ * output is piped, saved or pasted into the incident channel, and pasting it into a shell runs
+ * the command only. Errors (nothing to run) go to stderr, with exit 1.
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_ENV, loadConfig } from '../lib/config/load';
@@ -13,7 +18,8 @@ import {
   FailoverRequestError,
   failbackCommand,
   failoverInput,
-  runnerRegion,
+  failoverTargets,
+  placeholderAccountWarning,
   startExecutionCommand,
 } from '../lib/failover/runner';
 
@@ -28,7 +34,15 @@ const USAGE = `Usage: npm run failover -- --from <region> [--mode auto|switchove
 Prints the execution input and the aws stepfunctions start-execution line; starts nothing.
 `;
 
-try {
+/** A command line the usage text answers: parseArgs' own errors, and a missing --from. */
+class UsageError extends Error {}
+
+/** parseArgs rejects an unknown or malformed flag with a TypeError coded ERR_PARSE_ARGS_*. */
+const isParseArgsError = (err: unknown): err is TypeError =>
+  err instanceof TypeError &&
+  String((err as { code?: unknown }).code ?? '').startsWith('ERR_PARSE_ARGS_');
+
+function main(): void {
   const { values } = parseArgs({
     options: {
       help: { type: 'boolean' },
@@ -41,50 +55,61 @@ try {
   });
   if (values.help) {
     process.stdout.write(USAGE);
-    process.exit(0);
+    return;
   }
   if (values.failback) {
     const config = loadConfig({ env: values.env });
     const fb = failbackCommand(config, values.failback);
+    const warning = placeholderAccountWarning(config, fb.input.currentRegion);
     process.stdout.write(
       [
         `# Failback into ${fb.input.originalRegion} (cell ${fb.input.cell}) from ${fb.input.currentRegion}: waits for it to stay healthy, then for your approval`,
         '# Execution input:',
         JSON.stringify(fb.input, null, 2),
         '',
+        ...(warning ? [warning] : []),
         fb.command,
         '',
       ].join('\n'),
     );
-    process.exit(0);
+    return;
   }
-  if (!values.from)
-    throw new FailoverRequestError('--from <region> is required, e.g. --from eu-west-1');
+  if (!values.from) throw new UsageError('--from <region> is required, e.g. --from eu-west-1');
   const config = loadConfig({ env: values.env });
   const input = failoverInput(config, values.from, values.mode, values.reason);
-  const runner = runnerRegion(config, values.from);
+  const targets = failoverTargets(config, values.from);
+  const runner = targets[0] ?? values.from;
+  const cellHasOthers = config.regions.some(
+    (r) => r.jurisdiction === input.cell && r.id !== values.from,
+  );
+  const warning = placeholderAccountWarning(config, runner);
   process.stdout.write(
     [
       `# Failover of ${values.from} (cell ${input.cell}), mode ${input.mode}, run from ${runner}`,
-      ...(runner === values.from
-        ? [
-            `# ${values.from} is the only region of ${input.cell}: the runbook will end in manual intervention`,
-          ]
-        : []),
+      ...(targets.length
+        ? []
+        : [
+            cellHasOthers
+              ? `# No target: the failoverTo of ${values.from} names none of the other regions of cell ${input.cell}.`
+              : `# No target: ${values.from} is the only region of cell ${input.cell}.`,
+            `# The runbook will end in manual intervention: nothing will be promoted (never a region of another jurisdiction), and there is no RTO to expect.`,
+            `# It runs in ${values.from} itself, so it starts only if ${values.from}'s Step Functions still answers.`,
+          ]),
       `# Execution input:`,
       JSON.stringify(input, null, 2),
       '',
+      ...(warning ? [warning] : []),
       startExecutionCommand(config, input),
       '',
     ].join('\n'),
   );
+}
+
+try {
+  main();
 } catch (err) {
-  if (
-    !(err instanceof ConfigError) &&
-    !(err instanceof FailoverRequestError) &&
-    !(err instanceof TypeError)
-  )
-    throw err;
-  process.stderr.write(`${err.message}\n`);
+  const usage = err instanceof UsageError || isParseArgsError(err);
+  if (!usage && !(err instanceof ConfigError) && !(err instanceof FailoverRequestError)) throw err;
+  process.stderr.write(`${(err as Error).message}\n${usage ? USAGE : ''}`);
   process.exit(1);
 }

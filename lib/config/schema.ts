@@ -284,6 +284,19 @@ export const jurisdictionSchema = z.strictObject({
     .prefault({}),
 });
 
+/**
+ * AWS account ids that stand in for the user's own and name no real deployment: what
+ * regions/global.yaml ships (111111111111), what its staging overlay ships (222222222222), and
+ * AWS's documentation example (123456789012, the one the account problem line shows). Synth accepts
+ * them (it runs offline); what would act on AWS with one, such as the start command
+ * `npm run failover` prints (lib/failover/runner.ts), warns.
+ */
+export const PLACEHOLDER_ACCOUNTS: readonly string[] = [
+  '111111111111',
+  '222222222222',
+  '123456789012',
+];
+
 export const globalSchema = z.strictObject({
   platform: z
     .string()

@@ -8,6 +8,7 @@ import type { Mode } from '../../lambda/shared/failover/decide';
 import { executionName, startCommand } from '../../lambda/shared/failover/start';
 import type { RunbookInput } from '../../lambda/shared/failover/steps';
 import type { MeridianConfig } from '../config/load';
+import { PLACEHOLDER_ACCOUNTS } from '../config/schema';
 import { Naming } from '../naming';
 import { stateMachineArn } from './failover-runbook';
 
@@ -17,19 +18,32 @@ export class FailoverRequestError extends Error {
 
 export const MODES: readonly Mode[] = ['auto', 'switchover', 'failover'];
 
-/** The region whose runbook handles a failure of `failed`. */
-export function runnerRegion(config: MeridianConfig, failed: string): string {
+/**
+ * The regions that could take over from `failed`, best first: the other regions of its
+ * jurisdiction that its `failoverTo` allows. Empty: nothing can be promoted. `flag` is the command
+ * line flag that named `failed`, so a region regions/ does not have is refused in the user's words.
+ */
+export function failoverTargets(
+  config: MeridianConfig,
+  failed: string,
+  flag = '--from',
+): readonly string[] {
   const region = config.regions.find((r) => r.id === failed);
   if (!region)
     throw new FailoverRequestError(
-      `--from ${failed}: not a region of regions/ (${config.regions.map((r) => r.id).join(', ')})`,
+      `${flag} ${failed}: not a region of regions/ (${config.regions.map((r) => r.id).join(', ')})`,
     );
-  const peers = config.regions
+  return config.regions
     .filter((r) => r.jurisdiction === region.jurisdiction && r.id !== failed)
     .filter((r) => !region.failoverTo || region.failoverTo.includes(r.id))
-    .sort((a, b) => a.failoverPriority - b.failoverPriority || b.capacity - a.capacity);
+    .sort((a, b) => a.failoverPriority - b.failoverPriority || b.capacity - a.capacity)
+    .map((r) => r.id);
+}
+
+/** The region whose runbook handles a failure of `failed` (`flag`: see {@link failoverTargets}). */
+export function runnerRegion(config: MeridianConfig, failed: string, flag = '--from'): string {
   // A cell with one region runs it from there: the runbook then ends in manual intervention.
-  return peers[0]?.id ?? failed;
+  return failoverTargets(config, failed, flag)[0] ?? failed;
 }
 
 export function failoverInput(
@@ -37,10 +51,11 @@ export function failoverInput(
   failed: string,
   mode: string,
   reason?: string,
+  flag = '--from',
 ): RunbookInput {
   if (!MODES.includes(mode as Mode))
     throw new FailoverRequestError(`--mode ${mode}: expected one of ${MODES.join(', ')}`);
-  runnerRegion(config, failed); // refuses a region regions/ does not have
+  runnerRegion(config, failed, flag); // refuses a region regions/ does not have
   const cell = config.regions.find((r) => r.id === failed)?.jurisdiction ?? '';
   return {
     cell,
@@ -48,6 +63,25 @@ export function failoverInput(
     mode: mode as Mode,
     ...(reason ? { reason } : {}),
   };
+}
+
+/** The AWS account of `region`'s stack: its own `account`, else the global one. */
+export function accountOf(config: MeridianConfig, region: string): string {
+  return config.regions.find((r) => r.id === region)?.account ?? config.global.account;
+}
+
+/**
+ * A `#` line to print before a start command that acts in `region`, when that region's account is
+ * a placeholder Meridian ships (PLACEHOLDER_ACCOUNTS): the command would reach no real runbook.
+ */
+export function placeholderAccountWarning(
+  config: MeridianConfig,
+  region: string,
+): string | undefined {
+  const account = accountOf(config, region);
+  return PLACEHOLDER_ACCOUNTS.includes(account)
+    ? `# WARNING: account ${account} is a placeholder (Meridian ships it), not a real AWS account: this command starts no runbook of yours. Set \`account\` in regions/global.yaml (or regions/${region}.yaml, or the overlay), then print the command again.`
+    : undefined;
 }
 
 /** The shell's `yyyymmddThhmmss` (UTC) of the moment a command runs. */
@@ -64,11 +98,10 @@ export function startExecutionCommand(
   at: Date | 'shell' = new Date(),
 ): string {
   const runner = runnerRegion(config, input.failedRegion);
-  const account = config.regions.find((r) => r.id === runner)?.account ?? config.global.account;
   const arn = stateMachineArn(
     'aws',
     runner,
-    account,
+    accountOf(config, runner),
     new Naming(config.global.platform, config.env).runbook(runner),
   );
   const name =
@@ -87,18 +120,17 @@ export function failbackCommand(
   input: { cell: string; originalRegion: string; currentRegion: string };
   command: string;
 } {
-  const current = runnerRegion(config, original);
+  const current = runnerRegion(config, original, '--failback');
   if (current === original)
     throw new FailoverRequestError(
       `--failback ${original}: it is the only region of its jurisdiction; there is nothing to fail back from`,
     );
   const cell = config.regions.find((r) => r.id === original)?.jurisdiction ?? '';
   const input = { cell, originalRegion: original, currentRegion: current };
-  const account = config.regions.find((r) => r.id === current)?.account ?? config.global.account;
   const arn = stateMachineArn(
     'aws',
     current,
-    account,
+    accountOf(config, current),
     new Naming(config.global.platform, config.env).failback(current),
   );
   const name = `failback-${original}-${at.toISOString().replace(/[-:]/g, '').slice(0, 15)}`;
