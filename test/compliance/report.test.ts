@@ -246,6 +246,35 @@ describe('determinism and diffs', () => {
   });
 });
 
+describe('the failover table', () => {
+  const rows = () =>
+    new Map(tableRows(shipped.md, 'Failover targets and modelled RTO / RPO').map((r) => [r[0], r]));
+
+  test('us-east-1, alone in its cell: no target, manual intervention; never "promotes the target"', () => {
+    const [, jurisdiction, targets, rto] = rows().get('us-east-1') ?? [];
+    expect([jurisdiction, targets]).toEqual(['us', 'none']);
+    expect(rto).toMatch(/; no target in the jurisdiction: manual intervention$/);
+    expect(rto).not.toContain('promotes');
+    // The runbook is in the template all the same: the cell says so because nothing can be promoted.
+    expect(
+      of(shipped.templates.get('us-east-1') ?? {}, 'AWS::StepFunctions::StateMachine'),
+    ).not.toEqual([]);
+  });
+
+  test('a region with a target in its cell: the runbook promotes it', () => {
+    for (const [region, target] of [
+      ['eu-west-1', 'eu-central-1'],
+      ['eu-central-1', 'eu-west-1'],
+    ]) {
+      const [, , targets, rto] = rows().get(region) ?? [];
+      expect(targets).toBe(target);
+      expect(rto).toMatch(
+        /^traffic: detect \d+ s \+ DNS TTL \d+ s = \d+ s; then the runbook promotes the target$/,
+      );
+    }
+  });
+});
+
 describe('the HTML report in headless Chromium', () => {
   withChromium('renders the diagram with one visible edge per replication edge', async () => {
     const { chromium } = await import('playwright-core');

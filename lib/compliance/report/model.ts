@@ -52,8 +52,15 @@ export interface SecretLine {
 export interface FailoverLine {
   readonly region: string;
   readonly jurisdiction: string;
+  /** The other regions of the jurisdiction (and of the lock table): empty, nothing to promote. */
   readonly targets: readonly string[];
-  readonly rto: string;
+  /**
+   * The traffic part of the RTO, from the template: detection (health check interval ×
+   * failure threshold) and the records' TTL. Absent when the template has no health check.
+   */
+  readonly traffic?: { readonly detectSeconds: number; readonly ttlSeconds: number };
+  /** Whether the template has the failover runbook (a Step Functions state machine). */
+  readonly runbook: boolean;
   readonly rpo: string;
 }
 
@@ -543,14 +550,12 @@ function failoverOf(
     .map((r) => all.find((x) => x.region === r))
     .map((x) => (x ? lagAlarmSeconds(x.template) : undefined))
     .filter((x): x is number => x !== undefined);
-  const hasStateMachine = byType(t, 'AWS::StepFunctions::StateMachine').length > 0;
   return {
     region: s.region,
     jurisdiction: me?.jurisdiction ?? 'unknown',
     targets,
-    rto: Number.isNaN(detect)
-      ? 'no health check in the template'
-      : `traffic: detect ${detect} s + DNS TTL ${ttl} s = ${detect + ttl} s${hasStateMachine ? '; then the runbook promotes the target' : ''}`,
+    ...(Number.isNaN(detect) ? {} : { traffic: { detectSeconds: detect, ttlSeconds: ttl } }),
+    runbook: byType(t, 'AWS::StepFunctions::StateMachine').length > 0,
     rpo: !targets.length
       ? 'no cross-region copy inside the jurisdiction: restore from backups'
       : me?.tier === 'primary'

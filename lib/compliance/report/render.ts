@@ -4,7 +4,7 @@
  * neither carries a timestamp: the same templates give byte-identical files.
  */
 import { diagramEdges, KIND_LABEL, mermaid, svg } from './diagram';
-import type { ComplianceReport } from './model';
+import type { ComplianceReport, FailoverLine } from './model';
 
 interface Table {
   readonly columns: readonly string[];
@@ -19,6 +19,21 @@ interface Section {
   readonly list?: readonly string[];
   /** Where the replication diagram goes. */
   readonly diagram?: boolean;
+}
+
+/**
+ * The failover table's RTO cell, from the line's fields: the traffic part, then what the runbook
+ * does after it. With no other region in the jurisdiction there is nothing to promote.
+ */
+export function rtoCell(f: FailoverLine): string {
+  if (!f.traffic) return 'no health check in the template';
+  const { detectSeconds: detect, ttlSeconds: ttl } = f.traffic;
+  const after = !f.targets.length
+    ? '; no target in the jurisdiction: manual intervention'
+    : f.runbook
+      ? '; then the runbook promotes the target'
+      : '';
+  return `traffic: detect ${detect} s + DNS TTL ${ttl} s = ${detect + ttl} s${after}`;
 }
 
 export function sections(r: ComplianceReport): Section[] {
@@ -110,7 +125,7 @@ export function sections(r: ComplianceReport): Section[] {
           f.region,
           f.jurisdiction,
           f.targets.length ? f.targets.join(', ') : 'none',
-          f.rto,
+          rtoCell(f),
           f.rpo,
         ]),
       },
