@@ -12,6 +12,14 @@ import { modelledRto } from '../lambda/shared/failover/decide';
 import { DEFAULT_ENV, loadConfig } from '../lib/config/load';
 import { ConfigError } from '../lib/config/problems';
 import { runbookFor, runDrill } from '../lib/failover/drill/run';
+import {
+  pageExplained,
+  pageSeconds,
+  runScenario,
+  SCENARIOS,
+  type ScenarioResult,
+} from '../lib/failover/drill/scenarios';
+import { TIMINGS } from '../lib/failover/drill/timings';
 import { DrillWorld } from '../lib/failover/drill/world';
 import { FailoverRequestError, failoverInput, runnerRegion } from '../lib/failover/runner';
 
@@ -23,17 +31,43 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 const USAGE = `Usage: npm run drill -- --fail <region> [--mode failover|switchover|auto] [--env <name>]
-  --fail <region>  the region whose failure is drilled (required)
-  --mode <mode>    failover (default), switchover or auto
-  --env <name>     environment: regions/overlays/<name>.yaml (default prod)
-  --help           this text
+       npm run drill -- --scenario <name> [--region <region>] [--env <name>]
+  --fail <region>    the region whose failure is drilled
+  --mode <mode>      failover (default), switchover or auto
+  --scenario <name>  a game-day scenario: ${Object.keys(SCENARIOS).join(', ')}
+  --region <region>  the scenario's cell (a region of it; default the first cell of two regions)
+  --env <name>       environment: regions/overlays/<name>.yaml (default prod)
+  --help             this text
+Timings are modelled: AWS's published durations (lib/failover/drill/timings.ts), not this machine's.
 `;
+
+/** A scenario's figures, one per line, as an on-call engineer reads them. */
+function scenarioReport(r: ScenarioResult): string {
+  const s = (v: number | null | undefined) => (typeof v === 'number' ? `${v.toFixed(1)} s` : '—');
+  return [
+    `Scenario ${r.name}: ${r.summary}`,
+    '',
+    ...Object.entries(r.outcomes).map(([name, o]) => `  execution ${name}: ${o}`),
+    '',
+    `  time to page:                   ${s(r.pageSeconds)}`,
+    `  time to start:                  ${r.startSeconds === undefined ? '— (failover.start: approve — a person starts it from the page)' : s(r.startSeconds)}`,
+    `  writes accepted in the target:  ${s(r.writesAcceptedSeconds)}`,
+    `  RPO:                            ${s(r.rpoSeconds)}`,
+    `  split-brain instants:           ${r.splitBrain}`,
+    `  actions without a valid token:  ${r.staleActions}`,
+    '',
+    'Changes:',
+    ...(r.changes.length ? r.changes.map((c) => `  ${c}`) : ['  none']),
+  ].join('\n');
+}
 
 async function main() {
   const { values } = parseArgs({
     options: {
       help: { type: 'boolean' },
       fail: { type: 'string' },
+      scenario: { type: 'string' },
+      region: { type: 'string' },
       mode: { type: 'string', default: 'failover' },
       env: { type: 'string', default: DEFAULT_ENV },
     },
@@ -42,10 +76,33 @@ async function main() {
     process.stdout.write(USAGE);
     return;
   }
+  if (values.scenario) {
+    if (!SCENARIOS[values.scenario])
+      throw new FailoverRequestError(
+        `--scenario ${values.scenario}: expected one of ${Object.keys(SCENARIOS).join(', ')}`,
+      );
+    const config = loadConfig({ env: values.env });
+    if (values.region && !config.regions.some((r) => r.id === values.region))
+      throw new FailoverRequestError(
+        `--region ${values.region}: not a region of regions/ (${config.regions.map((r) => r.id).join(', ')})`,
+      );
+    const r = await runScenario(config, values.scenario, {
+      ...(values.region ? { region: values.region } : {}),
+    }).catch((err: Error) => {
+      if (/cell of two or more regions/.test(err.message))
+        throw new FailoverRequestError(`--scenario ${values.scenario}: ${err.message}`);
+      throw err;
+    });
+    process.stdout.write(`${scenarioReport(r)}\n`);
+    if (r.splitBrain > 0 || r.staleActions > 0) process.exitCode = 2;
+    return;
+  }
   if (!values.fail)
-    throw new FailoverRequestError('--fail <region> is required, e.g. --fail us-east-1');
+    throw new FailoverRequestError(
+      '--fail <region> or --scenario <name> is required, e.g. --fail us-east-1',
+    );
   const config = loadConfig({ env: values.env });
-  const input = failoverInput(config, values.fail, values.mode);
+  const input = failoverInput(config, values.fail, values.mode, undefined, '--fail');
   const runner = runnerRegion(config, values.fail);
 
   const rb = runbookFor(config, values.fail);
@@ -79,16 +136,27 @@ async function main() {
   if (region && promoted) {
     // The drill's clock is virtual: the runbook's time is AWS's published durations
     // (lib/failover/drill/timings.ts), not this machine's.
-    const steps = (result.endedAt - result.startedAt) / 1000;
+    const f = region.settings.failover;
     const rto = modelledRto({
-      intervalSeconds: region.settings.failover.healthCheckIntervalSeconds,
-      failureThreshold: region.settings.failover.failureThreshold,
+      intervalSeconds: f.healthCheckIntervalSeconds,
+      failureThreshold: f.failureThreshold,
       ttlSeconds: config.global.routing.ttlSeconds,
-      stepSeconds: steps,
+      stepSeconds: 0,
     });
+    const target = String((result.output?.target as { target?: string } | undefined)?.target);
+    const writer = world.writerSince.get(target);
+    const toWrites = writer !== undefined ? (writer - result.startedAt) / 1000 : undefined;
+    const auto = config.global.jurisdictions[region.jurisdiction]?.failover?.start === 'auto';
+    const page = pageSeconds();
     out.push(
-      `Runbook, start to done: ${steps.toFixed(1)} s modelled (Aurora and cache promotion awaited at AWS's published durations)`,
-      `Modelled RTO: ${rto.total.toFixed(1)} s = detect ${rto.detect} s (${region.settings.failover.healthCheckIntervalSeconds} s × ${region.settings.failover.failureThreshold}) + max(DNS TTL ${config.global.routing.ttlSeconds} s, runbook ${steps.toFixed(1)} s)`,
+      `Traffic off ${values.fail}: ${rto.total} s after the failure (Route 53 health checks: detect ${rto.detect} s = ${f.healthCheckIntervalSeconds} s × ${f.failureThreshold}, then DNS TTL ${config.global.routing.ttlSeconds} s; no runbook needed)`,
+      `Page: ${page} s after the failure (region watch: ${pageExplained()})`,
+      ...(toWrites !== undefined
+        ? [
+            `Writes accepted in ${target}: ${toWrites.toFixed(1)} s after the runbook starts (Aurora promotion awaited)${auto ? `; ${(page + TIMINGS.alarmToStart.ms / 1000 + toWrites).toFixed(1)} s after the failure with failover.start: auto` : '; failover.start: approve — add the time a person takes to start it from the page'}`,
+          ]
+        : []),
+      `Runbook, start to done: ${((result.endedAt - result.startedAt) / 1000).toFixed(1)} s modelled`,
     );
   } else out.push('Nothing was promoted: no RTO to report.');
   process.stdout.write(`${out.join('\n')}\n`);

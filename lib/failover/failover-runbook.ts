@@ -583,9 +583,9 @@ export class FailoverRunbook extends Construct {
       'RestoreTraffic',
     ] as const)
       allow(s, 'CellLock', lock, lockTableArns);
-    // Alarms about each cell region: in that region (its own) and here (where it is watched).
-    const alarmHosts = c.cell.regions.flatMap((r) =>
-      [...new Set([r.id, c.region])].map((host) => ({ host, about: r.id })),
+    // Alarms about each cell region, only where the stacks define them (criticalAlarmHosts).
+    const alarmHosts = Object.entries(c.criticalAlarmHosts).flatMap(([about, hosts]) =>
+      hosts.map((host) => ({ host, about })),
     );
     allow(
       'Verify',
@@ -593,15 +593,16 @@ export class FailoverRunbook extends Construct {
       ['route53:ListHealthChecks', 'route53:ListTagsForResources', 'route53:GetHealthCheckStatus'],
       ['*'],
     );
-    allow(
-      'Verify',
-      'CriticalAlarms',
-      ['cloudwatch:DescribeAlarms'],
-      alarmHosts.map(
-        ({ host, about }) =>
-          `arn:${p}:cloudwatch:${host}:${c.account}:alarm:${c.prefix}-${about}-critical-*`,
-      ),
-    );
+    if (alarmHosts.length > 0)
+      allow(
+        'Verify',
+        'CriticalAlarms',
+        ['cloudwatch:DescribeAlarms'],
+        alarmHosts.map(
+          ({ host, about }) =>
+            `arn:${p}:cloudwatch:${host}:${c.account}:alarm:${c.prefix}-${about}-critical-*`,
+        ),
+      );
     for (const s of ['Fence', 'RestoreTraffic'] as const)
       allow(s, 'ReadRecords', ['route53:ListResourceRecordSets'], [zone]);
     for (const s of ['ShiftTraffic', 'Rollback', 'RestoreTraffic'] as const)

@@ -12,6 +12,7 @@ import type { RegionConfig, Settings } from '../config/schema';
 import { type AuroraRole, auroraMembership } from '../data/aurora-global';
 import { stateMachineArn } from '../failover/failover-runbook';
 import { type LockPlan, lockPlan } from '../failover/lock-plan';
+import { runnerRegion } from '../failover/runner';
 import type { Naming } from '../naming';
 import type { GlobalDashboardRegion } from '../observability/global-dashboard';
 import type { DeploymentSlot } from '../routing/regional-routing';
@@ -127,6 +128,16 @@ export function failoverRunbookConfig(
     lockRegions: cellLockPlan(config, region.jurisdiction).endpoints[region.id] ?? [region.id],
     auditBucket: naming.bucket(region.id, 'audit', account),
     quorum: s.failover.quorum,
+    criticalAlarmHosts: Object.fromEntries(
+      cellRegions.map((r) => {
+        const watcher = runnerRegion(config, r.id);
+        const hosts = [
+          ...(watcher !== r.id ? [watcher] : []),
+          ...(replicaClusterOf(index, naming, r.id, classes) ? [r.id] : []),
+        ];
+        return [r.id, hosts];
+      }),
+    ),
     leaseSeconds: s.failover.leaseSeconds,
     maxSwitchoverLagSeconds: s.failover.switchoverLagThresholdSeconds,
     // The runbook construct fills in the ARN of the token secret it creates.

@@ -1,5 +1,4 @@
-import { runbookFromTemplate, type SynthesizedRunbook } from '../../lib/failover/drill/run';
-import { buildApp } from './app';
+import { type SynthesizedRunbook, synthesizedRunbooks } from '../../lib/failover/drill/run';
 import { load as loadConfig, MINIMAL } from './fixture';
 
 // The steps' Powertools logs and metrics are checked in step-handler.test.ts; in drills they are
@@ -15,17 +14,7 @@ export function minimalRunbooks(): (
   region: string,
   machine?: 'failover' | 'failback',
 ) => SynthesizedRunbook {
-  const built = buildApp(loadConfig(MINIMAL));
-  const made = new Map<string, SynthesizedRunbook>();
-  return (region, machine = 'failover') => {
-    let rb = made.get(`${region}/${machine}`);
-    if (!rb) {
-      const template = built.template(region).toJSON() as never;
-      rb = runbookFromTemplate(template, region, '111111111111', machine);
-      made.set(`${region}/${machine}`, rb);
-    }
-    return rb;
-  };
+  return synthesizedRunbooks(loadConfig(MINIMAL));
 }
 
 /** Loads a step handler as the drill runs it (jest's module registry). */

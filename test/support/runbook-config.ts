@@ -15,6 +15,7 @@ export function oneRegionRunbook(region: string, lockTable = 'lock'): RunbookCon
     lockRegions: [region],
     auditBucket: 'audit',
     quorum: 2,
+    criticalAlarmHosts: {},
     leaseSeconds: 900,
     maxSwitchoverLagSeconds: 30,
     cloudflare: { accountId: 'a', tokenSecretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:t' },

@@ -29,6 +29,11 @@ export interface RunbookConfig {
   readonly lockRegions: readonly string[];
   readonly auditBucket: string;
   readonly quorum: number;
+  /**
+   * Per cell region, the regions whose stacks define critical alarms about it (the region
+   * watching it; itself for its replication-lag alarm): where Verify reads them.
+   */
+  readonly criticalAlarmHosts: Readonly<Record<string, readonly string[]>>;
   readonly leaseSeconds: number;
   readonly maxSwitchoverLagSeconds: number;
   readonly cloudflare: { readonly accountId: string; readonly tokenSecretArn: string };

@@ -105,7 +105,8 @@ export function stepHandler<R>(
       failedRegion: state.input?.failedRegion,
       mode: state.input?.mode,
     };
-    metrics.setDefaultDimensions({ Region: config.region });
+    // Per invocation (cleared when published): several runbooks of one drill share this module.
+    metrics.addDimension('Region', config.region);
     try {
       const result = await step(config, k, state);
       metrics.addMetric('StepSucceeded', MetricUnit.Count, 1);

@@ -73,6 +73,12 @@ export interface RunbookInput {
 
 export interface Snapshot {
   readonly records: readonly ResourceRecordSet[];
+  /**
+   * Route 53's control plane (in us-east-1) did not answer: the records could not be read, so the
+   * runbook does not change them; their health checks (Route 53's data plane, which does not
+   * depend on us-east-1) already stop answering with the failed region.
+   */
+  readonly route53Unavailable?: string;
   readonly pool?: { readonly id: string; readonly enabled: boolean };
 }
 
@@ -227,11 +233,12 @@ export async function verifyFailure(
     signals.route53 = 'unknown';
     details.route53 = (err as Error).message;
   }
-  // Critical alarms about the region: those of the region watching it (this one, where the
-  // region-down detection lives) and its own (replication lag), if it still answers.
+  // Critical alarms about the region, where the stacks define them: in the region watching it
+  // (its region-down signals) and in itself (replication lag, on a secondary), if it answers.
+  const hosts = c.criticalAlarmHosts[region] ?? [];
   const firing: string[] = [];
   const failed: string[] = [];
-  for (const host of [...new Set([c.region, region])]) {
+  for (const host of hosts) {
     try {
       const alarms = await k.cloudwatch(host).send(
         new DescribeAlarmsCommand({
@@ -245,17 +252,15 @@ export async function verifyFailure(
     }
   }
   signals.alarms =
-    firing.length > 0
-      ? 'unhealthy'
-      : failed.length === new Set([c.region, region]).size
-        ? 'unknown'
-        : 'healthy';
+    firing.length > 0 ? 'unhealthy' : failed.length === hosts.length ? 'unknown' : 'healthy';
   details.alarms =
-    firing.length > 0
-      ? firing.join(', ')
-      : failed.length > 0
-        ? `no critical alarm readable (${failed.join('; ')})`
-        : 'no critical alarm';
+    hosts.length === 0
+      ? 'no region keeps critical alarms about it'
+      : firing.length > 0
+        ? firing.join(', ')
+        : failed.length > 0
+          ? `no critical alarm readable (${failed.join('; ')})`
+          : 'no critical alarm';
   const writer = checkOk(endpoint.body, 'aurora-writer') === true;
   return verify(region, signals, details, c.quorum, writer, k.now());
 }
@@ -351,7 +356,13 @@ async function regionRecords(
 export async function fenceRegion(c: RunbookConfig, k: Clients, s: RunbookState) {
   const lease = await guard(c, k, s, 'fence-region');
   const failed = s.input.failedRegion;
-  const records = await regionRecords(c, k, failed);
+  let records: ResourceRecordSet[] = [];
+  let route53Unavailable: string | undefined;
+  try {
+    records = await regionRecords(c, k, failed);
+  } catch (err) {
+    route53Unavailable = (err as Error).name;
+  }
   let pool: Snapshot['pool'];
   try {
     const pools = (await cloudflare(c, k, '/load_balancers/pools')) as {
@@ -365,7 +376,14 @@ export async function fenceRegion(c: RunbookConfig, k: Clients, s: RunbookState)
     // Cloudflare unreachable: the traffic step will retry; nothing to restore for it.
   }
   await writeRegionState(c, k, failed, 'fenced', lease);
-  return { snapshot: { records, ...(pool ? { pool } : {}) }, at: k.now() };
+  return {
+    snapshot: {
+      records,
+      ...(pool ? { pool } : {}),
+      ...(route53Unavailable ? { route53Unavailable } : {}),
+    },
+    at: k.now(),
+  };
 }
 
 /**
@@ -541,7 +559,15 @@ export async function shiftTraffic(c: RunbookConfig, k: Clients, s: RunbookState
       method: 'PATCH',
       body: JSON.stringify({ enabled: false }),
     });
-  return { records: records.length, ...(pool ? { poolDisabled: pool.id } : {}), at: k.now() };
+  const unavailable = s.fenced?.snapshot.route53Unavailable;
+  return {
+    records: records.length,
+    ...(pool ? { poolDisabled: pool.id } : {}),
+    ...(unavailable
+      ? { route53: `control plane unavailable (${unavailable}): health checks route away` }
+      : {}),
+    at: k.now(),
+  };
 }
 
 /** The target answers healthy and its writer is reachable; otherwise the runbook rolls back. */

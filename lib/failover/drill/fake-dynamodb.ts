@@ -66,11 +66,31 @@ export class FakeDynamoDb {
     });
   }
 
+  /**
+   * Whether code in `caller` gets a strongly consistent answer from the endpoint in `endpoint`
+   * (what a region's applications and sync functions rely on to read their region state).
+   */
+  serves(caller: string, endpoint: string): boolean {
+    const t = this.topology;
+    if (!t) return true;
+    try {
+      this.check(caller, endpoint);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Throws as AWS would when the caller cannot get a consistent answer from `endpoint`. */
   private async admit(endpoint: string): Promise<void> {
     const t = this.topology;
+    if (t) this.check(t.caller(), endpoint);
+  }
+
+  private check(caller: string, endpoint: string): void {
+    const t = this.topology;
     if (!t) return;
-    if (!t.reachable(t.caller(), endpoint)) throw unreachable(`dynamodb.${endpoint}`);
+    if (!t.reachable(caller, endpoint)) throw unreachable(`dynamodb.${endpoint}`);
     if (t.consistency === 'single-home') {
       if (!t.members.includes(endpoint))
         throw Object.assign(new Error(`Requested resource not found in ${endpoint}`), {

@@ -318,23 +318,33 @@ export async function runDrill(
 }
 
 /**
- * Synthesizes the regional stacks in-process and returns the runbook of the region that would
- * handle a failure of `failed` (its runner), as `npm run drill` and `npm run bench` execute it.
+ * Synthesizes the regional stacks in-process once and returns a function giving any region's
+ * runbook (failover or failback), as the drill, the game-day scenarios and the bench execute them.
  */
+export function synthesizedRunbooks(
+  config: MeridianConfig,
+): (region: string, machine?: 'failover' | 'failback') => SynthesizedRunbook {
+  const stacks = buildMeridian(new App({ context: cdkContext() }), config, { compliance: false });
+  const made = new Map<string, SynthesizedRunbook>();
+  return (region, machine = 'failover') => {
+    const key = `${region}/${machine}`;
+    let rb = made.get(key);
+    if (!rb) {
+      const stack = stacks.find((s) => s.region === region);
+      if (!stack) throw new Error(`drill: no stack for ${region}`);
+      const template = CdkTemplate.fromStack(stack).toJSON() as never;
+      rb = runbookFromTemplate(template, region, stack.account, machine);
+      made.set(key, rb);
+    }
+    return rb;
+  };
+}
+
+/** The runbook of the region that would handle a failure of `failed` (its runner). */
 export function runbookFor(
   config: MeridianConfig,
   failed: string,
   machine: 'failover' | 'failback' = 'failover',
 ): SynthesizedRunbook {
-  const runner = runnerRegion(config, failed);
-  const stack = buildMeridian(new App({ context: cdkContext() }), config, {
-    compliance: false,
-  }).find((s) => s.region === runner);
-  if (!stack) throw new Error(`drill: no stack for ${runner}`);
-  return runbookFromTemplate(
-    CdkTemplate.fromStack(stack).toJSON() as never,
-    runner,
-    stack.account,
-    machine,
-  );
+  return synthesizedRunbooks(config)(runnerRegion(config, failed), machine);
 }

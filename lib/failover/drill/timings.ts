@@ -36,6 +36,11 @@ export const TIMINGS = {
     source:
       'Route 53 API reference, ChangeResourceRecordSets/GetChange: a change is INSYNC once propagated to all authoritative servers, "generally within 60 seconds"',
   },
+  alarmToStart: {
+    ms: 1_000,
+    source:
+      'assumption: EventBridge delivers the alarm state change to the trigger function, which calls StartExecution (no published latency)',
+  },
   lambdaStep: {
     ms: 200,
     source:

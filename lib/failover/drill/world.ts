@@ -156,9 +156,44 @@ export class DrillWorld {
     return this.t;
   }
 
-  /** Moves the clock on by a modelled duration. */
+  /** Moves the clock on by a modelled duration, sampling who accepts writes on the way. */
   advance(ms: number): void {
+    this.sample();
     this.t += ms;
+    this.settle();
+    this.sample();
+  }
+
+  /** When each region became the Aurora writer (epoch ms on the virtual clock). */
+  readonly writerSince = new Map<string, number>();
+  /** Modelled instants at which two regions of the cell accepted writes at once. */
+  splitBrain = 0;
+  private previousWriter?: string;
+
+  /**
+   * The regions that accept writes now: up, believing they are the Aurora writer (a writer cut off
+   * by a partition keeps believing it until it hears of the promotion), and reading their region
+   * state as `active` with a strongly consistent read through their lock endpoints — a region
+   * that cannot read it fails closed, as Meridian's sync functions do.
+   */
+  acceptingWrites(): string[] {
+    const table = this.ddb.table(this.config.lockTable);
+    const plan = lockPlan(this.config.cell.regions);
+    return this.config.cell.regions
+      .map((r) => r.id)
+      .filter((r) => {
+        if (this.down.has(r) || !this.region(r).up) return false;
+        const believes =
+          r === this.writer || (r === this.previousWriter && !this.reachable(r, this.writer));
+        if (!believes) return false;
+        const endpoint = (plan.endpoints[r] ?? []).find((e) => this.ddb.serves(r, e));
+        if (!endpoint) return false;
+        return table.get(JSON.stringify({ pk: { S: `region#${r}` } }))?.state?.S !== 'fenced';
+      });
+  }
+
+  private sample(): void {
+    if (this.acceptingWrites().length > 1) this.splitBrain += 1;
   }
 
   /**
@@ -210,7 +245,9 @@ export class DrillWorld {
   /** Completes managed operations whose modelled duration has passed. */
   private settle(): void {
     if (this.aurora && this.aurora.doneAt <= this.t) {
+      this.previousWriter = this.writer;
       this.writer = this.aurora.to;
+      this.writerSince.set(this.writer, this.aurora.doneAt);
       this.aurora = undefined;
     }
     if (this.cache && this.cache.doneAt <= this.t) {

@@ -1,0 +1,353 @@
+/**
+ * (Drill, test and bench support: not deployed.)
+ * Game-day scenarios: `npm run drill -- --scenario <name>`. Each executes the synthesized failover
+ * (and failback) state machines against the drill world on its virtual clock, and measures what
+ * an on-call engineer and a reviewer ask: time to page, time to start, time until writes are
+ * accepted in the target, RPO, and the split-brain count (modelled instants at which two regions
+ * of the cell accepted writes at once). Detection is modelled from the constants the region watch
+ * and its alarms are built from (lambda/shared/failover/watch.ts DETECTION).
+ */
+import { DETECTION } from '../../../lambda/shared/failover/watch';
+import type { MeridianConfig } from '../../config/load';
+import { runnerRegion } from '../runner';
+import { type DrillResult, runDrill, type SynthesizedRunbook, synthesizedRunbooks } from './run';
+import { TIMINGS } from './timings';
+import { DrillWorld } from './world';
+
+export interface ScenarioResult {
+  readonly name: string;
+  readonly summary: string;
+  /** Seconds from the failure to the region-down page (modelled detection). */
+  readonly pageSeconds?: number;
+  /** Seconds from the failure to the runbook's start (auto start), when it starts by itself. */
+  readonly startSeconds?: number;
+  /** Seconds from the failure until the target accepts writes (its Aurora member is writer). */
+  readonly writesAcceptedSeconds?: number;
+  /** RPO the runbook recorded (s): 0 for a switchover, the target's last replication lag else. */
+  readonly rpoSeconds?: number | null;
+  readonly splitBrain: number;
+  /** Mutating calls made by executions whose token was no longer current (must be 0). */
+  readonly staleActions: number;
+  /** Each execution's outcome, by execution name. */
+  readonly outcomes: Readonly<Record<string, string>>;
+  /** The calls that changed the world, in order. */
+  readonly changes: readonly string[];
+}
+
+/** How pageSeconds() is made up, for the drill's output. */
+export function pageExplained(): string {
+  return `${DETECTION.datapoints} failed probes ${DETECTION.probeSeconds} s apart, the last taking up to ${DETECTION.probeTimeoutMs / 1000} s, then up to ${DETECTION.evaluationSeconds} s until CloudWatch evaluates`;
+}
+
+/** Worst-case seconds from a failure to the region-down page: see DETECTION. */
+export function pageSeconds(): number {
+  return (
+    DETECTION.probeSeconds * DETECTION.datapoints +
+    DETECTION.probeTimeoutMs / 1000 +
+    DETECTION.evaluationSeconds
+  );
+}
+
+interface Context {
+  readonly config: MeridianConfig;
+  readonly runbook: (region: string, machine?: 'failover' | 'failback') => SynthesizedRunbook;
+  /** The cell drilled: its writer and the region that takes over from it. */
+  readonly writer: string;
+  readonly peer: string;
+  readonly jurisdiction: string;
+  readonly load?: (file: string) => { handler: (input: unknown) => Promise<unknown> };
+}
+
+type Scenario = {
+  readonly summary: string;
+  run(ctx: Context): Promise<Omit<ScenarioResult, 'name' | 'summary'>>;
+};
+
+const outcome = (r: DrillResult) =>
+  r.status === 'SUCCEEDED' ? String(r.output?.outcome) : `FAILED: ${r.error ?? ''}`;
+
+function execute(
+  ctx: Context,
+  world: DrillWorld,
+  region: string,
+  input: Record<string, unknown>,
+  name: string,
+  o: { before?: Record<string, () => Promise<void>>; machine?: 'failover' | 'failback' } = {},
+): Promise<DrillResult> {
+  return runDrill(ctx.runbook(region, o.machine), input as never, {
+    name,
+    clock: world,
+    ...(ctx.load ? { load: ctx.load } : {}),
+    ...(o.before ? { before: o.before } : {}),
+    notify: (state, message) => {
+      world.notifications.push({ subject: state, message });
+      return state === 'Request approval' ? { approved: true } : undefined;
+    },
+  });
+}
+
+/** Failure at now; the page and, in auto mode, the start after the modelled detection. */
+function detect(world: DrillWorld, auto: boolean) {
+  const failedAt = world.now();
+  world.advance(pageSeconds() * 1000);
+  const page = (world.now() - failedAt) / 1000;
+  if (auto) world.advance(TIMINGS.alarmToStart.ms);
+  return { failedAt, page, start: auto ? (world.now() - failedAt) / 1000 : undefined };
+}
+
+const rpoOf = (r: DrillResult) =>
+  (r.output?.report as { rpoSeconds?: number | null } | undefined)?.rpoSeconds;
+
+function startsByItself(ctx: Context): boolean {
+  return ctx.config.global.jurisdictions[ctx.jurisdiction]?.failover?.start === 'auto';
+}
+
+/** Runs `f` with a fresh world for the cell, always restoring the SDK and clock. */
+async function inWorld<T>(ctx: Context, f: (w: DrillWorld) => Promise<T>): Promise<T> {
+  const world = new DrillWorld(ctx.runbook(ctx.peer).config);
+  try {
+    return await f(world);
+  } finally {
+    world.restore();
+  }
+}
+
+export const SCENARIOS: Readonly<Record<string, Scenario>> = {
+  'primary-dies': {
+    summary: 'the cell writer fails wholly; detection pages, the runbook promotes its peer',
+    run: (ctx) =>
+      inWorld(ctx, async (world) => {
+        world.fail(ctx.writer);
+        const d = detect(world, startsByItself(ctx));
+        const input = {
+          cell: ctx.jurisdiction,
+          failedRegion: ctx.writer,
+          mode: 'auto',
+          detectedAt: d.failedAt + d.page * 1000,
+        };
+        const r = await execute(ctx, world, ctx.peer, input, 'primary-dies');
+        const since = world.writerSince.get(ctx.peer);
+        return {
+          pageSeconds: d.page,
+          ...(d.start !== undefined ? { startSeconds: d.start } : {}),
+          ...(since !== undefined ? { writesAcceptedSeconds: (since - d.failedAt) / 1000 } : {}),
+          rpoSeconds: rpoOf(r),
+          splitBrain: world.splitBrain,
+          staleActions: 0,
+          outcomes: { 'primary-dies': outcome(r) },
+          changes: world.calls,
+        };
+      }),
+  },
+  partition: {
+    summary:
+      'the writer and its peer cannot reach each other, both alive; each sees the other down and runs its runbook',
+    run: (ctx) =>
+      inWorld(ctx, async (world) => {
+        const others = ctx.config.regions.map((r) => r.id).filter((r) => r !== ctx.writer);
+        world.partition([ctx.writer], [...others, 'us-east-2', 'eu-west-2', 'ap-northeast-2']);
+        world.region(ctx.writer).alarms = [
+          `${world.config.prefix}-${ctx.writer}-critical-endpoint`,
+        ];
+        world.region(ctx.peer).alarms = [`${world.config.prefix}-${ctx.peer}-critical-endpoint`];
+        const d = detect(world, startsByItself(ctx));
+        const [a, b] = await Promise.all([
+          execute(
+            ctx,
+            world,
+            ctx.peer,
+            { cell: ctx.jurisdiction, failedRegion: ctx.writer, mode: 'auto' },
+            'from-peer',
+          ),
+          execute(
+            ctx,
+            world,
+            ctx.writer,
+            { cell: ctx.jurisdiction, failedRegion: ctx.peer, mode: 'auto' },
+            'from-writer',
+          ),
+        ]);
+        const since = world.writerSince.get(ctx.peer);
+        return {
+          pageSeconds: d.page,
+          ...(d.start !== undefined ? { startSeconds: d.start } : {}),
+          ...(since !== undefined ? { writesAcceptedSeconds: (since - d.failedAt) / 1000 } : {}),
+          rpoSeconds: rpoOf(a),
+          splitBrain: world.splitBrain,
+          staleActions: 0,
+          outcomes: { 'from-peer': outcome(a), 'from-writer': outcome(b) },
+          changes: world.calls,
+        };
+      }),
+  },
+  'stale-execution': {
+    summary:
+      'an execution stalls on its way to roll back past its lease; another fails the cell over; the first resumes',
+    run: (ctx) =>
+      inWorld(ctx, async (world) => {
+        world.fail(ctx.writer);
+        const d = detect(world, startsByItself(ctx));
+        let reached: () => void = () => undefined;
+        let resume: () => void = () => undefined;
+        const atRollback = new Promise<void>((r) => {
+          reached = r;
+        });
+        const resumed = new Promise<void>((r) => {
+          resume = r;
+        });
+        const input = { cell: ctx.jurisdiction, failedRegion: ctx.writer, mode: 'auto' };
+        const stale = execute(ctx, world, ctx.peer, input, 'stale', {
+          before: {
+            'Verify target': async () => {
+              world.region(ctx.peer).up = false;
+            },
+            'Roll back': async () => {
+              reached();
+              await resumed;
+            },
+          },
+        });
+        await atRollback;
+        world.region(ctx.peer).up = true;
+        world.advance((world.config.leaseSeconds + 1) * 1000);
+        const fresh = await execute(ctx, world, ctx.peer, input, 'fresh');
+        const before = world.calls.length;
+        resume();
+        const s = await stale;
+        return {
+          pageSeconds: d.page,
+          splitBrain: world.splitBrain,
+          staleActions: world.calls.length - before,
+          outcomes: { stale: outcome(s), fresh: outcome(fresh) },
+          changes: world.calls,
+        };
+      }),
+  },
+  'slow-promotion': {
+    summary:
+      'Aurora takes longer than the shortest lease regions/ allows (60 s); a second execution tries to take over meanwhile',
+    run: (ctx) =>
+      inWorld(ctx, async (world) => {
+        world.fail(ctx.writer);
+        const d = detect(world, startsByItself(ctx));
+        const input = { cell: ctx.jurisdiction, failedRegion: ctx.writer, mode: 'auto' };
+        let intruder: DrillResult | undefined;
+        const r = await execute(ctx, world, ctx.peer, input, 'slow', {
+          before: {
+            'Promote cache': async () => {
+              intruder ??= await execute(ctx, world, ctx.peer, input, 'intruder');
+            },
+          },
+        });
+        const since = world.writerSince.get(ctx.peer);
+        return {
+          pageSeconds: d.page,
+          ...(since !== undefined ? { writesAcceptedSeconds: (since - d.failedAt) / 1000 } : {}),
+          rpoSeconds: rpoOf(r),
+          splitBrain: world.splitBrain,
+          staleActions: 0,
+          outcomes: { slow: outcome(r), intruder: intruder ? outcome(intruder) : 'never ran' },
+          changes: world.calls,
+        };
+      }),
+  },
+  'failover-failback': {
+    summary:
+      'the writer fails, its peer takes over; the writer comes back and, once approved, takes its role back',
+    run: (ctx) =>
+      inWorld(ctx, async (world) => {
+        world.fail(ctx.writer);
+        const d = detect(world, startsByItself(ctx));
+        const input = { cell: ctx.jurisdiction, failedRegion: ctx.writer, mode: 'auto' };
+        const fo = await execute(ctx, world, ctx.peer, input, 'failover');
+        const since = world.writerSince.get(ctx.peer);
+        world.recover(ctx.writer);
+        const fb = await execute(
+          ctx,
+          world,
+          ctx.peer,
+          { cell: ctx.jurisdiction, originalRegion: ctx.writer, currentRegion: ctx.peer },
+          'failback',
+          { machine: 'failback' },
+        );
+        return {
+          pageSeconds: d.page,
+          ...(since !== undefined ? { writesAcceptedSeconds: (since - d.failedAt) / 1000 } : {}),
+          rpoSeconds: rpoOf(fo),
+          splitBrain: world.splitBrain,
+          staleActions: 0,
+          outcomes: { failover: outcome(fo), failback: outcome(fb) },
+          changes: world.calls,
+        };
+      }),
+  },
+  'no-target': {
+    summary:
+      'the writer fails and its peer is unhealthy too: manual intervention, nothing promoted, never another jurisdiction',
+    run: (ctx) =>
+      inWorld(ctx, async (world) => {
+        world.fail(ctx.writer);
+        world.fail(ctx.peer, { wholly: false });
+        const d = detect(world, startsByItself(ctx));
+        const input = { cell: ctx.jurisdiction, failedRegion: ctx.writer, mode: 'auto' };
+        const r = await execute(ctx, world, ctx.peer, input, 'no-target');
+        return {
+          pageSeconds: d.page,
+          splitBrain: world.splitBrain,
+          staleActions: 0,
+          outcomes: { 'no-target': outcome(r) },
+          changes: world.calls,
+        };
+      }),
+  },
+};
+
+/**
+ * Runs a scenario on the first cell of `config` with two or more regions (or the cell of
+ * `region`, its writer being the cell's first region by failover priority).
+ */
+export async function runScenario(
+  config: MeridianConfig,
+  name: string,
+  o: {
+    readonly region?: string;
+    readonly load?: Context['load'];
+    readonly runbooks?: Context['runbook'];
+  } = {},
+): Promise<ScenarioResult> {
+  const scenario = SCENARIOS[name];
+  if (!scenario) throw new Error(`no scenario ${name}`);
+  const cells = new Map<string, string[]>();
+  for (const r of [...config.regions].sort((a, b) => a.failoverPriority - b.failoverPriority))
+    cells.set(r.jurisdiction, [...(cells.get(r.jurisdiction) ?? []), r.id]);
+  const jurisdiction = o.region
+    ? config.regions.find((r) => r.id === o.region)?.jurisdiction
+    : [...cells].find(([, rs]) => rs.length > 1)?.[0];
+  const members = jurisdiction ? (cells.get(jurisdiction) ?? []) : [];
+  const writer = members[0];
+  if (!jurisdiction || !writer || members.length < 2)
+    throw new Error('a scenario needs a cell of two or more regions');
+  const runbook = o.runbooks ?? synthesizedRunbooks(config);
+  const ctx: Context = {
+    config,
+    runbook: (region, machine) => {
+      const rb = runbook(region, machine);
+      // slow-promotion: the shortest lease regions/ allows, so promotion outlasts it.
+      if (name !== 'slow-promotion') return rb;
+      const lease = (env: Record<string, string>) => {
+        const c = JSON.parse(env.MERIDIAN_RUNBOOK ?? '{}') as { leaseSeconds: number };
+        return { ...env, MERIDIAN_RUNBOOK: JSON.stringify({ ...c, leaseSeconds: 60 }) };
+      };
+      return {
+        ...rb,
+        config: { ...rb.config, leaseSeconds: 60 },
+        tasks: new Map([...rb.tasks].map(([k, t]) => [k, { ...t, env: lease(t.env) }])),
+      };
+    },
+    writer,
+    peer: runnerRegion(config, writer),
+    jurisdiction,
+    ...(o.load ? { load: o.load } : {}),
+  };
+  return { name, summary: scenario.summary, ...(await scenario.run(ctx)) };
+}

@@ -1,0 +1,77 @@
+/**
+ * Every game-day scenario (`npm run drill -- --scenario <name>`), executed on the minimal fixture's
+ * eu cell (eu-west-1 writer, eu-central-1 takes over; MRSC lock, witness eu-west-2) with the
+ * synthesized state machines and AWS's published durations. The acceptance of issue 16: no
+ * split-brain, no command acted on without a valid token, a stale execution changes nothing.
+ */
+import { pageSeconds, runScenario, SCENARIOS } from '../../lib/failover/drill/scenarios';
+import { loadHandler, minimalRunbooks } from '../support/drill';
+import { load as loadConfig, MINIMAL } from '../support/fixture';
+
+const config = loadConfig(MINIMAL);
+const runbooks = minimalRunbooks();
+const run = (name: string) => runScenario(config, name, { load: loadHandler, runbooks });
+
+test('the scenarios are the ones the README lists', () => {
+  expect(Object.keys(SCENARIOS)).toEqual([
+    'primary-dies',
+    'partition',
+    'stale-execution',
+    'slow-promotion',
+    'failover-failback',
+    'no-target',
+  ]);
+});
+
+test('detection pages within 45 s of a failure (modelled from the watch and alarm constants)', () => {
+  expect(pageSeconds()).toBeLessThanOrEqual(45);
+});
+
+test('primary dies: paged, promoted, writes accepted in the target within 150 s, no split-brain', async () => {
+  const r = await run('primary-dies');
+  expect(r.outcomes).toEqual({ 'primary-dies': 'failed over' });
+  expect(r.pageSeconds).toBeLessThanOrEqual(45);
+  expect(r.writesAcceptedSeconds).toBeGreaterThan(r.pageSeconds ?? 0);
+  expect(r.writesAcceptedSeconds).toBeLessThanOrEqual(150);
+  expect(r.rpoSeconds).toBe(1.2);
+  expect(r.splitBrain).toBe(0);
+});
+
+test('partition: the majority side fails over, the minority side cannot act, no split-brain', async () => {
+  const r = await run('partition');
+  expect(r.outcomes['from-peer']).toBe('failed over');
+  expect(r.outcomes['from-writer']).toMatch(/^FAILED/);
+  expect(r.changes.filter((c) => c.startsWith('rds:'))).toEqual([
+    'rds:FailoverGlobalCluster AllowDataLoss=true → eu-central-1',
+  ]);
+  expect(r.splitBrain).toBe(0);
+});
+
+test('stale execution: resumes after another completed, its rollback refused, nothing changed', async () => {
+  const r = await run('stale-execution');
+  expect(r.outcomes.fresh).toBe('failed over');
+  expect(r.outcomes.stale).toMatch(/^FAILED: .*rollback: refused, fencing token/);
+  expect(r.staleActions).toBe(0);
+  expect(r.splitBrain).toBe(0);
+});
+
+test('slow promotion: the lease is renewed while Aurora takes its time; the intruder is refused', async () => {
+  const r = await run('slow-promotion');
+  expect(r.outcomes).toEqual({ slow: 'failed over', intruder: 'lock held by another execution' });
+  expect(r.changes.filter((c) => c.startsWith('rds:Failover'))).toHaveLength(1);
+  expect(r.splitBrain).toBe(0);
+});
+
+test('failover then failback: the original region takes its role back, RPO 0 on the way back', async () => {
+  const r = await run('failover-failback');
+  expect(r.outcomes).toEqual({ failover: 'failed over', failback: 'failed back' });
+  expect(r.changes).toContain('rds:SwitchoverGlobalCluster → eu-west-1');
+  expect(r.splitBrain).toBe(0);
+});
+
+test('no healthy target: manual intervention, nothing promoted, no RTO to report', async () => {
+  const r = await run('no-target');
+  expect(r.outcomes).toEqual({ 'no-target': 'manual intervention: no healthy target' });
+  expect(r.changes).toEqual([]);
+  expect(r.writesAcceptedSeconds).toBeUndefined();
+});
