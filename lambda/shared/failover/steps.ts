@@ -20,10 +20,7 @@ import {
 } from '@aws-sdk/client-rds';
 import {
   ChangeResourceRecordSetsCommand,
-  GetHealthCheckStatusCommand,
-  ListHealthChecksCommand,
   ListResourceRecordSetsCommand,
-  ListTagsForResourcesCommand,
   type ResourceRecordSet,
   type Route53Client,
 } from '@aws-sdk/client-route-53';
@@ -46,6 +43,7 @@ import {
 } from './decide';
 import { type Acquired, acquire, FencedError, fence, type Lease, release } from './lock';
 import { setRegionState } from './region-state';
+import { checkersOf, healthCheckOf } from './route53-health';
 import { domainEndpoint, SEARCH_CALL_TIMEOUT_MS, stopFollowing } from './search';
 
 export interface Clients {
@@ -185,29 +183,6 @@ const lagOf = (body: string): number | undefined => {
   return typeof lag === 'number' ? lag : undefined;
 };
 
-/** The Route 53 endpoint check of a region, found by its meridian:region tag. */
-async function healthCheckOf(k: Clients, region: string): Promise<string | undefined> {
-  const checks = await k.route53.send(new ListHealthChecksCommand({}));
-  const strMatch = (checks.HealthChecks ?? []).filter(
-    (h) => h.HealthCheckConfig?.Type === 'HTTPS_STR_MATCH',
-  );
-  // ListTagsForResources takes at most 10 ids per call.
-  const ids = strMatch.map((h) => h.Id as string);
-  for (let i = 0; i < ids.length; i += 10) {
-    const tags = await k.route53.send(
-      new ListTagsForResourcesCommand({
-        ResourceType: 'healthcheck',
-        ResourceIds: ids.slice(i, i + 10),
-      }),
-    );
-    const hit = tags.ResourceTagSets?.find((t) =>
-      t.Tags?.some((x) => x.Key === 'meridian:region' && x.Value === region),
-    )?.ResourceId;
-    if (hit) return hit;
-  }
-  return undefined;
-}
-
 /** Verify the failure: health endpoint, Route 53 checkers, critical alarms; a quorum decides. */
 export async function verifyFailure(
   c: RunbookConfig,
@@ -221,14 +196,12 @@ export async function verifyFailure(
   signals.endpoint = endpoint.ok ? 'healthy' : 'unhealthy';
   details.endpoint = endpoint.detail;
   try {
-    const id = await healthCheckOf(k, region);
+    const id = await healthCheckOf(k.route53, region);
     if (!id) throw new Error('no Route 53 health check tagged with the region');
-    const status = await k.route53.send(new GetHealthCheckStatusCommand({ HealthCheckId: id }));
-    const obs = status.HealthCheckObservations ?? [];
-    const failing = obs.filter((o) => !o.StatusReport?.Status?.startsWith('Success')).length;
-    signals.route53 =
-      obs.length === 0 ? 'unknown' : failing * 2 > obs.length ? 'unhealthy' : 'healthy';
-    details.route53 = `${failing}/${obs.length} checkers failing`;
+    const { total, healthy } = await checkersOf(k.route53, id);
+    const failing = total - healthy;
+    signals.route53 = total === 0 ? 'unknown' : failing * 2 > total ? 'unhealthy' : 'healthy';
+    details.route53 = `${failing}/${total} checkers failing`;
   } catch (err) {
     signals.route53 = 'unknown';
     details.route53 = (err as Error).message;
