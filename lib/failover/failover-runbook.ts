@@ -60,7 +60,7 @@ const RETRYABLE = [
 
 /**
  * How long the runbook waits for a promotion (a promote step raises PromotionPending until its
- * target is the writer): 5 s, then ×1.5 up to 30 s between attempts, 20 attempts — about 7.5
+ * target is the writer): 5 s, then ×1.5 up to 30 s between attempts, 20 attempts — about 8.5
  * minutes in all, several times AWS's published promotion figures (lib/failover/drill/timings.ts).
  * Past it, the step fails and the runbook rolls back what it can and pages.
  */

@@ -22,6 +22,7 @@
  *   region that takes over from the cell's writer, which keeps the first failover possible.
  *
  * A cell of one region has a single-home lock in that region (there is nothing to fail over to).
+ * `lockPlan` takes a lock home; regions/ does not expose one yet, so the default applies.
  */
 
 /** MRSC Region sets (CloudFormation reference, AWS::DynamoDB::GlobalTable GlobalTableWitness). */

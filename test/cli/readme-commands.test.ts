@@ -118,7 +118,7 @@ function changedBy(variable: string, value: string): Record<string, unknown> {
 /** The flags each CLI accepts: its `--help` must name every one. */
 const FLAGS: Record<string, readonly string[]> = {
   synth: ['--env', '--check', '-c', '--help'],
-  drill: ['--fail', '--mode', '--env', '--help'],
+  drill: ['--fail', '--mode', '--scenario', '--region', '--env', '--help'],
   failover: ['--from', '--mode', '--reason', '--failback', '--env', '--help'],
   report: ['--cdk-out', '--cdktf-out', '--out', '--name', '--help'],
   bench: ['--quick', '--help'],
@@ -403,15 +403,22 @@ const CHECKS: readonly Check[] = [
   },
   {
     // Runs without the optional `[--mode switchover]`, whose mode its --help must list: a second
-    // drill costs ~20 s of CPU and, on the fixture (us-east-1 is alone in its cell), takes the same
-    // path; test/failover/drill.test.ts executes the planned switchover.
+    // drill costs about a minute, and test/failover/drill.test.ts executes the planned switchover.
+    // A region alone in its fixture cell (us-east-1 is) would have its runbook run in the failed
+    // region itself: the drill then runs on the fixture's eu-west-1, which eu-central-1 takes over
+    // as us-west-2 takes over us-east-1 in the shipped example.
     pattern: /^npm run drill -- --fail ([a-z0-9-]+)(?: \[--mode (\w+)\])?$/,
     check: (_cmd, m) => {
       if (m[2])
         expect(ok(fork.run('npm run drill -- --help')).stdout).toMatch(
           new RegExp(`--mode [\\w|]*\\b${m[2]}\\b`),
         );
-      const run = ok(fork.run(`npm run drill -- --fail ${inFork(m[1] as string)}`));
+      const named = inFork(m[1] as string);
+      const config = loadConfig({ dir: path.join(fork.dir, 'regions'), env: 'prod', environ: {} });
+      const cellOf = (id: string) => config.regions.find((r) => r.id === id)?.jurisdiction;
+      const alone = config.regions.filter((r) => cellOf(r.id) === cellOf(named)).length === 1;
+      const region = alone ? inFork('eu-west-1') : named;
+      const run = ok(fork.run(`npm run drill -- --fail ${region}`));
       const runbook = /^Drill: \S+ .*; runbook (\S+)$/m.exec(run.stdout)?.[1];
       const machines = stacks(prod()).flatMap((s) =>
         resourcesOf(s, 'AWS::StepFunctions::StateMachine').map(
@@ -421,9 +428,36 @@ const CHECKS: readonly Check[] = [
       expect(machines).toContain(runbook);
       expect(run.stdout).toMatch(/^Timeline \(state entered, ms from start\):$/m);
       expect(run.stdout).toMatch(/^Changes:$/m);
-      expect(run.stdout).toMatch(/^Outcome: /m);
-      // "60 s for the shipped config": detection 30 s, then the DNS TTL (30 s) beats the steps.
-      expect(run.stdout).toMatch(/^Modelled RTO: 60\.0 s = detect 30 s/m);
+      expect(run.stdout).toMatch(/^Outcome: failed over$/m);
+      // The README's timings: traffic off by health checks (10 s × 3 + TTL 30 s), page at 43 s.
+      expect(run.stdout).toMatch(new RegExp(`^Traffic off ${region}: 60 s after the failure`, 'm'));
+      expect(run.stdout).toMatch(/^Page: 43 s after the failure/m);
+      expect(run.stdout).toMatch(/^Writes accepted in \S+: [\d.]+ s after the runbook starts/m);
+    },
+  },
+  {
+    // One game-day scenario, run (about a minute; on the fixture its default cell is eu:
+    // eu-west-1 fails, eu-central-1 takes over). The README shows the output lines that hold for
+    // any cell and start mode, compared with blanks collapsed; every scenario the drill offers is
+    // listed in the README by name.
+    pattern: /^npm run drill -- --scenario ([a-z-]+)$/,
+    check: (cmd, m) => {
+      const run = ok(fork.run(cmd.line));
+      const flat = (t: string) =>
+        t
+          .split('\n')
+          .map((l) => l.trim().replace(/\s+/g, ' '))
+          .join('\n');
+      expect(run.stdout).toMatch(new RegExp(`^Scenario ${m[1]}: `, 'm'));
+      expect(cmd.expected.length).toBeGreaterThan(0);
+      for (const line of cmd.expected) expect(flat(run.stdout)).toMatch(expectedLine(flat(line)));
+      const help = ok(fork.run('npm run drill -- --help')).stdout;
+      const offered = /--scenario <name>\s+a game-day scenario: (.+)$/m
+        .exec(help)?.[1]
+        ?.split(', ');
+      expect(offered?.length).toBeGreaterThan(0);
+      const readme = fs.readFileSync(path.join(PROJECT_ROOT, 'README.md'), 'utf8');
+      for (const name of offered ?? []) expect(readme).toMatch(new RegExp(`^- \`${name}\`: `, 'm'));
     },
   },
   {

@@ -279,11 +279,13 @@ describe.each(config.regions.map((r) => [r.id] as const))(
       }
     });
 
-    test('the admin role trusts exactly the onEvent and isComplete roles: no account root, no other principal', () => {
+    test('the admin role trusts exactly the onEvent and isComplete roles and the runbook’s search step: no account root, no other principal', () => {
       const admin = all()[logicalId(all(), 'AWS::IAM::Role', 'SearchAdminRole')];
-      const expected = [fnId('SearchReplicationOnEvent'), fnId('SearchReplicationIsComplete')].map(
-        (fn) => ({ 'Fn::GetAtt': [roleOf(fn), 'Arn'] }),
-      );
+      const expected = [
+        fnId('SearchReplicationOnEvent'),
+        fnId('SearchReplicationIsComplete'),
+        fnId('FailoverRepointSearchStep'),
+      ].map((fn) => ({ 'Fn::GetAtt': [roleOf(fn), 'Arn'] }));
       expect(admin?.Properties.AssumeRolePolicyDocument).toEqual({
         Version: '2012-10-17',
         Statement: [{ Effect: 'Allow', Principal: { AWS: expected }, Action: 'sts:AssumeRole' }],
@@ -292,7 +294,11 @@ describe.each(config.regions.map((r) => [r.id] as const))(
         /:root|AccountPrincipal/,
       );
       // And the roles themselves may call sts:AssumeRole on it.
-      for (const fn of [fnId('SearchReplicationOnEvent'), fnId('SearchReplicationIsComplete')])
+      for (const fn of [
+        fnId('SearchReplicationOnEvent'),
+        fnId('SearchReplicationIsComplete'),
+        fnId('FailoverRepointSearchStep'),
+      ])
         expect(statementsOf(roleOf(fn))).toContainEqual(
           expect.objectContaining({
             Action: 'sts:AssumeRole',
