@@ -620,6 +620,13 @@ export class FailoverRunbook extends Construct {
         ),
       ],
     );
+    // Rollback asks Aurora whether the writer has left the failed region before undoing anything.
+    allow(
+      'Rollback',
+      'ReadGlobalDatabase',
+      ['rds:DescribeGlobalClusters'],
+      [`arn:${p}:rds::${c.account}:global-cluster:${c.cell.globalCluster}`],
+    );
     if (c.cell.datastore)
       allow(
         'PromoteCache',

@@ -107,6 +107,23 @@ export class RegionalOperations {
         alerts: props.alerts,
         functions: props.functions,
       });
+    // A failover or failback that ends FAILED (refused, rolled back, lock out of reach) pages:
+    // what it left half done needs a person.
+    for (const [id, machine, what] of [
+      ['FailoverFailed', this.failover.stateMachine, 'A failover'],
+      ['FailbackFailed', this.failover.failback, 'A failback'],
+    ] as const)
+      props.alerts.route(
+        new cloudwatch.Alarm(scope, id, {
+          alarmDescription: `${what} execution in ${region.id} FAILED (refused, rolled back or out of reach of its lock): read its execution history and the rollback alert`,
+          metric: machine.metricFailed({ period: Duration.minutes(1), statistic: 'Sum' }),
+          threshold: 1,
+          evaluationPeriods: 1,
+          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+        }),
+        'critical',
+      );
     this.drift = new ConfigDrift(scope, 'ConfigDrift', {
       config: props.config,
       region,

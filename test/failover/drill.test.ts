@@ -163,11 +163,13 @@ describe('failover drill: the synthesized state machine, executed', () => {
     expect(r.status).toBe('FAILED');
     expect(r.events.some((e) => e.state === 'Rolled back' && e.type === 'entered')).toBe(true);
     expect(r.error).toMatch(/rolled back after: .*eu-central-1 is not healthy after the switch/);
-    expect(world.answer('api.example.com.', 'eu-west-1')).toBe('eu-west-1.example.com');
-    expect(world.answer('eu.example.com.', 'eu-west-1')).toBe('eu-west-1.example.com');
-    expect(world.pools.get('pool-eu-west-1')?.enabled).toBe(true);
+    // Aurora's writer already moved: sending traffic back to eu-west-1 or unfencing it would
+    // give the cell two writers, so rollback leaves both as they are and says so.
+    expect(world.answer('api.example.com.', 'eu-west-1')).toBe('eu-central-1.example.com');
+    expect(world.pools.get('pool-eu-west-1')?.enabled).toBe(false);
     const alert = world.notifications.find((n) => n.subject === 'Alert rollback');
-    expect(JSON.stringify(alert?.message)).toContain('eu-west-1 unfenced');
+    expect(JSON.stringify(alert?.message)).toContain('eu-west-1 stays fenced');
+    expect(world.acceptingWrites()).toEqual([]);
     // Aurora and the cache were promoted: the alert says so, for an operator to decide.
     expect(JSON.stringify(alert?.message)).toContain(
       'failover (data loss allowed) to eu-central-1',

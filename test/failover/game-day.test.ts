@@ -132,6 +132,25 @@ describe('game day', () => {
     ]);
   });
 
+  test('rollback after the writer moved never unfences the old writer, alive but cut off: no split-brain', async () => {
+    world = new DrillWorld(runbook('eu-central-1').config);
+    // eu-west-1 (writer) and eu-central-1 cannot reach each other; both still reach the witness.
+    world.partition(['eu-west-1'], ['eu-central-1']);
+    world.region('eu-west-1').alarms = ['meridian-prod-eu-west-1-critical-endpoint'];
+    const r = await drill('eu-central-1', 'eu-west-1', 'rollback-after-move', {
+      'Verify target': async () => {
+        world.region('eu-central-1').up = false;
+      },
+      'Roll back': async () => {
+        world.region('eu-central-1').up = true;
+      },
+    });
+    expect(r.status).toBe('FAILED');
+    expect(world.writer).toBe('eu-central-1');
+    expect(world.acceptingWrites()).toEqual(['eu-central-1']);
+    expect(world.splitBrain).toBe(0);
+  });
+
   test('the old writer cut off in the minority cannot read its region state: it stands down', async () => {
     world = new DrillWorld(runbook('eu-central-1').config);
     world.partition(['eu-west-1'], ['eu-central-1', 'eu-west-2']);

@@ -42,7 +42,7 @@ import {
   verify,
 } from './decide';
 import { type Acquired, acquire, FencedError, fence, type Lease, release } from './lock';
-import { setRegionState } from './region-state';
+import { type RegionState, regionState, setRegionState } from './region-state';
 import { checkersOf, healthCheckOf } from './route53-health';
 import { domainEndpoint, SEARCH_CALL_TIMEOUT_MS, stopFollowing } from './search';
 
@@ -77,6 +77,8 @@ export interface Snapshot {
    * depend on us-east-1) already stop answering with the failed region.
    */
   readonly route53Unavailable?: string;
+  /** The failed region's state before this execution fenced it: rollback restores exactly it. */
+  readonly previousState?: RegionState;
   readonly pool?: { readonly id: string; readonly enabled: boolean };
 }
 
@@ -155,7 +157,7 @@ const writeRegionState = (
   c: RunbookConfig,
   k: Clients,
   region: string,
-  state: 'active' | 'fenced',
+  state: RegionState,
   lease: Lease,
 ) => onLock(c, k, (ddb) => setRegionState(ddb, c.lockTable, region, state, lease.token, k.now()));
 
@@ -348,12 +350,14 @@ export async function fenceRegion(c: RunbookConfig, k: Clients, s: RunbookState)
   } catch {
     // Cloudflare unreachable: the traffic step will retry; nothing to restore for it.
   }
+  const previousState = await onLock(c, k, (ddb) => regionState(ddb, c.lockTable, failed));
   await writeRegionState(c, k, failed, 'fenced', lease);
   return {
     snapshot: {
       records,
       ...(pool ? { pool } : {}),
       ...(route53Unavailable ? { route53Unavailable } : {}),
+      previousState,
     },
     at: k.now(),
   };
@@ -396,6 +400,11 @@ export async function promoteAurora(
       throw new Error(`aurora: a promotion to ${moving.ToDbClusterArn} is already in flight`);
     throw new PromotionPendingError(`aurora: ${kind} to ${target} ${moving.Status}`);
   }
+  const failedArn = `arn:aws:rds:${s.input.failedRegion}:${c.account}:cluster:${c.prefix}-${s.input.failedRegion}`;
+  if (writer && writer !== arn && writer !== failedArn)
+    throw new Error(
+      `aurora: the writer is ${writer.split(':').pop()}, not the failed region ${s.input.failedRegion}: a healthy writer is never moved`,
+    );
   if (writer === arn) {
     if (global?.Status !== 'available')
       throw new PromotionPendingError(`aurora: ${target} is writer, cluster ${global?.Status}`);
@@ -554,13 +563,36 @@ export async function verifyTarget(c: RunbookConfig, k: Clients, s: RunbookState
   return { at: k.now() };
 }
 
+/**
+ * Whether Aurora's writer has left the failed region or is leaving it (a promotion in flight):
+ * a description of it, or undefined. Asked of the target's region, which answers in an outage.
+ */
+async function writerMoved(
+  c: RunbookConfig,
+  k: Clients,
+  s: RunbookState,
+): Promise<string | undefined> {
+  const asked = s.target?.target ?? c.region;
+  const out = await k
+    .rds(asked)
+    .send(new DescribeGlobalClustersCommand({ GlobalClusterIdentifier: c.cell.globalCluster }));
+  const global = out.GlobalClusters?.[0];
+  if (global?.FailoverState?.Status) return `is moving (${global.FailoverState.Status})`;
+  const writer = global?.GlobalClusterMembers?.find((m) => m.IsWriter)?.DBClusterArn ?? '';
+  const failedArn = `arn:aws:rds:${s.input.failedRegion}:${c.account}:cluster:${c.prefix}-${s.input.failedRegion}`;
+  return writer && writer !== failedArn ? `is now ${writer.split(':').pop()}` : undefined;
+}
+
 /** Undo routing and fencing from the snapshot; report what cannot be undone automatically. */
 export async function rollback(c: RunbookConfig, k: Clients, s: RunbookState) {
   // Rollback acts too, so it presents the token: an execution that lost its lease (another one
   // may have failed the cell over since) is refused here and changes nothing.
   const lease = await guard(c, k, s, 'rollback');
   const restored: string[] = [];
-  const records = s.fenced?.snapshot.records ?? [];
+  // Once Aurora's writer has left the failed region (or is leaving it), routing and fencing stay
+  // as they are: sending traffic back to, or unfencing, the old writer would give the cell two.
+  const moved = await writerMoved(c, k, s);
+  const records = moved ? [] : (s.fenced?.snapshot.records ?? []);
   if (records.length > 0) {
     await k.route53.send(
       new ChangeResourceRecordSetsCommand({
@@ -573,7 +605,7 @@ export async function rollback(c: RunbookConfig, k: Clients, s: RunbookState) {
     );
     restored.push(`${records.length} Route 53 record(s)`);
   }
-  const pool = s.fenced?.snapshot.pool;
+  const pool = moved ? undefined : s.fenced?.snapshot.pool;
   if (pool?.enabled) {
     await cloudflare(c, k, `/load_balancers/pools/${pool.id}`, {
       method: 'PATCH',
@@ -581,10 +613,15 @@ export async function rollback(c: RunbookConfig, k: Clients, s: RunbookState) {
     });
     restored.push(`Cloudflare pool ${pool.id}`);
   }
-  if (s.fenced) {
-    await writeRegionState(c, k, s.input.failedRegion, 'active', lease);
-    restored.push(`${s.input.failedRegion} unfenced`);
+  if (s.fenced && !moved) {
+    const previous = s.fenced.snapshot.previousState ?? 'active';
+    await writeRegionState(c, k, s.input.failedRegion, previous, lease);
+    if (previous === 'active') restored.push(`${s.input.failedRegion} unfenced`);
   }
+  if (moved)
+    restored.push(
+      `nothing: Aurora's writer ${moved}, so ${s.input.failedRegion} stays fenced and traffic stays where it is`,
+    );
   const notUndone = (s.promotion ?? [])
     .filter((p) => !p.action.startsWith('no '))
     .map((p) => p.action);
