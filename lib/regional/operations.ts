@@ -81,22 +81,38 @@ export class RegionalOperations {
       names: { runbook: naming.runbook(region.id), failback: naming.failback(region.id) },
       ...(props.search ? { search: props.search } : {}),
     });
-    // For the record (info): a failover or failback ran from this region.
-    for (const [id, machine, what] of [
-      ['FailoverStarted', this.failover.stateMachine, 'A failover'],
-      ['FailbackStarted', this.failover.failback, 'A failback'],
-    ] as const)
-      props.alerts.route(
-        new cloudwatch.Alarm(scope, id, {
-          alarmDescription: `${what} execution started in ${region.id}; its report is in the audit bucket under failover/`,
-          metric: machine.metricStarted({ period: Duration.minutes(5), statistic: 'Sum' }),
-          threshold: 1,
-          evaluationPeriods: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
-        'info',
-      );
+    // Per state machine: a start is for the record (info); an execution that ends FAILED
+    // (refused, rolled back, lock out of reach) pages, since what it left half done needs a person.
+    const machines = [
+      ['Failover', this.failover.stateMachine, 'A failover'],
+      ['Failback', this.failover.failback, 'A failback'],
+    ] as const;
+    for (const [name, machine, what] of machines)
+      for (const [id, metric, severity, description] of [
+        [
+          `${name}Started`,
+          machine.metricStarted({ period: Duration.minutes(5), statistic: 'Sum' }),
+          'info',
+          `${what} execution started in ${region.id}; its report is in the audit bucket under failover/`,
+        ],
+        [
+          `${name}Failed`,
+          machine.metricFailed({ period: Duration.minutes(1), statistic: 'Sum' }),
+          'critical',
+          `${what} execution in ${region.id} FAILED (refused, rolled back or out of reach of its lock): read its execution history and the rollback alert`,
+        ],
+      ] as const)
+        props.alerts.route(
+          new cloudwatch.Alarm(scope, id, {
+            alarmDescription: description,
+            metric,
+            threshold: 1,
+            evaluationPeriods: 1,
+            comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+          }),
+          severity,
+        );
     // Before the dashboard, which lists every alarm of the stack.
     const watch = regionWatchPlan(props.config, region.id);
     if (watch.watched.length > 0)
@@ -107,23 +123,6 @@ export class RegionalOperations {
         alerts: props.alerts,
         functions: props.functions,
       });
-    // A failover or failback that ends FAILED (refused, rolled back, lock out of reach) pages:
-    // what it left half done needs a person.
-    for (const [id, machine, what] of [
-      ['FailoverFailed', this.failover.stateMachine, 'A failover'],
-      ['FailbackFailed', this.failover.failback, 'A failback'],
-    ] as const)
-      props.alerts.route(
-        new cloudwatch.Alarm(scope, id, {
-          alarmDescription: `${what} execution in ${region.id} FAILED (refused, rolled back or out of reach of its lock): read its execution history and the rollback alert`,
-          metric: machine.metricFailed({ period: Duration.minutes(1), statistic: 'Sum' }),
-          threshold: 1,
-          evaluationPeriods: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-          treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-        }),
-        'critical',
-      );
     this.drift = new ConfigDrift(scope, 'ConfigDrift', {
       config: props.config,
       region,
