@@ -7,11 +7,12 @@
  * committed compliance report); `bench/mutation.ts` turns them into bench/mutation-results.json.
  * Survivors judged equivalent are listed in bench/mutation-survivors.md.
  *
- * MUTATE_SLOW=1 adds lib/compliance/residency-guard.ts and the tests that synthesize whole apps
- * (the guard's test builds the eight-region app at module scope, ~50 s per mutant on 2 cores;
- * the drill synthesizes the runbook). Without it, those tests are left out: with
- * `enableFindRelatedTests` they would also run for every residency-plan mutant whose code runs
- * at module scope (a "static" mutant runs every related test).
+ * lib/compliance/residency-guard.ts is scored by its unit test on hand-built templates (seconds
+ * per mutant). MUTATE_SLOW=1 adds the tests that synthesize whole apps (the guard's test builds
+ * the eight-region app at module scope, ~50 s per mutant on 2 cores; the drill synthesizes the
+ * runbook). Without it, those tests are left out: with `enableFindRelatedTests` they would also
+ * run for every residency-plan mutant whose code runs at module scope (a "static" mutant runs
+ * every related test).
  */
 const slow = process.env.MUTATE_SLOW === '1';
 
@@ -37,7 +38,7 @@ export default {
     'lambda/shared/sync/apply.ts',
     'lambda/shared/sync/outbox-store.ts',
     'lambda/shared/sync/replica-store.ts',
-    ...(slow ? ['lib/compliance/residency-guard.ts'] : []),
+    'lib/compliance/residency-guard.ts',
   ],
   jest: {
     configFile: 'jest.config.js',
@@ -47,6 +48,7 @@ export default {
         '<rootDir>/test/config/residency-plan*.test.ts',
         '<rootDir>/test/sync/{conflict,masking,replica-store,replica-store.property,pipeline,drain,faults,redrive}.test.ts',
         '<rootDir>/test/failover/{lock,decide}.test.ts',
+        '<rootDir>/test/compliance/residency-guard.unit.test.ts',
         ...(slow
           ? [
               '<rootDir>/test/failover/drill.test.ts',
