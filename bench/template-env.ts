@@ -28,30 +28,68 @@ interface Context {
 }
 
 const nameOf = (id: string) => `bench-${id.toLowerCase().replace(/[^a-z0-9]/g, '')}`.slice(0, 60);
-const serviceOf = (type: string) => (type.split('::')[1] ?? 'bench').toLowerCase();
+
+/**
+ * ARN shapes by resource type, as each service's ARN format is documented (service prefix and
+ * resource part; "Amazon Resource Names" in the Service Authorization Reference). A type not here
+ * gets `arn:aws:<service>:<region>:<account>:<name>`.
+ */
+const ARN_SHAPES: Record<string, (c: Context, name: string) => string> = {
+  'AWS::IAM::Role': (c, n) => `arn:aws:iam::${c.account}:role/${n}`,
+  'AWS::SNS::Topic': (c, n) => `arn:aws:sns:${c.region}:${c.account}:${n}`,
+  'AWS::StepFunctions::StateMachine': (c, n) =>
+    `arn:aws:states:${c.region}:${c.account}:stateMachine:${n}`,
+  'AWS::SecretsManager::Secret': (c, n) =>
+    `arn:aws:secretsmanager:${c.region}:${c.account}:secret:${n}`,
+  'AWS::SecretsManager::SecretTargetAttachment': (c, n) =>
+    `arn:aws:secretsmanager:${c.region}:${c.account}:secret:${n}`,
+  'AWS::SQS::Queue': (c, n) => `arn:aws:sqs:${c.region}:${c.account}:${n}.fifo`,
+  'AWS::Lambda::Function': (c, n) => `arn:aws:lambda:${c.region}:${c.account}:function:${n}`,
+  'AWS::DynamoDB::Table': (c, n) => `arn:aws:dynamodb:${c.region}:${c.account}:table/${n}`,
+  'AWS::DynamoDB::GlobalTable': (c, n) => `arn:aws:dynamodb:${c.region}:${c.account}:table/${n}`,
+  'AWS::KMS::Key': (c, n) => `arn:aws:kms:${c.region}:${c.account}:key/${n}`,
+  'AWS::S3::Bucket': (_c, n) => `arn:aws:s3:::${n}`,
+  'AWS::CloudWatch::Alarm': (c, n) => `arn:aws:cloudwatch:${c.region}:${c.account}:alarm:${n}`,
+};
+
+/**
+ * Types whose `Ref` returns the ARN rather than the name (the "Return values" section of each
+ * type's page in the CloudFormation template reference). Every other type's `Ref` is its name
+ * (or id), except a queue's, which is its URL.
+ */
+const REF_IS_ARN = new Set([
+  'AWS::SNS::Topic',
+  'AWS::StepFunctions::StateMachine',
+  'AWS::SecretsManager::Secret',
+  'AWS::SecretsManager::SecretTargetAttachment',
+]);
+
+function typeOf(c: Context, id: string): string {
+  return c.template.Resources?.[id]?.Type ?? '';
+}
+
+function arnOf(c: Context, id: string): string {
+  const type = typeOf(c, id);
+  const shape = ARN_SHAPES[type];
+  if (shape) return shape(c, nameOf(id));
+  const service = (type.split('::')[1] ?? 'bench').toLowerCase();
+  return `arn:aws:${service}:${c.region}:${c.account}:${nameOf(id)}`;
+}
 
 function refOf(c: Context, id: string): string {
   const pseudo = PSEUDO[id];
   if (pseudo) return pseudo(c);
-  const type = c.template.Resources?.[id]?.Type ?? '';
+  const type = typeOf(c, id);
   if (type === 'AWS::SQS::Queue')
     return `https://sqs.${c.region}.amazonaws.com/${c.account}/${nameOf(id)}.fifo`;
-  if (
-    type === 'AWS::SecretsManager::Secret' ||
-    type === 'AWS::SecretsManager::SecretTargetAttachment'
-  )
-    return `arn:aws:secretsmanager:${c.region}:${c.account}:secret:${nameOf(id)}`;
+  if (REF_IS_ARN.has(type)) return arnOf(c, id);
   return nameOf(id);
 }
 
 function getAttOf(c: Context, id: string, attr: string): string {
-  const type = c.template.Resources?.[id]?.Type ?? '';
-  if (attr === 'Arn' || attr.endsWith('.Arn')) {
-    const service = serviceOf(type);
-    if (service === 'iam') return `arn:aws:iam::${c.account}:role/${nameOf(id)}`;
-    return `arn:aws:${service}:${c.region}:${c.account}:${nameOf(id)}`;
-  }
+  if (attr === 'Arn' || attr.endsWith('.Arn')) return arnOf(c, id);
   if (attr === 'QueueUrl') return refOf(c, id);
+  if (attr === 'TopicArn') return arnOf(c, id);
   if (attr.endsWith('Address')) return `${nameOf(id)}.bench.internal`;
   if (attr.endsWith('Port')) return '6379';
   return nameOf(id);
