@@ -1,9 +1,12 @@
 import type { Version } from '../../lambda/shared/sync/conflict';
+import type { Db } from '../../lambda/shared/sync/db';
 import type { ChangeEvent } from '../../lambda/shared/sync/events';
 import {
   applyBatch,
+  applyEvents,
   decodeClocks,
   encodeClocks,
+  GuardRejectedError,
   readReplica,
 } from '../../lambda/shared/sync/replica-store';
 import type { ConflictStrategy } from '../../lambda/shared/sync/rules';
@@ -163,6 +166,56 @@ describe('applyBatch on Postgres', () => {
       { payload: { limit: 1 }, status: 'open' },
       { payload: { limit: 2 }, status: 'open' },
     ]);
+  });
+
+  test('a newer row another writer commits under the batch is never replaced: the batch fails, to be retried', async () => {
+    const mine = at('cw-1', 'public', 'eu-west-1', T, { v: 'mine' }, 'cw1');
+    const next = at('cw-2', 'public', 'eu-west-1', T, { v: 'mine' }, 'cw2');
+    // cw-1 does not exist when the batch reads it, so no row lock holds the other writer back: it
+    // commits a newer version between the batch's read and its write.
+    const other = await t.connect();
+    let interleaved = false;
+    const db: Db = {
+      query: async (text, params) => {
+        if (!interleaved && text.includes('WITH archived')) {
+          interleaved = true;
+          await other.query(
+            `INSERT INTO meridian_replica (entity_type, entity_key, data_class, home_region, hlc_wall,
+               hlc_logical, origin_region, event_id, payload)
+             VALUES ('customer', 'cw-1', 'public', 'eu-west-1', $1, 0, 'us-east-1', $2, '{"v":"theirs"}')`,
+            [T + 1, change({ seed: 'cw3' }).eventId],
+          );
+        }
+        return t.db.query(text, params);
+      },
+      exec: (sql) => t.db.exec(sql),
+    };
+    const failed = applyBatch(db, [mine, next], strategyOf);
+    await expect(failed).rejects.toBeInstanceOf(GuardRejectedError);
+    await expect(failed).rejects.toMatchObject({
+      name: 'GuardRejectedError',
+      message: '1 row(s) changed under the batch; it will be retried',
+    });
+    expect(await readReplica(t.db, 'customer', 'cw-2')).toBeUndefined();
+    // PGlite has one session: there the other write was part of the rolled-back batch.
+    if (t.kind === 'server')
+      expect((await readReplica(t.db, 'customer', 'cw-1'))?.payload).toEqual({ v: 'theirs' });
+  });
+
+  test('an empty batch asks the database nothing', async () => {
+    const db: Db = {
+      query: () => Promise.reject(new Error('no query expected')),
+      exec: () => Promise.reject(new Error('no statement expected')),
+    };
+    expect(await applyEvents(db, [], strategyOf)).toEqual({
+      fresh: 0,
+      duplicates: 0,
+      written: 0,
+      conflicts: 0,
+      superseded: 0,
+      reviews: 0,
+      touched: [],
+    });
   });
 
   test('a failing statement rolls the whole batch back', async () => {
