@@ -12,6 +12,7 @@ import {
   failoverRunbookConfig,
   globalDashboardRegion,
   globalDashboardRegions,
+  hostedLocks,
   placementOf,
   regionalTags,
 } from './regional/derivations';
@@ -122,7 +123,7 @@ export class RegionalStack extends Stack {
       region,
       naming,
       runbook: failoverRunbookConfig(config, region, index, naming),
-      lock: cellLockPlan(config, region.jurisdiction),
+      locks: hostedLocks(config, naming, region.id),
       search: {
         adminRoleArn: data.search.adminRole.roleArn,
         trustAdmin: (role) => data.search.trustAdmin(role),

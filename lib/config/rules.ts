@@ -6,10 +6,11 @@
  */
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { HEALTHY_MARKER, sampleBodies } from '../../lambda/health/report';
+import { lockInsideCell, lockPlan, MRSC_REGION_SETS, mrscSetOf } from '../failover/lock-plan';
 import { searchZoneCount } from '../search/regional-search';
 import { isCountryCode } from './countries';
 import type { Path } from './problems';
-import type { GlobalConfig, RegionConfig } from './schema';
+import type { GlobalConfig, Jurisdiction, RegionConfig } from './schema';
 
 export interface Finding {
   readonly at: Path;
@@ -388,19 +389,28 @@ export const cellFitsGlobalDatabase: Rule = ({ global, regions }) => {
 };
 
 /**
+ * Runs `check` on every jurisdiction whose membership is known (every region file was read and
+ * none that failed its schema claims it), with the region files that parsed.
+ */
+function eachKnownCell(
+  { global, regions, unparsedJurisdictions, someRegionUnreadable }: RuleInput,
+  check: (j: string, def: Jurisdiction, all: readonly RegionConfig[]) => Finding[],
+): Finding[] {
+  if (!global || someRegionUnreadable) return [];
+  const all = [...regions.values()];
+  return Object.entries(global.jurisdictions).flatMap(([j, def]) =>
+    unparsedJurisdictions?.has(j) ? [] : check(j, def, all),
+  );
+}
+
+/**
  * `failover.start: auto` needs a region that watches the cell's regions and would take over: a
  * jurisdiction with one region has none (lib/failover/region-watch.ts), so auto would start nothing.
  */
-export const autoStartHasATakeover: Rule = ({
-  global,
-  regions,
-  unparsedJurisdictions,
-  someRegionUnreadable,
-}) => {
-  if (!global || someRegionUnreadable) return [];
-  return Object.entries(global.jurisdictions).flatMap(([j, def]): Finding[] => {
-    if (def.failover?.start !== 'auto' || unparsedJurisdictions?.has(j)) return [];
-    const members = [...regions].filter(([, r]) => r.jurisdiction === j).map(([k]) => k);
+export const autoStartHasATakeover: Rule = (input) =>
+  eachKnownCell(input, (j, def, all) => {
+    if (def.failover?.start !== 'auto') return [];
+    const members = all.filter((r) => r.jurisdiction === j).map((r) => r.id);
     // No member at all is onePrimaryPerJurisdiction's problem.
     return members.length === 1
       ? [
@@ -412,7 +422,70 @@ export const autoStartHasATakeover: Rule = ({
         ]
       : [];
   });
-};
+
+/**
+ * `failover.lockHome` names a region of regions/ outside the cell (its stack creates the lock
+ * table; a lock inside the cell can be lost or taken with the pair it arbitrates), and only for a
+ * cell that cannot keep an MRSC lock with a witness of its own (lib/failover/lock-plan.ts).
+ */
+export const lockHomeOutsideTheCell: Rule = (input) =>
+  eachKnownCell(input, (j, def, all) => {
+    const home = def.failover?.lockHome;
+    if (home === undefined) return [];
+    const at: Path = ['global', 'jurisdictions', j, 'failover', 'lockHome'];
+    const cell = all.filter((r) => r.jurisdiction === j).map((r) => r.id);
+    const others = all
+      .filter((r) => r.jurisdiction !== j)
+      .map((r) => r.id)
+      .sort();
+    if (cell.length >= 2 && mrscSetOf(cell))
+      return [
+        {
+          at,
+          value: home,
+          expected: `no lockHome (remove the field): jurisdiction ${j}'s regions (${list(cell)}) lie in one MRSC Region set, so its lock is a strongly consistent table with a witness outside the pair`,
+        },
+      ];
+    if (others.includes(home)) return [];
+    return [
+      {
+        at,
+        value: home,
+        expected: cell.includes(home)
+          ? `a region outside jurisdiction ${j} (${list(others)}): a lock inside the cell is lost or taken with the regions it arbitrates`
+          : `a region of regions/ outside jurisdiction ${j} (${list(others)}): its stack creates the lock table`,
+      },
+    ];
+  });
+
+/**
+ * A cell of two or more regions needs a lock that does not live only in its own regions: where the
+ * platform has no other region and the cell lies in no MRSC Region set, there is nowhere to put it.
+ */
+export const lockOutsideTheCell: Rule = (input) =>
+  eachKnownCell(input, (j, def, all) => {
+    if (def.failover?.lockHome !== undefined) return [];
+    const cell = all.filter((r) => r.jurisdiction === j);
+    if (cell.length < 2) return [];
+    const plan = lockPlan(cell, { outside: all.filter((r) => r.jurisdiction !== j) });
+    if (
+      !lockInsideCell(
+        plan,
+        cell.map((r) => r.id),
+      )
+    )
+      return [];
+    const sets = Object.entries(MRSC_REGION_SETS)
+      .map(([name, set]) => `${name}: ${set.join(', ')}`)
+      .join('; ');
+    return [
+      {
+        at: ['global', 'jurisdictions', j],
+        value: cell.map((r) => r.id).sort(),
+        expected: `a cell whose runbook lock can live outside it: add a region of another jurisdiction to regions/ (its stack keeps the lock, which holds no personal data), or keep the cell's regions inside one MRSC Region set (${sets}); a lock inside the cell can be taken by the side of a partition that must not act`,
+      },
+    ];
+  });
 
 /** Shortest Cloudflare monitor interval (seconds) each plan allows. */
 export const CLOUDFLARE_MIN_INTERVAL: Readonly<Record<string, number>> = {
@@ -604,6 +677,8 @@ export const RULES: readonly Rule[] = [
   searchNodesFitAzs,
   cellFitsGlobalDatabase,
   autoStartHasATakeover,
+  lockHomeOutsideTheCell,
+  lockOutsideTheCell,
   slotsCarryTraffic,
   maskingJurisdictionsExist,
   cloudflareMonitorValid,

@@ -280,6 +280,12 @@ export const jurisdictionSchema = z.strictObject({
       start: z.enum(START_MODES).default(DEFAULT_START),
       /** Damping: no automatic start for a region within this many minutes of the last one. */
       minMinutesBetweenStarts: int(1, 1440).default(DEFAULT_MIN_MINUTES_BETWEEN_STARTS),
+      /**
+       * A region outside the cell that keeps the cell's runbook lock (one table, strongly
+       * consistent). Only for cells outside every MRSC Region set (lib/failover/lock-plan.ts).
+       * @default - an MRSC table in the Region set holding most of the platform's other regions
+       */
+      lockHome: z.string().min(1).optional(),
     })
     .prefault({}),
 });

@@ -1,5 +1,5 @@
 import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
-import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -19,15 +19,17 @@ import {
 } from '../functions/meridian-function';
 import { encryptedLogGroup } from '../observability/encrypted-log-group';
 import type { RegionalAlerts } from '../observability/regional-alerts';
-import type { LockPlan } from './lock-plan';
+import { cellLockTable } from './cell-lock-table';
+import type { HostedLock } from './lock-plan';
 
 export interface FailoverRunbookProps {
   readonly config: RunbookConfig;
   /**
-   * The cell's lock plan, given to the one region that creates the lock table (its home).
-   * @default - the table is created elsewhere; this runbook calls config.lockRegions
+   * The lock tables this region's stack creates: those of the cells whose lock home it is
+   * (its own cell's, another cell's, or both).
+   * @default - none: the cell's lock lives elsewhere; this runbook calls config.lockRegions
    */
-  readonly lockTable?: LockPlan;
+  readonly lockTables?: readonly HostedLock[];
   /** VPC, regional key (also the token secret's and the state machine logs'), retention, … */
   readonly functions: FunctionDefaults;
   readonly auditBucket: s3.IBucket;
@@ -45,6 +47,12 @@ export interface FailoverRunbookProps {
 /** The ARN of a state machine named `name` in `region` (operators' commands, dashboards). */
 export const stateMachineArn = (partition: string, region: string, account: string, name: string) =>
   `arn:${partition}:states:${region}:${account}:stateMachine:${name}`;
+
+const pascal = (s: string) =>
+  s
+    .split(/[^A-Za-z0-9]+/)
+    .map((w) => w.charAt(0).toUpperCase() + w.slice(1))
+    .join('');
 
 /** Error names a step may raise that are worth retrying (throttling, timeouts, Lambda itself). */
 const RETRYABLE = [
@@ -102,7 +110,8 @@ export class FailoverRunbook extends Construct {
   /** Failback to the original region, after it stayed healthy and an operator approved. */
   readonly failback: sfn.StateMachine;
   readonly functions: Readonly<Record<Step, MeridianFunction>>;
-  readonly lockTable?: dynamodb.TableV2;
+  /** The lock tables this region keeps (FailoverRunbookProps.lockTables). */
+  readonly lockTables: readonly dynamodb.TableV2[];
   readonly cloudflareToken: secretsmanager.Secret;
   /** Rolls the Cloudflare token every 30 days. */
   readonly tokenRotation: MeridianFunction;
@@ -115,29 +124,15 @@ export class FailoverRunbook extends Construct {
       (r) => `arn:${partition}:dynamodb:${r}:${c.account}:table/${c.lockTable}`,
     );
 
-    const plan = props.lockTable;
-    if (plan) {
-      this.lockTable = new dynamodb.TableV2(this, 'CellLock', {
-        tableName: c.lockTable,
-        partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
-        billing: dynamodb.Billing.onDemand(),
-        encryption: dynamodb.TableEncryptionV2.awsManagedKey(),
-        pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
-        deletionProtection: true,
-        removalPolicy: RemovalPolicy.RETAIN,
-        // lock-plan.ts: MRSC replicas (and witness) inside one Region set, or one home region.
-        // Either way a conditional write is judged by a majority or by the one copy, never by a
-        // lone replica, so the lock cannot split. It holds execution names, tokens and region
-        // states only: no personal data.
-        ...(plan.consistency === 'strong'
-          ? {
-              multiRegionConsistency: dynamodb.MultiRegionConsistency.STRONG,
-              replicas: plan.replicas.filter((r) => r !== c.region).map((region) => ({ region })),
-              ...(plan.witness ? { witnessRegion: plan.witness } : {}),
-            }
-          : {}),
-      });
-    }
+    // The cell's own lock keeps its construct id (CellLock: a stateful logical id); a lock this
+    // region keeps for another cell is CellLock<Cell>.
+    this.lockTables = (props.lockTables ?? []).map((l) =>
+      cellLockTable(
+        this,
+        l.cell === c.cell.jurisdiction ? 'CellLock' : `CellLock${pascal(l.cell)}`,
+        { tableName: l.tableName, plan: l.plan, region: c.region },
+      ),
+    );
 
     this.cloudflareToken = new secretsmanager.Secret(this, 'CloudflareToken', {
       description: `Cloudflare API token ({"tokenId","token"}) the ${c.region} runbook uses to disable a failed region's pool; kept in ${c.region} only, rolled every 30 days`,

@@ -11,7 +11,7 @@ import type { MeridianConfig } from '../config/load';
 import type { RegionConfig, Settings } from '../config/schema';
 import { type AuroraRole, auroraMembership } from '../data/aurora-global';
 import { stateMachineArn } from '../failover/failover-runbook';
-import { type LockPlan, lockPlan } from '../failover/lock-plan';
+import { type HostedLock, type LockPlan, lockPlan } from '../failover/lock-plan';
 import { runnerRegion } from '../failover/runner';
 import type { Naming } from '../naming';
 import type { GlobalDashboardRegion } from '../observability/global-dashboard';
@@ -99,7 +99,26 @@ export function placementOf(
 
 /** Where the runbook lock of `jurisdiction`'s cell lives (lib/failover/lock-plan.ts). */
 export function cellLockPlan(config: MeridianConfig, jurisdiction: string): LockPlan {
-  return lockPlan(config.regions.filter((r) => r.jurisdiction === jurisdiction));
+  const lockHome = config.global.jurisdictions[jurisdiction]?.failover.lockHome;
+  return lockPlan(
+    config.regions.filter((r) => r.jurisdiction === jurisdiction),
+    {
+      outside: config.regions.filter((r) => r.jurisdiction !== jurisdiction),
+      ...(lockHome ? { lockHome } : {}),
+    },
+  );
+}
+
+/** The cells whose runbook lock table `region`'s stack creates (it is the lock's home). */
+export function hostedLocks(config: MeridianConfig, naming: Naming, region: string): HostedLock[] {
+  return Object.keys(config.global.jurisdictions)
+    .filter((j) => config.regions.some((r) => r.jurisdiction === j))
+    .map((cell) => ({
+      cell,
+      tableName: naming.failoverLockTable(cell),
+      plan: cellLockPlan(config, cell),
+    }))
+    .filter((l) => l.plan.home === region);
 }
 
 /** The cell's runbook configuration, from regions/ (names, never cross-region references). */
@@ -115,6 +134,7 @@ export function failoverRunbookConfig(
   const classes = classesOf(config);
   const cellRegions = config.regions.filter((r) => r.jurisdiction === region.jurisdiction);
   const own = cacheOf(index, naming, region.id, classes);
+  const lock = cellLockPlan(config, region.jurisdiction);
   return {
     region: region.id,
     account,
@@ -125,7 +145,8 @@ export function failoverRunbookConfig(
     apiName: routing.apiName,
     ttlSeconds: routing.ttlSeconds,
     lockTable: naming.failoverLockTable(region.jurisdiction),
-    lockRegions: cellLockPlan(config, region.jurisdiction).endpoints[region.id] ?? [region.id],
+    lockRegions: lock.endpoints[region.id] ?? [region.id],
+    lock,
     auditBucket: naming.bucket(region.id, 'audit', account),
     quorum: s.failover.quorum,
     criticalAlarmHosts: Object.fromEntries(

@@ -9,7 +9,7 @@ import type { RunbookConfig } from '../../lambda/shared/failover/config';
 import type { MeridianConfig } from '../config/load';
 import type { RegionConfig } from '../config/schema';
 import { FailoverRunbook } from '../failover/failover-runbook';
-import type { LockPlan } from '../failover/lock-plan';
+import type { HostedLock } from '../failover/lock-plan';
 import { RegionWatch, regionWatchPlan } from '../failover/region-watch';
 import type { FunctionDefaults } from '../functions/function-defaults';
 import type { Naming } from '../naming';
@@ -34,8 +34,8 @@ export interface RegionalOperationsProps {
   readonly naming: Naming;
   /** The runbook's configuration (failoverRunbookConfig). */
   readonly runbook: RunbookConfig;
-  /** Where the cell's runbook lock lives; the region creates the table when it is the home. */
-  readonly lock: LockPlan;
+  /** The cells' lock tables this region is the home of (hostedLocks). */
+  readonly locks: readonly HostedLock[];
   /** The region's search domain admin (the runbook's search step assumes its role). */
   readonly search?: { readonly adminRoleArn: string; trustAdmin(role: iam.IRole): void };
   /** @default - no replication-lag widgets (the region is no Aurora global secondary) */
@@ -73,7 +73,7 @@ export class RegionalOperations {
     const { naming, region } = props;
     this.failover = new FailoverRunbook(scope, 'Failover', {
       config: props.runbook,
-      lockTable: props.lock.home === region.id ? props.lock : undefined,
+      lockTables: props.locks,
       functions: props.functions,
       auditBucket: props.auditBucket,
       alerts: props.alerts,

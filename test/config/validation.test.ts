@@ -123,6 +123,44 @@ const cases: Case[] = [
     ],
   ],
   [
+    'failover.lockHome for a cell inside one MRSC Region set (its own lock has a witness)',
+    (d) =>
+      edit(d, 'global.yaml', 'name: EU\n', 'name: EU\n    failover:\n      lockHome: us-east-1\n'),
+    [
+      'regions/global.yaml:21 jurisdictions.eu.failover.lockHome: got "us-east-1"; expected no lockHome (remove the field): jurisdiction eu\'s regions (eu-central-1, eu-west-1) lie in one MRSC Region set, so its lock is a strongly consistent table with a witness outside the pair',
+    ],
+  ],
+  [
+    'failover.lockHome inside the cell it arbitrates',
+    (d) =>
+      edit(d, 'global.yaml', 'name: US\n', 'name: US\n    failover:\n      lockHome: us-east-1\n'),
+    [
+      'regions/global.yaml:26 jurisdictions.us.failover.lockHome: got "us-east-1"; expected a region outside jurisdiction us (eu-central-1, eu-west-1): a lock inside the cell is lost or taken with the regions it arbitrates',
+    ],
+  ],
+  [
+    'failover.lockHome in a region regions/ does not have (no stack would create the table)',
+    (d) =>
+      edit(d, 'global.yaml', 'name: US\n', 'name: US\n    failover:\n      lockHome: ap-south-1\n'),
+    [
+      'regions/global.yaml:26 jurisdictions.us.failover.lockHome: got "ap-south-1"; expected a region of regions/ outside jurisdiction us (eu-central-1, eu-west-1): its stack creates the lock table',
+    ],
+  ],
+  [
+    'a cell of three regions across Region sets with no region outside it: nowhere for its lock',
+    (d) => {
+      edit(d, 'us-east-1.yaml', 'jurisdiction: us', 'jurisdiction: eu');
+      edit(d, 'us-east-1.yaml', 'failoverPriority: 1', 'failoverPriority: 3');
+    },
+    [
+      'regions/eu-west-1.yaml:3 tier: got "primary"; expected secondary or tertiary: jurisdiction eu has 2 primaries (eu-west-1, us-east-1); exactly one may be primary',
+      'regions/global.yaml:18 jurisdictions.eu: got ["eu-central-1","eu-west-1","us-east-1"]; expected a cell whose runbook lock can live outside it: add a region of another jurisdiction to regions/ (its stack keeps the lock, which holds no personal data), or keep the cell\'s regions inside one MRSC Region set (US: us-east-1, us-east-2, us-west-2; EU: eu-west-1, eu-west-2, eu-west-3, eu-central-1; AP: ap-northeast-1, ap-northeast-2, ap-northeast-3); a lock inside the cell can be taken by the side of a partition that must not act',
+      'regions/global.yaml:23 jurisdictions.us: got "us"; expected at least one region file with jurisdiction: us, or remove the jurisdiction',
+      'regions/us-east-1.yaml:3 tier: got "primary"; expected secondary or tertiary: jurisdiction eu has 2 primaries (eu-west-1, us-east-1); exactly one may be primary',
+      'regions/us-east-1.yaml:8 residency.countries[0]: got "US"; expected a country of jurisdiction eu: US belongs to us, so homing its residents\' data here would take it out of us',
+    ],
+  ],
+  [
     'failover.start and minMinutesBetweenStarts out of their ranges',
     (d) =>
       edit(

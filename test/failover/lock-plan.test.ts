@@ -1,5 +1,11 @@
 import { Match } from 'aws-cdk-lib/assertions';
-import { lockPlan, MRSC_REGION_SETS, mrscSetOf } from '../../lib/failover/lock-plan';
+import * as fc from 'fast-check';
+import {
+  lockInsideCell,
+  lockPlan,
+  MRSC_REGION_SETS,
+  mrscSetOf,
+} from '../../lib/failover/lock-plan';
 import { buildApp } from '../support/app';
 import { EIGHT_REGIONS, load } from '../support/fixture';
 
@@ -37,17 +43,12 @@ describe('lock plan: where a cell keeps its runbook lock', () => {
       { consistency: 'strong', replicas: ['ap-northeast-1', 'ap-northeast-2', 'ap-northeast-3'] },
     ],
     [
-      'two Indian regions (no MRSC set): one lock home, the region that takes over from the writer',
+      'two Indian regions alone (no MRSC set, nothing outside): the takeover region',
       [r('ap-south-1', 1), r('ap-south-2', 2)],
       { consistency: 'single-home', home: 'ap-south-2', replicas: ['ap-south-2'] },
     ],
     [
-      'regions across two sets: one lock home',
-      [r('us-east-1', 1), r('eu-west-1', 2)],
-      { consistency: 'single-home', home: 'eu-west-1' },
-    ],
-    [
-      'one region: a lock in that region',
+      'one region alone: a lock in that region (no pair to split)',
       [r('me-central-1', 1)],
       { consistency: 'single-home', home: 'me-central-1', replicas: ['me-central-1'] },
     ],
@@ -76,11 +77,13 @@ describe('lock plan: where a cell keeps its runbook lock', () => {
       'us-east-1': ['us-east-1', 'us-west-2'],
       'us-west-2': ['us-west-2', 'us-east-1'],
     });
-    const home = lockPlan([r('ap-south-1', 1), r('ap-south-2', 2)]);
-    expect(home.endpoints).toEqual({ 'ap-south-1': ['ap-south-2'], 'ap-south-2': ['ap-south-2'] });
-    expect(lockPlan([r('ap-south-1', 1), r('ap-south-2', 2)], 'ap-south-1').home).toBe(
-      'ap-south-1',
-    );
+    const home = lockPlan([r('ap-south-1', 1), r('ap-south-2', 2)], { lockHome: 'eu-west-1' });
+    expect(home).toEqual({
+      consistency: 'single-home',
+      home: 'eu-west-1',
+      replicas: ['eu-west-1'],
+      endpoints: { 'ap-south-1': ['eu-west-1'], 'ap-south-2': ['eu-west-1'] },
+    });
   });
 
   test('the witness and replicas always lie in one published Region set', () => {
@@ -89,6 +92,89 @@ describe('lock plan: where a cell keeps its runbook lock', () => {
       const plan = lockPlan(set.slice(0, 2).map((id, i) => r(id, i + 1)));
       expect(set).toEqual(expect.arrayContaining([...plan.replicas, plan.witness]));
     }
+  });
+});
+
+describe('lock plan: a cell outside every MRSC set keeps its lock outside itself', () => {
+  const india = [r('ap-south-1', 1), r('ap-south-2', 2)];
+  const shipped = [r('us-east-1', 1), r('us-west-2', 2), r('eu-west-1', 1), r('eu-central-1', 2)];
+
+  test('India with US and EU regions: MRSC in the set with most of them, witness in the set', () => {
+    const plan = lockPlan(india, { outside: [...shipped, r('me-central-1', 1)] });
+    expect(plan).toEqual({
+      consistency: 'strong',
+      home: 'us-east-1',
+      replicas: ['us-east-1', 'us-west-2'],
+      witness: 'us-east-2',
+      endpoints: {
+        'ap-south-1': ['us-east-1', 'us-west-2'],
+        'ap-south-2': ['us-east-1', 'us-west-2'],
+      },
+    });
+    expect(lockInsideCell(plan, ['ap-south-1', 'ap-south-2'])).toBe(false);
+  });
+
+  test('the set holding most of the other regions wins (EU: three, US: two)', () => {
+    const plan = lockPlan(india, { outside: [...shipped, r('eu-west-3', 3)] });
+    expect(plan.replicas).toEqual(['eu-west-1', 'eu-central-1', 'eu-west-3']);
+    expect(plan.witness).toBeUndefined();
+  });
+
+  test('one other region in a set: a second replica in the set, and a witness', () => {
+    const plan = lockPlan(india, { outside: [r('eu-central-1', 1)] });
+    expect(plan).toMatchObject({
+      consistency: 'strong',
+      home: 'eu-central-1',
+      replicas: ['eu-central-1', 'eu-west-1'],
+      witness: 'eu-west-2',
+    });
+  });
+
+  test('other regions in no MRSC set: a single home in the first of them', () => {
+    const plan = lockPlan(india, { outside: [r('me-central-1', 1), r('ap-southeast-1', 1)] });
+    expect(plan).toMatchObject({ consistency: 'single-home', home: 'ap-southeast-1' });
+    expect(lockInsideCell(plan, ['ap-south-1', 'ap-south-2'])).toBe(false);
+  });
+
+  test('a one-region cell goes outside too, where it can', () => {
+    expect(lockPlan([r('me-central-1', 1)], { outside: shipped }).home).toBe('us-east-1');
+  });
+
+  test('a cell inside one MRSC set keeps its own MRSC lock; lockHome does not move it', () => {
+    const us = [r('us-east-1', 1), r('us-west-2', 2)];
+    expect(lockPlan(us, { outside: india, lockHome: 'ap-south-1' })).toEqual(lockPlan(us));
+  });
+
+  test('nothing outside: the lock lives only in the cell (the config rule refuses it)', () => {
+    expect(lockInsideCell(lockPlan(india), ['ap-south-1', 'ap-south-2'])).toBe(true);
+  });
+
+  test('property: with any region outside, no lock of a cell lives only inside it', () => {
+    const pool = [
+      ...Object.values(MRSC_REGION_SETS).flat(),
+      'ap-south-1',
+      'ap-south-2',
+      'me-central-1',
+      'ap-southeast-1',
+    ];
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.constantFrom(...pool), { minLength: 2, maxLength: 8 }),
+        fc.integer({ min: 1, max: 7 }),
+        (regions, cut) => {
+          const cellIds = regions.slice(0, Math.min(cut, regions.length - 1));
+          const cell = cellIds.map((id, i) => r(id, i + 1));
+          const outside = regions.slice(cellIds.length).map((id, i) => r(id, i + 1));
+          const plan = lockPlan(cell, { outside });
+          expect(lockInsideCell(plan, cellIds)).toBe(false);
+          // Every cell region has endpoints, all of them members; an MRSC lock has three members.
+          for (const id of cellIds)
+            for (const e of plan.endpoints[id] ?? []) expect(plan.replicas).toContain(e);
+          if (plan.consistency === 'strong')
+            expect(plan.replicas.length + (plan.witness ? 1 : 0)).toBe(3);
+        },
+      ),
+    );
   });
 });
 
@@ -113,13 +199,25 @@ describe('lock table in the templates (eight-region fixture)', () => {
     expect(Object.keys(locks('eu-central-1'))).toHaveLength(0);
   });
 
-  test('India: one table in the lock home ap-south-2, no replica, no MRSC', () => {
-    expect(Object.keys(locks('ap-south-1'))).toHaveLength(0);
-    const [table] = Object.values(locks('ap-south-2'));
-    expect(table?.Properties.MultiRegionConsistency).toBeUndefined();
-    expect(
-      ((table?.Properties.Replicas ?? []) as { Region: string }[]).map((x) => x.Region),
-    ).toEqual(['ap-south-2']);
+  test('India, UAE, APAC: no table in their own regions; MRSC tables in us-east-1', () => {
+    for (const region of ['ap-south-1', 'ap-south-2', 'me-central-1', 'ap-southeast-1'])
+      expect(Object.keys(locks(region))).toHaveLength(0);
+    const hosted = Object.values(locks('us-east-1'));
+    expect(hosted.map((t) => t.Properties.TableName).sort()).toEqual([
+      'meridian-prod-ae-runbook-lock',
+      'meridian-prod-apac-runbook-lock',
+      'meridian-prod-in-runbook-lock',
+      'meridian-prod-us-runbook-lock',
+    ]);
+    for (const table of hosted) {
+      expect(table.Properties).toMatchObject({
+        MultiRegionConsistency: 'STRONG',
+        GlobalTableWitnesses: [{ Region: 'us-east-2' }],
+      });
+      expect(
+        ((table.Properties.Replicas ?? []) as { Region: string }[]).map((x) => x.Region).sort(),
+      ).toEqual(['us-east-1', 'us-west-2']);
+    }
   });
 
   test('runbook steps may use the lock only at their endpoints', () => {
@@ -132,7 +230,7 @@ describe('lock table in the templates (eight-region fixture)', () => {
     expect(lockStatements.length).toBeGreaterThan(0);
     for (const s of lockStatements)
       expect(JSON.stringify(s.Resource)).toMatch(
-        /^\[?\{"Fn::Join":\["",\["arn:",\{"Ref":"AWS::Partition"\},":dynamodb:ap-south-2:\d{12}:table\/meridian-prod-in-runbook-lock"\]\]\}\]?$/,
+        /^\[(\{"Fn::Join":\["",\["arn:",\{"Ref":"AWS::Partition"\},":dynamodb:(us-east-1|us-west-2):\d{12}:table\/meridian-prod-in-runbook-lock"\]\]\},?){2}\]$/,
       );
   });
 });

@@ -44,7 +44,7 @@ describe.each(config.regions.map((r) => [r.id, r] as const))(
   },
 );
 
-test('the lock table lives in each cell writer, replicated only inside its MRSC Region set', () => {
+test('lock tables: each MRSC-capable cell in its writer; a one-region cell outside itself', () => {
   built.template('eu-west-1').hasResourceProperties('AWS::DynamoDB::GlobalTable', {
     TableName: 'meridian-prod-eu-runbook-lock',
     MultiRegionConsistency: 'STRONG',
@@ -54,8 +54,12 @@ test('the lock table lives in each cell writer, replicated only inside its MRSC 
     ]),
   });
   built.template('eu-central-1').resourceCountIs('AWS::DynamoDB::GlobalTable', 0);
-  const us = built.template('us-east-1').findResources('AWS::DynamoDB::GlobalTable');
-  expect(
-    Object.values(us).map((t) => t.Properties.Replicas.map((r: { Region: string }) => r.Region)),
-  ).toEqual([['us-east-1']]);
+  // us has one region: its lock is not kept in us-east-1 but in the EU set, with a witness there.
+  built.template('us-east-1').resourceCountIs('AWS::DynamoDB::GlobalTable', 0);
+  built.template('eu-west-1').hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+    TableName: 'meridian-prod-us-runbook-lock',
+    MultiRegionConsistency: 'STRONG',
+    GlobalTableWitnesses: [{ Region: 'eu-west-2' }],
+  });
 });
+  built.template('eu-central-1').resourceCountIs('AWS::DynamoDB::GlobalTable', 0);

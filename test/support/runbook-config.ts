@@ -13,6 +13,12 @@ export function oneRegionRunbook(region: string, lockTable = 'lock'): RunbookCon
     ttlSeconds: 30,
     lockTable,
     lockRegions: [region],
+    lock: {
+      consistency: 'single-home',
+      home: region,
+      replicas: [region],
+      endpoints: { [region]: [region] },
+    },
     auditBucket: 'audit',
     quorum: 2,
     criticalAlarmHosts: {},

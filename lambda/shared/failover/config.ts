@@ -10,6 +10,23 @@ export interface CellRegion {
   readonly failoverTo?: readonly string[];
 }
 
+/** Where the cell's runbook lock lives (lib/failover/lock-plan.ts). */
+export interface LockTopology {
+  readonly consistency: 'strong' | 'single-home';
+  /** The region whose stack creates the table (its first replica). */
+  readonly home: string;
+  /** Regions holding a replica, home first. */
+  readonly replicas: readonly string[];
+  /** The MRSC witness region, when the lock has two replicas. */
+  readonly witness?: string;
+  /**
+   * Per region of the cell: the lock endpoints its runbook and functions call, in order (its own
+   * replica first when it has one). Every lock operation is idempotent for its caller, so a call
+   * that fails at one endpoint may be repeated at the next.
+   */
+  readonly endpoints: Readonly<Record<string, readonly string[]>>;
+}
+
 export interface RunbookConfig {
   /** Region this copy of the runbook runs in. */
   readonly region: string;
@@ -27,6 +44,8 @@ export interface RunbookConfig {
    * the cell's MRSC replicas (own first) or its single lock home.
    */
   readonly lockRegions: readonly string[];
+  /** The cell's whole lock: members and every cell region's endpoints (the drill models it). */
+  readonly lock: LockTopology;
   readonly auditBucket: string;
   readonly quorum: number;
   /**

@@ -37,7 +37,6 @@ import {
   renderReport,
 } from '../../../lambda/health/report';
 import type { RunbookConfig } from '../../../lambda/shared/failover/config';
-import { lockPlan } from '../lock-plan';
 import { drillContext } from './context';
 import { FakeDynamoDb, unreachable } from './fake-dynamodb';
 import { FakeOpenSearch } from './fake-opensearch';
@@ -96,7 +95,7 @@ export class DrillWorld {
   constructor(readonly config: RunbookConfig) {
     this.t = this.realNow();
     const cell = config.cell;
-    const plan = lockPlan(cell.regions);
+    const plan = config.lock;
     this.ddb = new FakeDynamoDb({
       members: [...plan.replicas, ...(plan.witness ? [plan.witness] : [])],
       consistency: plan.consistency,
@@ -178,7 +177,7 @@ export class DrillWorld {
    */
   acceptingWrites(): string[] {
     const table = this.ddb.table(this.config.lockTable);
-    const plan = lockPlan(this.config.cell.regions);
+    const plan = this.config.lock;
     return this.config.cell.regions
       .map((r) => r.id)
       .filter((r) => {
