@@ -7,6 +7,11 @@
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { HEALTHY_MARKER, sampleBodies } from '../../lambda/health/report';
 import { lockInsideCell, lockPlan, MRSC_REGION_SETS, mrscSetOf } from '../failover/lock-plan';
+import {
+  CLOCK_SKEW_BOUND_SECONDS,
+  MIN_LEASE_SECONDS,
+  PROMOTE_STEP_TIMEOUT_SECONDS,
+} from '../failover/step-timeouts';
 import { searchZoneCount } from '../search/regional-search';
 import { isCountryCode } from './countries';
 import type { Path } from './problems';
@@ -487,6 +492,25 @@ export const lockOutsideTheCell: Rule = (input) =>
     ];
   });
 
+/**
+ * The runbook lock's lease outlasts the longest step invocation plus the clock-skew bound
+ * (lib/failover/step-timeouts.ts): a step acts after renewing the lease and within one
+ * invocation, so a shorter lease could let another execution take the lock while it still acts.
+ */
+export const leaseOutlastsLongestStep: Rule = ({ regions }) =>
+  [...regions].flatMap(([key, r]): Finding[] => {
+    const { leaseSeconds } = r.settings.failover;
+    return leaseSeconds >= MIN_LEASE_SECONDS
+      ? []
+      : [
+          {
+            at: at(key, 'settings', 'failover', 'leaseSeconds'),
+            value: leaseSeconds,
+            expected: `at least ${MIN_LEASE_SECONDS}: the longest runbook step may run ${PROMOTE_STEP_TIMEOUT_SECONDS} s after renewing the lease, and two clocks may differ by ${CLOCK_SKEW_BOUND_SECONDS} s`,
+          },
+        ];
+  });
+
 /** Shortest Cloudflare monitor interval (seconds) each plan allows. */
 export const CLOUDFLARE_MIN_INTERVAL: Readonly<Record<string, number>> = {
   free: 60,
@@ -679,6 +703,7 @@ export const RULES: readonly Rule[] = [
   autoStartHasATakeover,
   lockHomeOutsideTheCell,
   lockOutsideTheCell,
+  leaseOutlastsLongestStep,
   slotsCarryTraffic,
   maskingJurisdictionsExist,
   cloudflareMonitorValid,

@@ -21,6 +21,7 @@ import { encryptedLogGroup } from '../observability/encrypted-log-group';
 import type { RegionalAlerts } from '../observability/regional-alerts';
 import { cellLockTable } from './cell-lock-table';
 import type { HostedLock } from './lock-plan';
+import { PROMOTE_STEP_TIMEOUT_SECONDS, STEP_TIMEOUT_SECONDS } from './step-timeouts';
 
 export interface FailoverRunbookProps {
   readonly config: RunbookConfig;
@@ -175,7 +176,7 @@ export class FailoverRunbook extends Construct {
       ...props.functions,
       purpose: 'Failover runbook step',
     });
-    const fn = (step: Step, description: string, timeoutSeconds = 60) =>
+    const fn = (step: Step, description: string, timeoutSeconds = STEP_TIMEOUT_SECONDS) =>
       new MeridianFunction(this, `${step}Step`, {
         handler: STEPS[step],
         description: `Failover runbook: ${description}`,
@@ -195,9 +196,13 @@ export class FailoverRunbook extends Construct {
       PromoteAurora: fn(
         'PromoteAurora',
         'switch over or fail over the Aurora global database',
-        120,
+        PROMOTE_STEP_TIMEOUT_SECONDS,
       ),
-      PromoteCache: fn('PromoteCache', 'promote the Global Datastore member', 120),
+      PromoteCache: fn(
+        'PromoteCache',
+        'promote the Global Datastore member',
+        PROMOTE_STEP_TIMEOUT_SECONDS,
+      ),
       RepointSearch: fn('RepointSearch', 'repoint OpenSearch replication'),
       ShiftTraffic: fn('ShiftTraffic', 'move Route 53 records and disable the Cloudflare pool'),
       VerifyTarget: fn('VerifyTarget', 'verify the target answers healthy'),
@@ -574,6 +579,7 @@ export class FailoverRunbook extends Construct {
       'PromoteCache',
       'RepointSearch',
       'ShiftTraffic',
+      'Record',
       'Rollback',
       'RestoreTraffic',
     ] as const)

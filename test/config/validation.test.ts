@@ -161,6 +161,19 @@ const cases: Case[] = [
     ],
   ],
   [
+    'a lease shorter than the longest runbook step (it could run out while the step acts)',
+    (d) =>
+      edit(
+        d,
+        'global.yaml',
+        'natGateways: 1',
+        'natGateways: 1\n  failover:\n    leaseSeconds: 100',
+      ),
+    [
+      'regions/global.yaml:31 defaults.failover.leaseSeconds: got 100; expected at least 125: the longest runbook step may run 120 s after renewing the lease, and two clocks may differ by 5 s',
+    ],
+  ],
+  [
     'failover.start and minMinutesBetweenStarts out of their ranges',
     (d) =>
       edit(

@@ -171,4 +171,56 @@ describe('game day', () => {
     // Sync and applications read the state with a strong read: no majority, no answer, no writes.
     await expect(write('eu-west-1')).rejects.toThrow(/majority/);
   });
+
+  test('region state moves forward in token order: an older token cannot overwrite a newer one', async () => {
+    world = new DrillWorld(runbook('eu-central-1').config);
+    const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
+    const { drillContext } = await import('../../lib/failover/drill/context');
+    const write = (state: 'fenced' | 'active', token: number) =>
+      drillContext.run({ region: 'eu-central-1' }, () =>
+        setRegionState(
+          new DynamoDBClient({ region: 'eu-central-1' }),
+          'meridian-prod-eu-runbook-lock',
+          'eu-west-1',
+          state,
+          token,
+          world.now(),
+        ),
+      );
+    await write('fenced', 2);
+    await expect(write('active', 1)).rejects.toThrow(
+      /region state of eu-west-1: refused, fencing token 1 is older/,
+    );
+    await expect(write('active', 2)).resolves.toBeUndefined();
+    await expect(write('fenced', 3)).resolves.toBeUndefined();
+  });
+
+  test('stale execution paused before Record: no second report, no second "completed"', async () => {
+    world = new DrillWorld(runbook('eu-central-1').config);
+    world.fail('eu-west-1');
+    const atRecord = gate();
+    const resume = gate();
+    // A fails the cell over and stalls just before writing its report, past its lease.
+    const a = drill('eu-central-1', 'eu-west-1', 'exec-stale', {
+      'Record event': async () => {
+        atRecord.open();
+        await resume.opened;
+      },
+    });
+    await atRecord.opened;
+    world.advance((world.config.leaseSeconds + 1) * 1000);
+    // B takes the lock (A's lease ran out) and finishes: one report, one "completed".
+    const b = await drill('eu-central-1', 'eu-west-1', 'exec-fresh');
+    expect(b.output).toMatchObject({ outcome: 'failed over' });
+    resume.open();
+    const stale = await a;
+    expect(stale.status).toBe('FAILED');
+    expect(stale.error).toMatch(/record: refused, fencing token \d+ of exec-stale/);
+    expect(entered(stale, 'Notify done')).toBe(false);
+    // B's report and B's "completed" only.
+    expect([...world.objects.keys()].filter((k) => k.includes('/failover/'))).toEqual([
+      expect.stringMatching(/\/exec-fresh\.json$/),
+    ]);
+    expect(world.notifications.filter((n) => n.subject === 'Notify done')).toHaveLength(1);
+  });
 });

@@ -5,7 +5,12 @@
  * here; the runbook writes only after presenting its fencing token (steps.ts `guard`), and records
  * the token with the state.
  */
-import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import {
+  ConditionalCheckFailedException,
+  type DynamoDBClient,
+  GetItemCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
 
 export type RegionState = 'active' | 'fenced' | 'failed';
 
@@ -23,7 +28,16 @@ export async function regionState(
   return state === 'fenced' || state === 'failed' ? state : 'active';
 }
 
-/** Sets a region's state, recording the fencing token of the execution that set it. */
+/** Raised by `setRegionState` when a newer execution already set the region's state. */
+export class StaleRegionStateError extends Error {
+  override readonly name = 'FencedError';
+}
+
+/**
+ * Sets a region's state, recording the fencing token of the execution that set it. Conditional on
+ * the token: a write carrying an older token than the one recorded (an execution that lost the
+ * lock to a newer one) is refused, so region state only ever moves forward in token order.
+ */
 export async function setRegionState(
   ddb: DynamoDBClient,
   table: string,
@@ -32,19 +46,27 @@ export async function setRegionState(
   token: number,
   at: number,
 ): Promise<void> {
-  await ddb.send(
-    new UpdateItemCommand({
-      TableName: table,
-      Key: key(region),
-      UpdateExpression: 'SET #state = :state, #token = :token, #at = :at',
-      ExpressionAttributeNames: { '#state': 'state', '#token': 'token', '#at': 'at' },
-      ExpressionAttributeValues: {
-        ':state': { S: state },
-        ':token': { N: String(token) },
-        ':at': { N: String(at) },
-      },
-    }),
-  );
+  try {
+    await ddb.send(
+      new UpdateItemCommand({
+        TableName: table,
+        Key: key(region),
+        UpdateExpression: 'SET #state = :state, #token = :token, #at = :at',
+        ConditionExpression: 'attribute_not_exists(#token) OR #token <= :token',
+        ExpressionAttributeNames: { '#state': 'state', '#token': 'token', '#at': 'at' },
+        ExpressionAttributeValues: {
+          ':state': { S: state },
+          ':token': { N: String(token) },
+          ':at': { N: String(at) },
+        },
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof ConditionalCheckFailedException)) throw err;
+    throw new StaleRegionStateError(
+      `region state of ${region}: refused, fencing token ${token} is older than the one that last set it`,
+    );
+  }
 }
 
 /**

@@ -635,8 +635,13 @@ export async function rollback(c: RunbookConfig, k: Clients, s: RunbookState) {
   };
 }
 
-/** The event report: timeline, measured RTO, RPO estimate; written to the audit bucket. */
+/**
+ * The event report: timeline, measured RTO, RPO estimate; written to the audit bucket. Fenced like
+ * every step that changes anything: an execution that lost its lease writes no second report, and
+ * the state machine posts "completed" only after this step (within the lease it has just renewed).
+ */
 export async function recordEvent(c: RunbookConfig, k: Clients, s: RunbookState) {
+  await guard(c, k, s, 'record');
   const now = k.now();
   const start = s.input.detectedAt ?? s.verification?.at ?? s.startedAt ?? now;
   const timeline = [

@@ -144,14 +144,22 @@ function evaluate(
       const t = c.trim();
       const ne = /^attribute_not_exists\((\S+)\)$/.exec(t);
       if (ne) return item?.[names[ne[1] as string] ?? (ne[1] as string)] === undefined;
-      const m = /^(\S+)\s*(=|<|>=)\s*(\S+)$/.exec(t);
+      const m = /^(\S+)\s*(<=|>=|<>|=|<|>)\s*(\S+)$/.exec(t);
       if (!m) throw new Error(`fake DynamoDB: unsupported condition ${t}`);
       const [a, b] = [
         operand(m[1] as string, item, names, values),
         operand(m[3] as string, item, names, values),
       ];
       if (a === undefined || b === undefined) return false;
-      return m[2] === '=' ? a === b : m[2] === '<' ? a < b : a >= b;
+      const compare: Record<string, boolean> = {
+        '=': a === b,
+        '<>': a !== b,
+        '<': a < b,
+        '<=': a <= b,
+        '>': a > b,
+        '>=': a >= b,
+      };
+      return compare[m[2] as string] as boolean;
     }),
   );
 }

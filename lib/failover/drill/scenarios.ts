@@ -10,6 +10,7 @@
 import { DETECTION } from '../../../lambda/shared/failover/watch';
 import type { MeridianConfig } from '../../config/load';
 import { runnerRegion } from '../runner';
+import { MIN_LEASE_SECONDS } from '../step-timeouts';
 import { type DrillResult, runDrill, type SynthesizedRunbook, synthesizedRunbooks } from './run';
 import { TIMINGS } from './timings';
 import { DrillWorld } from './world';
@@ -224,8 +225,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
       }),
   },
   'slow-promotion': {
-    summary:
-      'Aurora takes longer than the shortest lease regions/ allows (60 s); a second execution tries to take over meanwhile',
+    summary: `the lease is the shortest regions/ allows (${MIN_LEASE_SECONDS} s) and Aurora's promotion is awaited over many attempts, each renewing it; a second execution tries to take over meanwhile`,
     run: (ctx) =>
       inWorld(ctx, async (world) => {
         world.fail(ctx.writer);
@@ -336,11 +336,14 @@ export async function runScenario(
       if (name !== 'slow-promotion') return rb;
       const lease = (env: Record<string, string>) => {
         const c = JSON.parse(env.MERIDIAN_RUNBOOK ?? '{}') as { leaseSeconds: number };
-        return { ...env, MERIDIAN_RUNBOOK: JSON.stringify({ ...c, leaseSeconds: 60 }) };
+        return {
+          ...env,
+          MERIDIAN_RUNBOOK: JSON.stringify({ ...c, leaseSeconds: MIN_LEASE_SECONDS }),
+        };
       };
       return {
         ...rb,
-        config: { ...rb.config, leaseSeconds: 60 },
+        config: { ...rb.config, leaseSeconds: MIN_LEASE_SECONDS },
         tasks: new Map([...rb.tasks].map(([k, t]) => [k, { ...t, env: lease(t.env) }])),
       };
     },
