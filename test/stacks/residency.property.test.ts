@@ -6,6 +6,7 @@ import { stringify } from 'yaml';
 import { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import { checkTemplate } from '../../lib/compliance/residency-guard';
 import type { MeridianConfig } from '../../lib/config/load';
+import { mrscSetOf } from '../../lib/failover/lock-plan';
 import { Naming } from '../../lib/naming';
 import { buildApp } from '../support/app';
 import { load } from '../support/fixture';
@@ -44,7 +45,14 @@ const configs = fc
     regions: regions.map((id, i) => ({ id, j: owners[i] ?? 0 })),
     localise,
     exports,
-  }));
+  }))
+  // The config check refuses a platform of one jurisdiction whose regions lie in no one MRSC
+  // Region set (its runbook lock would have nowhere outside the cell): not a valid regions/.
+  .filter(
+    (c) =>
+      new Set(c.regions.map((r) => r.j)).size > 1 ||
+      mrscSetOf(c.regions.map((r) => r.id)) !== undefined,
+  );
 
 function writeConfig(c: {
   regions: { id: string; j: number }[];

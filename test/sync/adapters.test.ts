@@ -77,7 +77,9 @@ describe('Redis invalidation (real Redis at REDIS_URL)', () => {
       sub.on('message', (_c, m) => published.push(JSON.parse(m)));
       await new RedisInvalidator(redis).invalidate(ids);
       expect(await redis.exists(...ids.map(cacheKey))).toBe(0);
-      await new Promise((r) => setTimeout(r, 50));
+      // Pub/sub delivery is asynchronous: wait for the three messages (up to 5 s on a busy host).
+      for (let waited = 0; published.length < 3 && waited < 5000; waited += 20)
+        await new Promise((r) => setTimeout(r, 20));
       expect(published.map((p) => p.length)).toEqual([1000, 1000, 500]);
     } finally {
       redis.disconnect();
