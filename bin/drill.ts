@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+import { parseArgs } from 'node:util';
+import { modelledRto } from '../lambda/shared/failover/decide';
 /**
  * npm run drill -- --fail <region> [--mode failover|switchover|auto] [--env prod]
  *
@@ -7,8 +9,7 @@
  * every Task bound to its real handler and every AWS/Cloudflare call answered by stateful fakes.
  * Prints the timeline, what changed, and the modelled RTO.
  */
-import { parseArgs } from 'node:util';
-import { modelledRto } from '../lambda/shared/failover/decide';
+import { DETECTION } from '../lambda/shared/failover/watch';
 import { DEFAULT_ENV, loadConfig } from '../lib/config/load';
 import { ConfigError } from '../lib/config/problems';
 import { runbookFor, runDrill } from '../lib/failover/drill/run';
@@ -50,7 +51,10 @@ function scenarioReport(r: ScenarioResult): string {
     ...Object.entries(r.outcomes).map(([name, o]) => `  execution ${name}: ${o}`),
     '',
     `  time to page:                   ${s(r.pageSeconds)}`,
-    `  time to start:                  ${r.startSeconds === undefined ? '— (failover.start: approve — a person starts it from the page)' : s(r.startSeconds)}`,
+    `  time to start:                  ${r.startSeconds !== undefined ? s(r.startSeconds) : r.pageSeconds === undefined ? '— (no page: no majority of watchers saw the region down)' : '— (failover.start: approve — a person starts it from the page)'}`,
+    ...(r.acceptingWrites
+      ? [`  accepting writes at the end:    ${r.acceptingWrites.join(', ') || 'none'}`]
+      : []),
     `  writes accepted in the target:  ${s(r.writesAcceptedSeconds)}`,
     `  RPO:                            ${s(r.rpoSeconds)}`,
     `  split-brain instants:           ${r.splitBrain}`,
@@ -108,7 +112,12 @@ async function main() {
   const rb = runbookFor(config, values.fail);
 
   const world = new DrillWorld(rb.config);
-  if (input.mode !== 'switchover') world.fail(values.fail);
+  // The failure, and the watchers' rounds until a majority of them votes it down (the page).
+  let seenMs: number | undefined;
+  if (input.mode !== 'switchover') {
+    world.fail(values.fail);
+    seenMs = world.untilWatchersSeeDown(values.fail);
+  }
   const result = await runDrill(rb, input as never, {
     name: `drill-${values.fail}-${Date.now()}`,
     clock: world,
@@ -147,10 +156,13 @@ async function main() {
     const writer = world.writerSince.get(target);
     const toWrites = writer !== undefined ? (writer - result.startedAt) / 1000 : undefined;
     const auto = config.global.jurisdictions[region.jurisdiction]?.failover?.start === 'auto';
-    const page = pageSeconds();
+    const page =
+      seenMs === undefined
+        ? pageSeconds()
+        : (seenMs + DETECTION.probeTimeoutMs + DETECTION.evaluationSeconds * 1000) / 1000;
     out.push(
       `Traffic off ${values.fail}: ${rto.total} s after the failure (Route 53 health checks: detect ${rto.detect} s = ${f.healthCheckIntervalSeconds} s × ${f.failureThreshold}, then DNS TTL ${config.global.routing.ttlSeconds} s; no runbook needed)`,
-      `Page: ${page} s after the failure (region watch: ${pageExplained()})`,
+      `Page: ${page.toFixed(1)} s after the failure, measured in the drill (at most ${pageSeconds()} s: ${pageExplained()})`,
       ...(toWrites !== undefined
         ? [
             `Writes accepted in ${target}: ${toWrites.toFixed(1)} s after the runbook starts (Aurora promotion awaited)${auto ? `; ${(page + TIMINGS.alarmToStart.ms / 1000 + toWrites).toFixed(1)} s after the failure with failover.start: auto` : '; failover.start: approve — add the time a person takes to start it from the page'}`,

@@ -1,13 +1,16 @@
 /**
  * failover-watch: every minute (EventBridge schedule), six rounds 10 s apart, probes the health
- * endpoint and the Route 53 checkers of each region this one would take over from, and publishes
- * EndpointHealthy and CheckersHealthy (high resolution, namespace Meridian/Watch) for the
+ * endpoint and the Route 53 checkers of each region this one watches, casts this region's vote
+ * about each into the watched region's cell lock table, and publishes EndpointHealthy,
+ * CheckersHealthy and WatchersDown (high resolution, namespace Meridian/Watch) for the
  * region-down alarms. Thin: the logic is ../shared/failover/watch.ts; configuration read and
  * checked once, at cold start.
  */
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import type { Context } from 'aws-lambda';
+import { perRegion } from '../shared/failover/handler';
 import { type Round, readWatchConfig, watch } from '../shared/failover/watch';
 import { powertools, traceClient, tracedHandler } from '../shared/powertools';
 
@@ -17,6 +20,11 @@ const clients = {
   // Route 53's API is served from us-east-1; one attempt: the next round is 10 s away.
   route53: traceClient(tracer, new Route53Client({ region: 'us-east-1', maxAttempts: 1 })),
   cloudwatch: traceClient(tracer, new CloudWatchClient({ region: config.region, maxAttempts: 2 })),
+  // The vote stores (the watched regions' cell lock tables): one attempt, the next endpoint or
+  // the next round is the retry.
+  dynamodb: perRegion((region) =>
+    traceClient(tracer, new DynamoDBClient({ region, maxAttempts: 1 })),
+  ),
   fetch: (...args: Parameters<typeof fetch>) => fetch(...args),
   now: () => Date.now(),
   sleep: (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)),

@@ -584,6 +584,8 @@ export class FailoverRunbook extends Construct {
       'RestoreTraffic',
     ] as const)
       allow(s, 'CellLock', lock, lockTableArns);
+    // Verify reads the watchers' votes (lambda/shared/failover/votes.ts) in the same table.
+    allow('Verify', 'Votes', ['dynamodb:GetItem'], lockTableArns);
     // Alarms about each cell region, only where the stacks define them (criticalAlarmHosts).
     const alarmHosts = Object.entries(c.criticalAlarmHosts).flatMap(([about, hosts]) =>
       hosts.map((host) => ({ host, about })),

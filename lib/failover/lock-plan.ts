@@ -158,3 +158,13 @@ export function lockPlan(
  */
 export const lockInsideCell = (plan: LockPlan, cell: readonly string[]): boolean =>
   plan.consistency === 'single-home' && cell.includes(plan.home);
+
+/**
+ * The lock endpoints `region` calls, in order: its own list when it is a region of the cell; else
+ * (a watcher of another cell casting its vote) the members, its own replica first when it has one.
+ */
+export const lockEndpointsFor = (plan: LockPlan, region: string): readonly string[] =>
+  plan.endpoints[region] ??
+  (plan.replicas.includes(region)
+    ? [region, ...plan.replicas.filter((r) => r !== region)]
+    : plan.replicas);

@@ -1,17 +1,16 @@
 /**
- * Detection and start of a failover, in the region that would take over. In each region O, for
- * every region P ≠ O with runnerRegion(P) = O: a watch function probes P every 10 s
- * (lambda/shared/failover/watch.ts) and publishes EndpointHealthy and CheckersHealthy; two
- * critical signal alarms on them, and the composite region-down alarm
- *
- *   ALARM("<P endpoint alarm>") AND NOT OK("<P checkers alarm>")
- *
- * pages O's critical topic with the command that starts the runbook. When Route 53's API (in
- * us-east-1) does not answer, no CheckersHealthy datapoint is published, the checkers alarm goes
- * to INSUFFICIENT_DATA (not OK), and the endpoint alone decides; when Route 53's checkers see P up,
- * a path problem between O and P pages no one. An EventBridge rule on the composite's change to
- * ALARM runs the trigger (lambda/shared/failover/trigger.ts): per cell, start the runbook (auto,
- * damped) or page the ready command (approve). The runbook's own quorum still decides.
+ * Detection and start. Every region P is watched by up to three other regions (watchers.ts). In
+ * each watcher O, a watch function probes P every 10 s (lambda/shared/failover/watch.ts),
+ * publishes EndpointHealthy and CheckersHealthy, casts O's vote about P into P's cell lock table
+ * (strongly consistent, outside the pair) and publishes how many watchers' fresh votes say P is
+ * down (WatchersDown, counted from that store). The signal alarms on O's own view only warn; the
+ * majority alarm (WatchersDown ≥ a majority of P's watchers) drives the composite region-down
+ * alarm, which pages O's critical topic. So nobody is paged "region down" and nothing starts
+ * unless a majority of independent observers sees P down: a watcher that cannot see out, or is
+ * cut off from P alone, is one vote. In the region that would take over from P, an EventBridge
+ * rule on the composite's change to ALARM runs the trigger (lambda/shared/failover/trigger.ts):
+ * start the runbook (auto, damped) or page the ready command (approve). The runbook's own
+ * Verify counts the same votes again.
  */
 import { Aws, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -26,6 +25,8 @@ import {
   DEFAULT_START,
   type StartMode,
 } from '../../lambda/shared/failover/start';
+import type { VoteStore } from '../../lambda/shared/failover/votes';
+import { quorumOf, VOTE } from '../../lambda/shared/failover/votes';
 import {
   DETECTION,
   LONGEST_RUN_MS,
@@ -38,10 +39,17 @@ import type { FunctionDefaults } from '../functions/function-defaults';
 import { MeridianFunction } from '../functions/meridian-function';
 import { Naming } from '../naming';
 import type { RegionalAlerts } from '../observability/regional-alerts';
-import { failoverInput, runnerRegion, startExecutionCommand } from './runner';
+import { cellLockPlan } from '../regional/derivations';
+import { lockEndpointsFor } from './lock-plan';
+import { accountOf, failoverInput, runnerRegion, startExecutionCommand } from './runner';
+import { watchedBy, watchersOf } from './watchers';
 
 /** The signals of the region-down alarm (Naming.criticalAlarm(P, signal)). */
-export const WATCH_SIGNALS = { endpoint: 'endpoint', checkers: 'checkers' } as const;
+export const WATCH_SIGNALS = {
+  endpoint: 'endpoint',
+  checkers: 'checkers',
+  watchers: 'watchers',
+} as const;
 
 /** Minutes without any endpoint datapoint before the watch of a region is reported silent. */
 const SILENT_MINUTES = 5;
@@ -53,31 +61,42 @@ export interface WatchedRegion {
   readonly region: string;
   /** `https://<region>.<zone><healthPath>`. */
   readonly healthUrl: string;
-  /** The command that starts this region's runbook for it (in the region-down alarm). */
-  readonly startCommand: string;
+  /**
+   * The region whose runbook handles its failure (the one that would take over; itself when it is
+   * alone in its cell). When it is this region, its trigger starts (or pages) the runbook here.
+   */
+  readonly runner: string;
+  /**
+   * The command that starts the runbook for it, in the region that would take over.
+   * @default - none: the region is alone in its cell, there is nothing to fail over to
+   */
+  readonly startCommand?: string;
+  /** Where the votes about it are kept and who casts them. */
+  readonly votes: {
+    /** Its cell's lock table and the endpoints this region calls. */
+    readonly store: VoteStore;
+    /** The account of the lock table (its home region's stack). */
+    readonly account: string;
+    /** Its watchers (this region among them). */
+    readonly watchers: readonly string[];
+  };
 }
 
 /** What a region watches, from regions/ alone (no construct). */
 export interface RegionWatchPlan {
   /** The region the watch runs in (O). */
   readonly region: string;
-  /** O's jurisdiction: every region it watches is of the same one. */
+  /** O's jurisdiction: its trigger starts O's runbook, for the regions of this cell it takes over from. */
   readonly cell: string;
   /** O's own health URL: the watch's control probe. */
   readonly controlUrl: string;
-  /** Every P ≠ O with runnerRegion(P) = O, sorted. Empty: O watches no one. */
+  /** Every P that O watches (watchers.ts), sorted. Empty: O watches no one. */
   readonly watched: readonly WatchedRegion[];
   readonly start: StartMode;
   readonly minMinutesBetweenStarts: number;
 }
 
-/** The regions `region` watches: those whose failover it would run (runnerRegion). */
-export function watchedBy(config: MeridianConfig, region: string): string[] {
-  return config.regions
-    .map((r) => r.id)
-    .filter((p) => p !== region && runnerRegion(config, p) === region)
-    .sort();
-}
+export { watchedBy } from './watchers';
 
 export function regionWatchPlan(config: MeridianConfig, region: string): RegionWatchPlan {
   const own = config.regions.find((r) => r.id === region);
@@ -91,15 +110,33 @@ export function regionWatchPlan(config: MeridianConfig, region: string): RegionW
     region,
     cell: own.jurisdiction,
     controlUrl: url(region),
-    watched: watchedBy(config, region).map((p) => ({
-      region: p,
-      healthUrl: url(p),
-      startCommand: startExecutionCommand(
-        config,
-        failoverInput(config, p, 'auto', `region-down alarm ${naming.regionDownAlarm(p)}`),
-        'shell',
-      ),
-    })),
+    watched: watchedBy(config, region).map((p): WatchedRegion => {
+      const runner = runnerRegion(config, p);
+      const cell = config.regions.find((r) => r.id === p)?.jurisdiction ?? '';
+      const lock = cellLockPlan(config, cell);
+      return {
+        region: p,
+        healthUrl: url(p),
+        runner,
+        ...(runner !== p
+          ? {
+              startCommand: startExecutionCommand(
+                config,
+                failoverInput(config, p, 'auto', `region-down alarm ${naming.regionDownAlarm(p)}`),
+                'shell',
+              ),
+            }
+          : {}),
+        votes: {
+          store: {
+            table: naming.failoverLockTable(cell),
+            endpoints: lockEndpointsFor(lock, region),
+          },
+          account: accountOf(config, lock.home),
+          watchers: watchersOf(config, p),
+        },
+      };
+    }),
     start: failover?.start ?? DEFAULT_START,
     minMinutesBetweenStarts:
       failover?.minMinutesBetweenStarts ?? DEFAULT_MIN_MINUTES_BETWEEN_STARTS,
@@ -107,15 +144,13 @@ export function regionWatchPlan(config: MeridianConfig, region: string): RegionW
 }
 
 /**
- * The region-down rule about `region`: its endpoint alarm in ALARM and its checkers alarm not OK
- * (ALARM, or INSUFFICIENT_DATA when Route 53's API gives no answer). Alarm names may be used
- * instead of ARNs, quoted, and `AND NOT` is the documented form
+ * The region-down rule about `region`: the majority alarm in ALARM, i.e. a majority of its
+ * watchers' fresh votes, read from the strongly consistent store, say it is down. Its name may be
+ * used instead of an ARN, quoted
  * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/APIReference/API_PutCompositeAlarm.html).
  */
 export function regionDownRule(naming: Naming, region: string): string {
-  const endpoint = naming.criticalAlarm(region, WATCH_SIGNALS.endpoint);
-  const checkers = naming.criticalAlarm(region, WATCH_SIGNALS.checkers);
-  return `ALARM("${endpoint}") AND NOT OK("${checkers}")`;
+  return `ALARM("${naming.criticalAlarm(region, WATCH_SIGNALS.watchers)}")`;
 }
 
 export interface RegionWatchProps {
@@ -125,7 +160,7 @@ export interface RegionWatchProps {
   readonly cell: string;
   /** O's own health URL, probed as a control (see WatchConfig.controlUrl). */
   readonly controlUrl: string;
-  /** The regions O would take over from; at least one. */
+  /** The regions O watches; at least one. */
   readonly watched: readonly WatchedRegion[];
   /** The cell's `failover.start`. @default 'approve' */
   readonly start?: StartMode;
@@ -145,6 +180,8 @@ export interface RegionWatchProps {
 export interface RegionAlarms {
   readonly endpoint: cloudwatch.Alarm;
   readonly checkers: cloudwatch.Alarm;
+  /** A majority of the region's watchers say it is down (drives regionDown). */
+  readonly watchers: cloudwatch.Alarm;
   readonly silent: cloudwatch.Alarm;
   readonly regionDown: cloudwatch.CompositeAlarm;
 }
@@ -152,11 +189,12 @@ export interface RegionAlarms {
 /** See the module comment. */
 export class RegionWatch extends Construct {
   readonly watch: MeridianFunction;
-  readonly trigger: MeridianFunction;
+  /** Present when this region takes over from a watched region (starts or pages its runbook). */
+  readonly trigger?: MeridianFunction;
   /** By watched region. */
   readonly alarms: Readonly<Record<string, RegionAlarms>>;
   readonly schedule: events.Rule;
-  readonly onRegionDown: events.Rule;
+  readonly onRegionDown?: events.Rule;
 
   constructor(scope: Construct, id: string, props: RegionWatchProps) {
     super(scope, id);
@@ -179,8 +217,18 @@ export class RegionWatch extends Construct {
         MERIDIAN_WATCHED: JSON.stringify(
           Object.fromEntries(props.watched.map((w) => [w.region, w.healthUrl])),
         ),
+        MERIDIAN_VOTES: JSON.stringify(
+          Object.fromEntries(
+            props.watched.map((w) => [w.region, { ...w.votes.store, watchers: w.votes.watchers }]),
+          ),
+        ),
       },
-      requiredEnvironment: ['MERIDIAN_REGION', 'MERIDIAN_CONTROL_URL', 'MERIDIAN_WATCHED'],
+      requiredEnvironment: [
+        'MERIDIAN_REGION',
+        'MERIDIAN_CONTROL_URL',
+        'MERIDIAN_WATCHED',
+        'MERIDIAN_VOTES',
+      ],
     });
     this.schedule = new events.Rule(this, 'Schedule', {
       description: `Runs the region watch of ${list} every minute`,
@@ -198,57 +246,62 @@ export class RegionWatch extends Construct {
     for (const w of props.watched) alarms[w.region] = this.alarmsAbout(w, props, start);
     this.alarms = alarms;
 
-    this.trigger = new MeridianFunction(this, 'Trigger', {
-      handler: 'failover-trigger',
-      description: `Failover trigger: on a region-down alarm of ${list}, ${start === 'auto' ? 'starts the runbook (damped)' : 'pages the start command'}`,
-      ...props.functions,
-      timeoutSeconds: 30,
-      environment: {
-        MERIDIAN_REGION: props.region,
-        MERIDIAN_CELL: props.cell,
-        MERIDIAN_START: start,
-        MERIDIAN_MIN_MINUTES_BETWEEN_STARTS: String(minMinutes),
-        MERIDIAN_STATE_MACHINE_ARN: props.runbook.stateMachineArn,
-        MERIDIAN_CRITICAL_TOPIC_ARN: alerts.topics.critical.topicArn,
-        MERIDIAN_INFO_TOPIC_ARN: alerts.topics.info.topicArn,
-        MERIDIAN_ALARMS: JSON.stringify(
-          Object.fromEntries(
-            props.watched.map((w) => [naming.regionDownAlarm(w.region), w.region]),
+    // Only for the regions this one takes over from: the runbook it starts runs here.
+    const takeover = props.watched.filter((w) => w.runner === props.region);
+    const takeoverList = takeover.map((w) => w.region).join(', ');
+    if (takeover.length > 0) {
+      const trigger = new MeridianFunction(this, 'Trigger', {
+        handler: 'failover-trigger',
+        description: `Failover trigger: on a region-down alarm of ${takeoverList}, ${start === 'auto' ? 'starts the runbook (damped)' : 'pages the start command'}`,
+        ...props.functions,
+        timeoutSeconds: 30,
+        environment: {
+          MERIDIAN_REGION: props.region,
+          MERIDIAN_CELL: props.cell,
+          MERIDIAN_START: start,
+          MERIDIAN_MIN_MINUTES_BETWEEN_STARTS: String(minMinutes),
+          MERIDIAN_STATE_MACHINE_ARN: props.runbook.stateMachineArn,
+          MERIDIAN_CRITICAL_TOPIC_ARN: alerts.topics.critical.topicArn,
+          MERIDIAN_INFO_TOPIC_ARN: alerts.topics.info.topicArn,
+          MERIDIAN_ALARMS: JSON.stringify(
+            Object.fromEntries(takeover.map((w) => [naming.regionDownAlarm(w.region), w.region])),
           ),
-        ),
-      },
-      requiredEnvironment: [
-        'MERIDIAN_REGION',
-        'MERIDIAN_CELL',
-        'MERIDIAN_START',
-        'MERIDIAN_MIN_MINUTES_BETWEEN_STARTS',
-        'MERIDIAN_STATE_MACHINE_ARN',
-        'MERIDIAN_CRITICAL_TOPIC_ARN',
-        'MERIDIAN_INFO_TOPIC_ARN',
-        'MERIDIAN_ALARMS',
-      ],
-    });
-    // The event CloudWatch sends when an alarm (composite alarms too) changes state:
-    // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
-    this.onRegionDown = new events.Rule(this, 'OnRegionDown', {
-      description: `Runs the failover trigger when a region-down alarm of ${list} goes to ALARM`,
-      eventPattern: {
-        source: ['aws.cloudwatch'],
-        detailType: ['CloudWatch Alarm State Change'],
-        detail: {
-          alarmName: props.watched.map((w) => naming.regionDownAlarm(w.region)),
-          state: { value: ['ALARM'] },
         },
-      },
-      // A start decided minutes late is still worth making (damped, verified again); not hours.
-      targets: [
-        new targets.LambdaFunction(this.trigger.function, {
-          retryAttempts: 2,
-          maxEventAge: Duration.minutes(15),
-        }),
-      ],
-    });
-    this.grant(props);
+        requiredEnvironment: [
+          'MERIDIAN_REGION',
+          'MERIDIAN_CELL',
+          'MERIDIAN_START',
+          'MERIDIAN_MIN_MINUTES_BETWEEN_STARTS',
+          'MERIDIAN_STATE_MACHINE_ARN',
+          'MERIDIAN_CRITICAL_TOPIC_ARN',
+          'MERIDIAN_INFO_TOPIC_ARN',
+          'MERIDIAN_ALARMS',
+        ],
+      });
+      // The event CloudWatch sends when an alarm (composite alarms too) changes state:
+      // https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/cloudwatch-and-eventbridge.html
+      this.onRegionDown = new events.Rule(this, 'OnRegionDown', {
+        description: `Runs the failover trigger when a region-down alarm of ${takeoverList} goes to ALARM`,
+        eventPattern: {
+          source: ['aws.cloudwatch'],
+          detailType: ['CloudWatch Alarm State Change'],
+          detail: {
+            alarmName: takeover.map((w) => naming.regionDownAlarm(w.region)),
+            state: { value: ['ALARM'] },
+          },
+        },
+        // A start decided minutes late is still worth making (damped, verified again); not hours.
+        targets: [
+          new targets.LambdaFunction(trigger.function, {
+            retryAttempts: 2,
+            maxEventAge: Duration.minutes(15),
+          }),
+        ],
+      });
+      this.trigger = trigger;
+      this.grantTrigger(props, trigger);
+    }
+    this.grantWatch(props);
   }
 
   private alarmsAbout(w: WatchedRegion, props: RegionWatchProps, start: StartMode): RegionAlarms {
@@ -313,13 +366,30 @@ export class RegionWatch extends Construct {
       }),
       'warning',
     );
-    const description = [
-      `${p} looks down from ${props.region}: its health endpoint failed ${DETECTION.datapoints} probes in a row and Route 53's checkers do not say it is up (or Route 53's API does not answer).`,
-      start === 'auto'
-        ? `Cell ${props.cell} has failover.start: auto: the trigger starts the runbook in ${props.region} (damped); if it did not, run:`
-        : `Cell ${props.cell} has failover.start: approve: to start the runbook in ${props.region} (it verifies the failure again), run:`,
-      w.startCommand,
-    ].join(' ');
+    const quorum = quorumOf(w.votes.watchers.length);
+    const watchers = alerts.route(
+      new cloudwatch.Alarm(scope, 'Watchers', {
+        alarmName: naming.criticalAlarm(p, WATCH_SIGNALS.watchers),
+        alarmDescription: `A majority of ${p}'s watchers (${quorum} of ${w.votes.watchers.join(', ')}) have each seen it down for ${VOTE.streak} rounds in a row, counted from their votes in ${w.votes.store.table} by the watch in ${props.region}. Drives ${naming.regionDownAlarm(p)} (which pages).`,
+        metric: metric(WATCH_METRICS.watchersDown, 'Maximum', probe),
+        threshold: quorum,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        datapointsToAlarm: 1,
+        // No count (the store out of reach): no majority. A region is never judged down by default.
+        treatMissingData: cloudwatch.TreatMissingData.MISSING,
+      }),
+      'warning',
+    );
+    const what = `${p} is down for a majority of its watchers (${quorum} of ${w.votes.watchers.length}: ${w.votes.watchers.join(', ')}), as counted in ${props.region}.`;
+    const action = !w.startCommand
+      ? `${p} is alone in its cell: there is no region to fail over to. Restore it, or follow the runbook for a lost region.`
+      : w.runner === props.region
+        ? start === 'auto'
+          ? `Cell ${props.cell} has failover.start: auto: the trigger starts the runbook in ${props.region} (damped); if it did not, run:`
+          : `Cell ${props.cell} has failover.start: approve: to start the runbook in ${props.region} (it verifies the failure again), run:`
+        : `The runbook runs in ${w.runner}; its own page says whether it started. To start it by hand:`;
+    const description = [what, action, ...(w.startCommand ? [w.startCommand] : [])].join(' ');
     if (description.length > DESCRIPTION_LIMIT)
       throw new Error(
         `RegionWatch ${p}: the region-down description is ${description.length} characters; CloudWatch allows ${DESCRIPTION_LIMIT}`,
@@ -330,14 +400,14 @@ export class RegionWatch extends Construct {
       // By name (the rule reads as the alarms are named), so CloudFormation is told the order.
       alarmRule: cloudwatch.AlarmRule.fromString(regionDownRule(naming, p)),
     });
-    regionDown.node.addDependency(endpoint, checkers);
+    regionDown.node.addDependency(watchers);
     const page = new actions.SnsAction(alerts.topics.critical);
     regionDown.addAlarmAction(page);
     regionDown.addOkAction(page);
-    return { endpoint, checkers, silent, regionDown };
+    return { endpoint, checkers, watchers, silent, regionDown };
   }
 
-  private grant(props: RegionWatchProps): void {
+  private grantWatch(props: RegionWatchProps): void {
     const p = Aws.PARTITION;
     const healthChecks = `arn:${p}:route53:::healthcheck/*`;
     this.watch.allow('FindHealthChecks', ['route53:ListHealthChecks'], ['*']);
@@ -368,14 +438,27 @@ export class RegionWatch extends Construct {
           'The watched regions’ health checks live in their own stacks; their ids are unknown here, so the watch reads (tags, status) any health check and finds its own by the meridian:region tag.',
       },
     ]);
+    // Votes: each watched region's cell lock table, at the endpoints this region calls.
+    const voteTables = [
+      ...new Set(
+        props.watched.flatMap((w) =>
+          w.votes.store.endpoints.map(
+            (e) => `arn:${p}:dynamodb:${e}:${w.votes.account}:table/${w.votes.store.table}`,
+          ),
+        ),
+      ),
+    ].sort();
+    this.watch.allow('Votes', ['dynamodb:GetItem', 'dynamodb:UpdateItem'], voteTables);
+  }
 
+  private grantTrigger(props: RegionWatchProps, trigger: MeridianFunction): void {
     const { topics } = props.alerts;
-    this.trigger.allow(
+    trigger.allow(
       'StartRunbook',
       ['states:ListExecutions', 'states:StartExecution'],
       [props.runbook.stateMachineArn],
     );
-    this.trigger.allow(
+    trigger.allow(
       'PublishAlerts',
       ['sns:Publish'],
       [topics.critical.topicArn, topics.info.topicArn],
@@ -383,6 +466,6 @@ export class RegionWatch extends Construct {
     const keys = [...new Set([topics.critical, topics.info].map((t) => t.masterKey?.keyArn))];
     const keyArns = keys.filter((k): k is string => k !== undefined);
     if (keyArns.length > 0)
-      this.trigger.allow('EncryptAlerts', ['kms:GenerateDataKey', 'kms:Decrypt'], keyArns);
+      trigger.allow('EncryptAlerts', ['kms:GenerateDataKey', 'kms:Decrypt'], keyArns);
   }
 }

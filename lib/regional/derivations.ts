@@ -13,6 +13,7 @@ import { type AuroraRole, auroraMembership } from '../data/aurora-global';
 import { stateMachineArn } from '../failover/failover-runbook';
 import { type HostedLock, type LockPlan, lockPlan } from '../failover/lock-plan';
 import { runnerRegion } from '../failover/runner';
+import { watchersOf } from '../failover/watchers';
 import type { Naming } from '../naming';
 import type { GlobalDashboardRegion } from '../observability/global-dashboard';
 import type { DeploymentSlot } from '../routing/regional-routing';
@@ -149,6 +150,7 @@ export function failoverRunbookConfig(
     lock,
     auditBucket: naming.bucket(region.id, 'audit', account),
     quorum: s.failover.quorum,
+    watchers: Object.fromEntries(cellRegions.map((r) => [r.id, watchersOf(config, r.id)])),
     criticalAlarmHosts: Object.fromEntries(
       cellRegions.map((r) => {
         const watcher = runnerRegion(config, r.id);

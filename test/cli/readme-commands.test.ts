@@ -429,9 +429,13 @@ const CHECKS: readonly Check[] = [
       expect(run.stdout).toMatch(/^Timeline \(state entered, ms from start\):$/m);
       expect(run.stdout).toMatch(/^Changes:$/m);
       expect(run.stdout).toMatch(/^Outcome: failed over$/m);
-      // The README's timings: traffic off by health checks (10 s × 3 + TTL 30 s), page at 43 s.
+      // The README's timings: traffic off by health checks (10 s × 3 + TTL 30 s), page within
+      // 43 s, measured in the drill from the watchers' votes.
       expect(run.stdout).toMatch(new RegExp(`^Traffic off ${region}: 60 s after the failure`, 'm'));
-      expect(run.stdout).toMatch(/^Page: 43 s after the failure/m);
+      expect(run.stdout).toMatch(
+        /^Page: [\d.]+ s after the failure, measured in the drill \(at most 43 s/m,
+      );
+      expect(Number(/^Page: ([\d.]+) s/m.exec(run.stdout)?.[1])).toBeLessThanOrEqual(43);
       expect(run.stdout).toMatch(/^Writes accepted in \S+: [\d.]+ s after the runbook starts/m);
     },
   },

@@ -683,11 +683,13 @@ beforeAll(async () => {
   // eu-west-1 (the writer) down; the eu-central-1 runbook fails the cell over.
   await drill('failover', 'eu-central-1', (world, run) => {
     world.fail('eu-west-1');
+    world.untilWatchersSeeDown('eu-west-1');
     return run('eu-central-1', 'failover', FAILOVER);
   });
   // Two executions at once: one acts, the other finds the lock held (and reads who holds it).
   await drill('lock held', 'eu-central-1', async (world, run) => {
     world.fail('eu-west-1');
+    world.untilWatchersSeeDown('eu-west-1');
     const both = await Promise.all(
       ['a', 'b'].map((x) => run('eu-central-1', 'failover', FAILOVER, { name: `exec-${x}` })),
     );
@@ -696,6 +698,7 @@ beforeAll(async () => {
   // The target looks unhealthy after the switch: Roll back, then release the lock.
   await drill('rollback', 'eu-central-1', (world, run) => {
     world.fail('eu-west-1');
+    world.untilWatchersSeeDown('eu-west-1');
     return run('eu-central-1', 'failover', FAILOVER, {
       before: {
         'Verify target': async () => {
@@ -707,6 +710,7 @@ beforeAll(async () => {
   // After that failover, eu-west-1 is back; an operator approves the failback.
   await drill('failback', 'eu-central-1', async (world, run) => {
     world.fail('eu-west-1');
+    world.untilWatchersSeeDown('eu-west-1');
     await run('eu-central-1', 'failover', FAILOVER);
     world.recover('eu-west-1', 0.4);
     return run(
@@ -716,15 +720,21 @@ beforeAll(async () => {
       { approve: true },
     );
   });
-  // The eu-west-1 runbook, cut off with eu-west-1: its Verify, and its Lock at both endpoints.
+  // The eu-west-1 runbook, cut off with eu-west-1 and forced by an operator (mode failover: no
+  // watcher majority needed): its Verify, and its Lock at both endpoints.
   await drill('partition', 'eu-central-1', (world, run) => {
     world.partition(['eu-west-1'], ['eu-central-1', 'eu-west-2']);
     world.region('eu-central-1').alarms = ['meridian-prod-eu-central-1-critical-endpoint'];
-    return run('eu-west-1', 'failover', { ...FAILOVER, failedRegion: 'eu-central-1' });
+    return run('eu-west-1', 'failover', {
+      ...FAILOVER,
+      failedRegion: 'eu-central-1',
+      mode: 'failover',
+    });
   });
   // A one-region cell (us): its own lock table, no target, the lock released.
   await drill('single region', 'us-east-1', (world, run) => {
     world.fail('us-east-1', { wholly: false });
+    world.untilWatchersSeeDown('us-east-1');
     return run('us-east-1', 'failover', { cell: 'us', failedRegion: 'us-east-1', mode: 'auto' });
   });
   calls = await Promise.all(pending);

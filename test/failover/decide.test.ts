@@ -39,6 +39,24 @@ describe('verify: a quorum of independent signals', () => {
     );
   });
 
+  test('with watchers, their majority is required too: one cut path never confirms', () => {
+    const seen = (watchers: Signal) => ({
+      endpoint: 'unhealthy' as Signal,
+      route53: 'unknown' as Signal,
+      alarms: 'unhealthy' as Signal,
+      watchers,
+    });
+    expect(verify('ap-south-1', seen('unhealthy'), {}, 2, false, 0).confirmed).toBe(true);
+    // The takeover region alone sees the writer down (its probe, its own alarm): 2 of 4, no majority.
+    expect(verify('ap-south-1', seen('healthy'), {}, 2, false, 0).confirmed).toBe(false);
+    expect(verify('ap-south-1', seen('unknown'), {}, 2, false, 0).confirmed).toBe(false);
+    // The watchers' majority alone is not the quorum either.
+    expect(
+      verify('ap-south-1', { watchers: 'unhealthy', endpoint: 'healthy' }, {}, 2, true, 0)
+        .confirmed,
+    ).toBe(false);
+  });
+
   test('carries the replication lag only when it is known (0 included)', () => {
     expect(verify('r', {}, {}, 1, true, 0, 0)).toHaveProperty('replicationLagSeconds', 0);
     expect(verify('r', {}, {}, 1, true, 0)).not.toHaveProperty('replicationLagSeconds');

@@ -47,6 +47,7 @@ describe('failover drill: the synthesized state machine, executed', () => {
   test('primary down: promoted to the next eu region, traffic moved, report written', async () => {
     world = new DrillWorld(runbook('eu-central-1').config);
     world.fail('eu-west-1');
+    world.untilWatchersSeeDown('eu-west-1');
     const r = await drill('eu-central-1', { cell: 'eu', failedRegion: 'eu-west-1', mode: 'auto' });
     expect(r.error).toBeUndefined();
     expect(r.status).toBe('SUCCEEDED');
@@ -101,6 +102,7 @@ describe('failover drill: the synthesized state machine, executed', () => {
   test('two executions started together: exactly one acts, the other ends cleanly with "lock held"', async () => {
     world = new DrillWorld(runbook('eu-central-1').config);
     world.fail('eu-west-1');
+    world.untilWatchersSeeDown('eu-west-1');
     const input = { cell: 'eu', failedRegion: 'eu-west-1', mode: 'auto' };
     const [a, b] = await Promise.all([
       drill('eu-central-1', input, 'exec-a'),
@@ -115,6 +117,7 @@ describe('failover drill: the synthesized state machine, executed', () => {
   test('an expired lease: the stale execution is refused at its next mutating step', async () => {
     world = new DrillWorld(runbook('eu-central-1').config);
     world.fail('eu-west-1');
+    world.untilWatchersSeeDown('eu-west-1');
     const input = { cell: 'eu', failedRegion: 'eu-west-1', mode: 'auto' };
     let resume: () => void = () => undefined;
     const paused = new Promise<void>((r) => {
@@ -150,6 +153,7 @@ describe('failover drill: the synthesized state machine, executed', () => {
   test('target unhealthy during verify: rollback leaves routing as it was, alarm raised', async () => {
     world = new DrillWorld(runbook('eu-central-1').config);
     world.fail('eu-west-1');
+    world.untilWatchersSeeDown('eu-west-1');
     const r = await drill(
       'eu-central-1',
       { cell: 'eu', failedRegion: 'eu-west-1', mode: 'auto' },
@@ -186,6 +190,7 @@ describe('failover drill: the synthesized state machine, executed', () => {
   test('no healthy region left in the jurisdiction: manual intervention, nothing promoted', async () => {
     world = new DrillWorld(runbook('eu-central-1').config);
     world.fail('eu-west-1');
+    world.untilWatchersSeeDown('eu-west-1');
     world.region('eu-central-1').up = false;
     const r = await drill('eu-central-1', { cell: 'eu', failedRegion: 'eu-west-1', mode: 'auto' });
     expect(r.output).toMatchObject({ outcome: 'manual intervention: no healthy target' });
@@ -197,6 +202,7 @@ describe('failover drill: the synthesized state machine, executed', () => {
     world = new DrillWorld(runbook('us-east-1').config);
     // Meridian's service fails there while AWS's own services answer: the runbook can run in it.
     world.fail('us-east-1', { wholly: false });
+    world.untilWatchersSeeDown('us-east-1');
     const r = await drill('us-east-1', { cell: 'us', failedRegion: 'us-east-1', mode: 'auto' });
     expect(r.output).toMatchObject({
       outcome: 'manual intervention: no healthy target',
@@ -229,6 +235,7 @@ describe('failback drill: waits for approval; decline and timeout change nothing
   async function afterFailover() {
     world = new DrillWorld(runbook('eu-central-1').config);
     world.fail('eu-west-1');
+    world.untilWatchersSeeDown('eu-west-1');
     const r = await drill(
       'eu-central-1',
       { cell: 'eu', failedRegion: 'eu-west-1', mode: 'auto' },

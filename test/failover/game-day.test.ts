@@ -45,6 +45,7 @@ describe('game day', () => {
   test('primary dies: promotion is awaited, so traffic and the report come after the writer moved', async () => {
     world = new DrillWorld(runbook('eu-central-1').config);
     world.fail('eu-west-1');
+    world.untilWatchersSeeDown('eu-west-1');
     const start = world.now();
     const r = await drill('eu-central-1', 'eu-west-1', 'primary-dies');
     expect(r.output).toMatchObject({ outcome: 'failed over' });
@@ -69,6 +70,7 @@ describe('game day', () => {
   test('promotion slower than the lease: each wait renews it, so no second execution can take over', async () => {
     world = new DrillWorld(runbook('eu-central-1').config);
     world.fail('eu-west-1');
+    world.untilWatchersSeeDown('eu-west-1');
     let intruder: DrillResult | undefined;
     const r = await drill('eu-central-1', 'eu-west-1', 'slow-promotion', {
       // While the promotion is in flight, a second execution starts and tries to take the lock.
@@ -84,6 +86,7 @@ describe('game day', () => {
   test('stale execution resumes after another completed: its rollback is refused and changes nothing', async () => {
     world = new DrillWorld(runbook('eu-central-1').config);
     world.fail('eu-west-1');
+    world.untilWatchersSeeDown('eu-west-1');
     const atRollback = gate();
     const resume = gate();
     // A fails after promotion (its target looks unhealthy), and stalls on its way to roll back.
@@ -113,30 +116,51 @@ describe('game day', () => {
     expect(world.pools.get('pool-eu-west-1')?.enabled).toBe(false);
   });
 
-  test('partition, both sides alive, each sees the other down: only the majority side acts', async () => {
+  test('partition between the pair, both alive: a third watcher sees both up, nobody fails over', async () => {
     world = new DrillWorld(runbook('eu-central-1').config);
-    // eu-west-1 (writer) is cut off from eu-central-1 and from the lock's witness, eu-west-2.
+    // eu-west-1 (writer) is cut off from eu-central-1 and from the lock's witness, eu-west-2;
+    // us-east-1 watches both and reaches both.
     world.partition(['eu-west-1'], ['eu-central-1', 'eu-west-2']);
     world.region('eu-west-1').alarms = ['meridian-prod-eu-west-1-critical-endpoint'];
     world.region('eu-central-1').alarms = ['meridian-prod-eu-central-1-critical-endpoint'];
+    expect(world.untilWatchersSeeDown('eu-west-1', 6)).toBeUndefined();
+    const [west, central] = await Promise.all([
+      drill('eu-west-1', 'eu-central-1', 'from-west'),
+      drill('eu-central-1', 'eu-west-1', 'from-central'),
+    ]);
+    expect(central.output).toMatchObject({ outcome: 'no action' });
+    expect(west.output).toMatchObject({ outcome: 'no action' });
+    expect(String(JSON.stringify(central.output))).toContain('1 of 2 watchers see it down');
+    expect(world.calls.filter((c) => c.startsWith('rds:'))).toEqual([]);
+    expect(world.splitBrain).toBe(0);
+  });
+
+  test('the writer cut off from both its watchers: they fail it over; it cannot act', async () => {
+    world = new DrillWorld(runbook('eu-central-1').config);
+    world.partition(['eu-west-1'], ['eu-central-1', 'eu-west-2', 'us-east-1']);
+    world.region('eu-west-1').alarms = ['meridian-prod-eu-west-1-critical-endpoint'];
+    world.region('eu-central-1').alarms = ['meridian-prod-eu-central-1-critical-endpoint'];
+    expect(world.untilWatchersSeeDown('eu-west-1')).toBeDefined();
     const [west, central] = await Promise.all([
       drill('eu-west-1', 'eu-central-1', 'from-west'),
       drill('eu-central-1', 'eu-west-1', 'from-central'),
     ]);
     expect(central.output).toMatchObject({ outcome: 'failed over' });
-    // The minority side cannot take the lock (no majority of the MRSC table): it never acts.
-    expect(west.status).toBe('FAILED');
+    expect(west.output).toMatchObject({ outcome: 'no action' });
     expect(entered(west, 'Fence old region')).toBe(false);
     expect(world.calls.filter((c) => c.startsWith('rds:'))).toEqual([
       'rds:FailoverGlobalCluster AllowDataLoss=true → eu-central-1',
     ]);
+    expect(world.splitBrain).toBe(0);
   });
 
   test('rollback after the writer moved never unfences the old writer, alive but cut off: no split-brain', async () => {
     world = new DrillWorld(runbook('eu-central-1').config);
-    // eu-west-1 (writer) and eu-central-1 cannot reach each other; both still reach the witness.
-    world.partition(['eu-west-1'], ['eu-central-1']);
+    // eu-west-1 (writer) cannot reach eu-central-1 nor us-east-1 (its watchers: they see it
+    // down); both eu regions still reach the witness.
+    world.partition(['eu-west-1'], ['eu-central-1', 'us-east-1']);
     world.region('eu-west-1').alarms = ['meridian-prod-eu-west-1-critical-endpoint'];
+    world.untilWatchersSeeDown('eu-west-1');
     const r = await drill('eu-central-1', 'eu-west-1', 'rollback-after-move', {
       'Verify target': async () => {
         world.region('eu-central-1').up = false;
@@ -198,6 +222,7 @@ describe('game day', () => {
   test('stale execution paused before Record: no second report, no second "completed"', async () => {
     world = new DrillWorld(runbook('eu-central-1').config);
     world.fail('eu-west-1');
+    world.untilWatchersSeeDown('eu-west-1');
     const atRecord = gate();
     const resume = gate();
     // A fails the cell over and stalls just before writing its report, past its lease.

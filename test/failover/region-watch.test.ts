@@ -1,7 +1,8 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { DETECTION, WATCH_NAMESPACE } from '../../lambda/shared/failover/watch';
-import { regionDownRule, regionWatchPlan, watchedBy } from '../../lib/failover/region-watch';
+import { regionDownRule, regionWatchPlan } from '../../lib/failover/region-watch';
 import { runnerRegion } from '../../lib/failover/runner';
+import { watchedBy, watchersOf } from '../../lib/failover/watchers';
 import { Naming } from '../../lib/naming';
 import { buildApp } from '../support/app';
 import { copyRegions, EIGHT_REGIONS, edit, load, MINIMAL } from '../support/fixture';
@@ -26,26 +27,45 @@ const sid = (statements: { Sid?: string }[], name: string) =>
   statements.find((s) => s.Sid === name);
 
 describe('who watches whom', () => {
-  test('each region is watched by the region that would take over from it, never by itself', () => {
-    const eight = load(EIGHT_REGIONS);
-    const pairs = eight.regions.flatMap((o) => watchedBy(eight, o.id).map((p) => `${p} ← ${o.id}`));
-    expect(pairs.sort()).toEqual([
-      'ap-south-1 ← ap-south-2',
-      'ap-south-2 ← ap-south-1',
-      'eu-central-1 ← eu-west-1',
-      'eu-west-1 ← eu-central-1',
-      'us-east-1 ← us-west-2',
-      'us-west-2 ← us-east-1',
-    ]);
-    for (const o of eight.regions)
-      for (const p of watchedBy(eight, o.id)) expect(runnerRegion(eight, p)).toBe(o.id);
-    // A cell of one region has no one to watch it (and no region to fail over to).
-    expect(
-      eight.regions.filter((r) => watchedBy(eight, r.id).length === 0).map((r) => r.id),
-    ).toEqual(['ap-southeast-1', 'me-central-1']);
+  const eight = load(EIGHT_REGIONS);
+
+  test('every region is watched by three others, the takeover region first, never by itself', () => {
+    const of = Object.fromEntries(eight.regions.map((r) => [r.id, watchersOf(eight, r.id)]));
+    expect(of).toEqual({
+      'ap-south-1': ['ap-south-2', 'ap-southeast-1', 'eu-central-1'],
+      'ap-south-2': ['ap-south-1', 'ap-southeast-1', 'eu-central-1'],
+      'ap-southeast-1': ['eu-central-1', 'eu-west-1', 'me-central-1'],
+      'eu-central-1': ['eu-west-1', 'me-central-1', 'us-east-1'],
+      'eu-west-1': ['eu-central-1', 'me-central-1', 'us-east-1'],
+      'me-central-1': ['us-east-1', 'us-west-2', 'ap-south-1'],
+      'us-east-1': ['us-west-2', 'ap-south-1', 'ap-south-2'],
+      'us-west-2': ['us-east-1', 'ap-south-1', 'ap-south-2'],
+    });
+    for (const r of eight.regions) {
+      const watchers = watchersOf(eight, r.id);
+      expect(new Set(watchers).size).toBe(3);
+      expect(watchers).not.toContain(r.id);
+      // A region alone in its cell is watched too: its outage pages.
+      if (runnerRegion(eight, r.id) !== r.id) expect(watchers[0]).toBe(runnerRegion(eight, r.id));
+      for (const w of watchers) expect(watchedBy(eight, w)).toContain(r.id);
+    }
   });
 
-  test('the plan: health URLs, the control probe, the cell’s start settings (approve, 30 min by default)', () => {
+  test('the India cut-off: the takeover region is one vote of three, the others see the writer', () => {
+    const watchers = watchersOf(eight, 'ap-south-1');
+    expect(watchers).toContain('ap-south-2');
+    expect(watchers.filter((w) => w !== 'ap-south-2')).toHaveLength(2);
+  });
+
+  test('fewer regions than watchers: every other region watches', () => {
+    expect(config.regions.map((r) => [r.id, watchersOf(config, r.id)])).toEqual([
+      ['eu-central-1', ['eu-west-1', 'us-east-1']],
+      ['eu-west-1', ['eu-central-1', 'us-east-1']],
+      ['us-east-1', ['eu-central-1', 'eu-west-1']],
+    ]);
+  });
+
+  test('the plan: health URLs, the control probe, the vote store, the cell’s start settings', () => {
     expect(regionWatchPlan(config, 'eu-central-1')).toEqual({
       region: 'eu-central-1',
       cell: 'eu',
@@ -54,7 +74,30 @@ describe('who watches whom', () => {
         {
           region: 'eu-west-1',
           healthUrl: 'https://eu-west-1.example.com/health',
+          runner: 'eu-central-1',
           startCommand: expect.stringContaining('--region eu-central-1 '),
+          votes: {
+            store: {
+              table: 'meridian-prod-eu-runbook-lock',
+              endpoints: ['eu-central-1', 'eu-west-1'],
+            },
+            account: '111111111111',
+            watchers: ['eu-central-1', 'us-east-1'],
+          },
+        },
+        {
+          region: 'us-east-1',
+          healthUrl: 'https://us-east-1.example.com/health',
+          runner: 'us-east-1',
+          votes: {
+            // us-east-1 is alone in its cell: its lock (and the votes) live in the EU set.
+            store: {
+              table: 'meridian-prod-us-runbook-lock',
+              endpoints: ['eu-central-1', 'eu-west-1'],
+            },
+            account: '111111111111',
+            watchers: ['eu-central-1', 'eu-west-1'],
+          },
         },
       ],
       start: 'approve',
@@ -68,7 +111,10 @@ describe('who watches whom', () => {
       'name: EU\n    failover: {start: auto, minMinutesBetweenStarts: 10}\n',
     );
     expect(regionWatchPlan(load(dir), 'eu-west-1')).toMatchObject({
-      watched: [expect.objectContaining({ region: 'eu-central-1' })],
+      watched: [
+        expect.objectContaining({ region: 'eu-central-1', runner: 'eu-west-1' }),
+        expect.objectContaining({ region: 'us-east-1', runner: 'us-east-1' }),
+      ],
       start: 'auto',
       minMinutesBetweenStarts: 10,
     });
@@ -81,16 +127,19 @@ describe.each([
 ])('%s watched from %s', (watched, runner) => {
   const t = () => built.template(runner);
 
-  test('only the runner region has its signal alarms and its composite; none in the region itself', () => {
-    const signals = [
+  test('every watcher has its signal, majority and composite alarms; the region itself none', () => {
+    const names = [
       naming.criticalAlarm(watched, 'checkers'),
       naming.criticalAlarm(watched, 'endpoint'),
+      naming.criticalAlarm(watched, 'watchers'),
     ];
     const where = (name: string) =>
       config.regions
         .map((r) => r.id)
         .filter((r) => alarmsNamed(built.template(r), name).length > 0);
-    for (const name of signals) expect(where(name)).toEqual([runner]);
+    const watchers = watchersOf(config, watched).sort();
+    expect(watchers).toContain(runner);
+    for (const name of names) expect(where(name)).toEqual(watchers);
     expect(
       config.regions
         .map((r) => r.id)
@@ -99,7 +148,23 @@ describe.each([
             (c) => c.Properties.AlarmName === naming.regionDownAlarm(watched),
           ),
         ),
-    ).toEqual([runner]);
+    ).toEqual(watchers);
+  });
+
+  test('the majority alarm: WatchersDown at least a majority of the watchers, one datapoint of 10 s, missing stays missing', () => {
+    for (const region of watchersOf(config, watched))
+      built.template(region).hasResourceProperties('AWS::CloudWatch::Alarm', {
+        AlarmName: naming.criticalAlarm(watched, 'watchers'),
+        Namespace: WATCH_NAMESPACE,
+        MetricName: 'WatchersDown',
+        Dimensions: [{ Name: 'Region', Value: watched }],
+        Statistic: 'Maximum',
+        Period: DETECTION.probeSeconds,
+        EvaluationPeriods: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        Threshold: 2,
+        TreatMissingData: 'missing',
+      });
   });
 
   test('the signals: high-resolution, 3 of 3 datapoints of 10 s, missing data stays missing', () => {
@@ -123,14 +188,12 @@ describe.each([
     expect([DETECTION.probeSeconds, DETECTION.datapoints]).toEqual([10, 3]);
   });
 
-  test('the composite: the exact rule, paging the critical topic with the command that starts the runbook', () => {
+  test('the composite: a majority of watchers, paging the critical topic with the command that starts the runbook', () => {
     const [down, ...more] = composites(t()).filter(
       (c) => c.Properties.AlarmName === naming.regionDownAlarm(watched),
     );
     expect(more).toEqual([]);
-    expect(down?.Properties.AlarmRule).toBe(
-      `ALARM("meridian-prod-${watched}-critical-endpoint") AND NOT OK("meridian-prod-${watched}-critical-checkers")`,
-    );
+    expect(down?.Properties.AlarmRule).toBe(`ALARM("meridian-prod-${watched}-critical-watchers")`);
     expect(down?.Properties.AlarmRule).toBe(regionDownRule(naming, watched));
     const critical = Object.keys(
       t().findResources('AWS::SNS::Topic', {
@@ -139,15 +202,11 @@ describe.each([
     );
     expect(down?.Properties.AlarmActions).toEqual([{ Ref: critical[0] }]);
     expect(down?.Properties.OKActions).toEqual([{ Ref: critical[0] }]);
-    // Created after the alarms its rule names (by name, so CloudFormation must be told).
+    // Created after the alarm its rule names (by name, so CloudFormation must be told).
     expect(down?.DependsOn).toEqual(
-      expect.arrayContaining(
-        Object.entries(t().findResources('AWS::CloudWatch::Alarm'))
-          .filter(([, a]) =>
-            String(a.Properties.AlarmName).startsWith(naming.criticalAlarmPrefix(watched)),
-          )
-          .map(([id]) => id),
-      ),
+      Object.entries(t().findResources('AWS::CloudWatch::Alarm'))
+        .filter(([, a]) => a.Properties.AlarmName === naming.criticalAlarm(watched, 'watchers'))
+        .map(([id]) => id),
     );
     const description = String(down?.Properties.AlarmDescription);
     expect(description).toContain(
@@ -155,6 +214,14 @@ describe.each([
     );
     expect(description).toContain('failover.start: approve');
     expect(description.length).toBeLessThanOrEqual(1024);
+    // A watcher outside the cell pages too, and says where the runbook runs.
+    const other = watchersOf(config, watched).find((w) => w !== runner) as string;
+    const elsewhere = composites(built.template(other)).find(
+      (c) => c.Properties.AlarmName === naming.regionDownAlarm(watched),
+    );
+    expect(String(elsewhere?.Properties.AlarmDescription)).toContain(
+      `The runbook runs in ${runner}`,
+    );
   });
 });
 
@@ -175,7 +242,22 @@ describe('in the runner region', () => {
     expect(watch?.Properties.Environment.Variables).toMatchObject({
       MERIDIAN_REGION: 'eu-central-1',
       MERIDIAN_CONTROL_URL: 'https://eu-central-1.example.com/health',
-      MERIDIAN_WATCHED: JSON.stringify({ 'eu-west-1': 'https://eu-west-1.example.com/health' }),
+      MERIDIAN_WATCHED: JSON.stringify({
+        'eu-west-1': 'https://eu-west-1.example.com/health',
+        'us-east-1': 'https://us-east-1.example.com/health',
+      }),
+      MERIDIAN_VOTES: JSON.stringify({
+        'eu-west-1': {
+          table: 'meridian-prod-eu-runbook-lock',
+          endpoints: ['eu-central-1', 'eu-west-1'],
+          watchers: ['eu-central-1', 'us-east-1'],
+        },
+        'us-east-1': {
+          table: 'meridian-prod-us-runbook-lock',
+          endpoints: ['eu-central-1', 'eu-west-1'],
+          watchers: ['eu-central-1', 'eu-west-1'],
+        },
+      }),
     });
     t().hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(1 minute)',
@@ -259,6 +341,13 @@ describe('in the runner region', () => {
       Resource: '*',
       Condition: { StringEquals: { 'cloudwatch:namespace': 'Meridian/Watch' } },
     });
+    // Votes: the watched regions' cell lock tables, at the endpoints this region calls only.
+    expect(sid(statements, 'Votes')).toMatchObject({
+      Action: ['dynamodb:GetItem', 'dynamodb:UpdateItem'],
+    });
+    expect(JSON.stringify((sid(statements, 'Votes') as { Resource?: unknown })?.Resource)).toMatch(
+      /^\[(\{"Fn::Join":\["",\["arn:",\{"Ref":"AWS::Partition"\},":dynamodb:eu-(central|west)-1:111111111111:table\/meridian-prod-(eu|us)-runbook-lock"\]\]\},?){4}\]$/,
+    );
     const actions = statements.flatMap((s: { Action: string | string[] }) => [s.Action].flat());
     expect(
       actions.filter((a: string) =>
@@ -286,12 +375,30 @@ describe('in the runner region', () => {
   });
 });
 
-test('a region no one would take over from has no watch at all', () => {
-  const t = built.template('us-east-1');
-  expect(composites(t)).toEqual([]);
+test('a region alone in its cell is watched and pages, and no trigger acts for it', () => {
+  for (const region of watchersOf(config, 'us-east-1')) {
+    const t = built.template(region);
+    const down = composites(t).find(
+      (c) => c.Properties.AlarmName === naming.regionDownAlarm('us-east-1'),
+    );
+    expect(String(down?.Properties.AlarmDescription)).toContain(
+      'us-east-1 is alone in its cell: there is no region to fail over to',
+    );
+    for (const [, rule] of Object.entries(t.findResources('AWS::Events::Rule')))
+      expect(JSON.stringify(rule.Properties.EventPattern ?? {})).not.toContain(
+        'us-east-1-region-down',
+      );
+  }
+  // us-east-1 watches the others, and takes over from no one: no trigger there.
+  const us = built.template('us-east-1');
   expect(
-    Object.values(t.findResources('AWS::Lambda::Function')).map(
+    Object.values(us.findResources('AWS::Lambda::Function')).map(
       (f) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME,
     ),
-  ).not.toEqual(expect.arrayContaining(['failover-watch']));
+  ).toEqual(expect.arrayContaining(['failover-watch']));
+  expect(
+    Object.values(us.findResources('AWS::Lambda::Function')).map(
+      (f) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME,
+    ),
+  ).not.toContain('failover-trigger');
 });

@@ -6,7 +6,7 @@
  */
 import { pageSeconds, runScenario, SCENARIOS } from '../../lib/failover/drill/scenarios';
 import { loadHandler, minimalRunbooks } from '../support/drill';
-import { load as loadConfig, MINIMAL } from '../support/fixture';
+import { EIGHT_REGIONS, load as loadConfig, MINIMAL } from '../support/fixture';
 
 const config = loadConfig(MINIMAL);
 const runbooks = minimalRunbooks();
@@ -19,13 +19,27 @@ test('the scenarios are the ones the README lists', () => {
     'stale-execution',
     'slow-promotion',
     'failover-failback',
+    'takeover-cut-off',
     'no-target',
   ]);
 });
 
-test('detection pages within 45 s of a failure (modelled from the watch and alarm constants)', () => {
+test('detection pages within 45 s of a failure: the worst case, and as measured in the world', async () => {
   expect(pageSeconds()).toBeLessThanOrEqual(45);
+  const r = await run('primary-dies');
+  expect(r.pageSeconds).toBeGreaterThan(0);
+  expect(r.pageSeconds).toBeLessThanOrEqual(pageSeconds());
 });
+
+test('the India cut-off on the shipped shape (eight-region fixture): ap-south-2 alone sees ap-south-1 down', async () => {
+  const eight = loadConfig(EIGHT_REGIONS);
+  const r = await runScenario(eight, 'takeover-cut-off', { load: loadHandler });
+  expect(r.pageSeconds).toBeUndefined();
+  expect(r.outcomes).toEqual({ 'takeover-cut-off': 'no action' });
+  expect(r.changes).toEqual([]);
+  expect(r.acceptingWrites).toEqual(['ap-south-1']);
+  expect(r.splitBrain).toBe(0);
+}, 120_000);
 
 test('primary dies: paged, promoted, writes accepted in the target within 150 s, no split-brain', async () => {
   const r = await run('primary-dies');
@@ -37,10 +51,11 @@ test('primary dies: paged, promoted, writes accepted in the target within 150 s,
   expect(r.splitBrain).toBe(0);
 });
 
-test('partition: the majority side fails over, the minority side cannot act, no split-brain', async () => {
+test('partition: the writer cut off from every other region; its watchers fail it over, it does not act, no split-brain', async () => {
   const r = await run('partition');
   expect(r.outcomes['from-peer']).toBe('failed over');
-  expect(r.outcomes['from-writer']).toMatch(/^FAILED/);
+  // The cut-off side reads no votes: no majority sees its peer down, so it does not even try.
+  expect(r.outcomes['from-writer']).toBe('no action');
   expect(r.changes.filter((c) => c.startsWith('rds:'))).toEqual([
     'rds:FailoverGlobalCluster AllowDataLoss=true → eu-central-1',
   ]);
@@ -74,4 +89,13 @@ test('no healthy target: manual intervention, nothing promoted, no RTO to report
   expect(r.outcomes).toEqual({ 'no-target': 'manual intervention: no healthy target' });
   expect(r.changes).toEqual([]);
   expect(r.writesAcceptedSeconds).toBeUndefined();
+});
+
+test('the India cut-off: the takeover region alone sees the writer down; no page, no failover, the writer keeps writing', async () => {
+  const r = await run('takeover-cut-off');
+  expect(r.pageSeconds).toBeUndefined();
+  expect(r.outcomes).toEqual({ 'takeover-cut-off': 'no action' });
+  expect(r.changes).toEqual([]);
+  expect(r.acceptingWrites).toEqual(['eu-west-1']);
+  expect(r.splitBrain).toBe(0);
 });

@@ -3,6 +3,7 @@ import {
   type MetricDatum,
   PutMetricDataCommand,
 } from '@aws-sdk/client-cloudwatch';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   GetHealthCheckStatusCommand,
   type HealthCheck,
@@ -12,6 +13,7 @@ import {
 } from '@aws-sdk/client-route-53';
 import { mockClient } from 'aws-sdk-client-mock';
 import { sampleBodies } from '../../lambda/health/report';
+import { castVote } from '../../lambda/shared/failover/votes';
 import {
   DETECTION,
   LONGEST_RUN_MS,
@@ -20,6 +22,7 @@ import {
   type WatchConfig,
   watch,
 } from '../../lambda/shared/failover/watch';
+import { FakeDynamoDb } from '../../lib/failover/drill/fake-dynamodb';
 
 const T0 = Date.UTC(2025, 5, 1, 12, 0, 0);
 const CONFIG: WatchConfig = {
@@ -343,5 +346,66 @@ describe('the handler', () => {
       rounds: 1,
       published: 2,
     });
+  });
+});
+
+describe('the watch votes: its view goes into the strongly consistent store, the count comes out', () => {
+  const VOTED: WatchConfig = {
+    ...CONFIG,
+    votes: {
+      'eu-west-1': {
+        table: 'meridian-prod-eu-runbook-lock',
+        endpoints: ['eu-central-1', 'eu-west-1'],
+        watchers: ['eu-central-1', 'me-central-1', 'us-east-1'],
+      },
+    },
+  };
+  let fake: FakeDynamoDb;
+  beforeEach(() => {
+    fake = new FakeDynamoDb();
+    route53Answers(['Failure: Connection timed out']);
+  });
+  afterEach(() => fake.restore());
+  const dynamodb = (r: string) => new DynamoDBClient({ region: r });
+  /** One minute of the voting watch while eu-west-1 times out; `control` is this region's view out. */
+  const voting = (control: Answer = healthy, store: WatchClients['dynamodb'] = dynamodb) => {
+    const w = world({
+      [CONFIG.controlUrl]: control,
+      [CONFIG.watched['eu-west-1'] as string]: 'timeout',
+    });
+    return watch(VOTED, { ...w.clients, dynamodb: store }, new Map(), w.deadline);
+  };
+
+  test('alone, it never makes a majority: WatchersDown 0, 1 … but the alarm needs 2', async () => {
+    const rounds = await voting();
+    // Its own vote counts from its second round on (VOTE.streak), and it is one of three.
+    expect(values('WatchersDown')).toEqual([0, 1, 1, 1, 1, 1]);
+    expect(rounds[5]?.seen[0]?.detail.votes).toBe('1 of 3 watchers say down (majority 2), 0 up');
+  });
+
+  test('with a second watcher seeing it down, the count reaches the majority', async () => {
+    const store = VOTED.votes?.['eu-west-1'];
+    if (!store) throw new Error('fixture');
+    await castVote(store, dynamodb, 'eu-west-1', 'us-east-1', true, T0 - 15_000);
+    await castVote(store, dynamodb, 'eu-west-1', 'us-east-1', true, T0 - 5_000);
+    await voting();
+    // us-east-1's votes go stale after VOTE.freshMs: the count falls back to this watcher's alone.
+    expect(values('WatchersDown')).toEqual([1, 2, 2, 1, 1, 1]);
+  });
+
+  test('a watcher that cannot see out casts no vote and publishes no count', async () => {
+    await voting('timeout');
+    expect(values('WatchersDown')).toEqual(Array(6).fill(undefined));
+    expect(fake.table('meridian-prod-eu-runbook-lock').size).toBe(0);
+  });
+
+  test('a store that does not answer: no count (missing, never down), the reason in the round', async () => {
+    const rounds = await voting(healthy, () => {
+      throw Object.assign(new Error('connect ETIMEDOUT'), { name: 'TimeoutError' });
+    });
+    expect(values('WatchersDown')).toEqual(Array(6).fill(undefined));
+    expect(rounds[0]?.seen[0]?.detail.votes).toBe(
+      'vote store meridian-prod-eu-runbook-lock: TimeoutError',
+    );
   });
 });

@@ -54,6 +54,12 @@ export interface RunbookConfig {
    */
   readonly criticalAlarmHosts: Readonly<Record<string, readonly string[]>>;
   readonly leaseSeconds: number;
+  /**
+   * Per cell region, the regions watching it (lib/failover/watchers.ts): Verify counts their
+   * votes, kept in this cell's lock table (lambda/shared/failover/votes.ts).
+   * @default - no watchers: the failure is judged on the other signals alone
+   */
+  readonly watchers?: Readonly<Record<string, readonly string[]>>;
   readonly maxSwitchoverLagSeconds: number;
   readonly cloudflare: { readonly accountId: string; readonly tokenSecretArn: string };
   /**

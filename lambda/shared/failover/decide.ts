@@ -37,7 +37,10 @@ export function verify(
     details,
     unhealthy,
     quorum,
-    confirmed: unhealthy >= quorum,
+    // With watchers, their majority is required as well: the other signals may all come down one
+    // cut path (this region's probe, its view of the alarms), the votes cannot.
+    confirmed:
+      unhealthy >= quorum && (signals.watchers === undefined || signals.watchers === 'unhealthy'),
     writerReachable,
     ...(replicationLagSeconds !== undefined ? { replicationLagSeconds } : {}),
     at,

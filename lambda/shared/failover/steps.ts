@@ -45,6 +45,7 @@ import { type Acquired, acquire, FencedError, fence, type Lease, release } from 
 import { type RegionState, regionState, setRegionState } from './region-state';
 import { checkersOf, healthCheckOf } from './route53-health';
 import { domainEndpoint, SEARCH_CALL_TIMEOUT_MS, stopFollowing } from './search';
+import { readVotes, tally } from './votes';
 
 export interface Clients {
   readonly route53: Route53Client;
@@ -236,6 +237,25 @@ export async function verifyFailure(
         : failed.length > 0
           ? `no critical alarm readable (${failed.join('; ')})`
           : 'no critical alarm';
+  // The watchers' votes, from the lock table: the majority every watcher counts (votes.ts).
+  const watchers = c.watchers?.[region] ?? [];
+  if (watchers.length > 0) {
+    try {
+      const votes = await readVotes(
+        { table: c.lockTable, endpoints: c.lockRegions },
+        (r) => k.dynamodb(r),
+        region,
+        watchers,
+      );
+      const t = tally(watchers, votes, k.now());
+      signals.watchers =
+        t.verdict === 'down' ? 'unhealthy' : t.verdict === 'up' ? 'healthy' : 'unknown';
+      details.watchers = `${t.down.length} of ${t.watchers} watchers see it down, ${t.up.length} up (majority ${t.quorum}: ${watchers.join(', ')})`;
+    } catch (err) {
+      signals.watchers = 'unknown';
+      details.watchers = `votes unreadable: ${(err as Error).name}`;
+    }
+  }
   const writer = checkOk(endpoint.body, 'aurora-writer') === true;
   return verify(region, signals, details, c.quorum, writer, k.now());
 }

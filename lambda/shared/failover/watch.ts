@@ -12,10 +12,12 @@ import {
   type MetricDatum,
   PutMetricDataCommand,
 } from '@aws-sdk/client-cloudwatch';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { Route53Client } from '@aws-sdk/client-route-53';
 import { HEALTHY_MARKER, parseHealthBody } from '../../health/report';
 import { EnvReader, REGION_ID } from '../env';
 import { checkersOf, healthCheckOf } from './route53-health';
+import { castVote, readVotes, type Tally, tally, type VoteStore } from './votes';
 
 /**
  * How fast a region is seen down: the watch and its alarms are built from these, and the offline
@@ -51,6 +53,11 @@ export const WATCH_METRICS = {
   endpoint: 'EndpointHealthy',
   /** Fraction of Route 53's checkers whose last observation is Success (0 to 1). */
   checkers: 'CheckersHealthy',
+  /**
+   * How many of the region's watchers' fresh votes say it is down (votes.ts tally), read from the
+   * strongly consistent store after this watcher voted; none when the store gave no answer.
+   */
+  watchersDown: 'WatchersDown',
 } as const;
 
 /** A round's longest run: its probes, then one PutMetricData call. */
@@ -70,6 +77,11 @@ export interface WatchConfig {
   readonly controlUrl: string;
   /** The watched regions' health URLs (`https://<region>.<zone><healthPath>`), by region id. */
   readonly watched: Readonly<Record<string, string>>;
+  /**
+   * Per watched region: where its watchers' votes are kept and who they are (this region among
+   * them). A region without an entry gets no vote (and no WatchersDown datapoint).
+   */
+  readonly votes?: Readonly<Record<string, VoteStore & { readonly watchers: readonly string[] }>>;
 }
 
 export interface WatchClients {
@@ -77,6 +89,8 @@ export interface WatchClients {
   readonly route53: Route53Client;
   /** CloudWatch in this region. */
   readonly cloudwatch: CloudWatchClient;
+  /** DynamoDB at a lock endpoint (the vote stores). @default - no votes are cast or counted */
+  readonly dynamodb?: (region: string) => DynamoDBClient;
   readonly fetch: typeof fetch;
   now(): number;
   sleep(ms: number): Promise<void>;
@@ -91,7 +105,13 @@ export interface Seen {
   readonly endpoint?: boolean;
   /** Fraction of checkers reporting Success; undefined when Route 53's API gave no answer. */
   readonly checkers?: number;
-  readonly detail: { readonly endpoint: string; readonly checkers: string };
+  /** The watchers' tally after this one voted; undefined when the store gave no answer. */
+  readonly tally?: Tally;
+  readonly detail: {
+    readonly endpoint: string;
+    readonly checkers: string;
+    readonly votes?: string;
+  };
 }
 
 export interface Round {
@@ -177,7 +197,36 @@ export function datapointsOf(seen: readonly Seen[]): MetricDatum[] {
     ...(s.checkers === undefined
       ? []
       : [datum(WATCH_METRICS.checkers, s.region, s.at, s.checkers)]),
+    ...(s.tally === undefined
+      ? []
+      : [datum(WATCH_METRICS.watchersDown, s.region, s.at, s.tally.down.length)]),
   ]);
+}
+
+/**
+ * Casts this watcher's vote about `region` for the round and counts every watcher's, strongly
+ * consistently. Undefined when the region has no vote store (or no client is wired); a store that
+ * does not answer gives no tally, which the majority alarm treats as missing, never as down.
+ */
+async function voteAndCount(
+  c: WatchConfig,
+  k: WatchClients,
+  region: string,
+  sawDown: boolean,
+  at: number,
+): Promise<{ tally?: Tally; detail: string } | undefined> {
+  const store = c.votes?.[region];
+  if (!store || !k.dynamodb) return undefined;
+  try {
+    await castVote(store, k.dynamodb, region, c.region, sawDown, at);
+    const t = tally(store.watchers, await readVotes(store, k.dynamodb, region, store.watchers), at);
+    return {
+      tally: t,
+      detail: `${t.down.length} of ${t.watchers} watchers say down (majority ${t.quorum}), ${t.up.length} up`,
+    };
+  } catch (err) {
+    return { detail: `vote store ${store.table}: ${(err as Error).name}` };
+  }
 }
 
 /** One round: every watched region probed in parallel (with the control), then one PutMetricData. */
@@ -198,16 +247,26 @@ export async function watchRound(
     }),
   );
   const sighted = (await control).answered;
-  const seen: Seen[] = observed.map(({ region, endpoint, checkers }) => ({
-    region,
-    at,
-    ...(sighted ? { endpoint: endpoint.healthy } : {}),
-    ...(checkers.fraction === undefined ? {} : { checkers: checkers.fraction }),
-    detail: {
-      endpoint: sighted ? endpoint.detail : `not counted: ${c.region} cannot see out`,
-      checkers: checkers.detail,
-    },
-  }));
+  const seen: Seen[] = await Promise.all(
+    observed.map(async ({ region, endpoint, checkers }) => {
+      // Down for this round: the endpoint failed and Route 53's checkers do not say it is up.
+      const sawDown =
+        !endpoint.healthy && !((checkers.fraction ?? 0) >= DETECTION.checkersHealthyBelow);
+      const counted = sighted ? await voteAndCount(c, k, region, sawDown, at) : undefined;
+      return {
+        region,
+        at,
+        ...(sighted ? { endpoint: endpoint.healthy } : {}),
+        ...(checkers.fraction === undefined ? {} : { checkers: checkers.fraction }),
+        ...(counted?.tally ? { tally: counted.tally } : {}),
+        detail: {
+          endpoint: sighted ? endpoint.detail : `not counted: ${c.region} cannot see out`,
+          checkers: checkers.detail,
+          ...(counted ? { votes: counted.detail } : {}),
+        },
+      };
+    }),
+  );
   const published = datapointsOf(seen);
   if (published.length === 0) return { at, seen, published };
   try {
@@ -261,6 +320,38 @@ export function readWatchConfig(env: Readonly<Record<string, string | undefined>
     r.problems.push(
       `MERIDIAN_WATCHED: got regions ${JSON.stringify(keys)}; expected at least one, each an AWS region id`,
     );
+  const votes = readVoteStores(env.MERIDIAN_VOTES, r);
   r.check('failover-watch');
-  return { region, controlUrl, watched };
+  return { region, controlUrl, watched, ...(votes ? { votes } : {}) };
+}
+
+const TABLE_NAME = /^[A-Za-z0-9_.-]{3,255}$/;
+
+/** MERIDIAN_VOTES: watched region → { table, endpoints, watchers }; optional (no votes cast). */
+function readVoteStores(raw: string | undefined, r: EnvReader): WatchConfig['votes'] {
+  if (raw === undefined || raw === '') return undefined;
+  const isRegions = (x: unknown): x is string[] =>
+    Array.isArray(x) && x.length > 0 && x.every((e) => typeof e === 'string' && REGION_ID.test(e));
+  try {
+    const v = JSON.parse(raw) as Record<string, Record<string, unknown>>;
+    const entries = v && typeof v === 'object' && !Array.isArray(v) ? Object.entries(v) : [];
+    if (
+      entries.length > 0 &&
+      entries.every(
+        ([region, e]) =>
+          REGION_ID.test(region) &&
+          typeof e?.table === 'string' &&
+          TABLE_NAME.test(e.table) &&
+          isRegions(e.endpoints) &&
+          isRegions(e.watchers),
+      )
+    )
+      return v as unknown as WatchConfig['votes'];
+  } catch {
+    // reported below
+  }
+  r.problems.push(
+    `MERIDIAN_VOTES: got ${JSON.stringify(raw)}; expected a JSON object of region id → {"table", "endpoints": [region ids], "watchers": [region ids]}`,
+  );
+  return undefined;
 }

@@ -37,6 +37,9 @@ import {
   renderReport,
 } from '../../../lambda/health/report';
 import type { RunbookConfig } from '../../../lambda/shared/failover/config';
+import { tally, VOTE } from '../../../lambda/shared/failover/votes';
+import { DETECTION } from '../../../lambda/shared/failover/watch';
+import { lockEndpointsFor } from '../lock-plan';
 import { drillContext } from './context';
 import { FakeDynamoDb, unreachable } from './fake-dynamodb';
 import { FakeOpenSearch } from './fake-opensearch';
@@ -94,6 +97,7 @@ export class DrillWorld {
 
   constructor(readonly config: RunbookConfig) {
     this.t = this.realNow();
+    this.startedAt = this.t;
     const cell = config.cell;
     const plan = config.lock;
     this.ddb = new FakeDynamoDb({
@@ -150,6 +154,9 @@ export class DrillWorld {
     this.search.runAutoFollow();
   }
 
+  /** When the world began (the watchers' rounds count from it). */
+  private readonly startedAt: number;
+
   /** The virtual time (epoch ms). */
   now(): number {
     return this.t;
@@ -159,8 +166,54 @@ export class DrillWorld {
   advance(ms: number): void {
     this.sample();
     this.t += ms;
+    this.watchUntil(this.t);
     this.settle();
     this.sample();
+  }
+
+  /**
+   * When each watcher's next round is due, by `watched|watcher`. Watch functions start once a minute
+   * wherever EventBridge runs them, so their rounds are out of phase: the k-th of n watchers of a
+   * region runs k/n of a period after the first (evenly spread, so a majority forms as late as it
+   * plausibly could, never all in the same instant).
+   */
+  private readonly nextRounds = new Map<string, number>();
+
+  private watchUntil(until: number): void {
+    const period = DETECTION.probeSeconds * 1000;
+    for (const [p, watchers] of Object.entries(this.config.watchers ?? {}))
+      watchers.forEach((w, k) => {
+        const id = `${p}|${w}`;
+        let due = this.nextRounds.get(id) ?? this.startedAt + (k * period) / watchers.length;
+        for (; due <= until; due += period) this.watchRound(p, w, due);
+        this.nextRounds.set(id, due);
+      });
+  }
+
+  /**
+   * One round of `watcher`'s watch function about `p`: unless the watcher is down, it sees `p` down
+   * when its service does not answer or cannot be reached from the watcher, and writes its vote
+   * (lambda/shared/failover/votes.ts castVote: the streak grows while the previous vote is fresh)
+   * into the lock table through the first of its endpoints that gives it a consistent answer. A
+   * watcher that reaches no endpoint casts nothing; its old vote goes stale and is not counted.
+   */
+  private watchRound(p: string, w: string, at: number): void {
+    if (this.down.has(w)) return;
+    if (!lockEndpointsFor(this.config.lock, w).some((e) => this.ddb.serves(w, e))) return;
+    const table = this.ddb.table(this.config.lockTable);
+    const sawDown = !this.region(p).up || !this.reachable(w, p);
+    const key = { pk: { S: `vote#${p}#${w}` } };
+    const previous = table.get(JSON.stringify(key));
+    const previousAt = Number(previous?.at?.N);
+    const carried =
+      Number.isFinite(previousAt) && at - previousAt <= VOTE.freshMs
+        ? Number(previous?.streak?.N)
+        : 0;
+    table.set(JSON.stringify(key), {
+      ...key,
+      at: { N: String(at) },
+      streak: { N: String(sawDown ? carried + 1 : 0) },
+    });
   }
 
   /** When each region became the Aurora writer (epoch ms on the virtual clock). */
@@ -200,6 +253,8 @@ export class DrillWorld {
    * Route 53 checkers see it fail, and the region that watches it raises its critical alarm.
    */
   fail(region: string, how: { readonly wholly?: boolean } = {}): void {
+    // Rounds due at this instant probed before the failure.
+    this.watchUntil(this.t);
     const r = this.region(region);
     r.up = false;
     r.writer = false;
@@ -209,6 +264,40 @@ export class DrillWorld {
       this.search.fail(region, 'timeout');
     }
     r.alarms = [`${this.config.prefix}-${region}-critical-endpoint`];
+  }
+
+  /**
+   * Runs the clock on, watch round by watch round (any watcher's), until a majority of `region`'s
+   * watchers have voted it down (as the majority alarm and Verify count them), at most `maxRounds`
+   * rounds; returns the milliseconds that took, or undefined when no majority formed (the region
+   * stays "up" for everyone but its minority of watchers).
+   */
+  untilWatchersSeeDown(region: string, maxRounds = 30): number | undefined {
+    const start = this.t;
+    const watchers = this.config.watchers?.[region] ?? [];
+    const table = this.ddb.table(this.config.lockTable);
+    for (let i = 0; i <= maxRounds; i++) {
+      const votes = watchers.flatMap((w) => {
+        const item = table.get(JSON.stringify({ pk: { S: `vote#${region}#${w}` } }));
+        return item ? [{ watcher: w, at: Number(item.at?.N), streak: Number(item.streak?.N) }] : [];
+      });
+      if (tally(watchers, votes, this.t).verdict === 'down') return this.t - start;
+      if (i < maxRounds) this.advance(this.nextDueRound() - this.t);
+    }
+    return undefined;
+  }
+
+  /** When `watcher`'s next round about `watched` is due (epoch ms on the virtual clock). */
+  nextRoundOf(watched: string, watcher: string): number {
+    this.watchUntil(this.t);
+    return this.nextRounds.get(`${watched}|${watcher}`) ?? this.t;
+  }
+
+  /** The earliest round due of any watcher (the clock's next watch event). */
+  private nextDueRound(): number {
+    this.watchUntil(this.t);
+    const period = DETECTION.probeSeconds * 1000;
+    return Math.min(this.t + period, ...this.nextRounds.values());
   }
 
   /** A failed region comes back: it answers again, as a secondary that has caught up. */
