@@ -12,6 +12,7 @@ import { modelledRto } from '../lambda/shared/failover/decide';
 import { DETECTION } from '../lambda/shared/failover/watch';
 import { DEFAULT_ENV, loadConfig } from '../lib/config/load';
 import { ConfigError } from '../lib/config/problems';
+import { runMatrix, WRITES_ACCEPTED_GOAL_SECONDS } from '../lib/failover/drill/matrix';
 import { runbookFor, runDrill } from '../lib/failover/drill/run';
 import {
   pageExplained,
@@ -33,10 +34,15 @@ process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 
 const USAGE = `Usage: npm run drill -- --fail <region> [--mode failover|switchover|auto] [--env <name>]
        npm run drill -- --scenario <name> [--region <region>] [--env <name>]
+       npm run drill -- --matrix [--region <region>] [--env <name>]
   --fail <region>    the region whose failure is drilled
   --mode <mode>      failover (default), switchover or auto
   --scenario <name>  a game-day scenario: ${Object.keys(SCENARIOS).join(', ')}
-  --region <region>  the scenario's cell (a region of it; default the first cell of two regions)
+  --matrix           every cut of every cell's nodes (writer, takeover, watchers, lock members) at
+                     four instants; exits 2 when a run has two writers, fails over a writer its
+                     watchers see, or misses a due failover
+  --region <region>  the scenario's or matrix's cell (a region of it; default the first cell of
+                     two regions for a scenario, every cell for the matrix)
   --env <name>       environment: regions/overlays/<name>.yaml (default prod)
   --help             this text
 Timings are modelled: AWS's published durations (lib/failover/drill/timings.ts), not this machine's.
@@ -71,6 +77,7 @@ async function main() {
       help: { type: 'boolean' },
       fail: { type: 'string' },
       scenario: { type: 'string' },
+      matrix: { type: 'boolean' },
       region: { type: 'string' },
       mode: { type: 'string', default: 'failover' },
       env: { type: 'string', default: DEFAULT_ENV },
@@ -78,6 +85,37 @@ async function main() {
   });
   if (values.help) {
     process.stdout.write(USAGE);
+    return;
+  }
+  if (values.matrix) {
+    const config = loadConfig({ env: values.env });
+    if (values.region && !config.regions.some((r) => r.id === values.region))
+      throw new FailoverRequestError(
+        `--region ${values.region}: not a region of regions/ (${config.regions.map((r) => r.id).join(', ')})`,
+      );
+    const started = Date.now();
+    const m = await runMatrix(config, values.region ? { region: values.region } : {});
+    const byCell = m.cells.map((cell) => {
+      const runs = m.runs.filter((r) => r.cell === cell);
+      const due = runs.filter((r) => r.mustFailOver);
+      const kept = runs.filter((r) => r.mustNotFailOver).length;
+      const worst = Math.max(0, ...due.map((r) => r.writesAcceptedSeconds ?? 0));
+      return `  ${cell.padEnd(6)} ${String(runs.length).padStart(4)} runs, ${String(due.length).padStart(4)} with a failover due (writes accepted by ${worst.toFixed(1)} s at worst), ${String(kept).padStart(4)} with a live writer its watchers see, ${runs.filter((r) => r.problem).length} failing`;
+    });
+    process.stdout.write(
+      [
+        `Partition matrix: ${m.cells.length} cell(s), ${m.cuts} cuts × 4 instants (no failure, with the failure, after the page, mid-runbook) = ${m.runs.length} runs in ${((Date.now() - started) / 1000).toFixed(0)} s`,
+        ...byCell,
+        `  runs with two writers: ${m.runs.filter((r) => r.splitBrain > 0).length}`,
+        `  runs failing over a writer its watchers see: ${m.failures.filter((r) => r.splitBrain === 0 && r.mustNotFailOver).length}`,
+        `  runs missing a due failover (or its ${WRITES_ACCEPTED_GOAL_SECONDS} s goal): ${m.failures.filter((r) => r.splitBrain === 0 && r.mustFailOver).length}`,
+        ...m.failures
+          .slice(0, 20)
+          .map((r) => `  FAIL ${r.cell} [${r.instant}] ${r.cut}: ${r.problem}`),
+        '',
+      ].join('\n'),
+    );
+    if (m.failures.length > 0) process.exitCode = 2;
     return;
   }
   if (values.scenario) {

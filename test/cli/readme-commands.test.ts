@@ -118,7 +118,7 @@ function changedBy(variable: string, value: string): Record<string, unknown> {
 /** The flags each CLI accepts: its `--help` must name every one. */
 const FLAGS: Record<string, readonly string[]> = {
   synth: ['--env', '--check', '-c', '--help'],
-  drill: ['--fail', '--mode', '--scenario', '--region', '--env', '--help'],
+  drill: ['--fail', '--mode', '--scenario', '--matrix', '--region', '--env', '--help'],
   failover: ['--from', '--mode', '--reason', '--failback', '--env', '--help'],
   report: ['--cdk-out', '--cdktf-out', '--out', '--name', '--help'],
   bench: ['--quick', '--help'],
@@ -488,6 +488,13 @@ const CHECKS: readonly Check[] = [
     // The bare name of a tool that needs arguments: what it takes is its --help.
     pattern: /^npm run (drill|failover)$/,
     check: (_cmd, m) => helpOf(m[1] as string),
+  },
+  {
+    // Not run here: the whole matrix takes about two minutes of the machine on the shipped cells.
+    // Its code runs in test/failover/matrix.test.ts (the minimal fixture's eu cell, every
+    // single-node isolation and every cut link of the writer); here the drill offers it.
+    pattern: /^npm run drill -- --matrix$/,
+    check: () => helpOf('drill'),
   },
   {
     // Not run: the benchmark takes minutes of the whole machine. CI runs the quick one on every

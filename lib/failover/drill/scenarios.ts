@@ -55,7 +55,7 @@ export function pageSeconds(): number {
   );
 }
 
-interface Context {
+export interface Context {
   readonly config: MeridianConfig;
   readonly runbook: (region: string, machine?: 'failover' | 'failback') => SynthesizedRunbook;
   /** The cell drilled: its writer and the region that takes over from it. */
@@ -73,7 +73,7 @@ type Scenario = {
 const outcome = (r: DrillResult) =>
   r.status === 'SUCCEEDED' ? String(r.output?.outcome) : `FAILED: ${r.error ?? ''}`;
 
-function execute(
+export function execute(
   ctx: Context,
   world: DrillWorld,
   region: string,
@@ -101,7 +101,7 @@ function execute(
  * over: its own round that sees the majority, then its alarm, then the trigger. No majority: no
  * page, no start.
  */
-function detect(world: DrillWorld, region: string, runner: string, auto: boolean) {
+export function detect(world: DrillWorld, region: string, runner: string, auto: boolean) {
   const failedAt = world.now();
   const seen = world.untilWatchersSeeDown(region);
   if (seen === undefined) return { failedAt, page: undefined, start: undefined };

@@ -312,9 +312,18 @@ export class DrillWorld {
     this.partitions.push([new Set(a), new Set(b)]);
   }
 
+  /** One-way cuts: requests from the first set to the second time out; the other way works. */
+  private readonly cuts: [Set<string>, Set<string>][] = [];
+
+  /** Requests from `from` to `to` time out; `to` still reaches `from` (a one-way cut). */
+  cut(from: readonly string[], to: readonly string[]): void {
+    this.cuts.push([new Set(from), new Set(to)]);
+  }
+
   /** Whether a request from `from` reaches `to`. */
   reachable(from: string, to: string): boolean {
     if (this.down.has(from) || this.down.has(to)) return false;
+    if (this.cuts.some(([a, b]) => a.has(from) && b.has(to))) return false;
     return !this.partitions.some(
       ([a, b]) => (a.has(from) && b.has(to)) || (b.has(from) && a.has(to)),
     );
