@@ -196,6 +196,21 @@ describe('game day', () => {
     await expect(write('eu-west-1')).rejects.toThrow(/majority/);
   });
 
+  test('secrets: the token secret the template defines answers; any other id is unknown, as in AWS', async () => {
+    world = new DrillWorld(runbook('eu-central-1').config);
+    const { GetSecretValueCommand, SecretsManagerClient } = await import(
+      '@aws-sdk/client-secrets-manager'
+    );
+    const sm = new SecretsManagerClient({ region: 'eu-central-1' });
+    const get = async (SecretId: string) => sm.send(new GetSecretValueCommand({ SecretId }));
+    await expect(get(world.config.cloudflare.tokenSecretArn)).resolves.toHaveProperty(
+      'SecretString',
+    );
+    await expect(get(`${world.config.cloudflare.tokenSecretArn}-other`)).rejects.toMatchObject({
+      name: 'ResourceNotFoundException',
+    });
+  });
+
   test('region state moves forward in token order: an older token cannot overwrite a newer one', async () => {
     world = new DrillWorld(runbook('eu-central-1').config);
     const { DynamoDBClient } = await import('@aws-sdk/client-dynamodb');
@@ -247,5 +262,7 @@ describe('game day', () => {
       expect.stringMatching(/\/exec-fresh\.json$/),
     ]);
     expect(world.notifications.filter((n) => n.subject === 'Notify done')).toHaveLength(1);
+    // Counted by the world from the lock item at each change: nothing acted without the token.
+    expect(world.actionsWithoutToken).toBe(0);
   });
 });

@@ -9,7 +9,8 @@
  * run executes the synthesized state machines in the drill world, starting the runbook of each
  * side whose majority alarm fires (failover.start: auto), and checks two properties:
  *
- * 1. at no modelled instant do two regions of the cell accept writes (split-brain 0);
+ * 1. at no modelled instant do two regions of the cell accept writes (split-brain 0), and no change
+ *    is made by an execution that does not hold the lock with a live lease at that instant;
  * 2. when the writer has really failed and the cut leaves the region that takes over with a
  *    majority of the lock's live members and a majority of the writer's watchers (each with a
  *    majority of the lock's live members: their votes are read there), the cell fails over, and
@@ -239,14 +240,16 @@ async function runOne(
     const problem =
       world.splitBrain > 0
         ? `split-brain: two regions accepted writes at ${world.splitBrain} modelled instant(s)`
-        : mustNotFailOver && failedOver
-          ? 'a live writer that a majority of its watchers still see was failed over'
-          : mustFailOver && outcomes['from-peer'] !== 'failed over'
-            ? `no failover (${outcomes['from-peer'] ?? 'never started: no page'})`
-            : mustFailOver &&
-                (writesAcceptedSeconds ?? Number.POSITIVE_INFINITY) > WRITES_ACCEPTED_GOAL_SECONDS
-              ? `writes accepted after ${writesAcceptedSeconds} s (goal ${WRITES_ACCEPTED_GOAL_SECONDS} s)`
-              : undefined;
+        : world.actionsWithoutToken > 0
+          ? `${world.actionsWithoutToken} change(s) made by an execution that did not hold the lock`
+          : mustNotFailOver && failedOver
+            ? 'a live writer that a majority of its watchers still see was failed over'
+            : mustFailOver && outcomes['from-peer'] !== 'failed over'
+              ? `no failover (${outcomes['from-peer'] ?? 'never started: no page'})`
+              : mustFailOver &&
+                  (writesAcceptedSeconds ?? Number.POSITIVE_INFINITY) > WRITES_ACCEPTED_GOAL_SECONDS
+                ? `writes accepted after ${writesAcceptedSeconds} s (goal ${WRITES_ACCEPTED_GOAL_SECONDS} s)`
+                : undefined;
     return {
       cell: cell.jurisdiction,
       cut: describeCut(cut),

@@ -224,7 +224,7 @@ export async function runDrill(
     const mod = load(path.join(LAMBDA_DIR, t.handler, 'index.ts'));
     const retriers = (rb.states.get(state)?.Retry ?? []) as Retrier[];
     handlers[state] = (payload) =>
-      drillContext.run({ region: rb.region }, async () => {
+      drillContext.run({ region: rb.region, execution: o.name }, async () => {
         o.clock?.advance(waitsAfter.get(`${last}→${state}`) ?? 0);
         last = state;
         await o.before?.[state]?.();

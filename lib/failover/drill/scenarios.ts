@@ -154,7 +154,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
           ...(since !== undefined ? { writesAcceptedSeconds: (since - d.failedAt) / 1000 } : {}),
           rpoSeconds: rpoOf(r),
           splitBrain: world.splitBrain,
-          staleActions: 0,
+          staleActions: world.actionsWithoutToken,
           outcomes: { 'primary-dies': outcome(r) },
           changes: world.calls,
         };
@@ -195,7 +195,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
           ...(since !== undefined ? { writesAcceptedSeconds: (since - d.failedAt) / 1000 } : {}),
           rpoSeconds: rpoOf(a),
           splitBrain: world.splitBrain,
-          staleActions: 0,
+          staleActions: world.actionsWithoutToken,
           outcomes: { 'from-peer': outcome(a), 'from-writer': outcome(b) },
           changes: world.calls,
         };
@@ -232,13 +232,12 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
         world.region(ctx.peer).up = true;
         world.advance((world.config.leaseSeconds + 1) * 1000);
         const fresh = await execute(ctx, world, ctx.peer, input, 'fresh');
-        const before = world.calls.length;
         resume();
         const s = await stale;
         return {
           pageSeconds: d.page,
           splitBrain: world.splitBrain,
-          staleActions: world.calls.length - before,
+          staleActions: world.actionsWithoutToken,
           outcomes: { stale: outcome(s), fresh: outcome(fresh) },
           changes: world.calls,
         };
@@ -265,7 +264,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
           ...(since !== undefined ? { writesAcceptedSeconds: (since - d.failedAt) / 1000 } : {}),
           rpoSeconds: rpoOf(r),
           splitBrain: world.splitBrain,
-          staleActions: 0,
+          staleActions: world.actionsWithoutToken,
           outcomes: { slow: outcome(r), intruder: intruder ? outcome(intruder) : 'never ran' },
           changes: world.calls,
         };
@@ -295,7 +294,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
           ...(since !== undefined ? { writesAcceptedSeconds: (since - d.failedAt) / 1000 } : {}),
           rpoSeconds: rpoOf(fo),
           splitBrain: world.splitBrain,
-          staleActions: 0,
+          staleActions: world.actionsWithoutToken,
           outcomes: { failover: outcome(fo), failback: outcome(fb) },
           changes: world.calls,
         };
@@ -318,7 +317,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
         return {
           ...(d.page !== undefined ? { pageSeconds: d.page } : {}),
           splitBrain: world.splitBrain,
-          staleActions: 0,
+          staleActions: world.actionsWithoutToken,
           outcomes: { 'takeover-cut-off': outcome(r) },
           changes: world.calls,
           acceptingWrites: world.acceptingWrites(),
@@ -338,7 +337,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
         return {
           pageSeconds: d.page,
           splitBrain: world.splitBrain,
-          staleActions: 0,
+          staleActions: world.actionsWithoutToken,
           outcomes: { 'no-target': outcome(r) },
           changes: world.calls,
         };

@@ -218,6 +218,24 @@ export class DrillWorld {
 
   /** When each region became the Aurora writer (epoch ms on the virtual clock). */
   readonly writerSince = new Map<string, number>();
+  /**
+   * Changes made by a drilled step whose execution did not hold the cell lock with a live lease at
+   * that instant (read from the lock item itself): each one an action without a valid token.
+   */
+  actionsWithoutToken = 0;
+
+  /** Records a change the world made for a step, and checks the step's execution held the lock. */
+  private act(what?: string): void {
+    if (what !== undefined) this.calls.push(what);
+    const execution = drillContext.getStore()?.execution;
+    if (execution === undefined) return;
+    const lock = this.ddb
+      .table(this.config.lockTable)
+      .get(JSON.stringify({ pk: { S: `lock#${this.config.cell.jurisdiction}` } }));
+    if (lock?.owner?.S !== execution || Number(lock?.expiresAt?.N) < this.t)
+      this.actionsWithoutToken += 1;
+  }
+
   /** Modelled instants at which two regions of the cell accepted writes at once. */
   splitBrain = 0;
   private previousWriter?: string;
@@ -444,7 +462,7 @@ export class DrillWorld {
       for (const ch of input.ChangeBatch?.Changes ?? []) {
         const r = ch.ResourceRecordSet as ResourceRecordSet;
         this.records.set(`${r.Name}|${r.SetIdentifier}`, structuredClone(r));
-        this.calls.push(
+        this.act(
           `route53:${ch.Action} ${r.Name} ${r.SetIdentifier} → ${r.ResourceRecords?.[0]?.Value}`,
         );
       }
@@ -492,7 +510,7 @@ export class DrillWorld {
         });
       const to = regionOfArn(input.TargetDbClusterIdentifier);
       this.aurora = { to, kind: 'switchover', doneAt: this.t + TIMINGS.auroraSwitchover.ms };
-      this.calls.push(`rds:SwitchoverGlobalCluster → ${to}`);
+      this.act(`rds:SwitchoverGlobalCluster → ${to}`);
       return {};
     });
     rds.on(FailoverGlobalClusterCommand).callsFake(async (input, getClient) => {
@@ -500,7 +518,7 @@ export class DrillWorld {
       if (this.aurora) throw busy();
       const to = regionOfArn(input.TargetDbClusterIdentifier);
       this.aurora = { to, kind: 'failover', doneAt: this.t + TIMINGS.auroraFailover.ms };
-      this.calls.push(`rds:FailoverGlobalCluster AllowDataLoss=${input.AllowDataLoss} → ${to}`);
+      this.act(`rds:FailoverGlobalCluster AllowDataLoss=${input.AllowDataLoss} → ${to}`);
       return {};
     });
     rds.on(DescribeGlobalClustersCommand).callsFake(async (_input, getClient) => {
@@ -547,7 +565,7 @@ export class DrillWorld {
         kind: 'failover',
         doneAt: this.t + TIMINGS.cacheFailover.ms,
       };
-      this.calls.push(`elasticache:FailoverGlobalReplicationGroup → ${input.PrimaryRegion}`);
+      this.act(`elasticache:FailoverGlobalReplicationGroup → ${input.PrimaryRegion}`);
       return {};
     });
     ec.on(DescribeGlobalReplicationGroupsCommand).callsFake(async (input, getClient) => {
@@ -572,12 +590,20 @@ export class DrillWorld {
 
     const s3 = mockClient(S3Client);
     s3.on(PutObjectCommand).callsFake((input) => {
+      // The event report is an action of the runbook too (Record event is fenced).
+      if (String(input.Key).startsWith('failover/')) this.act();
       this.objects.set(`${input.Bucket}/${input.Key}`, String(input.Body));
       return {};
     });
     const sm = mockClient(SecretsManagerClient);
-    sm.on(GetSecretValueCommand).resolves({
-      SecretString: JSON.stringify({ tokenId: 'drill-token-id', token: DRILL_TOKEN }),
+    // Only the Cloudflare token secret the template defines answers; any other id is unknown, as
+    // in AWS (ResourceNotFoundException).
+    sm.on(GetSecretValueCommand).callsFake((input) => {
+      if (input.SecretId !== this.config.cloudflare.tokenSecretArn)
+        throw Object.assign(new Error("Secrets Manager can't find the specified secret."), {
+          name: 'ResourceNotFoundException',
+        });
+      return { SecretString: JSON.stringify({ tokenId: 'drill-token-id', token: DRILL_TOKEN }) };
     });
     // The search step signs as the domain's admin role: STS answers for this account's roles.
     const sts = mockClient(STSClient);
@@ -631,7 +657,7 @@ export class DrillWorld {
     if (!pool) return json(null, 404);
     if (init?.method === 'PATCH') {
       pool.enabled = (JSON.parse(String(init.body)) as { enabled: boolean }).enabled;
-      this.calls.push(`cloudflare:pool ${pool.name} enabled=${pool.enabled}`);
+      this.act(`cloudflare:pool ${pool.name} enabled=${pool.enabled}`);
     }
     return json({ id: m[1], ...pool });
   }
