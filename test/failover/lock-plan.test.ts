@@ -220,6 +220,41 @@ describe('lock table in the templates (eight-region fixture)', () => {
     }
   });
 
+  test('no lock lives only in a region of the cell it arbitrates; every region is watched by three', () => {
+    const config = load(EIGHT_REGIONS);
+    const regions = config.regions.map((r) => r.id);
+    const tables = regions.flatMap((host) =>
+      Object.values(locks(host)).map((t) => ({
+        name: String(t.Properties.TableName),
+        members: [
+          ...((t.Properties.Replicas ?? []) as { Region: string }[]).map((x) => x.Region),
+          ...((t.Properties.GlobalTableWitnesses ?? []) as { Region: string }[]).map(
+            (x) => x.Region,
+          ),
+        ],
+      })),
+    );
+    expect(tables.map((t) => t.name).sort()).toEqual(
+      ['ae', 'apac', 'eu', 'in', 'us'].map((j) => `meridian-prod-${j}-runbook-lock`),
+    );
+    for (const t of tables) {
+      const cell = config.regions
+        .filter((r) => t.name === `meridian-prod-${r.jurisdiction}-runbook-lock`)
+        .map((r) => r.id);
+      expect(t.members.some((m) => !cell.includes(m))).toBe(true);
+    }
+    // The region-down composite about each region, in the templates of its watchers.
+    for (const region of regions) {
+      const watchers = regions.filter((host) =>
+        Object.values(built.template(host).findResources('AWS::CloudWatch::CompositeAlarm')).some(
+          (a) => a.Properties.AlarmName === `meridian-prod-${region}-region-down`,
+        ),
+      );
+      expect([region, watchers.length]).toEqual([region, 3]);
+      expect(watchers).not.toContain(region);
+    }
+  });
+
   test('runbook steps may use the lock only at their endpoints', () => {
     const policies = built.template('ap-south-1').findResources('AWS::IAM::Policy');
     const lockStatements = Object.values(policies).flatMap((p) =>
