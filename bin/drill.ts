@@ -63,6 +63,11 @@ function scenarioReport(r: ScenarioResult): string {
       : []),
     `  writes accepted in the target:  ${s(r.writesAcceptedSeconds)}`,
     `  RPO:                            ${s(r.rpoSeconds)}`,
+    ...(r.lost
+      ? [
+          `  lost from the write stream:     ${s(r.lost.seconds)} (${r.lost.writes} writes at 10,000 a minute)`,
+        ]
+      : []),
     `  split-brain instants:           ${r.splitBrain}`,
     `  actions without a valid token:  ${r.staleActions}`,
     '',

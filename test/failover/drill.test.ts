@@ -97,6 +97,8 @@ describe('failover drill: the synthesized state machine, executed', () => {
     expect(world.calls.some((c) => c.startsWith('rds:FailoverGlobalCluster'))).toBe(false);
     const report = [...world.objects.values()].map((b) => JSON.parse(b))[0];
     expect(report).toMatchObject({ action: 'switchover', rpoSeconds: 0 });
+    // The write stream agrees: a switchover synchronizes first and loses nothing.
+    expect(world.losses).toEqual([{ to: 'eu-central-1', seconds: 0, writes: 0 }]);
   });
 
   test('two executions started together: exactly one acts, the other ends cleanly with "lock held"', async () => {

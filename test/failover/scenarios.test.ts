@@ -48,6 +48,9 @@ test('primary dies: paged, promoted, writes accepted in the target within 150 s,
   expect(r.writesAcceptedSeconds).toBeGreaterThan(r.pageSeconds ?? 0);
   expect(r.writesAcceptedSeconds).toBeLessThanOrEqual(150);
   expect(r.rpoSeconds).toBe(1.2);
+  // From the write stream: the writer accepted writes until it failed; the target had them up to
+  // its replication lag before that.
+  expect(r.lost).toEqual({ seconds: 1.2, writes: 200 });
   expect(r.splitBrain).toBe(0);
 });
 
@@ -82,6 +85,8 @@ test('failover then failback: the original region takes its role back, RPO 0 on 
   expect(r.outcomes).toEqual({ failover: 'failed over', failback: 'failed back' });
   expect(r.changes).toContain('rds:SwitchoverGlobalCluster → eu-west-1');
   expect(r.splitBrain).toBe(0);
+  // The failover lost the target's lag of the stream.
+  expect(r.lost).toEqual({ seconds: 1.2, writes: 200 });
 });
 
 test('no healthy target: manual intervention, nothing promoted, no RTO to report', async () => {

@@ -27,6 +27,12 @@ export interface ScenarioResult {
   readonly writesAcceptedSeconds?: number;
   /** RPO the runbook recorded (s): 0 for a switchover, the target's last replication lag else. */
   readonly rpoSeconds?: number | null;
+  /**
+   * What the world's write stream (the seeds' 10,000 writes a minute) lost at the failover (the
+   * first promotion): seconds of writes the old writer accepted and the new one never received,
+   * and their count.
+   */
+  readonly lost?: { readonly seconds: number; readonly writes: number };
   readonly splitBrain: number;
   /** Mutating calls made by executions whose token was no longer current (must be 0). */
   readonly staleActions: number;
@@ -116,6 +122,12 @@ export function detect(world: DrillWorld, region: string, runner: string, auto: 
   return { failedAt, page, start: auto ? (world.now() - failedAt) / 1000 : undefined };
 }
 
+/** The stream's loss at the first promotion (the failover), when there was one. */
+const lostOf = (world: DrillWorld) => {
+  const first = world.losses[0];
+  return first ? { lost: { seconds: first.seconds, writes: first.writes } } : {};
+};
+
 const rpoOf = (r: DrillResult) =>
   (r.output?.report as { rpoSeconds?: number | null } | undefined)?.rpoSeconds;
 
@@ -153,6 +165,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
           ...(d.start !== undefined ? { startSeconds: d.start } : {}),
           ...(since !== undefined ? { writesAcceptedSeconds: (since - d.failedAt) / 1000 } : {}),
           rpoSeconds: rpoOf(r),
+          ...lostOf(world),
           splitBrain: world.splitBrain,
           staleActions: world.actionsWithoutToken,
           outcomes: { 'primary-dies': outcome(r) },
@@ -194,6 +207,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
           ...(d.start !== undefined ? { startSeconds: d.start } : {}),
           ...(since !== undefined ? { writesAcceptedSeconds: (since - d.failedAt) / 1000 } : {}),
           rpoSeconds: rpoOf(a),
+          ...lostOf(world),
           splitBrain: world.splitBrain,
           staleActions: world.actionsWithoutToken,
           outcomes: { 'from-peer': outcome(a), 'from-writer': outcome(b) },
@@ -263,6 +277,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
           pageSeconds: d.page,
           ...(since !== undefined ? { writesAcceptedSeconds: (since - d.failedAt) / 1000 } : {}),
           rpoSeconds: rpoOf(r),
+          ...lostOf(world),
           splitBrain: world.splitBrain,
           staleActions: world.actionsWithoutToken,
           outcomes: { slow: outcome(r), intruder: intruder ? outcome(intruder) : 'never ran' },
@@ -293,6 +308,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
           pageSeconds: d.page,
           ...(since !== undefined ? { writesAcceptedSeconds: (since - d.failedAt) / 1000 } : {}),
           rpoSeconds: rpoOf(fo),
+          ...lostOf(world),
           splitBrain: world.splitBrain,
           staleActions: world.actionsWithoutToken,
           outcomes: { failover: outcome(fo), failback: outcome(fb) },

@@ -262,8 +262,35 @@ export class DrillWorld {
       });
   }
 
+  /** The seeds' average write rate (10,000 operations a minute): the stream into the writer. */
+  static readonly WRITES_PER_SECOND = 10_000 / 60;
+  /** The last instant each region accepted a write of the stream. */
+  private readonly lastAccepted = new Map<string, number>();
+  /** Up to which instant of the stream each region has the writer's writes (replication lag). */
+  private readonly replicatedUpTo = new Map<string, number>();
+  /**
+   * What the stream lost at each promotion, in order: the writes the old writer accepted that the
+   * new one never received (the RPO, from the stream rather than from the runbook's estimate).
+   */
+  readonly losses: { readonly to: string; readonly seconds: number; readonly writes: number }[] =
+    [];
+
   private sample(): void {
-    if (this.acceptingWrites().length > 1) this.splitBrain += 1;
+    const accepting = this.acceptingWrites();
+    if (accepting.length > 1) this.splitBrain += 1;
+    for (const r of accepting) this.lastAccepted.set(r, this.t);
+    // The writer's stream reaches every cell region it can reach, lagging by that region's lag.
+    const from = this.lastAccepted.get(this.writer);
+    if (from === undefined) return;
+    for (const { id } of this.config.cell.regions)
+      if (id !== this.writer && this.reachable(this.writer, id))
+        this.replicatedUpTo.set(
+          id,
+          Math.max(
+            this.replicatedUpTo.get(id) ?? 0,
+            from - (this.region(id).lagSeconds ?? 0) * 1000,
+          ),
+        );
   }
 
   /**
@@ -271,8 +298,9 @@ export class DrillWorld {
    * Route 53 checkers see it fail, and the region that watches it raises its critical alarm.
    */
   fail(region: string, how: { readonly wholly?: boolean } = {}): void {
-    // Rounds due at this instant probed before the failure.
+    // Rounds due at this instant probed before the failure; the writer accepted writes up to it.
     this.watchUntil(this.t);
+    this.sample();
     const r = this.region(region);
     r.up = false;
     r.writer = false;
@@ -360,9 +388,22 @@ export class DrillWorld {
   /** Completes managed operations whose modelled duration has passed. */
   private settle(): void {
     if (this.aurora && this.aurora.doneAt <= this.t) {
+      // A switchover synchronizes every secondary first: nothing of the stream is lost.
+      const synchronized = this.aurora.kind === 'switchover';
       this.previousWriter = this.writer;
       this.writer = this.aurora.to;
       this.writerSince.set(this.writer, this.aurora.doneAt);
+      const accepted = this.lastAccepted.get(this.previousWriter);
+      if (accepted !== undefined) {
+        const seconds = synchronized
+          ? 0
+          : Math.max(0, accepted - (this.replicatedUpTo.get(this.writer) ?? 0)) / 1000;
+        this.losses.push({
+          to: this.writer,
+          seconds,
+          writes: Math.round(seconds * DrillWorld.WRITES_PER_SECOND),
+        });
+      }
       this.aurora = undefined;
     }
     if (this.cache && this.cache.doneAt <= this.t) {
