@@ -74,6 +74,12 @@ async function main() {
       'goal ≤ 60 s (failover.start: auto); baseline: the seeds’ manual runbook, 15 min at best',
     ),
     figure(
+      'failover.rpo',
+      primary?.lost?.seconds ?? Number.NaN,
+      primary?.rpoSeconds ?? Number.NaN,
+      `what the drill world's write stream (10,000 writes a minute) lost at the failover: ${primary?.lost?.writes ?? '?'} writes; baseline: the RPO the runbook records (the target's last replication lag); ARC Region switch's Aurora block makes the same unplanned FailoverGlobalCluster`,
+    ),
+    figure(
       'failover.traffic-off',
       traffic,
       SEED_REROUTE_SECONDS,
