@@ -4,7 +4,14 @@
  * synthesized state machines and AWS's published durations. The acceptance of issue 16: no
  * split-brain, no command acted on without a valid token, a stale execution changes nothing.
  */
-import { pageSeconds, runScenario, SCENARIOS } from '../../lib/failover/drill/scenarios';
+import {
+  alarmFiresAt,
+  detect,
+  pageSeconds,
+  runScenario,
+  SCENARIOS,
+} from '../../lib/failover/drill/scenarios';
+import { DrillWorld } from '../../lib/failover/drill/world';
 import { loadHandler, minimalRunbooks } from '../support/drill';
 import { EIGHT_REGIONS, load as loadConfig, MINIMAL } from '../support/fixture';
 
@@ -103,4 +110,49 @@ test('the India cut-off: the takeover region alone sees the writer down; no page
   expect(r.changes).toEqual([]);
   expect(r.acceptingWrites).toEqual(['eu-west-1']);
   expect(r.splitBrain).toBe(0);
+});
+
+describe('the majority alarm, evaluated as the template defines it', () => {
+  const spec = (runbook: ReturnType<typeof runbooks>) =>
+    runbook.alarms.get('meridian-prod-eu-west-1-critical-watchers');
+
+  test('the runner’s template defines it: WatchersDown ≥ 2 of 1 datapoint of 10 s', () => {
+    expect(spec(runbooks('eu-central-1'))).toEqual({
+      metricName: 'WatchersDown',
+      period: 10,
+      evaluationPeriods: 1,
+      datapointsToAlarm: 1,
+      threshold: 2,
+      comparison: 'GreaterThanOrEqualToThreshold',
+      treatMissingData: 'missing',
+    });
+  });
+
+  test('fires a publish delay and a full evaluation interval after the first breaching datapoint', () => {
+    const s = spec(runbooks('eu-central-1'));
+    if (!s) throw new Error('no majority alarm in the template');
+    const points = [0, 1, 1, 2, 2].map((value, i) => ({ at: i * 10_000, value }));
+    expect(alarmFiresAt(s, points, 3_000)).toBe(30_000 + 3_000 + 10_000);
+    expect(alarmFiresAt(s, points.slice(0, 3), 3_000)).toBeUndefined();
+    // Three of three periods, for a stricter alarm: the first run of three breaching periods.
+    const strict = { ...s, evaluationPeriods: 3, datapointsToAlarm: 3 };
+    expect(alarmFiresAt(strict, [...points, { at: 50_000, value: 2 }], 3_000)).toBe(63_000);
+  });
+
+  test('a template whose alarm can never be met pages no one (the world does not assume the page)', () => {
+    const s = spec(runbooks('eu-central-1'));
+    if (!s) throw new Error('no majority alarm in the template');
+    const pageWith = (alarm: typeof s) => {
+      const world = new DrillWorld(runbooks('eu-central-1').config);
+      try {
+        world.fail('eu-west-1');
+        return detect(world, 'eu-west-1', 'eu-central-1', true, alarm).page;
+      } finally {
+        world.restore();
+      }
+    };
+    expect(pageWith({ ...s, threshold: 3 })).toBeUndefined();
+    expect(pageWith(s)).toBeGreaterThan(0);
+    expect(pageWith(s)).toBeLessThanOrEqual(pageSeconds());
+  });
 });

@@ -194,7 +194,9 @@ async function runOne(
     if (instant === 'no-failure' || instant === 'with-failure') await apply();
     // Each side whose majority alarm fires starts its runbook (auto): the peer against the
     // writer, and the writer against the peer when the peer looks down to its own watchers.
-    const writerDown = detect(world, cell.writer, cell.peer, true);
+    const rb = ctx.runbook(cell.peer);
+    const spec = rb.alarms.get(`${rb.config.prefix}-${cell.writer}-critical-watchers`);
+    const writerDown = detect(world, cell.writer, cell.peer, true, spec);
     if (instant === 'after-page') await apply();
     const runs: Promise<[string, string, number | undefined]>[] = [];
     if (writerDown.page !== undefined)

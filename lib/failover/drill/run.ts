@@ -50,6 +50,19 @@ export interface SynthesizedRunbook {
   /** Every state of the definition, Parallel branches included, by name. */
   readonly states: ReadonlyMap<string, Record<string, unknown>>;
   readonly config: RunbookConfig;
+  /** The metric alarms the region's template defines, by name (the drill evaluates them). */
+  readonly alarms: ReadonlyMap<string, AlarmSpec>;
+}
+
+/** What CloudWatch evaluates of a metric alarm, as the template sets it. */
+export interface AlarmSpec {
+  readonly metricName: string;
+  readonly period: number;
+  readonly evaluationPeriods: number;
+  readonly datapointsToAlarm: number;
+  readonly threshold: number;
+  readonly comparison: string;
+  readonly treatMissingData: string;
 }
 
 /** Resolves the intrinsics a template uses for the runbook to drill-world values. */
@@ -135,7 +148,22 @@ export function runbookFromTemplate(
   walk(definition.States);
   const anyTask = tasks.values().next().value;
   if (!anyTask) throw new Error('drill: the state machine runs no function');
+  const alarms = new Map<string, AlarmSpec>();
+  for (const r of Object.values(resources)) {
+    const p = r.Properties ?? {};
+    if (r.Type !== 'AWS::CloudWatch::Alarm' || typeof p.AlarmName !== 'string') continue;
+    alarms.set(p.AlarmName, {
+      metricName: String(p.MetricName),
+      period: Number(p.Period),
+      evaluationPeriods: Number(p.EvaluationPeriods),
+      datapointsToAlarm: Number(p.DatapointsToAlarm ?? p.EvaluationPeriods),
+      threshold: Number(p.Threshold),
+      comparison: String(p.ComparisonOperator),
+      treatMissingData: String(p.TreatMissingData ?? 'missing'),
+    });
+  }
   return {
+    alarms,
     region,
     stateMachine: smId,
     definition,

@@ -12,7 +12,13 @@ import { DETECTION } from '../../../lambda/shared/failover/watch';
 import type { MeridianConfig } from '../../config/load';
 import { runnerRegion } from '../runner';
 import { MIN_LEASE_SECONDS } from '../step-timeouts';
-import { type DrillResult, runDrill, type SynthesizedRunbook, synthesizedRunbooks } from './run';
+import {
+  type AlarmSpec,
+  type DrillResult,
+  runDrill,
+  type SynthesizedRunbook,
+  synthesizedRunbooks,
+} from './run';
 import { TIMINGS } from './timings';
 import { DrillWorld } from './world';
 
@@ -100,26 +106,102 @@ export function execute(
 }
 
 /**
- * Failure of `region` at now, detected in the world: the watchers' rounds run on the virtual clock
- * and vote into the lock table; the page is the first round (of any watcher) after which a majority
- * of the region's votes say down, plus that round's probe timeout (its vote is written after it)
- * and the majority alarm's next evaluation. The start (auto) is the same for the region that takes
- * over: its own round that sees the majority, then its alarm, then the trigger. No majority: no
- * page, no start.
+ * When a metric alarm as the template defines it (`spec`) first goes to ALARM over `points` (one
+ * datapoint per watch round, stamped with the round's start and published once its probe has
+ * timed out, `publishDelayMs` later): the first datapoint that makes `datapointsToAlarm` of the
+ * last `evaluationPeriods` periods breach (each period's Maximum; missing periods are missing),
+ * then the next evaluation, taken at its worst: a full evaluation interval later (CloudWatch
+ * evaluates alarms of a 10 or 30 s period every 10 s, others every minute:
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html).
  */
-export function detect(world: DrillWorld, region: string, runner: string, auto: boolean) {
+export function alarmFiresAt(
+  spec: AlarmSpec,
+  points: readonly { readonly at: number; readonly value: number }[],
+  publishDelayMs: number,
+): number | undefined {
+  const every = spec.period <= 30 ? 10_000 : 60_000;
+  const periodMs = spec.period * 1000;
+  const bucket = (t: number) => Math.floor(t / periodMs);
+  const breaches = (v: number) =>
+    spec.comparison === 'GreaterThanOrEqualToThreshold'
+      ? v >= spec.threshold
+      : spec.comparison === 'GreaterThanThreshold'
+        ? v > spec.threshold
+        : spec.comparison === 'LessThanThreshold'
+          ? v < spec.threshold
+          : v <= spec.threshold;
+  for (const [i, point] of points.entries()) {
+    const last = bucket(point.at);
+    const max = new Map<number, number>();
+    for (const q of points.slice(0, i + 1))
+      if (bucket(q.at) > last - spec.evaluationPeriods)
+        max.set(bucket(q.at), Math.max(max.get(bucket(q.at)) ?? -Infinity, q.value));
+    if ([...max.values()].filter(breaches).length >= spec.datapointsToAlarm)
+      return point.at + publishDelayMs + every;
+  }
+  return undefined;
+}
+
+/**
+ * Failure of `region` at now, detected in the world: the watchers' rounds run on the virtual clock,
+ * vote into the lock table and publish WatchersDown; the majority alarm, as the runner's template
+ * defines it, is evaluated over each watcher's datapoints. The page is the first watcher's alarm
+ * in ALARM; the start (auto) is the runner's, then the trigger. No majority: no page, no start.
+ */
+export function detect(
+  world: DrillWorld,
+  region: string,
+  runner: string,
+  auto: boolean,
+  spec?: AlarmSpec,
+) {
   const failedAt = world.now();
-  const seen = world.untilWatchersSeeDown(region);
-  if (seen === undefined) return { failedAt, page: undefined, start: undefined };
-  const alarm = DETECTION.probeTimeoutMs + DETECTION.evaluationSeconds * 1000;
-  const page = (seen + alarm) / 1000;
-  // The runner counts the votes in its own rounds: this one, if it just ran, else its next.
-  const next = world.nextRoundOf(region, runner);
-  const last = next - DETECTION.probeSeconds * 1000;
-  const runnerSees = (last >= world.now() ? last : next) + alarm;
-  world.advance(runnerSees - world.now());
-  if (auto) world.advance(TIMINGS.alarmToStart.ms);
-  return { failedAt, page, start: auto ? (world.now() - failedAt) / 1000 : undefined };
+  const majority = spec ?? MAJORITY_ALARM_FALLBACK;
+  const watchers = world.config.watchers?.[region] ?? [];
+  const firesAt = (w: string) =>
+    alarmFiresAt(
+      majority,
+      world.watchersDown.get(`${region}|${w}`) ?? [],
+      DETECTION.probeTimeoutMs,
+    );
+  const until = (done: () => number | undefined) => {
+    for (let i = 0; i < 30; i++) {
+      const t = done();
+      if (t !== undefined) return t;
+      world.advance(world.nextDueRound() - world.now());
+    }
+    return undefined;
+  };
+  const page = until(() => {
+    const times = watchers.map(firesAt).filter((t): t is number => t !== undefined);
+    return times.length > 0 ? Math.min(...times) : undefined;
+  });
+  if (page === undefined) return { failedAt, page: undefined, start: undefined };
+  const started = auto ? until(() => firesAt(runner)) : undefined;
+  const start = started === undefined ? undefined : started + TIMINGS.alarmToStart.ms;
+  world.advance(Math.max(0, Math.max(page, start ?? page) - world.now()));
+  return {
+    failedAt,
+    page: (page - failedAt) / 1000,
+    start: start === undefined ? undefined : (start - failedAt) / 1000,
+  };
+}
+
+/** The majority alarm as RegionWatch builds it, for worlds without a template at hand. */
+const MAJORITY_ALARM_FALLBACK: AlarmSpec = {
+  metricName: 'WatchersDown',
+  period: DETECTION.probeSeconds,
+  evaluationPeriods: 1,
+  datapointsToAlarm: 1,
+  threshold: 2,
+  comparison: 'GreaterThanOrEqualToThreshold',
+  treatMissingData: 'missing',
+};
+
+/** The majority alarm about the cell's writer, as the runner's template defines it. */
+function majorityAlarm(ctx: Context): AlarmSpec | undefined {
+  const rb = ctx.runbook(ctx.peer);
+  return rb.alarms.get(`${rb.config.prefix}-${ctx.writer}-critical-watchers`);
 }
 
 /** The stream's loss at the first promotion (the failover), when there was one. */
@@ -151,7 +233,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
     run: (ctx) =>
       inWorld(ctx, async (world) => {
         world.fail(ctx.writer);
-        const d = detect(world, ctx.writer, ctx.peer, startsByItself(ctx));
+        const d = detect(world, ctx.writer, ctx.peer, startsByItself(ctx), majorityAlarm(ctx));
         const input = {
           cell: ctx.jurisdiction,
           failedRegion: ctx.writer,
@@ -184,7 +266,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
           `${world.config.prefix}-${ctx.writer}-critical-endpoint`,
         ];
         world.region(ctx.peer).alarms = [`${world.config.prefix}-${ctx.peer}-critical-endpoint`];
-        const d = detect(world, ctx.writer, ctx.peer, startsByItself(ctx));
+        const d = detect(world, ctx.writer, ctx.peer, startsByItself(ctx), majorityAlarm(ctx));
         const [a, b] = await Promise.all([
           execute(
             ctx,
@@ -221,7 +303,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
     run: (ctx) =>
       inWorld(ctx, async (world) => {
         world.fail(ctx.writer);
-        const d = detect(world, ctx.writer, ctx.peer, startsByItself(ctx));
+        const d = detect(world, ctx.writer, ctx.peer, startsByItself(ctx), majorityAlarm(ctx));
         let reached: () => void = () => undefined;
         let resume: () => void = () => undefined;
         const atRollback = new Promise<void>((r) => {
@@ -262,7 +344,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
     run: (ctx) =>
       inWorld(ctx, async (world) => {
         world.fail(ctx.writer);
-        const d = detect(world, ctx.writer, ctx.peer, startsByItself(ctx));
+        const d = detect(world, ctx.writer, ctx.peer, startsByItself(ctx), majorityAlarm(ctx));
         const input = { cell: ctx.jurisdiction, failedRegion: ctx.writer, mode: 'auto' };
         let intruder: DrillResult | undefined;
         const r = await execute(ctx, world, ctx.peer, input, 'slow', {
@@ -291,7 +373,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
     run: (ctx) =>
       inWorld(ctx, async (world) => {
         world.fail(ctx.writer);
-        const d = detect(world, ctx.writer, ctx.peer, startsByItself(ctx));
+        const d = detect(world, ctx.writer, ctx.peer, startsByItself(ctx), majorityAlarm(ctx));
         const input = { cell: ctx.jurisdiction, failedRegion: ctx.writer, mode: 'auto' };
         const fo = await execute(ctx, world, ctx.peer, input, 'failover');
         const since = world.writerSince.get(ctx.peer);
@@ -326,7 +408,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
         world.region(ctx.writer).alarms = [
           `${world.config.prefix}-${ctx.writer}-critical-endpoint`,
         ];
-        const d = detect(world, ctx.writer, ctx.peer, startsByItself(ctx));
+        const d = detect(world, ctx.writer, ctx.peer, startsByItself(ctx), majorityAlarm(ctx));
         // Started anyway (by hand, or by a trigger that fired on a stale alarm): Verify counts again.
         const input = { cell: ctx.jurisdiction, failedRegion: ctx.writer, mode: 'auto' };
         const r = await execute(ctx, world, ctx.peer, input, 'takeover-cut-off');
@@ -347,7 +429,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
       inWorld(ctx, async (world) => {
         world.fail(ctx.writer);
         world.fail(ctx.peer, { wholly: false });
-        const d = detect(world, ctx.writer, ctx.peer, startsByItself(ctx));
+        const d = detect(world, ctx.writer, ctx.peer, startsByItself(ctx), majorityAlarm(ctx));
         const input = { cell: ctx.jurisdiction, failedRegion: ctx.writer, mode: 'auto' };
         const r = await execute(ctx, world, ctx.peer, input, 'no-target');
         return {

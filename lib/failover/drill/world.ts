@@ -214,7 +214,27 @@ export class DrillWorld {
       at: { N: String(at) },
       streak: { N: String(sawDown ? carried + 1 : 0) },
     });
+    // Then the count it publishes (WatchersDown): every watcher's vote, as votes.ts tallies them.
+    const id = `${p}|${w}`;
+    this.watchersDown.set(id, [
+      ...(this.watchersDown.get(id) ?? []),
+      { at, value: this.tallyOf(p, at).down.length },
+    ]);
   }
+
+  /** The watchers' votes about `p` in the lock table, counted at `at` (votes.ts tally). */
+  private tallyOf(p: string, at: number) {
+    const watchers = this.config.watchers?.[p] ?? [];
+    const table = this.ddb.table(this.config.lockTable);
+    const votes = watchers.flatMap((v) => {
+      const item = table.get(JSON.stringify({ pk: { S: `vote#${p}#${v}` } }));
+      return item ? [{ watcher: v, at: Number(item.at?.N), streak: Number(item.streak?.N) }] : [];
+    });
+    return tally(watchers, votes, at);
+  }
+
+  /** The WatchersDown datapoints each watcher published, by `watched|watcher`, in time order. */
+  readonly watchersDown = new Map<string, { readonly at: number; readonly value: number }[]>();
 
   /** When each region became the Aurora writer (epoch ms on the virtual clock). */
   readonly writerSince = new Map<string, number>();
@@ -320,14 +340,8 @@ export class DrillWorld {
    */
   untilWatchersSeeDown(region: string, maxRounds = 30): number | undefined {
     const start = this.t;
-    const watchers = this.config.watchers?.[region] ?? [];
-    const table = this.ddb.table(this.config.lockTable);
     for (let i = 0; i <= maxRounds; i++) {
-      const votes = watchers.flatMap((w) => {
-        const item = table.get(JSON.stringify({ pk: { S: `vote#${region}#${w}` } }));
-        return item ? [{ watcher: w, at: Number(item.at?.N), streak: Number(item.streak?.N) }] : [];
-      });
-      if (tally(watchers, votes, this.t).verdict === 'down') return this.t - start;
+      if (this.tallyOf(region, this.t).verdict === 'down') return this.t - start;
       if (i < maxRounds) this.advance(this.nextDueRound() - this.t);
     }
     return undefined;
@@ -340,7 +354,7 @@ export class DrillWorld {
   }
 
   /** The earliest round due of any watcher (the clock's next watch event). */
-  private nextDueRound(): number {
+  nextDueRound(): number {
     this.watchUntil(this.t);
     const period = DETECTION.probeSeconds * 1000;
     return Math.min(this.t + period, ...this.nextRounds.values());
