@@ -347,12 +347,6 @@ export class DrillWorld {
     return undefined;
   }
 
-  /** When `watcher`'s next round about `watched` is due (epoch ms on the virtual clock). */
-  nextRoundOf(watched: string, watcher: string): number {
-    this.watchUntil(this.t);
-    return this.nextRounds.get(`${watched}|${watcher}`) ?? this.t;
-  }
-
   /** The earliest round due of any watcher (the clock's next watch event). */
   nextDueRound(): number {
     this.watchUntil(this.t);
