@@ -96,7 +96,6 @@ export interface RegionWatchPlan {
   readonly minMinutesBetweenStarts: number;
 }
 
-
 export function regionWatchPlan(config: MeridianConfig, region: string): RegionWatchPlan {
   const own = config.regions.find((r) => r.id === region);
   if (!own) throw new Error(`regionWatchPlan: ${region} is not a region of regions/`);
