@@ -6,12 +6,9 @@
  */
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { HEALTHY_MARKER, sampleBodies } from '../../lambda/health/report';
+import { CLOCK_SKEW_BOUND_SECONDS } from '../../lambda/shared/failover/writer-lease';
 import { lockInsideCell, lockPlan, MRSC_REGION_SETS, mrscSetOf } from '../failover/lock-plan';
-import {
-  CLOCK_SKEW_BOUND_SECONDS,
-  MIN_LEASE_SECONDS,
-  PROMOTE_STEP_TIMEOUT_SECONDS,
-} from '../failover/step-timeouts';
+import { MIN_LEASE_SECONDS, PROMOTE_STEP_TIMEOUT_SECONDS } from '../failover/step-timeouts';
 import { searchZoneCount } from '../search/regional-search';
 import { isCountryCode } from './countries';
 import type { Path } from './problems';

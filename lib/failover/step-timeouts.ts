@@ -7,16 +7,12 @@
  * holder's clock and compared with the taker's). lib/config/rules.ts leaseOutlastsLongestStep
  * holds `settings.failover.leaseSeconds` to it.
  */
+import { CLOCK_SKEW_BOUND_SECONDS } from '../../lambda/shared/failover/writer-lease';
 
 /** Lambda timeout of every step (seconds). */
 export const STEP_TIMEOUT_SECONDS = 60;
 /** The promote steps wait on the Aurora and ElastiCache control planes (PromotionPending). */
 export const PROMOTE_STEP_TIMEOUT_SECONDS = 120;
-/**
- * How far apart two Lambda clocks may be, with margin: Lambda hosts synchronize with the Amazon
- * Time Sync Service, whose published error bound is in microseconds to milliseconds.
- */
-export const CLOCK_SKEW_BOUND_SECONDS = 5;
 /** The shortest lease that outlasts any step invocation. */
 export const MIN_LEASE_SECONDS =
   Math.max(STEP_TIMEOUT_SECONDS, PROMOTE_STEP_TIMEOUT_SECONDS) + CLOCK_SKEW_BOUND_SECONDS;
