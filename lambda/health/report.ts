@@ -42,6 +42,13 @@ export interface HealthReport {
   readonly checks: Readonly<Record<string, CheckResult>>;
 }
 
+/**
+ * The check that fails while the region's writer keeper has fenced it (it lost or could not renew
+ * the cell's writer lease: lambda/shared/failover/writer-keeper.ts): the endpoint answers 503 with
+ * `"failing":["writer-fence"]`, so Route 53 and Cloudflare take the region out of routing.
+ */
+export const FENCE_CHECK = 'writer-fence';
+
 /** The marker Route 53's string match and Cloudflare's expected body look for. */
 export const HEALTHY_MARKER = '"status":"healthy"';
 

@@ -5,6 +5,7 @@
  * eu-west-1 writer + eu-central-1, MRSC with the witness in eu-west-2).
  */
 import { setRegionState } from '../../lambda/shared/failover/region-state';
+import { WRITER_LEASE } from '../../lambda/shared/failover/writer-lease';
 import { type DrillResult, runDrill } from '../../lib/failover/drill/run';
 import { TIMINGS } from '../../lib/failover/drill/timings';
 import { DrillWorld } from '../../lib/failover/drill/world';
@@ -118,9 +119,9 @@ describe('game day', () => {
 
   test('partition between the pair, both alive: a third watcher sees both up, nobody fails over', async () => {
     world = new DrillWorld(runbook('eu-central-1').config);
-    // eu-west-1 (writer) is cut off from eu-central-1 and from the lock's witness, eu-west-2;
-    // us-east-1 watches both and reaches both.
-    world.partition(['eu-west-1'], ['eu-central-1', 'eu-west-2']);
+    // eu-west-1 (writer) is cut off from eu-central-1 only: both reach the lock's witness,
+    // eu-west-2, so the writer keeps its lease; us-east-1 watches both and reaches both.
+    world.partition(['eu-west-1'], ['eu-central-1']);
     world.region('eu-west-1').alarms = ['meridian-prod-eu-west-1-critical-endpoint'];
     world.region('eu-central-1').alarms = ['meridian-prod-eu-central-1-critical-endpoint'];
     expect(world.untilWatchersSeeDown('eu-west-1', 6)).toBeUndefined();
@@ -132,6 +133,24 @@ describe('game day', () => {
     expect(west.output).toMatchObject({ outcome: 'no action' });
     expect(String(JSON.stringify(central.output))).toContain('1 of 2 watchers see it down');
     expect(world.calls.filter((c) => c.startsWith('rds:'))).toEqual([]);
+    expect(world.splitBrain).toBe(0);
+  });
+
+  test('the writer cut off from the lock majority fences itself; the side with the lock takes over after its lease', async () => {
+    world = new DrillWorld(runbook('eu-central-1').config);
+    // eu-west-1 (writer) is cut off from eu-central-1 and from the lock's witness, eu-west-2: it
+    // cannot renew its lease, so it fences itself, and its endpoint answers 503 "writer-fence"
+    // to us-east-1, which reaches it: its watchers' majority is right, it takes no writes.
+    world.partition(['eu-west-1'], ['eu-central-1', 'eu-west-2']);
+    world.region('eu-west-1').alarms = ['meridian-prod-eu-west-1-critical-endpoint'];
+    expect(world.untilWatchersSeeDown('eu-west-1')).toBeDefined();
+    expect(world.signedFenced.has('eu-west-1')).toBe(true);
+    expect(world.dbFenced.has('eu-west-1')).toBe(true);
+    expect(world.acceptingWrites()).toEqual([]);
+    const central = await drill('eu-central-1', 'eu-west-1', 'from-central');
+    expect(central.output).toMatchObject({ outcome: 'failed over' });
+    world.advance(WRITER_LEASE.renewSeconds * 1000);
+    expect(world.acceptingWrites()).toEqual(['eu-central-1']);
     expect(world.splitBrain).toBe(0);
   });
 

@@ -51,3 +51,18 @@ test('eu cell: no two writers, no live writer failed over, every due failover wi
   expect(india?.splitBrain).toBe(0);
   expect(Object.values(india?.outcomes ?? {})).not.toContain('failed over');
 }, 120_000);
+
+test('without the self-fence the same matrix finds two writers: the writer cut off keeps writing', async () => {
+  const m = await runMatrix(load(MINIMAL), {
+    region: 'eu-west-1',
+    load: loadHandler,
+    runbooks: minimalRunbooks(),
+    only: (c) => c.kind === 'split' && c.side.length === 1 && c.side[0] === 'eu-west-1',
+    instants: ['no-failure'],
+    world: { selfFence: false },
+  });
+  expect(m.runs).toHaveLength(1);
+  expect(m.failures.map((r) => r.problem)).toEqual([
+    expect.stringMatching(/^split-brain: two regions accepted writes/),
+  ]);
+}, 60_000);

@@ -11,6 +11,7 @@ import {
   FENCE_MARGIN_MS,
   readWriterLease,
   renewWriterLease,
+  returnWriterLease,
   takeWriterLease,
   WRITER_LEASE,
 } from '../../lambda/shared/failover/writer-lease';
@@ -69,6 +70,43 @@ describe('writer lease', () => {
     expect(
       await takeWriterLease(ddb, ref, 'ap-south-2', { now: LEASE_MS * 2, planned: false }),
     ).toMatchObject({ taken: true, lease: { holder: 'ap-south-2' } });
+  });
+
+  test('a refused takeover revokes the live lease: the holder cannot renew it and stops', async () => {
+    await renewWriterLease(ddb, ref, 'ap-south-1', { now: 0, initial: true });
+    expect(
+      await takeWriterLease(ddb, ref, 'ap-south-2', { now: 1000, planned: false }),
+    ).toMatchObject({ taken: false, holder: { holder: 'ap-south-1' } });
+    expect(await renewWriterLease(ddb, ref, 'ap-south-1', { now: 2000, initial: true })).toEqual({
+      held: false,
+      holder: { holder: 'ap-south-1', expiresAt: LEASE_MS, epoch: 0, revokedFor: 'ap-south-2' },
+    });
+    const taken = await takeWriterLease(ddb, ref, 'ap-south-2', {
+      now: LEASE_MS + SKEW_MS + 1,
+      planned: false,
+    });
+    expect(taken).toMatchObject({ taken: true, lease: { holder: 'ap-south-2' } });
+    expect(taken.taken && taken.lease.revokedFor).toBeUndefined();
+    // The new holder renews what it took.
+    expect(
+      await renewWriterLease(ddb, ref, 'ap-south-2', { now: LEASE_MS * 2, initial: false }),
+    ).toMatchObject({ held: true });
+  });
+
+  test('a rolled-back promotion gives the lease back, revoked or taken', async () => {
+    await renewWriterLease(ddb, ref, 'ap-south-1', { now: 0, initial: true });
+    await takeWriterLease(ddb, ref, 'ap-south-2', { now: 1000, planned: false });
+    expect(await returnWriterLease(ddb, ref, 'ap-south-2', 'ap-south-1')).toBe(true);
+    expect(
+      await renewWriterLease(ddb, ref, 'ap-south-1', { now: 2000, initial: true }),
+    ).toMatchObject({ held: true });
+    await takeWriterLease(ddb, ref, 'ap-south-2', { now: 3000, planned: true });
+    expect(await returnWriterLease(ddb, ref, 'ap-south-2', 'ap-south-1')).toBe(true);
+    expect(
+      await renewWriterLease(ddb, ref, 'ap-south-1', { now: 4000, initial: true }),
+    ).toMatchObject({ held: true });
+    // Nothing of ap-south-2's to give back: refused.
+    expect(await returnWriterLease(ddb, ref, 'ap-south-2', 'ap-south-1')).toBe(false);
   });
 
   test('a planned switchover takes it at once', async () => {

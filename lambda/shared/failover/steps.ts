@@ -46,6 +46,7 @@ import { type RegionState, regionState, setRegionState } from './region-state';
 import { checkersOf, healthCheckOf } from './route53-health';
 import { domainEndpoint, SEARCH_CALL_TIMEOUT_MS, stopFollowing } from './search';
 import { readVotes, tally } from './votes';
+import { returnWriterLease, takeWriterLease } from './writer-lease';
 
 export interface Clients {
   readonly route53: Route53Client;
@@ -113,6 +114,7 @@ export class TargetUnhealthyError extends Error {
 }
 
 const lockRef = (c: RunbookConfig) => ({ table: c.lockTable, cell: c.cell.jurisdiction });
+const writerLeaseRef = lockRef;
 const leaseOf = (s: RunbookState): Lease => {
   if (!s.lock?.acquired) throw new Error('the runbook does not hold the lock');
   return s.lock.lease;
@@ -430,6 +432,15 @@ export async function promoteAurora(
       throw new PromotionPendingError(`aurora: ${target} is writer, cluster ${global?.Status}`);
     return { store: 'aurora', action: `${kind} to ${target}; writer now ${target}`, at: k.now() };
   }
+  // The writer's lease first (writer-lease.ts): an unplanned failover waits until the old
+  // writer's lease has run out plus the skew bound, by which time it has fenced itself.
+  const taken = await onLock(c, k, (ddb) =>
+    takeWriterLease(ddb, writerLeaseRef(c), target, { now: k.now(), planned: switchover }),
+  );
+  if (!taken.taken)
+    throw new PromotionPendingError(
+      `aurora: ${taken.holder.holder}'s writer lease runs until ${new Date(taken.holder.expiresAt).toISOString()}; ${kind} to ${target} waits until ${new Date(taken.notBefore).toISOString()}`,
+    );
   await rds.send(
     switchover
       ? new SwitchoverGlobalClusterCommand({
@@ -637,6 +648,15 @@ export async function rollback(c: RunbookConfig, k: Clients, s: RunbookState) {
     const previous = s.fenced.snapshot.previousState ?? 'active';
     await writeRegionState(c, k, s.input.failedRegion, previous, lease);
     if (previous === 'active') restored.push(`${s.input.failedRegion} unfenced`);
+  }
+  // A promotion that revoked or took the writer lease and did not move Aurora gives it back, so
+  // the old writer, if alive, renews and unfences itself.
+  const target = s.target?.target;
+  if (!moved && target) {
+    const back = await onLock(c, k, (ddb) =>
+      returnWriterLease(ddb, writerLeaseRef(c), target, s.input.failedRegion),
+    );
+    if (back) restored.push(`writer lease to ${s.input.failedRegion}`);
   }
   if (moved)
     restored.push(

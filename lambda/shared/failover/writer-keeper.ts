@@ -65,49 +65,63 @@ export function wantedOf(
   return { lease: 'no-answer', wanted: open ? 'open' : 'fenced' };
 }
 
+/** What a round does, decided from the lease's answer and the database's state. */
+export interface KeeperPlan {
+  readonly round: Omit<KeeperRound, 'terminated'>;
+  /** The sign to write (undefined: it says the right thing already). */
+  readonly sign?: Wanted;
+  /** What to do to the database, after the sign. */
+  readonly db?: 'fence' | 'unfence';
+}
+
 /**
- * One round: renew, then fence or unfence the database and set the sign as wanted. A region whose
- * database is a replica is not a writer: its sign stays open (it serves reads) and nothing is done.
+ * The decision of one round (the table above), pure: the handler and the drill world execute it.
+ * `state` undefined: the database did not answer. Remembers the lease's end in `memory`; the sign
+ * is remembered by whoever writes it.
  */
-export async function keeperRound(deps: KeeperDeps, memory: KeeperMemory): Promise<KeeperRound> {
-  const at = deps.now();
+export function planRound(
+  at: number,
+  renewal: Renewal | undefined,
+  state: DbFenceState | undefined,
+  memory: KeeperMemory,
+): KeeperPlan {
   const wasWriter = memory.expiresAt !== undefined;
-  let renewal: Renewal | undefined;
-  try {
-    renewal = await deps.renew(at);
-  } catch {
-    renewal = undefined;
-  }
   const { lease, wanted } = wantedOf(renewal, memory, at);
   if (renewal?.held) memory.expiresAt = renewal.lease.expiresAt;
   else if (renewal) memory.expiresAt = undefined;
   const holder = renewal && !renewal.held ? renewal.holder?.holder : undefined;
   const base = { at, lease, wanted, ...(holder ? { holder } : {}) };
-  const sign = async (s: Wanted) => {
-    if (memory.sign === s) return;
-    await deps.sign(s);
-    memory.sign = s;
-  };
-  let state: DbFenceState;
-  try {
-    state = await deps.db.state();
-  } catch {
-    // The database does not answer: a writer that must fence still takes itself out of routing.
-    if (wanted === 'fenced' && wasWriter) await sign('fenced');
-    return { ...base, db: 'unreachable' };
+  const sign = (s: Wanted) => (memory.sign === s ? {} : { sign: s });
+  // The database does not answer: a writer that must fence still takes itself out of routing.
+  if (!state)
+    return {
+      round: { ...base, db: 'unreachable' },
+      ...(wanted === 'fenced' && wasWriter ? sign('fenced') : {}),
+    };
+  // A replica is not a writer: it keeps serving reads.
+  if (state.replica) return { round: { ...base, db: 'replica' }, ...sign('open') };
+  // The sign before the database: it is local and fast, and it pulls Route 53 and Cloudflare away.
+  if (wanted === 'fenced')
+    return state.fenced
+      ? { round: { ...base, db: 'unchanged' }, ...sign('fenced') }
+      : { round: { ...base, db: 'fenced' }, ...sign('fenced'), db: 'fence' };
+  return state.fenced
+    ? { round: { ...base, db: 'unfenced' }, ...sign('open'), db: 'unfence' }
+    : { round: { ...base, db: 'unchanged' }, ...sign('open') };
+}
+
+/** One round: renew, look at the database, then do what {@link planRound} decides. */
+export async function keeperRound(deps: KeeperDeps, memory: KeeperMemory): Promise<KeeperRound> {
+  const at = deps.now();
+  const renewal = await deps.renew(at).catch(() => undefined);
+  const state = await deps.db.state().catch(() => undefined);
+  const plan = planRound(at, renewal, state, memory);
+  if (plan.sign) {
+    await deps.sign(plan.sign);
+    memory.sign = plan.sign;
   }
-  if (state.replica) {
-    await sign('open');
-    return { ...base, db: 'replica' };
-  }
-  if (wanted === 'fenced') {
-    // The sign first: it is local and fast, and it is what pulls Route 53 and Cloudflare away.
-    await sign('fenced');
-    if (state.fenced) return { ...base, db: 'unchanged' };
-    const { terminated } = await deps.db.fence();
-    return { ...base, db: 'fenced', terminated };
-  }
-  if (state.fenced) await deps.db.unfence();
-  await sign('open');
-  return { ...base, db: state.fenced ? 'unfenced' : 'unchanged' };
+  if (plan.db === 'unfence') await deps.db.unfence();
+  if (plan.db !== 'fence') return plan.round;
+  const { terminated } = await deps.db.fence();
+  return { ...plan.round, terminated };
 }

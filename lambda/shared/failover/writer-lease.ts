@@ -18,6 +18,7 @@ import {
   type DynamoDBClient,
   GetItemCommand,
   UpdateItemCommand,
+  type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 
 /**
@@ -56,11 +57,17 @@ export interface WriterLease {
   readonly expiresAt: number;
   /** Grows every time the lease changes hands. */
   readonly epoch: number;
+  /**
+   * A takeover by this region is waiting for the lease to end: the holder may not renew it (it
+   * fences itself at its next round). Empty or absent: not revoked.
+   */
+  readonly revokedFor?: string;
 }
 
 const key = (ref: WriterLeaseRef) => ({ pk: { S: `writer#${ref.cell}` } });
 
-function leaseOf(
+/** The lease an item holds, if it holds one. */
+export function leaseOf(
   item: Record<string, { S?: string; N?: string }> | undefined,
 ): WriterLease | undefined {
   if (!item?.holder?.S || !item.expiresAt?.N) return undefined;
@@ -68,6 +75,7 @@ function leaseOf(
     holder: item.holder.S,
     expiresAt: Number(item.expiresAt.N),
     epoch: Number(item.epoch?.N ?? 0),
+    ...(item.revokedFor?.S ? { revokedFor: item.revokedFor.S } : {}),
   };
 }
 
@@ -87,9 +95,35 @@ export type Renewal =
   /** Another region holds the lease: this one is not the writer and must stay fenced. */
   | { readonly held: false; readonly holder?: WriterLease };
 
+/** The conditional write of a renewal (the drill's world applies the same one). */
+export function renewInput(
+  ref: WriterLeaseRef,
+  region: string,
+  opts: { readonly now: number; readonly initial: boolean },
+): UpdateItemCommandInput {
+  return {
+    TableName: ref.table,
+    Key: key(ref),
+    UpdateExpression: 'SET holder = :me, expiresAt = :exp, renewedAt = :now',
+    // Ours and not revoked (AND binds tighter than OR); the first writer may also create it.
+    ConditionExpression: [
+      'holder = :me AND attribute_not_exists(revokedFor)',
+      'holder = :me AND revokedFor = :none',
+      ...(opts.initial ? ['attribute_not_exists(holder)'] : []),
+    ].join(' OR '),
+    ExpressionAttributeValues: {
+      ':me': { S: region },
+      ':none': { S: '' },
+      ':exp': { N: String(opts.now + WRITER_LEASE.seconds * 1000) },
+      ':now': { N: String(opts.now) },
+    },
+    ReturnValues: 'ALL_NEW',
+  };
+}
+
 /**
- * The writer renews its lease: it succeeds while the lease is this region's, expired or not (an
- * expired lease nobody took means nobody promoted: the writer may carry on). The cell's first
+ * The writer renews its lease: it succeeds while the lease is this region's and not revoked,
+ * expired or not (an expired lease nobody took means nobody promoted: the writer may carry on). The cell's first
  * writer (`initial`, the primary of regions/) creates it. Any other outcome is an answer that
  * this region is not the writer; a call that does not answer throws (the keeper counts down).
  */
@@ -100,22 +134,7 @@ export async function renewWriterLease(
   opts: { readonly now: number; readonly initial: boolean },
 ): Promise<Renewal> {
   try {
-    const out = await ddb.send(
-      new UpdateItemCommand({
-        TableName: ref.table,
-        Key: key(ref),
-        UpdateExpression: 'SET holder = :me, expiresAt = :exp, renewedAt = :now',
-        ConditionExpression: opts.initial
-          ? 'holder = :me OR attribute_not_exists(holder)'
-          : 'holder = :me',
-        ExpressionAttributeValues: {
-          ':me': { S: region },
-          ':exp': { N: String(opts.now + WRITER_LEASE.seconds * 1000) },
-          ':now': { N: String(opts.now) },
-        },
-        ReturnValues: 'ALL_NEW',
-      }),
-    );
+    const out = await ddb.send(new UpdateItemCommand(renewInput(ref, region, opts)));
     const lease = leaseOf(out.Attributes as never);
     if (!lease) throw new Error('lock table returned no writer lease');
     return { held: true, lease };
@@ -142,7 +161,8 @@ export const takeableAt = (lease: Pick<WriterLease, 'expiresAt'>) =>
 /**
  * A promotion takes the lease for `target` before it makes `target` the writer. Unplanned
  * (failover): only once the old writer's lease has run out plus the skew bound — the old writer
- * has fenced itself by then, or is gone. Planned (switchover): at once; the old writer, alive,
+ * has fenced itself by then, or is gone; until then the lease is revoked, so a writer that still
+ * renews learns it must stop. Planned (switchover): at once; the old writer, alive,
  * sees at its next renewal that it lost the lease and fences itself, and Aurora's switchover
  * demotes it before promoting the target anyway. Idempotent for the target.
  */
@@ -157,7 +177,8 @@ export async function takeWriterLease(
       new UpdateItemCommand({
         TableName: ref.table,
         Key: key(ref),
-        UpdateExpression: 'SET holder = :t, expiresAt = :exp, renewedAt = :now ADD epoch :one',
+        UpdateExpression:
+          'SET holder = :t, expiresAt = :exp, renewedAt = :now, revokedFor = :none ADD epoch :one',
         ConditionExpression: opts.planned
           ? undefined
           : 'holder = :t OR attribute_not_exists(holder) OR expiresAt < :over',
@@ -166,6 +187,7 @@ export async function takeWriterLease(
           ':exp': { N: String(opts.now + WRITER_LEASE.seconds * 1000) },
           ':now': { N: String(opts.now) },
           ':one': { N: '1' },
+          ':none': { S: '' },
           ...(opts.planned
             ? {}
             : { ':over': { N: String(opts.now - CLOCK_SKEW_BOUND_SECONDS * 1000) } }),
@@ -180,6 +202,72 @@ export async function takeWriterLease(
     if (!(err instanceof ConditionalCheckFailedException)) throw err;
     const holder = await readWriterLease(ddb, ref);
     if (!holder) throw err;
+    if (holder.revokedFor !== target) await revoke(ddb, ref, holder, target, opts.now);
     return { taken: false, holder, notBefore: takeableAt(holder) };
+  }
+}
+
+/**
+ * Revokes the live lease `held` for `target`: the holder's next renewal is refused, so a holder
+ * that still reaches the lock fences itself at once instead of renewing for ever (the quorum of
+ * watchers decided; the lease only makes the handover safe). Only the lease as read: a lease that
+ * changed since is left alone.
+ */
+async function revoke(
+  ddb: DynamoDBClient,
+  ref: WriterLeaseRef,
+  held: WriterLease,
+  target: string,
+  now: number,
+): Promise<void> {
+  try {
+    await ddb.send(
+      new UpdateItemCommand({
+        TableName: ref.table,
+        Key: key(ref),
+        UpdateExpression: 'SET revokedFor = :t, revokedAt = :now',
+        ConditionExpression: 'holder = :h AND expiresAt = :e',
+        ExpressionAttributeValues: {
+          ':t': { S: target },
+          ':now': { N: String(now) },
+          ':h': { S: held.holder },
+          ':e': { N: String(held.expiresAt) },
+        },
+      }),
+    );
+  } catch (err) {
+    if (!(err instanceof ConditionalCheckFailedException)) throw err;
+  }
+}
+
+/**
+ * A rolled-back promotion to `target` gives the lease back to `to` (the region it was failing
+ * away from, still Aurora's writer): whether the takeover had only revoked it or already taken
+ * it. Returns whether anything was given back.
+ */
+export async function returnWriterLease(
+  ddb: DynamoDBClient,
+  ref: WriterLeaseRef,
+  target: string,
+  to: string,
+): Promise<boolean> {
+  try {
+    await ddb.send(
+      new UpdateItemCommand({
+        TableName: ref.table,
+        Key: key(ref),
+        UpdateExpression: 'SET holder = :to, revokedFor = :none',
+        ConditionExpression: 'holder = :t OR revokedFor = :t',
+        ExpressionAttributeValues: {
+          ':t': { S: target },
+          ':to': { S: to },
+          ':none': { S: '' },
+        },
+      }),
+    );
+    return true;
+  } catch (err) {
+    if (err instanceof ConditionalCheckFailedException) return false;
+    throw err;
   }
 }

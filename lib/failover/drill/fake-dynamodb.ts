@@ -15,6 +15,7 @@ import {
   DynamoDBClient,
   GetItemCommand,
   UpdateItemCommand,
+  type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
 import { mockClient } from 'aws-sdk-client-mock';
 
@@ -49,21 +50,30 @@ export class FakeDynamoDb {
     });
     this.stub.on(UpdateItemCommand).callsFake(async (input, getClient) => {
       await this.admit(await getClient().config.region());
-      const table = this.table(input.TableName);
-      const id = JSON.stringify(input.Key);
-      const current = table.get(id);
-      const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
-      const values = (input.ExpressionAttributeValues ?? {}) as Record<string, Attr>;
-      if (input.ConditionExpression && !evaluate(input.ConditionExpression, current, names, values))
-        throw new ConditionalCheckFailedException({
-          message: 'The conditional request failed',
-          $metadata: {},
-        });
-      const next: Item = { ...structuredClone(input.Key as Item), ...(current ?? {}) };
-      apply(input.UpdateExpression ?? '', next, names, values);
-      table.set(id, next);
-      return { Attributes: structuredClone(next) };
+      return { Attributes: this.update(input) };
     });
+  }
+
+  /**
+   * An UpdateItem as the table applies it, once the request has reached a consistent endpoint:
+   * the condition evaluated, then the update; returns the item after it (ALL_NEW). The drill's
+   * world calls it for code it runs between steps (the writer's keeper), after {@link serves}.
+   */
+  update(input: UpdateItemCommandInput): Item {
+    const table = this.table(input.TableName);
+    const id = JSON.stringify(input.Key);
+    const current = table.get(id);
+    const names = (input.ExpressionAttributeNames ?? {}) as Record<string, string>;
+    const values = (input.ExpressionAttributeValues ?? {}) as Record<string, Attr>;
+    if (input.ConditionExpression && !evaluate(input.ConditionExpression, current, names, values))
+      throw new ConditionalCheckFailedException({
+        message: 'The conditional request failed',
+        $metadata: {},
+      });
+    const next: Item = { ...structuredClone(input.Key as Item), ...(current ?? {}) };
+    apply(input.UpdateExpression ?? '', next, names, values);
+    table.set(id, next);
+    return structuredClone(next);
   }
 
   /**

@@ -32,7 +32,7 @@ import { runnerRegion } from '../runner';
 import { watchersOf } from '../watchers';
 import { type SynthesizedRunbook, synthesizedRunbooks } from './run';
 import { type Context, detect, execute } from './scenarios';
-import { DrillWorld } from './world';
+import { DrillWorld, type DrillWorldOptions } from './world';
 
 /** Writes accepted in the target within this many seconds of the failure (issue 25 acceptance). */
 export const WRITES_ACCEPTED_GOAL_SECONDS = 150;
@@ -145,8 +145,10 @@ function connected(cut: Cut, a: string, b: string): boolean {
 }
 
 /**
- * Property 3's precondition: the writer did not fail, and a majority of its watchers reach both it
- * and a majority of the lock's members (their "up" votes are counted).
+ * Property 3's precondition: the writer did not fail and reaches a majority of the lock's members
+ * (so it keeps its lease: a writer that cannot fences itself and answers 503, which is no longer
+ * "live"), and a majority of its watchers reach both it and a majority of the lock's members
+ * (their "up" votes are counted).
  */
 function writerSeen(cell: Cell, cut: Cut, instant: Instant): boolean {
   if (instant !== 'no-failure') return false;
@@ -155,7 +157,7 @@ function writerSeen(cell: Cell, cut: Cut, instant: Instant): boolean {
     cell.lockMembers.filter((m) => connected(cut, x, m)).length >=
     majority(cell.lockMembers.length);
   const seeing = cell.watchers.filter((w) => connected(cut, w, cell.writer) && lockFrom(w));
-  return seeing.length >= majority(cell.watchers.length);
+  return lockFrom(cell.writer) && seeing.length >= majority(cell.watchers.length);
 }
 
 /**
@@ -181,8 +183,9 @@ async function runOne(
   cut: Cut,
   instant: Instant,
   settleMs: number,
+  options: DrillWorldOptions,
 ): Promise<MatrixRun> {
-  const world = new DrillWorld(ctx.runbook(cell.peer).config);
+  const world = new DrillWorld(ctx.runbook(cell.peer).config, options);
   const apply = async () => {
     if (cut.kind === 'split') world.partition(cut.side, cut.rest);
     else if (cut.kind === 'link') world.partition([cut.a], [cut.b]);
@@ -282,6 +285,8 @@ export async function runMatrix(
     /** Which cuts to run (default: every one). */
     readonly only?: (cut: Cut) => boolean;
     readonly onRun?: (run: MatrixRun) => void;
+    /** The world's options (the self-fence off, to show what it prevents). */
+    readonly world?: DrillWorldOptions;
   } = {},
 ): Promise<MatrixResult> {
   const runbooks = o.runbooks ?? synthesizedRunbooks(config);
@@ -302,7 +307,7 @@ export async function runMatrix(
     cuts += all.length;
     for (const cut of all)
       for (const instant of o.instants ?? INSTANTS) {
-        const run = await runOne(ctx, cell, cut, instant, 120_000);
+        const run = await runOne(ctx, cell, cut, instant, 120_000, o.world ?? {});
         runs.push(run);
         o.onRun?.(run);
       }

@@ -33,12 +33,20 @@ import { mockClient } from 'aws-sdk-client-mock';
 import {
   buildReport,
   type CheckResult,
+  FENCE_CHECK,
   LAG_CHECK,
   renderReport,
 } from '../../../lambda/health/report';
 import type { RunbookConfig } from '../../../lambda/shared/failover/config';
 import { tally, VOTE } from '../../../lambda/shared/failover/votes';
 import { DETECTION } from '../../../lambda/shared/failover/watch';
+import { type KeeperMemory, planRound } from '../../../lambda/shared/failover/writer-keeper';
+import {
+  leaseOf,
+  type Renewal,
+  renewInput,
+  WRITER_LEASE,
+} from '../../../lambda/shared/failover/writer-lease';
 import { lockEndpointsFor } from '../lock-plan';
 import { drillContext } from './context';
 import { FakeDynamoDb, unreachable } from './fake-dynamodb';
@@ -57,6 +65,15 @@ export interface RegionModel {
   lagSeconds?: number;
   /** Critical alarms firing in it. */
   alarms: string[];
+}
+
+export interface DrillWorldOptions {
+  /**
+   * Whether each cell region runs its writer keeper (the lease and the self-fence,
+   * lambda/shared/failover/writer-keeper.ts). Off only to show what the self-fence prevents.
+   * @default true
+   */
+  readonly selfFence?: boolean;
 }
 
 /** A managed operation in flight: it completes at `doneAt` on the world's clock. */
@@ -95,7 +112,10 @@ export class DrillWorld {
   private readonly stubs: { restore(): void }[] = [];
   private readonly realFetch = globalThis.fetch;
 
-  constructor(readonly config: RunbookConfig) {
+  constructor(
+    readonly config: RunbookConfig,
+    readonly options: DrillWorldOptions = {},
+  ) {
     this.t = this.realNow();
     this.startedAt = this.t;
     const cell = config.cell;
@@ -108,6 +128,7 @@ export class DrillWorld {
     });
     const primary = [...cell.regions].sort((a, b) => a.failoverPriority - b.failoverPriority)[0];
     this.writer = primary?.id ?? config.region;
+    this.initialWriter = this.writer;
     this.cachePrimary = this.writer;
     for (const r of cell.regions) {
       this.regions.set(r.id, {
@@ -167,6 +188,7 @@ export class DrillWorld {
     this.sample();
     this.t += ms;
     this.watchUntil(this.t);
+    this.keepUntil(this.t);
     this.settle();
     this.sample();
   }
@@ -201,7 +223,8 @@ export class DrillWorld {
     if (this.down.has(w)) return;
     if (!lockEndpointsFor(this.config.lock, w).some((e) => this.ddb.serves(w, e))) return;
     const table = this.ddb.table(this.config.lockTable);
-    const sawDown = !this.region(p).up || !this.reachable(w, p);
+    // A fenced writer's endpoint answers 503: its watchers see it down, as Route 53 does.
+    const sawDown = !this.region(p).up || this.signedFenced.has(p) || !this.reachable(w, p);
     const key = { pk: { S: `vote#${p}#${w}` } };
     const previous = table.get(JSON.stringify(key));
     const previousAt = Number(previous?.at?.N);
@@ -236,6 +259,84 @@ export class DrillWorld {
   /** The WatchersDown datapoints each watcher published, by `watched|watcher`, in time order. */
   readonly watchersDown = new Map<string, { readonly at: number; readonly value: number }[]>();
 
+  /** The region that was the cell's writer when the world began: it creates the writer lease. */
+  private readonly initialWriter: string;
+  /** Each cell region's keeper: what it remembers, and when its next round is due. */
+  private readonly keepers = new Map<string, { memory: KeeperMemory; next: number }>();
+  /** Databases whose catalog says new sessions are read-only (db-fence.ts). */
+  readonly dbFenced = new Set<string>();
+  /** Regions whose health sign says "fenced" (their endpoint answers 503). */
+  readonly signedFenced = new Set<string>();
+
+  /**
+   * Every cell region's keeper runs a round every WRITER_LEASE.renewSeconds (its k-th of n
+   * regions k/n of a period after the first, out of phase with the others), unless the region is
+   * down or the self-fence is off.
+   */
+  private keepUntil(until: number): void {
+    if (this.options.selfFence === false) return;
+    const period = WRITER_LEASE.renewSeconds * 1000;
+    const ids = this.config.cell.regions.map((r) => r.id);
+    ids.forEach((r, k) => {
+      const keeper = this.keepers.get(r) ?? {
+        memory: {},
+        next: this.startedAt + (k * period) / ids.length,
+      };
+      for (; keeper.next <= until; keeper.next += period)
+        this.keeperRound(r, keeper.memory, keeper.next);
+      this.keepers.set(r, keeper);
+    });
+  }
+
+  /**
+   * One keeper round in `r` (writer-keeper.ts planRound, executed here): the renewal is the
+   * keeper's own conditional write, applied by the fake table through the first lock endpoint
+   * that gives `r` a consistent answer; the database answers when `r`'s Aurora does, as a
+   * replica unless `r` believes it is the writer. Fencing writes the catalog, which Aurora
+   * replicates to every cell region the writer reaches.
+   */
+  private keeperRound(r: string, memory: KeeperMemory, at: number): void {
+    if (this.down.has(r)) return;
+    const state = this.region(r).writer
+      ? { replica: !this.believesWriter(r), fenced: this.dbFenced.has(r) }
+      : undefined;
+    const plan = planRound(at, this.renewFrom(r, at), state, memory);
+    if (plan.sign) {
+      if (plan.sign === 'fenced') this.signedFenced.add(r);
+      else this.signedFenced.delete(r);
+      memory.sign = plan.sign;
+    }
+    if (plan.db)
+      for (const x of [r, ...this.config.cell.regions.map((c) => c.id)])
+        if (x === r || this.reachable(r, x)) {
+          if (plan.db === 'fence') this.dbFenced.add(x);
+          else this.dbFenced.delete(x);
+        }
+  }
+
+  /** The keeper's renewal from `r`: undefined when no lock endpoint answers it consistently. */
+  private renewFrom(r: string, at: number): Renewal | undefined {
+    const ref = { table: this.config.lockTable, cell: this.config.cell.jurisdiction };
+    const input = renewInput(ref, r, { now: at, initial: r === this.initialWriter });
+    if (!lockEndpointsFor(this.config.lock, r).some((e) => this.ddb.serves(r, e))) return undefined;
+    try {
+      const lease = leaseOf(this.ddb.update(input) as never);
+      return lease ? { held: true, lease } : undefined;
+    } catch (err) {
+      if ((err as Error).name !== 'ConditionalCheckFailedException') throw err;
+      const holder = leaseOf(this.ddb.table(ref.table).get(JSON.stringify(input.Key)) as never);
+      return { held: false, ...(holder ? { holder } : {}) };
+    }
+  }
+
+  /**
+   * Whether `r`'s Aurora cluster takes writes: it is the writer, or it was and is cut off from the
+   * new one (an isolated old primary is demoted only when it reconnects).
+   */
+  private believesWriter(r: string): boolean {
+    return r === this.writer || (r === this.previousWriter && !this.reachable(r, this.writer));
+  }
+
   /** When each region became the Aurora writer (epoch ms on the virtual clock). */
   readonly writerSince = new Map<string, number>();
   /**
@@ -261,25 +362,17 @@ export class DrillWorld {
   private previousWriter?: string;
 
   /**
-   * The regions that accept writes now: up, believing they are the Aurora writer (a writer cut off
-   * by a partition keeps believing it until it hears of the promotion), and reading their region
-   * state as `active` with a strongly consistent read through their lock endpoints — a region
-   * that cannot read it fails closed, as Meridian's sync functions do.
+   * The regions that accept writes now, as the database decides: the region is up, its Aurora
+   * cluster takes writes (believesWriter), and its catalog does not make sessions read-only (the
+   * keeper's fence). Never the region-state record: the write path does not read it.
    */
   acceptingWrites(): string[] {
-    const table = this.ddb.table(this.config.lockTable);
-    const plan = this.config.lock;
     return this.config.cell.regions
       .map((r) => r.id)
-      .filter((r) => {
-        if (this.down.has(r) || !this.region(r).up) return false;
-        const believes =
-          r === this.writer || (r === this.previousWriter && !this.reachable(r, this.writer));
-        if (!believes) return false;
-        const endpoint = (plan.endpoints[r] ?? []).find((e) => this.ddb.serves(r, e));
-        if (!endpoint) return false;
-        return table.get(JSON.stringify({ pk: { S: `region#${r}` } }))?.state?.S !== 'fenced';
-      });
+      .filter(
+        (r) =>
+          !this.down.has(r) && this.region(r).up && this.believesWriter(r) && !this.dbFenced.has(r),
+      );
   }
 
   /** The seeds' average write rate (10,000 operations a minute): the stream into the writer. */
@@ -453,6 +546,7 @@ export class DrillWorld {
       ...(value !== undefined ? { value } : {}),
     });
     const checks: Record<string, CheckResult> = { 'aurora-writer': ok(r.writer), cache: ok(true) };
+    if (this.signedFenced.has(id)) checks[FENCE_CHECK] = ok(false);
     if (r.lagSeconds !== undefined) checks[LAG_CHECK] = ok(true, r.lagSeconds);
     const report = buildReport(id, checks);
     return { status: report.status === 'healthy' ? 200 : 503, body: renderReport(report) };
@@ -488,7 +582,7 @@ export class DrillWorld {
     route53.on(GetHealthCheckStatusCommand).callsFake((input) => {
       r53();
       const region = checks.find((h) => h.id === input.HealthCheckId)?.region ?? '';
-      const up = this.region(region).up;
+      const up = this.region(region).up && !this.signedFenced.has(region);
       return {
         HealthCheckObservations: ['us-east-1', 'eu-west-1', 'ap-southeast-1'].map((Region) => ({
           Region,
