@@ -112,6 +112,8 @@ async function main() {
         `Partition matrix: ${m.cells.length} cell(s), ${m.cuts} cuts × 4 instants (no failure, with the failure, after the page, mid-runbook) = ${m.runs.length} runs in ${((Date.now() - started) / 1000).toFixed(0)} s`,
         ...byCell,
         `  runs with two writers: ${m.runs.filter((r) => r.splitBrain > 0).length}`,
+        `  runs with a change by an execution without a valid token: ${m.runs.filter((r) => r.actionsWithoutToken > 0).length}`,
+        `  runs in which the writer fenced itself (lease lost or not renewable): ${m.runs.filter((r) => r.writerFenced).length}`,
         `  runs failing over a writer its watchers see: ${m.failures.filter((r) => r.splitBrain === 0 && r.mustNotFailOver).length}`,
         `  runs missing a due failover (or its ${WRITES_ACCEPTED_GOAL_SECONDS} s goal): ${m.failures.filter((r) => r.splitBrain === 0 && r.mustFailOver).length}`,
         ...m.failures

@@ -142,6 +142,14 @@ export class Naming {
     return `${this.region(region)}-failover`;
   }
 
+  /**
+   * The writer keeper's sign in `region` (an SSM parameter, `open` or `fenced`), which its health
+   * endpoint reads (lambda/shared/failover/writer-keeper.ts).
+   */
+  writerFenceParameter(region: string): string {
+    return `/${this.platform}-${this.env}/${region}/writer-fence`;
+  }
+
   /** The failback state machine in `region`. */
   failback(region: string): string {
     return `${this.region(region)}-failback`;

@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import type { ResidencyIndex } from '../lambda/shared/residency-plan';
 import type { MeridianConfig } from './config/load';
 import type { RegionConfig } from './config/schema';
+import { WriterKeeper } from './failover/writer-keeper';
 import type { BundlingMode } from './functions/meridian-function';
 import { Naming, regionalStackName } from './naming';
 import { RegionalData } from './regional/data';
@@ -43,6 +44,8 @@ export class RegionalStack extends Stack {
   readonly data: RegionalData;
   /** The sync pipeline, in a cell's writer region (it owns the Aurora writer and its secret). */
   readonly sync?: RegionalSync;
+  /** The writer lease and self-fence, in a region with an Aurora cluster of its cell. */
+  readonly writerKeeper?: WriterKeeper;
   readonly traffic: RegionalTraffic;
   readonly operations: RegionalOperations;
   private readonly azs: string[];
@@ -105,6 +108,19 @@ export class RegionalStack extends Stack {
         regionStateRegion:
           cellLockPlan(config, region.jurisdiction).endpoints[region.id]?.[0] ?? region.id,
       });
+    const aurora = data.aurora;
+    const cell = placement.aurora?.jurisdiction;
+    if (aurora && cell)
+      this.writerKeeper = new WriterKeeper(this, 'WriterKeeper', {
+        region: region.id,
+        cell,
+        lockTable: naming.failoverLockTable(cell),
+        lockEndpoints: cellLockPlan(config, cell).endpoints[region.id] ?? [region.id],
+        initialWriter: placement.aurora?.role === 'primary',
+        aurora,
+        signName: naming.writerFenceParameter(region.id),
+        functions,
+      });
     this.traffic = new RegionalTraffic(this, {
       region: region.id,
       names: routingNames(config.global, region),
@@ -112,7 +128,11 @@ export class RegionalStack extends Stack {
       routing: config.global.routing,
       settings,
       functions,
-      checks: data.healthTargets(region.id, placement.replicaCluster),
+      checks: data.healthTargets(
+        region.id,
+        naming.writerFenceParameter(region.id),
+        placement.replicaCluster,
+      ),
       dataBucket: data.buckets.data,
       syncQueue: data.syncQueues.inbound,
       alerts,

@@ -23,6 +23,8 @@ export interface HealthConfig {
   readonly bucket?: string;
   readonly queueUrl?: string;
   readonly maxQueueDepth: number;
+  /** The writer keeper's sign (an SSM parameter), in regions of a cell with Aurora. */
+  readonly fenceParameter?: string;
 }
 
 export class HealthConfigError extends ConfigurationError {
@@ -64,6 +66,11 @@ export function readHealthConfig(env: Readonly<Record<string, string | undefined
     bucket: r.optional('MERIDIAN_BUCKET', BUCKET, 'an S3 bucket name'),
     queueUrl: r.optional('MERIDIAN_SYNC_QUEUE_URL', /^https:\/\/\S+$/, 'an https:// SQS queue URL'),
     maxQueueDepth: r.int('MERIDIAN_MAX_QUEUE_DEPTH', 1, 10_000_000, 100_000),
+    fenceParameter: r.optional(
+      'MERIDIAN_FENCE_PARAMETER',
+      /^\/[\w./-]{1,1000}$/,
+      'an SSM parameter name such as /meridian-prod/eu-west-1/writer-fence',
+    ),
   };
   const checks = [config.auroraWriter, config.cache, config.bucket, config.queueUrl];
   if (r.problems.length === 0 && checks.every((c) => c === undefined))

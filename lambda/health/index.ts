@@ -9,10 +9,18 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
 import { type Check, evaluate, reuseFor } from './checks';
 import { readHealthConfig } from './config';
-import { bucketReachable, queueDepth, redisPing, replicationLag, tcpReachable } from './probes';
-import { httpStatusOf, LAG_CHECK, renderReport } from './report';
+import {
+  bucketReachable,
+  queueDepth,
+  redisPing,
+  replicationLag,
+  tcpReachable,
+  writerSign,
+} from './probes';
+import { FENCE_CHECK, httpStatusOf, LAG_CHECK, renderReport } from './report';
 
 const logger = new Logger({ serviceName: 'health' });
 const config = readHealthConfig(process.env);
@@ -36,6 +44,8 @@ if (config.queueUrl)
     config.queueUrl,
     config.maxQueueDepth,
   );
+if (config.fenceParameter)
+  checks[FENCE_CHECK] = writerSign(new SSMClient(clientOptions), config.fenceParameter);
 
 const current = reuseFor(config.cacheSeconds, () =>
   evaluate(config.region, checks, config.timeoutMs),

@@ -7,6 +7,7 @@ import * as tls from 'node:tls';
 import { type CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { HeadBucketCommand, type S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { GetParameterCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { atMost, type Check } from './checks';
 import type { Endpoint } from './config';
 
@@ -114,4 +115,18 @@ export const replicationLag =
     if (latest === undefined) return 'lag: no data (primary or idle)';
     const seconds = Math.round(latest / 100) / 10;
     return { detail: atMost('lag', seconds, maxSeconds, 's'), value: seconds };
+  };
+
+/**
+ * The writer keeper's sign (lambda/shared/failover/writer-keeper.ts): fails while it says
+ * `fenced`, so the endpoint answers 503 and Route 53 and Cloudflare pull the region. A sign that
+ * cannot be read fails too: a region that cannot tell whether it is fenced does not claim health.
+ */
+export const writerSign =
+  (ssm: SSMClient, name: string): Check =>
+  async (signal) => {
+    const out = await ssm.send(new GetParameterCommand({ Name: name }), { abortSignal: signal });
+    if (out.Parameter?.Value === 'fenced')
+      throw new Error('fenced: this region lost or could not renew the writer lease');
+    return undefined;
   };

@@ -132,8 +132,8 @@ export class RegionalData {
       .map((b) => b.bucketName);
   }
 
-  /** What the health endpoint checks here. */
-  healthTargets(region: string, replicaCluster?: string): HealthTargets {
+  /** What the health endpoint checks here (`fenceParameter`: Naming.writerFenceParameter). */
+  healthTargets(region: string, fenceParameter: string, replicaCluster?: string): HealthTargets {
     const cluster = this.aurora?.cluster;
     return {
       region,
@@ -143,6 +143,7 @@ export class RegionalData {
       aurora: cluster && {
         writer: cluster.clusterEndpoint.socketAddress,
         reader: cluster.clusterReadEndpoint.socketAddress,
+        fenceParameter,
       },
       replicaCluster,
     };

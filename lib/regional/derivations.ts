@@ -236,8 +236,15 @@ export interface HealthTargets {
   readonly cacheEndpoint: string;
   readonly bucket: string;
   readonly syncQueueUrl: string;
-  /** `host:port` of the Aurora endpoints, where the region has a cluster. */
-  readonly aurora?: { readonly writer: string; readonly reader: string };
+  /**
+   * `host:port` of the Aurora endpoints, where the region has a cluster, and the writer keeper's
+   * sign (Naming.writerFenceParameter), which the endpoint reads.
+   */
+  readonly aurora?: {
+    readonly writer: string;
+    readonly reader: string;
+    readonly fenceParameter: string;
+  };
   /** The cluster id when it is a global secondary: its writer is not checked, its lag is. */
   readonly replicaCluster?: string;
 }
@@ -261,6 +268,7 @@ export function healthEnvironment(
     // A secondary has no usable writer until it is promoted: check its readers only.
     if (!targets.replicaCluster) environment.MERIDIAN_AURORA_WRITER = targets.aurora.writer;
     environment.MERIDIAN_AURORA_READER = targets.aurora.reader;
+    environment.MERIDIAN_FENCE_PARAMETER = targets.aurora.fenceParameter;
   }
   if (targets.replicaCluster) environment.MERIDIAN_AURORA_CLUSTER = targets.replicaCluster;
   return environment;

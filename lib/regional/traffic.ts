@@ -4,6 +4,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { acknowledge, PACKS } from '../compliance/nag';
 import type { GlobalConfig, Settings } from '../config/schema';
+import { parameterArn } from '../failover/writer-keeper';
 import type { FunctionDefaults } from '../functions/function-defaults';
 import { MeridianFunction } from '../functions/meridian-function';
 import type { RegionalAlerts } from '../observability/regional-alerts';
@@ -96,6 +97,9 @@ function healthFunction(scope: Construct, props: RegionalTrafficProps): Meridian
   });
   fn.allow('HeadDataBucket', ['s3:ListBucket'], [props.dataBucket.bucketArn]);
   fn.allow('SyncQueueDepth', ['sqs:GetQueueAttributes'], [props.syncQueue.queueArn]);
+  const aurora = props.checks.aurora;
+  if (aurora)
+    fn.allow('ReadWriterSign', ['ssm:GetParameter'], [parameterArn(aurora.fenceParameter)]);
   if (replicaCluster) {
     fn.allow('ReplicationLagMetric', ['cloudwatch:GetMetricData'], ['*']);
     acknowledge(fn.role, [

@@ -2,6 +2,7 @@ import * as net from 'node:net';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { HeadBucketCommand, NotFound, S3Client } from '@aws-sdk/client-s3';
 import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { atMost, type Check, evaluate, reuseFor, runCheck } from '../../lambda/health/checks';
 import { HealthConfigError, readHealthConfig } from '../../lambda/health/config';
@@ -11,6 +12,7 @@ import {
   redisPing,
   replicationLag,
   tcpReachable,
+  writerSign,
 } from '../../lambda/health/probes';
 import {
   HEALTHY_MARKER,
@@ -223,6 +225,26 @@ describe('dependency probes', () => {
       1000,
     );
     expect(result).toMatchObject({ ok: true });
+  });
+
+  test('writer sign: ok while open; failing while fenced, and when it cannot be read', async () => {
+    const ssm = mockClient(SSMClient);
+    try {
+      ssm.on(GetParameterCommand, { Name: '/p/open' }).resolves({ Parameter: { Value: 'open' } });
+      ssm
+        .on(GetParameterCommand, { Name: '/p/fenced' })
+        .resolves({ Parameter: { Value: 'fenced' } });
+      ssm.on(GetParameterCommand, { Name: '/p/gone' }).rejects(new Error('ParameterNotFound'));
+      const client = new SSMClient({ region: 'eu-west-1' });
+      expect(await runCheck(writerSign(client, '/p/open'), 500)).toMatchObject({ ok: true });
+      expect(await runCheck(writerSign(client, '/p/fenced'), 500)).toMatchObject({
+        ok: false,
+        detail: expect.stringMatching(/^fenced/),
+      });
+      expect(await runCheck(writerSign(client, '/p/gone'), 500)).toMatchObject({ ok: false });
+    } finally {
+      ssm.restore();
+    }
   });
 
   test('bucket: ok when HeadBucket answers, failing with the reason when not', async () => {

@@ -141,7 +141,11 @@ describe('healthEnvironment', () => {
     bucket: 'data-bucket',
     syncQueueUrl: 'https://sqs/queue',
   };
-  const aurora = { writer: 'writer:5432', reader: 'reader:5432' };
+  const aurora = {
+    writer: 'writer:5432',
+    reader: 'reader:5432',
+    fenceParameter: '/m-prod/eu-west-1/writer-fence',
+  };
 
   test('a primary checks its writer and readers, no lag', () => {
     const env = healthEnvironment(health, { ...base, aurora });
@@ -149,6 +153,7 @@ describe('healthEnvironment', () => {
       MERIDIAN_REGION: 'eu-west-1',
       MERIDIAN_AURORA_WRITER: 'writer:5432',
       MERIDIAN_AURORA_READER: 'reader:5432',
+      MERIDIAN_FENCE_PARAMETER: '/m-prod/eu-west-1/writer-fence',
       MERIDIAN_CACHE_ENDPOINT: 'cache:6379',
       MERIDIAN_BUCKET: 'data-bucket',
       MERIDIAN_SYNC_QUEUE_URL: 'https://sqs/queue',
@@ -163,11 +168,14 @@ describe('healthEnvironment', () => {
     expect(env.MERIDIAN_AURORA_WRITER).toBeUndefined();
     expect(env.MERIDIAN_AURORA_READER).toBe('reader:5432');
     expect(env.MERIDIAN_AURORA_CLUSTER).toBe('c-2');
+    // Its sign too: a secondary promoted later fences and unfences like any writer.
+    expect(env.MERIDIAN_FENCE_PARAMETER).toBe('/m-prod/eu-west-1/writer-fence');
   });
 
   test('a region without Aurora checks no database', () => {
     const env = healthEnvironment(health, base);
     expect(Object.keys(env).filter((k) => k.startsWith('MERIDIAN_AURORA'))).toEqual([]);
+    expect(env.MERIDIAN_FENCE_PARAMETER).toBeUndefined();
   });
 });
 

@@ -17,7 +17,7 @@
  * (lambda/failover-writer-lease) wires the lock table, the database and the health sign.
  */
 import type { DbFenceState } from './db-fence';
-import { FENCE_MARGIN_MS, type Renewal } from './writer-lease';
+import { FENCE_MARGIN_MS, type Renewal, WRITER_LEASE } from './writer-lease';
 
 export type Wanted = 'open' | 'fenced';
 
@@ -124,4 +124,30 @@ export async function keeperRound(deps: KeeperDeps, memory: KeeperMemory): Promi
   if (plan.db !== 'fence') return plan.round;
   const { terminated } = await deps.db.fence();
   return { ...plan.round, terminated };
+}
+
+/** Rounds per invocation: the schedule starts the keeper once a minute (6 × 10 s). */
+export const KEEPER_ROUNDS = 60 / WRITER_LEASE.renewSeconds;
+/** A round's longest run: the renewal, the database's state, then fencing (each one call). */
+export const KEEPER_ROUND_BUDGET_MS = 3 * WRITER_LEASE.callTimeoutMs;
+
+/**
+ * One invocation: {@link KEEPER_ROUNDS} rounds, {@link WRITER_LEASE}.renewSeconds apart, each
+ * started only if it can finish before `deadline` (the Lambda's remaining time).
+ */
+export async function keep(
+  deps: KeeperDeps & { sleep(ms: number): Promise<void> },
+  memory: KeeperMemory,
+  deadline: number,
+): Promise<KeeperRound[]> {
+  const rounds: KeeperRound[] = [];
+  const first = deps.now();
+  for (let i = 0; i < KEEPER_ROUNDS; i++) {
+    const due = first + i * WRITER_LEASE.renewSeconds * 1000;
+    if (due + KEEPER_ROUND_BUDGET_MS > deadline) break;
+    const wait = due - deps.now();
+    if (wait > 0) await deps.sleep(wait);
+    rounds.push(await keeperRound(deps, memory));
+  }
+  return rounds;
 }

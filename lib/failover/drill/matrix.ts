@@ -50,6 +50,10 @@ export interface MatrixRun {
   readonly cut: string;
   readonly instant: Instant;
   readonly splitBrain: number;
+  /** Changes made by an execution that did not hold the lock with a live lease. */
+  readonly actionsWithoutToken: number;
+  /** The writer fenced its own database (it lost or could not renew its lease). */
+  readonly writerFenced: boolean;
   /** Outcomes of the executions started (by the side that started them). */
   readonly outcomes: Readonly<Record<string, string>>;
   /** Property 2 applies: the writer failed and the takeover side can act. */
@@ -260,6 +264,8 @@ async function runOne(
       cut: describeCut(cut),
       instant,
       splitBrain: world.splitBrain,
+      actionsWithoutToken: world.actionsWithoutToken,
+      writerFenced: world.fencedAt.has(cell.writer),
       outcomes,
       mustFailOver,
       mustNotFailOver,

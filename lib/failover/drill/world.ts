@@ -265,6 +265,8 @@ export class DrillWorld {
   private readonly keepers = new Map<string, { memory: KeeperMemory; next: number }>();
   /** Databases whose catalog says new sessions are read-only (db-fence.ts). */
   readonly dbFenced = new Set<string>();
+  /** When each region's keeper first fenced its own database. */
+  readonly fencedAt = new Map<string, number>();
   /** Regions whose health sign says "fenced" (their endpoint answers 503). */
   readonly signedFenced = new Set<string>();
 
@@ -306,6 +308,7 @@ export class DrillWorld {
       else this.signedFenced.delete(r);
       memory.sign = plan.sign;
     }
+    if (plan.db === 'fence' && !this.fencedAt.has(r)) this.fencedAt.set(r, at);
     if (plan.db)
       for (const x of [r, ...this.config.cell.regions.map((c) => c.id)])
         if (x === r || this.reachable(r, x)) {
