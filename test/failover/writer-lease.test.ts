@@ -1,8 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { DbFenceState } from '../../lambda/shared/failover/db-fence';
 import {
+  KEEPER_ROUND_BUDGET_MS,
+  KEEPER_ROUNDS,
   type KeeperDeps,
   type KeeperMemory,
+  keep,
   keeperRound,
   type Wanted,
 } from '../../lambda/shared/failover/writer-keeper';
@@ -236,5 +239,26 @@ describe('writer keeper', () => {
     const secondary = keeper({ renew: other, db: 'unreachable' });
     await keeperRound(secondary.deps, {});
     expect(secondary.signs).toEqual([]);
+  });
+});
+
+describe('keeper invocation', () => {
+  test('six rounds 10 s apart, each started only if it can finish before the deadline', async () => {
+    const k = keeper({ renew: held(LEASE_MS) });
+    let t = 0;
+    const deps = {
+      ...k.deps,
+      now: () => t,
+      sleep: async (ms: number) => {
+        t += ms;
+      },
+    };
+    const all = await keep(deps, {}, 60_000);
+    expect(all.map((r) => r.at)).toEqual(
+      Array.from({ length: KEEPER_ROUNDS }, (_, i) => i * WRITER_LEASE.renewSeconds * 1000),
+    );
+    t = 0;
+    const cut = await keep(deps, {}, 20_000 + KEEPER_ROUND_BUDGET_MS - 1);
+    expect(cut.map((r) => r.at)).toEqual([0, 10_000]);
   });
 });
