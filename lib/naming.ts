@@ -150,6 +150,14 @@ export class Naming {
     return `/${this.platform}-${this.env}/${region}/writer-fence`;
   }
 
+  /**
+   * The runbook's search step in `region`: named, because a failback run from another region of
+   * the cell invokes it there (its domain answers only inside its own VPC).
+   */
+  searchStep(region: string): string {
+    return `${this.region(region)}-repoint-search`;
+  }
+
   /** The failback state machine in `region`. */
   failback(region: string): string {
     return `${this.region(region)}-failback`;

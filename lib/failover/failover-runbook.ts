@@ -9,6 +9,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { RunbookConfig } from '../../lambda/shared/failover/config';
+import type { SearchPhase } from '../../lambda/shared/failover/steps';
 import { acknowledge, inAllPacks, PACKS } from '../compliance/nag';
 import type { Settings } from '../config/schema';
 import type { FunctionDefaults } from '../functions/function-defaults';
@@ -176,12 +177,18 @@ export class FailoverRunbook extends Construct {
       ...props.functions,
       purpose: 'Failover runbook step',
     });
-    const fn = (step: Step, description: string, timeoutSeconds = STEP_TIMEOUT_SECONDS) =>
+    const fn = (
+      step: Step,
+      description: string,
+      timeoutSeconds = STEP_TIMEOUT_SECONDS,
+      functionName?: string,
+    ) =>
       new MeridianFunction(this, `${step}Step`, {
         handler: STEPS[step],
         description: `Failover runbook: ${description}`,
         ...props.functions,
         timeoutSeconds,
+        ...(functionName ? { functionName } : {}),
         environment: { MERIDIAN_RUNBOOK: JSON.stringify(config) },
         requiredEnvironment: ['MERIDIAN_RUNBOOK'],
         shared,
@@ -203,7 +210,13 @@ export class FailoverRunbook extends Construct {
         'promote the Global Datastore member',
         PROMOTE_STEP_TIMEOUT_SECONDS,
       ),
-      RepointSearch: fn('RepointSearch', 'repoint OpenSearch replication'),
+      // Named: the failback of another cell region invokes it here (lambda/shared/failover/steps.ts).
+      RepointSearch: fn(
+        'RepointSearch',
+        'repoint OpenSearch replication',
+        STEP_TIMEOUT_SECONDS,
+        config.search?.steps?.[c.region],
+      ),
       ShiftTraffic: fn('ShiftTraffic', 'move Route 53 records and disable the Cloudflare pool'),
       VerifyTarget: fn('VerifyTarget', 'verify the target answers healthy'),
       Record: fn('Record', 'write the event report (timeline, RTO, RPO)'),
@@ -373,8 +386,19 @@ export class FailoverRunbook extends Construct {
         .branch(task('Switch back Aurora', 'PromoteAurora'))
         .branch(task('Switch back cache', 'PromoteCache')),
     );
-    const apply = new sfn.Wait(this, 'Drain', { time: sfn.WaitTime.duration(Duration.seconds(30)) })
+    // Search (RepointSearch with a phase): the original region's domain catches up by following
+    // this one's before the switch back, and leads again after it (this one follows it).
+    const searchPhase = (name: string, phase: SearchPhase) =>
+      new sfn.Pass(this, name, {
+        result: sfn.Result.fromString(phase),
+        resultPath: '$.searchPhase',
+      });
+    const apply = searchPhase('Search catches up', 'failback-catch-up')
+      .next(guarded(task('Catch up original search', 'RepointSearch', '$.searchCatchUp')))
+      .next(new sfn.Wait(this, 'Drain', { time: sfn.WaitTime.duration(Duration.seconds(30)) }))
       .next(switchBack)
+      .next(searchPhase('Search leads from original', 'failback-lead'))
+      .next(guarded(task('Original search leads', 'RepointSearch', '$.searchLead')))
       .next(guarded(task('Restore traffic', 'RestoreTraffic', '$.traffic')))
       .next(guarded(task('Verify original', 'VerifyTarget', '$.verifiedTarget')))
       .next(guarded(task('Record failback', 'Record', '$.report')))
@@ -551,15 +575,23 @@ export class FailoverRunbook extends Construct {
     step.allow('DescribeDomain', ['es:DescribeDomain'], [arn]);
     step.allow(
       'ReplicationApi',
-      ['es:ESHttpGet', 'es:ESHttpPost', 'es:ESHttpDelete'],
+      ['es:ESHttpGet', 'es:ESHttpPost', 'es:ESHttpPut', 'es:ESHttpDelete'],
       [`${arn}/*`],
     );
+    // A failback run here invokes the original region's search step, by name, in that region.
+    const others = Object.entries(c.search?.steps ?? {}).filter(([r]) => r !== c.region);
+    if (others.length > 0)
+      step.allow(
+        'FailbackSearchStep',
+        ['lambda:InvokeFunction'],
+        others.map(([r, name]) => `arn:${Aws.PARTITION}:lambda:${r}:${c.account}:function:${name}`),
+      );
     search.trustAdmin(step.function.role as iam.IRole);
     acknowledge(step.function.role as iam.IRole, [
       {
         pack: PACKS.aws,
         rule: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:es:${c.region}:${c.account}:domain/${domain}/*]`,
-        reason: `The replication API paths of this region's own domain (${domain}): follower stats, _status, _stop, auto-follow rules.`,
+        reason: `The replication API paths of this region's own domain (${domain}): follower stats, _status, _stop, _start, stale copies, auto-follow rules.`,
       },
     ]);
   }

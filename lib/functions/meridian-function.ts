@@ -44,6 +44,11 @@ export interface MeridianFunctionProps {
   /** @default 'once' */
   readonly bundling?: BundlingMode;
   /**
+   * A physical name, for a function another region invokes by name (Naming).
+   * @default - a name CloudFormation generates
+   */
+  readonly functionName?: string;
+  /**
    * Log group, security group and async dead-letter queue shared by a family of small functions
    * (the runbook's steps), instead of one of each per function.
    * @default - the function gets its own
@@ -167,6 +172,7 @@ export class MeridianFunction extends Construct {
 
     const common = {
       description: props.description,
+      ...(props.functionName ? { functionName: props.functionName } : {}),
       runtime: RUNTIME,
       architecture: ARCHITECTURE,
       memorySize: props.memoryMb,

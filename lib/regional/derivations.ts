@@ -168,6 +168,7 @@ export function failoverRunbookConfig(
     // Every region has a search domain; the stack fills in this region's admin role ARN.
     search: {
       domains: Object.fromEntries(cellRegions.map((r) => [r.id, naming.searchDomain(r.id)])),
+      steps: Object.fromEntries(cellRegions.map((r) => [r.id, naming.searchStep(r.id)])),
       adminRoleArn: '',
     },
     cell: {

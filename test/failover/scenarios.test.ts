@@ -156,3 +156,26 @@ describe('the majority alarm, evaluated as the template defines it', () => {
     expect(pageWith(s)).toBeLessThanOrEqual(pageSeconds());
   });
 });
+
+test('failback restores search following: the original catches up from the peer, then leads again', async () => {
+  const r = await run('failover-failback');
+  expect(r.outcomes).toEqual({ failover: 'failed over', failback: 'failed back' });
+  expect(r.search).toEqual({
+    // The peer led and took a document; the writer came back with its stale copy.
+    'after failover': {
+      'eu-west-1': ['pii-2024: leads (1 docs)'],
+      'eu-central-1': ['pii-2024: leads (2 docs)'],
+    },
+    // Before the switch back, the original region's copy was replaced by a follower of the peer's
+    // (run by its own search step, invoked by name in eu-west-1): it has what the peer took.
+    'before the switch back': {
+      'eu-west-1': ['pii-2024: follows eu-central-1 (2 docs)'],
+      'eu-central-1': ['pii-2024: leads (2 docs)'],
+    },
+    // After it, as before the failover: the original leads, the peer follows it.
+    'after failback': {
+      'eu-west-1': ['pii-2024: leads (2 docs)'],
+      'eu-central-1': ['pii-2024: follows eu-west-1 (2 docs)'],
+    },
+  });
+});

@@ -69,6 +69,12 @@ export interface RunbookConfig {
    */
   readonly search?: {
     readonly domains: Readonly<Record<string, string>>;
+    /**
+     * The search step's function in each cell region (Naming.searchStep): a failback invokes the
+     * original region's to act on its domain from inside its VPC.
+     * @default - none: the failback reports the original region's search actions as manual
+     */
+    readonly steps?: Readonly<Record<string, string>>;
     readonly adminRoleArn: string;
   };
   readonly cell: {

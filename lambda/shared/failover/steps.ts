@@ -11,6 +11,7 @@ import {
   type ElastiCacheClient,
   FailoverGlobalReplicationGroupCommand,
 } from '@aws-sdk/client-elasticache';
+import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { OpenSearchClient } from '@aws-sdk/client-opensearch';
 import {
   DescribeGlobalClustersCommand,
@@ -44,7 +45,7 @@ import {
 import { type Acquired, acquire, FencedError, fence, type Lease, release } from './lock';
 import { type RegionState, regionState, setRegionState } from './region-state';
 import { checkersOf, healthCheckOf } from './route53-health';
-import { domainEndpoint, SEARCH_CALL_TIMEOUT_MS, stopFollowing } from './search';
+import { domainEndpoint, followLeader, SEARCH_CALL_TIMEOUT_MS, stopFollowing } from './search';
 import { readVotes, tally } from './votes';
 import { returnWriterLease, takeWriterLease } from './writer-lease';
 
@@ -57,6 +58,7 @@ export interface Clients {
   elasticache(region: string): ElastiCacheClient;
   cloudwatch(region: string): CloudWatchClient;
   opensearch(region: string): OpenSearchClient;
+  lambda(region: string): LambdaClient;
   readonly sts: STSClient;
   readonly fetch: typeof fetch;
   now(): number;
@@ -101,6 +103,12 @@ export interface RunbookState {
   };
   readonly verifiedTarget?: { readonly at: number };
   readonly error?: { readonly Error?: string; readonly Cause?: string };
+  /** What the search step is asked to do (repointSearch); set by the failback machine. */
+  readonly searchPhase?: SearchPhase;
+  /** The region whose domain leads (`follow`, `stop`). */
+  readonly searchLeader?: string;
+  /** The indices to follow (`follow`). @default - the domain's own that its rules match */
+  readonly searchIndices?: readonly string[];
 }
 
 export interface PromotionResult {
@@ -500,19 +508,33 @@ export async function promoteCache(
 }
 
 /**
- * OpenSearch: the target's domain stops following the failed region (every follower index of it
- * stopped, its auto-follow rules removed: lambda/shared/failover/search.ts), so its indices take
- * writes. Search is not what accepts the cell's writes: when it cannot be repointed, the step
- * reports the manual action instead of failing the failover (and so rolling back traffic after
- * Aurora moved). Domains answer only inside their VPC: a runbook whose target is another region
- * can only report the action.
+ * What the search step is asked to do: at promotion (no phase), the target stops following the
+ * failed region; in a failback, run from the current writer T, the original region O's domain
+ * first catches up by following T's (`failback-catch-up`), then after the switch back leads again
+ * (`failback-lead`: O stops following T, T follows O). O's part runs in O's own search step, which
+ * T invokes by name (`follow` or `stop`, with `searchLeader`): a domain answers only inside its VPC.
+ */
+export type SearchPhase = 'failback-catch-up' | 'failback-lead' | 'follow' | 'stop';
+
+export interface SearchResult extends PromotionResult {
+  /** The indices acted on (`stop`: stopped; `follow`: started or already following). */
+  readonly indices?: readonly string[];
+}
+
+/**
+ * OpenSearch. Search is not what accepts the cell's writes: when the step cannot act, it reports
+ * the manual action instead of failing the failover or failback (and so rolling back traffic
+ * after Aurora moved).
  */
 export async function repointSearch(
   c: RunbookConfig,
   k: Clients,
   s: RunbookState,
-): Promise<PromotionResult> {
-  await guard(c, k, s, 'repoint-search');
+): Promise<SearchResult> {
+  const phase = s.searchPhase;
+  await guard(c, k, s, phase ? `search-${phase}` : 'repoint-search');
+  if (phase === 'failback-catch-up' || phase === 'failback-lead') return failbackSearch(c, k, s);
+  if (phase === 'follow' || phase === 'stop') return ownDomain(c, k, s, phase);
   const target = targetOf(s);
   const failed = s.input.failedRegion;
   const domain = c.search?.domains[target];
@@ -525,19 +547,7 @@ export async function repointSearch(
     return { store: 'search', action: 'no search domain in this cell', at: k.now() };
   if (target !== c.region) return manual(`from ${target}'s VPC: this runbook runs in ${c.region}`);
   try {
-    const endpoint = await domainEndpoint(k.opensearch(target), domain);
-    const http = signedHttp({
-      endpoint,
-      region: target,
-      credentials: assumedRoleCredentials(
-        k.sts,
-        c.search.adminRoleArn,
-        `runbook-${s.execution}`.slice(0, 64),
-      ),
-      fetch: k.fetch,
-      timeoutMs: SEARCH_CALL_TIMEOUT_MS,
-    });
-    const r = await stopFollowing({ http, domain, leader: failed });
+    const r = await stopFollowing({ http: await searchApi(c, k, s), domain, leader: failed });
     return {
       store: 'search',
       action: `${domain} no longer follows ${failed}: ${r.stopped.length} index(es) stopped, ${r.alreadyStopped.length} already stopped, ${r.rulesRemoved.length} auto-follow rule(s) removed`,
@@ -545,6 +555,123 @@ export async function repointSearch(
     };
   } catch (err) {
     return manual(`the step could not: ${(err as Error).name}`);
+  }
+}
+
+/** This region's domain's REST API, signed as its search admin role. */
+async function searchApi(c: RunbookConfig, k: Clients, s: RunbookState) {
+  const search = c.search as NonNullable<RunbookConfig['search']>;
+  const domain = search.domains[c.region] as string;
+  return signedHttp({
+    endpoint: await domainEndpoint(k.opensearch(c.region), domain),
+    region: c.region,
+    credentials: assumedRoleCredentials(
+      k.sts,
+      search.adminRoleArn,
+      `runbook-${s.execution}`.slice(0, 64),
+    ),
+    fetch: k.fetch,
+    timeoutMs: SEARCH_CALL_TIMEOUT_MS,
+  });
+}
+
+/** `follow` or `stop`, on this region's own domain, as a failback run elsewhere asks. */
+async function ownDomain(
+  c: RunbookConfig,
+  k: Clients,
+  s: RunbookState,
+  phase: 'follow' | 'stop',
+): Promise<SearchResult> {
+  const leader = s.searchLeader ?? '';
+  const domain = c.search?.domains[c.region];
+  if (!domain) return { store: 'search', action: 'no search domain here', at: k.now() };
+  const http = await searchApi(c, k, s);
+  if (phase === 'stop') {
+    const r = await stopFollowing({ http, domain, leader });
+    return {
+      store: 'search',
+      action: `${domain} leads again: ${r.stopped.length} index(es) no longer follow ${leader}`,
+      indices: [...r.stopped, ...r.alreadyStopped],
+      at: k.now(),
+    };
+  }
+  const r = await followLeader({
+    http,
+    domain,
+    leader,
+    replaceStale: true,
+    ...(s.searchIndices ? { indices: s.searchIndices } : {}),
+  });
+  const blocked = r.blocked.map((b) => `${b.index} (${b.reason})`);
+  return {
+    store: 'search',
+    action: `${domain} follows ${leader}: ${r.started.length} started (${r.replaced.length} stale copies replaced), ${r.alreadyFollowing.length} already following${blocked.length ? `; blocked: ${blocked.join(', ')}` : ''}`,
+    indices: [...r.started, ...r.alreadyFollowing],
+    at: k.now(),
+  };
+}
+
+/**
+ * The failback's search part, run from the current writer T (this region) for the original
+ * region O: before the switch back, O's domain follows T's (its stale copies replaced, so it has
+ * what T took while it led); after it, O's stops following T and T's follows O's again, as before
+ * the failover. O's part runs in O's search step, invoked by name. Auto-follow rules the promotion
+ * removed come back with the next deploy (the replication custom resource puts them).
+ */
+async function failbackSearch(
+  c: RunbookConfig,
+  k: Clients,
+  s: RunbookState,
+): Promise<SearchResult> {
+  const original = targetOf(s);
+  const here = c.region;
+  const fn = c.search?.steps?.[original];
+  const manual = (what: string, why: string): SearchResult => ({
+    store: 'search',
+    action: `manual: ${what}, ${why}`,
+    at: k.now(),
+  });
+  const caughtUp = `make ${c.search?.domains[original] ?? original}'s indices follow ${here}'s (PUT _plugins/_replication/<index>/_start)`;
+  if (!c.search?.domains[original] || !c.search.domains[here])
+    return { store: 'search', action: 'no search domain in this cell', at: k.now() };
+  if (!fn) return manual(caughtUp, `no search step of ${original} is known to this runbook`);
+  const remote = async (extra: Partial<RunbookState>): Promise<SearchResult> => {
+    const out = await k.lambda(original).send(
+      new InvokeCommand({
+        FunctionName: fn,
+        Payload: new TextEncoder().encode(JSON.stringify({ ...s, ...extra })),
+      }),
+    );
+    const body = JSON.parse(new TextDecoder().decode(out.Payload ?? new Uint8Array())) as
+      | SearchResult
+      | { errorType?: string };
+    if (out.FunctionError) throw new Error(`${fn}: ${(body as { errorType?: string }).errorType}`);
+    return body as SearchResult;
+  };
+  try {
+    if (s.searchPhase === 'failback-catch-up')
+      return await remote({ searchPhase: 'follow', searchLeader: here });
+    const led = await remote({ searchPhase: 'stop', searchLeader: here });
+    const domain = c.search.domains[here] as string;
+    const r = await followLeader({
+      http: await searchApi(c, k, s),
+      domain,
+      leader: original,
+      replaceStale: true,
+      indices: led.indices ?? [],
+    });
+    return {
+      store: 'search',
+      action: `${led.action}; ${domain} follows ${original} again: ${r.started.length} started, ${r.alreadyFollowing.length} already following`,
+      at: k.now(),
+    };
+  } catch (err) {
+    return manual(
+      s.searchPhase === 'failback-catch-up'
+        ? caughtUp
+        : `stop replication into ${c.search.domains[original]} from ${here}, then make ${c.search.domains[here]}'s indices follow ${original}'s`,
+      `the step could not: ${(err as Error).name}: ${(err as Error).message.slice(0, 200)}`,
+    );
   }
 }
 

@@ -52,6 +52,8 @@ export interface SynthesizedRunbook {
   readonly config: RunbookConfig;
   /** The metric alarms the region's template defines, by name (the drill evaluates them). */
   readonly alarms: ReadonlyMap<string, AlarmSpec>;
+  /** Functions with a physical name (another region invokes them by it): handler and environment. */
+  readonly named: ReadonlyMap<string, { handler: string; env: Record<string, string> }>;
 }
 
 /** What CloudWatch evaluates of a metric alarm, as the template sets it. */
@@ -162,8 +164,17 @@ export function runbookFromTemplate(
       treatMissingData: String(p.TreatMissingData ?? 'missing'),
     });
   }
+  const named = new Map<string, { handler: string; env: Record<string, string> }>();
+  for (const r of Object.values(resources)) {
+    const p = r.Properties ?? {};
+    if (r.Type !== 'AWS::Lambda::Function' || typeof p.FunctionName !== 'string') continue;
+    const vars = (p.Environment as { Variables?: Record<string, unknown> })?.Variables ?? {};
+    const env = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, resolve(v)]));
+    named.set(p.FunctionName, { handler: env.POWERTOOLS_SERVICE_NAME ?? '', env });
+  }
   return {
     alarms,
+    named,
     region,
     stateMachine: smId,
     definition,
@@ -229,6 +240,32 @@ const defaultLoad = (file: string) => {
   delete require.cache[require.resolve(file)];
   return require(file) as { handler: (input: unknown) => Promise<unknown> };
 };
+
+/**
+ * The runbook's named functions bound to their handlers, each run as Lambda would run it in the
+ * runbook's region: its environment, the execution it acts for, a step's modelled time.
+ */
+export function namedFunctions(
+  rb: SynthesizedRunbook,
+  load: NonNullable<DrillOptions['load']> = defaultLoad,
+  clock?: DrillOptions['clock'],
+): Map<string, (payload: unknown) => Promise<unknown>> {
+  return new Map(
+    [...rb.named].map(([name, t]) => {
+      const mod = load(path.join(LAMBDA_DIR, t.handler, 'index.ts'));
+      const run = (payload: unknown) =>
+        drillContext.run(
+          { region: rb.region, execution: String((payload as { execution?: unknown }).execution) },
+          async () => {
+            clock?.advance(TIMINGS.lambdaStep.ms);
+            Object.assign(process.env, t.env);
+            return mod.handler(payload);
+          },
+        );
+      return [name, run];
+    }),
+  );
+}
 
 /** Executes the runbook once, each Task bound to its real handler. */
 export async function runDrill(

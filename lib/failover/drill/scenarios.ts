@@ -15,6 +15,7 @@ import { MIN_LEASE_SECONDS } from '../step-timeouts';
 import {
   type AlarmSpec,
   type DrillResult,
+  namedFunctions,
   runDrill,
   type SynthesizedRunbook,
   synthesizedRunbooks,
@@ -48,6 +49,11 @@ export interface ScenarioResult {
   readonly changes: readonly string[];
   /** The regions of the cell accepting writes when the scenario ends (the modelled database). */
   readonly acceptingWrites?: readonly string[];
+  /**
+   * The search indices of each region's domain, `<index>: leads | follows <region> (<documents>)`,
+   * at named moments (the failback: after the failover, before the switch back, at the end).
+   */
+  readonly search?: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
 }
 
 /** How pageSeconds() is made up, for the drill's output. */
@@ -93,6 +99,16 @@ export function execute(
   name: string,
   o: { before?: Record<string, () => Promise<void>>; machine?: 'failover' | 'failback' } = {},
 ): Promise<DrillResult> {
+  // Functions a step invokes in another region run there, as that region's template defines them.
+  const bound = new Map<string, ReadonlyMap<string, (payload: unknown) => Promise<unknown>>>();
+  world.functionsIn ??= (r) => {
+    let fns = bound.get(r);
+    if (!fns) {
+      fns = namedFunctions(ctx.runbook(r), ctx.load, world);
+      bound.set(r, fns);
+    }
+    return fns;
+  };
   return runDrill(ctx.runbook(region, o.machine), input as never, {
     name,
     clock: world,
@@ -377,6 +393,11 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
         const input = { cell: ctx.jurisdiction, failedRegion: ctx.writer, mode: 'auto' };
         const fo = await execute(ctx, world, ctx.peer, input, 'failover');
         const since = world.writerSince.get(ctx.peer);
+        // The peer takes search writes while it leads; the writer comes back with a stale copy.
+        world.searchWrite(ctx.peer, 'pii-2024', 'taken-while-peer-led');
+        const search: Record<string, Record<string, readonly string[]>> = {
+          'after failover': world.searchIndices(),
+        };
         world.recover(ctx.writer);
         const fb = await execute(
           ctx,
@@ -384,8 +405,16 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
           ctx.peer,
           { cell: ctx.jurisdiction, originalRegion: ctx.writer, currentRegion: ctx.peer },
           'failback',
-          { machine: 'failback' },
+          {
+            machine: 'failback',
+            before: {
+              'Switch back Aurora': async () => {
+                search['before the switch back'] = world.searchIndices();
+              },
+            },
+          },
         );
+        search['after failback'] = world.searchIndices();
         return {
           pageSeconds: d.page,
           ...(since !== undefined ? { writesAcceptedSeconds: (since - d.failedAt) / 1000 } : {}),
@@ -395,6 +424,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
           staleActions: world.actionsWithoutToken,
           outcomes: { failover: outcome(fo), failback: outcome(fb) },
           changes: world.calls,
+          search,
         };
       }),
   },

@@ -11,6 +11,7 @@ import {
   ElastiCacheClient,
   FailoverGlobalReplicationGroupCommand,
 } from '@aws-sdk/client-elasticache';
+import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import {
   DescribeGlobalClustersCommand,
   FailoverGlobalClusterCommand,
@@ -265,6 +266,12 @@ export class DrillWorld {
   private readonly keepers = new Map<string, { memory: KeeperMemory; next: number }>();
   /** Databases whose catalog says new sessions are read-only (db-fence.ts). */
   readonly dbFenced = new Set<string>();
+  /**
+   * The functions deployed in a region that other regions invoke by name (their templates' named
+   * functions, bound to their handlers: run.ts namedFunctions). Set by whoever runs the drill.
+   */
+  functionsIn?: (region: string) => ReadonlyMap<string, (payload: unknown) => Promise<unknown>>;
+
   /** When each region's keeper first fenced its own database. */
   readonly fencedAt = new Map<string, number>();
   /** Regions whose health sign says "fenced" (their endpoint answers 503). */
@@ -522,6 +529,31 @@ export class DrillWorld {
     return r;
   }
 
+  /**
+   * Each region's search indices (system indices aside), `<index>: leads (<n> docs)` or
+   * `<index>: follows <region> (<n> docs)`, after the followers have pulled what they can.
+   */
+  searchIndices(): Record<string, readonly string[]> {
+    this.search.replicate();
+    const out: Record<string, string[]> = {};
+    for (const [region, name] of Object.entries(this.config.search?.domains ?? {}))
+      out[region] = [...this.search.domain(name).indices]
+        .filter(([index]) => !index.startsWith('.'))
+        .map(
+          ([index, i]) =>
+            `${index}: ${i.follow ? `follows ${i.follow.alias.replace(/^from-/, '')}` : 'leads'} (${i.docs.size} docs)`,
+        );
+    return out;
+  }
+
+  /** A document written into `region`'s copy of `index` (one that takes writes). */
+  searchWrite(region: string, index: string, id: string): void {
+    const name = this.config.search?.domains[region];
+    const i = name ? this.search.domain(name).indices.get(index) : undefined;
+    if (!i || i.follow) throw new Error(`drill: ${region}'s ${index} takes no writes`);
+    i.docs.set(id, { ref: 'drill' });
+  }
+
   /** The record a latency name answers with for a region (what clients there resolve). */
   answer(name: string, region: string): string | undefined {
     return this.records.get(`${name}|${region}`)?.ResourceRecords?.[0]?.Value;
@@ -764,7 +796,31 @@ export class DrillWorld {
         },
       };
     });
-    this.stubs.push(route53, cw, rds, ec, s3, sm, sts);
+    // Lambda's Invoke, for a function another region's step calls by name (the failback's search
+    // step): it runs where it is deployed, as its template defines it (functionsIn). An unknown
+    // name is an error, as in AWS; a handler's error is a FunctionError with its type.
+    const lambdaApi = mockClient(LambdaClient);
+    lambdaApi.on(InvokeCommand).callsFake(async (input, getClient) => {
+      const region = await getClient().config.region();
+      this.reach('lambda', region);
+      const run = this.functionsIn?.(region).get(String(input.FunctionName));
+      if (!run)
+        throw Object.assign(new Error(`Function not found: ${input.FunctionName}`), {
+          name: 'ResourceNotFoundException',
+        });
+      const payload = JSON.parse(new TextDecoder().decode(input.Payload as Uint8Array));
+      const encode = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
+      try {
+        return { StatusCode: 200, Payload: encode(await run(payload)) };
+      } catch (err) {
+        return {
+          StatusCode: 200,
+          FunctionError: 'Unhandled',
+          Payload: encode({ errorType: (err as Error).name, errorMessage: (err as Error).message }),
+        };
+      }
+    });
+    this.stubs.push(route53, cw, rds, ec, s3, sm, sts, lambdaApi);
 
     globalThis.fetch = async (input: string | URL | Request, init?: RequestInit) => {
       const url = new URL(
