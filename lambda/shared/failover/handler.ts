@@ -34,7 +34,14 @@ export type ClientFactory = (config: RunbookConfig) => Partial<Clients>;
 export const CLIENT_OPTIONS = { maxAttempts: 3 } as const;
 
 const SHARED = ['route53', 's3', 'secrets', 'sts'] as const;
-const PER_REGION = ['dynamodb', 'rds', 'elasticache', 'cloudwatch', 'opensearch', 'lambda'] as const;
+const PER_REGION = [
+  'dynamodb',
+  'rds',
+  'elasticache',
+  'cloudwatch',
+  'opensearch',
+  'lambda',
+] as const;
 
 /** The step's clients with every SDK call recorded in the trace (per-region clients too). */
 function traced(tracer: Tracer, partial: Partial<Clients>): Partial<Clients> {
