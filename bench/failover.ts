@@ -89,7 +89,7 @@ async function main() {
       'failover.writes-accepted',
       primary?.writesAcceptedSeconds ?? Number.NaN,
       SEED_MANUAL_RUNBOOK_SECONDS,
-      `goal ≤ 150 s: page + start + Aurora failover awaited (${primary?.outcomes['primary-dies']}); baseline: the seeds’ manual runbook; ${ARC}`,
+      `goal ≤ 150 s: measured in the drill world when the failed region's clients write again — their requests routed by Route 53 as modelled (health checks from the template, TTL, record changes after propagation) to a region whose database takes writes (Aurora promoted ${primary?.promotedSeconds ?? '?'} s after the failure; ${primary?.outcomes['primary-dies']}); baseline: the seeds’ manual runbook; ${ARC}`,
     ),
     {
       name: 'failover.split-brain',

@@ -61,7 +61,7 @@ function scenarioReport(r: ScenarioResult): string {
     ...(r.acceptingWrites
       ? [`  accepting writes at the end:    ${r.acceptingWrites.join(', ') || 'none'}`]
       : []),
-    `  writes accepted in the target:  ${s(r.writesAcceptedSeconds)}`,
+    `  writes accepted in the target:  ${s(r.writesAcceptedSeconds)}${r.promotedSeconds !== undefined ? ` (the failed region's clients, through Route 53; Aurora promoted at ${s(r.promotedSeconds)})` : ''}`,
     `  RPO:                            ${s(r.rpoSeconds)}`,
     ...(r.lost
       ? [

@@ -285,3 +285,59 @@ describe('game day', () => {
     expect(world.actionsWithoutToken).toBe(0);
   });
 });
+
+describe('clients, as Route 53 routes them', () => {
+  test('health checks pull the failed region after interval × threshold, at the next TTL; a record change only once propagated', async () => {
+    const rb = runbook('eu-west-1');
+    expect(rb.healthCheck).toEqual({ intervalSeconds: 10, failureThreshold: 3 });
+    world = new DrillWorld(runbook('eu-central-1').config, {
+      routing: rb.healthCheck as never,
+    });
+    const start = world.now();
+    const ttl = world.config.ttlSeconds * 1000;
+    expect(world.clientRegion('eu-west-1', start)).toBe('eu-west-1');
+    world.fail('eu-west-1');
+    world.advance(1);
+    // The checkers judge it failed 30 s later; clients see it at the first resolution after that.
+    const judged = start + 30_000;
+    const moved = start + Math.ceil((judged - start) / ttl) * ttl;
+    world.advance(moved - 1 - world.now());
+    expect(world.clientRegion('eu-west-1', world.now())).toBe('eu-west-1');
+    world.advance(1);
+    expect(world.clientRegion('eu-west-1', world.now())).toBe('eu-central-1');
+    // eu-west-1 answers again; a record change sends its clients elsewhere only after propagation.
+    world.recover('eu-west-1');
+    world.advance(ttl);
+    expect(world.clientRegion('eu-west-1', world.now())).toBe('eu-west-1');
+    const { Route53Client, ChangeResourceRecordSetsCommand } = await import(
+      '@aws-sdk/client-route-53'
+    );
+    await new Route53Client({ region: 'us-east-1' }).send(
+      new ChangeResourceRecordSetsCommand({
+        HostedZoneId: 'Z1',
+        ChangeBatch: {
+          Changes: [
+            {
+              Action: 'UPSERT',
+              ResourceRecordSet: {
+                Name: `eu.${world.config.zoneName}.`,
+                Type: 'CNAME',
+                SetIdentifier: 'eu-west-1',
+                Region: 'eu-west-1',
+                TTL: world.config.ttlSeconds,
+                ResourceRecords: [{ Value: `eu-central-1.${world.config.zoneName}` }],
+              },
+            },
+          ],
+        },
+      }),
+    );
+    const changed = world.now();
+    world.advance(TIMINGS.route53Propagation.ms - 1);
+    expect(world.clientRegion('eu-west-1', changed + TIMINGS.route53Propagation.ms - 1)).toBe(
+      'eu-west-1',
+    );
+    world.advance(ttl + 1);
+    expect(world.clientRegion('eu-west-1', world.now())).toBe('eu-central-1');
+  });
+});

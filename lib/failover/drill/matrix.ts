@@ -31,8 +31,8 @@ import type { MeridianConfig } from '../../config/load';
 import { runnerRegion } from '../runner';
 import { watchersOf } from '../watchers';
 import { type SynthesizedRunbook, synthesizedRunbooks } from './run';
-import { type Context, detect, execute } from './scenarios';
-import { DrillWorld, type DrillWorldOptions } from './world';
+import { type Context, detect, execute, worldOf, writesAccepted } from './scenarios';
+import type { DrillWorldOptions } from './world';
 
 /** Writes accepted in the target within this many seconds of the failure (issue 25 acceptance). */
 export const WRITES_ACCEPTED_GOAL_SECONDS = 150;
@@ -189,7 +189,7 @@ async function runOne(
   settleMs: number,
   options: DrillWorldOptions,
 ): Promise<MatrixRun> {
-  const world = new DrillWorld(ctx.runbook(cell.peer).config, options);
+  const world = worldOf({ ...ctx, writer: cell.writer, peer: cell.peer }, options);
   const apply = async () => {
     if (cut.kind === 'split') world.partition(cut.side, cut.rest);
     else if (cut.kind === 'link') world.partition([cut.a], [cut.b]);
@@ -215,14 +215,11 @@ async function runOne(
           { cell: cell.jurisdiction, failedRegion: cell.writer, mode: 'auto' },
           'from-peer',
           instant === 'mid-runbook' ? { before: { 'Fence old region': apply } } : {},
-        ).then((r) => {
-          const since = world.writerSince.get(cell.peer);
-          return [
-            'from-peer',
-            r.status === 'SUCCEEDED' ? String(r.output?.outcome) : 'FAILED',
-            since === undefined ? undefined : (since - failedAt) / 1000,
-          ];
-        }),
+        ).then((r) => [
+          'from-peer',
+          r.status === 'SUCCEEDED' ? String(r.output?.outcome) : 'FAILED',
+          undefined,
+        ]),
       );
     else if (instant === 'mid-runbook') await apply();
     if (instant === 'no-failure' && world.untilWatchersSeeDown(cell.peer, 6) !== undefined)
@@ -242,7 +239,10 @@ async function runOne(
     const done = await Promise.all(runs);
     world.advance(settleMs);
     const outcomes = Object.fromEntries(done.map(([who, o]) => [who, o]));
-    const writesAcceptedSeconds = done.find(([who]) => who === 'from-peer')?.[2];
+    // The writer's clients writing again, through Route 53 as modelled, after the settling time.
+    const writesAcceptedSeconds = done.some(([who]) => who === 'from-peer')
+      ? writesAccepted(world, cell, failedAt).writesAcceptedSeconds
+      : undefined;
     const mustFailOver = takeoverCanAct(cell, cut, instant);
     const mustNotFailOver = writerSeen(cell, cut, instant);
     const failedOver = world.calls.some((c) => c.startsWith('rds:Failover'));

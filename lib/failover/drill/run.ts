@@ -54,6 +54,8 @@ export interface SynthesizedRunbook {
   readonly alarms: ReadonlyMap<string, AlarmSpec>;
   /** Functions with a physical name (another region invokes them by it): handler and environment. */
   readonly named: ReadonlyMap<string, { handler: string; env: Record<string, string> }>;
+  /** The region's endpoint health check as its template sets it (Route 53's judgement). */
+  readonly healthCheck?: { readonly intervalSeconds: number; readonly failureThreshold: number };
 }
 
 /** What CloudWatch evaluates of a metric alarm, as the template sets it. */
@@ -172,9 +174,20 @@ export function runbookFromTemplate(
     const env = Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, resolve(v)]));
     named.set(p.FunctionName, { handler: env.POWERTOOLS_SERVICE_NAME ?? '', env });
   }
+  const check = Object.values(resources)
+    .map((r) => r.Properties?.HealthCheckConfig as Record<string, unknown> | undefined)
+    .find((c) => c && typeof c.RequestInterval === 'number');
   return {
     alarms,
     named,
+    ...(check
+      ? {
+          healthCheck: {
+            intervalSeconds: Number(check.RequestInterval),
+            failureThreshold: Number(check.FailureThreshold ?? 3),
+          },
+        }
+      : {}),
     region,
     stateMachine: smId,
     definition,

@@ -21,7 +21,7 @@ import {
   synthesizedRunbooks,
 } from './run';
 import { TIMINGS } from './timings';
-import { DrillWorld } from './world';
+import { DrillWorld, type DrillWorldOptions } from './world';
 
 export interface ScenarioResult {
   readonly name: string;
@@ -30,8 +30,14 @@ export interface ScenarioResult {
   readonly pageSeconds?: number;
   /** Seconds from the failure to the runbook's start (auto start), when it starts by itself. */
   readonly startSeconds?: number;
-  /** Seconds from the failure until the target accepts writes (its Aurora member is writer). */
+  /**
+   * Seconds from the failure until the failed region's clients write again: their requests, routed
+   * by Route 53 as the world models it (health checks, propagation, TTL), reach a region whose
+   * database accepts writes. Without modelled clients, until the target's Aurora member is writer.
+   */
   readonly writesAcceptedSeconds?: number;
+  /** Seconds from the failure until the target's Aurora member was writer. */
+  readonly promotedSeconds?: number;
   /** RPO the runbook recorded (s): 0 for a switchover, the target's last replication lag else. */
   readonly rpoSeconds?: number | null;
   /**
@@ -234,8 +240,35 @@ function startsByItself(ctx: Context): boolean {
 }
 
 /** Runs `f` with a fresh world for the cell, always restoring the SDK and clock. */
+/** The world of a scenario: the peer's runbook config, the writer's health check (its template). */
+export function worldOf(ctx: Context, options: DrillWorldOptions = {}): DrillWorld {
+  const routing = ctx.runbook(ctx.writer).healthCheck;
+  return new DrillWorld(ctx.runbook(ctx.peer).config, {
+    ...(routing ? { routing } : {}),
+    ...options,
+  });
+}
+
+/**
+ * When writes were accepted again after the writer failed at `failedAt`: by its clients (the
+ * world's model of Route 53 and the database) and, separately, when the peer was promoted.
+ */
+export function writesAccepted(
+  world: DrillWorld,
+  ctx: Pick<Context, 'writer' | 'peer'>,
+  failedAt: number,
+): { writesAcceptedSeconds?: number; promotedSeconds?: number } {
+  const promoted = world.writerSince.get(ctx.peer);
+  const clients = world.clientsWriteAgain(ctx.writer, failedAt);
+  const accepted = world.options.routing ? clients?.at : promoted;
+  return {
+    ...(accepted !== undefined ? { writesAcceptedSeconds: (accepted - failedAt) / 1000 } : {}),
+    ...(promoted !== undefined ? { promotedSeconds: (promoted - failedAt) / 1000 } : {}),
+  };
+}
+
 async function inWorld<T>(ctx: Context, f: (w: DrillWorld) => Promise<T>): Promise<T> {
-  const world = new DrillWorld(ctx.runbook(ctx.peer).config);
+  const world = worldOf(ctx);
   try {
     return await f(world);
   } finally {
@@ -257,11 +290,10 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
           detectedAt: d.failedAt + (d.page ?? 0) * 1000,
         };
         const r = await execute(ctx, world, ctx.peer, input, 'primary-dies');
-        const since = world.writerSince.get(ctx.peer);
         return {
           pageSeconds: d.page,
           ...(d.start !== undefined ? { startSeconds: d.start } : {}),
-          ...(since !== undefined ? { writesAcceptedSeconds: (since - d.failedAt) / 1000 } : {}),
+          ...writesAccepted(world, ctx, d.failedAt),
           rpoSeconds: rpoOf(r),
           ...lostOf(world),
           splitBrain: world.splitBrain,
@@ -299,11 +331,10 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
             'from-writer',
           ),
         ]);
-        const since = world.writerSince.get(ctx.peer);
         return {
           pageSeconds: d.page,
           ...(d.start !== undefined ? { startSeconds: d.start } : {}),
-          ...(since !== undefined ? { writesAcceptedSeconds: (since - d.failedAt) / 1000 } : {}),
+          ...writesAccepted(world, ctx, d.failedAt),
           rpoSeconds: rpoOf(a),
           ...lostOf(world),
           splitBrain: world.splitBrain,
@@ -370,10 +401,9 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
             },
           },
         });
-        const since = world.writerSince.get(ctx.peer);
         return {
           pageSeconds: d.page,
-          ...(since !== undefined ? { writesAcceptedSeconds: (since - d.failedAt) / 1000 } : {}),
+          ...writesAccepted(world, ctx, d.failedAt),
           rpoSeconds: rpoOf(r),
           ...lostOf(world),
           splitBrain: world.splitBrain,
@@ -392,7 +422,6 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
         const d = detect(world, ctx.writer, ctx.peer, startsByItself(ctx), majorityAlarm(ctx));
         const input = { cell: ctx.jurisdiction, failedRegion: ctx.writer, mode: 'auto' };
         const fo = await execute(ctx, world, ctx.peer, input, 'failover');
-        const since = world.writerSince.get(ctx.peer);
         // The peer takes search writes while it leads; the writer comes back with a stale copy.
         world.searchWrite(ctx.peer, 'pii-2024', 'taken-while-peer-led');
         const search: Record<string, Record<string, readonly string[]>> = {
@@ -417,7 +446,7 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
         search['after failback'] = world.searchIndices();
         return {
           pageSeconds: d.page,
-          ...(since !== undefined ? { writesAcceptedSeconds: (since - d.failedAt) / 1000 } : {}),
+          ...writesAccepted(world, ctx, d.failedAt),
           rpoSeconds: rpoOf(fo),
           ...lostOf(world),
           splitBrain: world.splitBrain,

@@ -75,6 +75,14 @@ export interface DrillWorldOptions {
    * @default true
    */
   readonly selfFence?: boolean;
+  /**
+   * The cell regions' endpoint health checks as their templates set them. With them the world
+   * models the cell's clients: each region's users resolve `<cell>.<zone>` through Route 53
+   * (latency records, health checks, record changes visible after propagation) and cache the
+   * answer for its TTL; a write is accepted when the region they reach accepts it.
+   * @default - no clients: writes are accepted where the database takes them
+   */
+  readonly routing?: { readonly intervalSeconds: number; readonly failureThreshold: number };
 }
 
 /** A managed operation in flight: it completes at `doneAt` on the world's clock. */
@@ -187,12 +195,19 @@ export class DrillWorld {
   /** Moves the clock on by a modelled duration, sampling who accepts writes on the way. */
   advance(ms: number): void {
     this.sample();
-    this.t += ms;
-    this.watchUntil(this.t);
-    this.keepUntil(this.t);
-    this.settle();
-    this.sample();
+    const until = this.t + ms;
+    // A second at a time: what the database and the clients do is sampled at least that often.
+    while (this.t < until) {
+      this.t = Math.min(until, this.t + DrillWorld.SAMPLE_MS);
+      this.watchUntil(this.t);
+      this.keepUntil(this.t);
+      this.settle();
+      this.sample();
+    }
   }
+
+  /** The longest the world goes without sampling who accepts writes. */
+  static readonly SAMPLE_MS = 1000;
 
   /**
    * When each watcher's next round is due, by `watched|watcher`. Watch functions start once a minute
@@ -385,6 +400,81 @@ export class DrillWorld {
       );
   }
 
+  /**
+   * Record changes as Route 53's authoritative servers serve them: each visible once propagated
+   * (TIMINGS.route53Propagation, the published "generally within 60 seconds", at its slow end).
+   */
+  private readonly served: { key: string; value?: string; visibleAt: number }[] = [];
+  /** Since when Route 53's checkers have seen each region's endpoint fail (503, no answer). */
+  private readonly failingSince = new Map<string, number>();
+  /** Per region's clients, where their writes went, on each change: the region, or none. */
+  private readonly clientLog = new Map<string, { at: number; writesTo?: string }[]>();
+
+  /** What `<name>` answers for the record of `region` at `at` (propagated changes only). */
+  private servedValue(name: string, region: string, at: number): string | undefined {
+    const key = `${name}|${region}`;
+    const changes = this.served.filter((c) => c.key === key && c.visibleAt <= at);
+    return changes.at(-1)?.value ?? `${region}.${this.config.zoneName}`;
+  }
+
+  /**
+   * Where the users nearest `region` send requests at `at`: they resolved `<cell>.<zone>` at the
+   * last TTL boundary; Route 53 answered with the nearest region (their own, then the cell's others
+   * by failover priority) whose health check passes (failing for interval × threshold), or, when
+   * none passes, as if all did (Route 53's documented fail-open); the answer names a regional host.
+   */
+  clientRegion(region: string, at: number): string {
+    const hc = this.options.routing;
+    const ttl = this.config.ttlSeconds * 1000;
+    const resolvedAt = this.startedAt + Math.floor((at - this.startedAt) / ttl) * ttl;
+    const judged = (r: string) => {
+      const since = this.failingSince.get(r);
+      return (
+        !hc ||
+        since === undefined ||
+        resolvedAt - since < hc.intervalSeconds * hc.failureThreshold * 1000
+      );
+    };
+    const ids = [...this.config.cell.regions]
+      .sort((a, b) => a.failoverPriority - b.failoverPriority)
+      .map((r) => r.id);
+    const order = [region, ...ids.filter((r) => r !== region)];
+    const chosen = order.find(judged) ?? region;
+    const name = `${this.config.cell.jurisdiction}.${this.config.zoneName}.`;
+    const host = this.servedValue(name, chosen, resolvedAt) ?? '';
+    return host.split('.')[0] ?? chosen;
+  }
+
+  private sampleClients(accepting: readonly string[]): void {
+    if (!this.options.routing) return;
+    for (const { id } of this.config.cell.regions) {
+      const failing = this.down.has(id) || !this.region(id).up || this.signedFenced.has(id);
+      if (failing && !this.failingSince.has(id)) this.failingSince.set(id, this.t);
+      if (!failing) this.failingSince.delete(id);
+    }
+    for (const { id } of this.config.cell.regions) {
+      const to = this.clientRegion(id, this.t);
+      const writesTo = accepting.includes(to) && !this.down.has(to) ? to : undefined;
+      const log = this.clientLog.get(id) ?? [];
+      if (log.length === 0 || log.at(-1)?.writesTo !== writesTo) log.push({ at: this.t, writesTo });
+      this.clientLog.set(id, log);
+    }
+  }
+
+  /**
+   * When the users nearest `region` could write again after `since` (their writes failing at some
+   * instant after it): the first sampled instant their requests reached a region accepting writes,
+   * and which. Undefined when clients are not modelled or their writes never failed or never
+   * came back.
+   */
+  clientsWriteAgain(region: string, since: number): { at: number; to: string } | undefined {
+    const log = (this.clientLog.get(region) ?? []).filter((e) => e.at >= since);
+    const broken = log.findIndex((e) => e.writesTo === undefined);
+    if (broken < 0) return undefined;
+    const back = log.slice(broken).find((e) => e.writesTo !== undefined);
+    return back?.writesTo ? { at: back.at, to: back.writesTo } : undefined;
+  }
+
   /** The seeds' average write rate (10,000 operations a minute): the stream into the writer. */
   static readonly WRITES_PER_SECOND = 10_000 / 60;
   /** The last instant each region accepted a write of the stream. */
@@ -401,6 +491,7 @@ export class DrillWorld {
   private sample(): void {
     const accepting = this.acceptingWrites();
     if (accepting.length > 1) this.splitBrain += 1;
+    this.sampleClients(accepting);
     for (const r of accepting) this.lastAccepted.set(r, this.t);
     // The writer's stream reaches every cell region it can reach, lagging by that region's lag.
     const from = this.lastAccepted.get(this.writer);
@@ -640,6 +731,11 @@ export class DrillWorld {
       for (const ch of input.ChangeBatch?.Changes ?? []) {
         const r = ch.ResourceRecordSet as ResourceRecordSet;
         this.records.set(`${r.Name}|${r.SetIdentifier}`, structuredClone(r));
+        this.served.push({
+          key: `${r.Name}|${r.SetIdentifier}`,
+          value: r.ResourceRecords?.[0]?.Value,
+          visibleAt: this.t + TIMINGS.route53Propagation.ms,
+        });
         this.act(
           `route53:${ch.Action} ${r.Name} ${r.SetIdentifier} → ${r.ResourceRecords?.[0]?.Value}`,
         );
