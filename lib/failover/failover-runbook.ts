@@ -64,6 +64,11 @@ const RETRYABLE = [
   'Lambda.TooManyRequestsException',
   'ThrottlingException',
   'TooManyRequestsException',
+  // Route 53 answers throttling with the code `Throttling` ("Rate exceeded"), and a change sent
+  // while the previous one to the zone is still processed with `PriorRequestNotComplete`; both
+  // are to be retried (Route 53 Developer Guide, Throttling for Amazon Route 53 API requests).
+  'Throttling',
+  'PriorRequestNotComplete',
   'TimeoutError',
   'ServiceUnavailable',
 ];

@@ -286,6 +286,28 @@ describe('game day', () => {
   });
 });
 
+describe('throttling', () => {
+  test('Route 53 throttles the record change ("Throttling"): Shift traffic retries and moves the records', async () => {
+    world = new DrillWorld(runbook('eu-central-1').config);
+    world.fail('eu-west-1');
+    world.untilWatchersSeeDown('eu-west-1');
+    let stormed = false;
+    const r = await drill('eu-central-1', 'eu-west-1', 'throttled-shift', {
+      // Before the first attempt only (the hook runs before each).
+      'Shift traffic': async () => {
+        if (!stormed) world.storm('route53', 'us-east-1', world.now() + 3000);
+        stormed = true;
+      },
+    });
+    expect(r.output).toMatchObject({ outcome: 'failed over' });
+    expect(world.throttled).toBeGreaterThan(0);
+    expect(r.events.filter((e) => e.state === 'Shift traffic' && e.type === 'retried')).not.toEqual(
+      [],
+    );
+    expect(world.calls.filter((c) => c.startsWith('route53:UPSERT'))).not.toEqual([]);
+  });
+});
+
 describe('clients, as Route 53 routes them', () => {
   test('health checks pull the failed region after interval × threshold, at the next TTL; a record change only once propagated', async () => {
     const rb = runbook('eu-west-1');

@@ -22,6 +22,7 @@ const run = (name: string) => runScenario(config, name, { load: loadHandler, run
 test('the scenarios are the ones the README lists', () => {
   expect(Object.keys(SCENARIOS)).toEqual([
     'primary-dies',
+    'throttled',
     'partition',
     'stale-execution',
     'slow-promotion',
@@ -178,4 +179,13 @@ test('failback restores search following: the original catches up from the peer,
       'eu-central-1': ['pii-2024: follows eu-west-1 (2 docs)'],
     },
   });
+});
+
+test('throttled: Route 53 and RDS answer "Rate exceeded" for a while; the steps retry and fail over within 150 s', async () => {
+  const r = await run('throttled');
+  expect(r.outcomes).toEqual({ throttled: 'failed over' });
+  expect(r.throttledCalls).toBeGreaterThan(0);
+  expect(r.writesAcceptedSeconds).toBeLessThanOrEqual(150);
+  expect(r.splitBrain).toBe(0);
+  expect(r.staleActions).toBe(0);
 });

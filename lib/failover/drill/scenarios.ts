@@ -60,7 +60,15 @@ export interface ScenarioResult {
    * at named moments (the failback: after the failover, before the switch back, at the end).
    */
   readonly search?: Readonly<Record<string, Readonly<Record<string, readonly string[]>>>>;
+  /** Calls the world throttled (the `throttled` scenario). */
+  readonly throttledCalls?: number;
 }
+
+/**
+ * How long the `throttled` scenario's storm holds the APIs: within what a step's Retry policy
+ * absorbs (2 s, 4 s, 8 s: 14 s of backoff); longer storms fail the step and roll back.
+ */
+export const STORM_SECONDS = 10;
 
 /** How pageSeconds() is made up, for the drill's output. */
 export function pageExplained(): string {
@@ -300,6 +308,30 @@ export const SCENARIOS: Readonly<Record<string, Scenario>> = {
           staleActions: world.actionsWithoutToken,
           outcomes: { 'primary-dies': outcome(r) },
           changes: world.calls,
+        };
+      }),
+  },
+  throttled: {
+    summary: `the cell writer fails wholly while other tooling exhausts Route 53's API and the peer's RDS API for ${STORM_SECONDS} s from the start: the steps meet the services' throttling errors, retry as their Retry policies say, and fail over`,
+    run: (ctx) =>
+      inWorld(ctx, async (world) => {
+        world.fail(ctx.writer);
+        const d = detect(world, ctx.writer, ctx.peer, startsByItself(ctx), majorityAlarm(ctx));
+        const until = world.now() + STORM_SECONDS * 1000;
+        world.storm('route53', 'us-east-1', until);
+        world.storm('rds', ctx.peer, until);
+        const input = { cell: ctx.jurisdiction, failedRegion: ctx.writer, mode: 'auto' };
+        const r = await execute(ctx, world, ctx.peer, input, 'throttled');
+        return {
+          pageSeconds: d.page,
+          ...(d.start !== undefined ? { startSeconds: d.start } : {}),
+          ...writesAccepted(world, ctx, d.failedAt),
+          rpoSeconds: rpoOf(r),
+          splitBrain: world.splitBrain,
+          staleActions: world.actionsWithoutToken,
+          outcomes: { throttled: outcome(r) },
+          changes: world.calls,
+          throttledCalls: world.throttled,
         };
       }),
   },

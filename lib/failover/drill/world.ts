@@ -85,6 +85,13 @@ export interface DrillWorldOptions {
   readonly routing?: { readonly intervalSeconds: number; readonly failureThreshold: number };
 }
 
+/**
+ * The error each throttled API answers with: Route 53, code `Throttling`, message `Rate exceeded`
+ * (Route 53 Developer Guide, Throttling for Amazon Route 53 API requests); RDS,
+ * `ThrottlingException`, `Rate exceeded` (RDS User Guide, Request throttling for the Amazon RDS API).
+ */
+export const THROTTLING = { route53: 'Throttling', rds: 'ThrottlingException' } as const;
+
 /** A managed operation in flight: it completes at `doneAt` on the world's clock. */
 interface InFlight {
   readonly to: string;
@@ -577,6 +584,32 @@ export class DrillWorld {
     );
   }
 
+  /**
+   * Until when other callers in the account exhaust a control-plane API (a storm of tooling and
+   * consoles during an outage), by `<service>:<region>`: every call of the runbook is throttled.
+   */
+  private readonly storms = new Map<string, number>();
+
+  /**
+   * Other callers exhaust `service`'s API in `region` until `until` (virtual ms): the account's
+   * token bucket stays empty, so every call gets the service's documented throttling error. The
+   * buckets themselves (Route 53: 50 requests, refilled at 10 a second; RDS: 300, refilled at 12)
+   * never empty for one runbook alone, so only a storm throttles it.
+   */
+  storm(service: keyof typeof THROTTLING, region: string, until: number): void {
+    this.storms.set(`${service}:${region}`, until);
+  }
+
+  /** Throws the service's throttling error while a storm holds its API in `region`. */
+  private admitCall(service: keyof typeof THROTTLING, region: string): void {
+    if (this.t >= (this.storms.get(`${service}:${region}`) ?? 0)) return;
+    this.throttled += 1;
+    throw Object.assign(new Error('Rate exceeded'), { name: THROTTLING[service] });
+  }
+
+  /** Calls the world throttled. */
+  throttled = 0;
+
   /** The region the calling step runs in (its runbook's region). */
   private caller(): string {
     return drillContext.getStore()?.region ?? this.config.region;
@@ -684,7 +717,10 @@ export class DrillWorld {
 
     // Route 53's control plane (health-check status, record changes) is in us-east-1.
     const route53 = mockClient(Route53Client);
-    const r53 = () => this.reach('route53', 'us-east-1');
+    const r53 = () => {
+      this.reach('route53', 'us-east-1');
+      this.admitCall('route53', 'us-east-1');
+    };
     const checks = c.cell.regions.map((r, i) => ({ id: `hc-${i}`, region: r.id }));
     route53.on(ListHealthChecksCommand).callsFake(() => {
       r53();
@@ -764,7 +800,9 @@ export class DrillWorld {
     const arnOf = (region: string) =>
       `arn:aws:rds:${region}:${c.account}:cluster:${c.prefix}-${region}`;
     const rdsCall = async (getClient: () => { config: { region: () => Promise<string> } }) => {
-      this.reach('rds', await getClient().config.region());
+      const region = await getClient().config.region();
+      this.reach('rds', region);
+      this.admitCall('rds', region);
       this.settle();
     };
     const busy = () =>
