@@ -69,7 +69,7 @@ describe('failover drill: the synthesized state machine, executed', () => {
       from: 'eu-west-1',
       to: 'eu-central-1',
       action: 'failover',
-      rpoSeconds: 1.2,
+      rpoSeconds: 1,
     });
     expect(world.notifications.map((n) => n.subject)).toEqual(['Notify done']);
   });

@@ -21,6 +21,11 @@ export const TIMINGS = {
     source:
       'assumption: AWS publishes no duration for SwitchoverGlobalCluster, which first synchronizes every secondary (API reference, SwitchoverGlobalCluster); modelled at twice the failover figure',
   },
+  auroraReplicationLag: {
+    ms: 1_000,
+    source:
+      'AWS Prescriptive Guidance, Aurora replication options (Aurora global databases): Aurora replicates to the secondary Regions "with latency typically under one second" — modelled at the full second, the lag of every secondary when the drill begins',
+  },
   cacheFailover: {
     ms: 60_000,
     source:

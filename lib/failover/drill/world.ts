@@ -150,7 +150,7 @@ export class DrillWorld {
       this.regions.set(r.id, {
         up: true,
         writer: true,
-        lagSeconds: r.id === this.writer ? undefined : 1.2,
+        lagSeconds: r.id === this.writer ? undefined : TIMINGS.auroraReplicationLag.ms / 1000,
         alarms: [],
       });
       for (const name of [
