@@ -43,7 +43,23 @@ export interface ApplyDeps {
    * @default - never fenced
    */
   readonly fenced?: () => Promise<boolean>;
+  /**
+   * How far a record's HLC may be ahead of this region's clock (ms); further ahead, it is parked,
+   * never applied (a clock years ahead would win its entity for good).
+   * @default DEFAULT_MAX_CLOCK_AHEAD_MS
+   */
+  readonly maxClockAheadMs?: number;
 }
+
+/** How far ahead of the receiver a record's clock may be, by default: one minute. */
+export const DEFAULT_MAX_CLOCK_AHEAD_MS = 60_000;
+
+/**
+ * The largest inbound body apply reads: SQS's message size limit (256 KiB, Amazon SQS Developer
+ * Guide, Amazon SQS message quotas). A larger one is parked at once as a reference (its ids, no
+ * payload), so the parking envelope fits.
+ */
+export const MAX_BODY_BYTES = 262_144;
 
 export interface ApplyReport {
   readonly region: string;
@@ -52,7 +68,7 @@ export interface ApplyReport {
   readonly failedMessageIds: readonly string[];
   readonly stats?: ApplyStats;
   readonly malformed: number;
-  /** Rejected by the residency re-check. */
+  /** Refused by the checks on the sender: size, residency, sending cell, clock. */
   readonly rejected: number;
   readonly parked: readonly { messageId: string; reason: string }[];
   readonly error?: string;
@@ -73,12 +89,58 @@ export function residencyFault(
   return undefined;
 }
 
+/**
+ * Why the sender must not have sent this record; undefined when it may. A record is sent by a
+ * region of its home cell (its writer, whichever region that is now): a record from anywhere else
+ * is refused, whatever its `homeRegion` says. Names regions and cells only, never a value.
+ */
+export function senderFault(index: ResidencyIndex, m: SyncMessage): string | undefined {
+  const home = index.cellOf(m.event.homeRegion)?.jurisdiction;
+  const sender = index.cellOf(m.sourceRegion)?.jurisdiction;
+  if (home === undefined) return 'sender: the record names a home region in no cell of the plan';
+  if (sender !== home)
+    return `sender: ${m.sourceRegion} is not a region of the record's home cell (${home}); only that cell's writer sends its records`;
+  return undefined;
+}
+
+/** Why the record's clock must not be trusted here; undefined when it may. */
+export function clockFault(
+  event: ChangeEvent,
+  region: string,
+  now: number,
+  maxAheadMs: number,
+): string | undefined {
+  return event.hlc.wall > now + maxAheadMs
+    ? `hlc: the record's clock is more than ${maxAheadMs} ms ahead of ${region}'s`
+    : undefined;
+}
+
+/**
+ * What an error may say in a reason or a report: its SQLSTATE or name, never its message (a
+ * database error's message can quote a value: `invalid input syntax for type …: "…"`).
+ */
+export const safeErrorText = (err: unknown): string => {
+  const e = err as { code?: unknown; name?: unknown };
+  return typeof e.code === 'string' && /^[0-9A-Z]{5}$/.test(e.code)
+    ? `SQLSTATE ${e.code}`
+    : String(e.name ?? 'Error');
+};
+
 /** What a park keeps of a message beside its event (built only when a message is parked). */
 const envelopeOf = (m: SyncMessage): InboundEnvelope => ({
   mode: m.mode,
   maskedFields: m.maskedFields,
   sourceRegion: m.sourceRegion,
 });
+
+/** An oversize message as a reference: its event's ids without the payload, when it parses. */
+function referenceOf(m: InboundMessage): ChangeEvent {
+  try {
+    return { ...parseMessage(m.body).event, payload: {} };
+  } catch {
+    return { ...unparsed(m.messageId, ''), payload: {} };
+  }
+}
 
 /** A stand-in event for a body that did not parse, so it can be parked with its reason. */
 function unparsed(messageId: string, body: string): ChangeEvent {
@@ -109,10 +171,25 @@ export async function applyMessages(
   }[] = [];
   let malformed = 0;
   let rejected = 0;
+  const maxAhead = deps.maxClockAheadMs ?? DEFAULT_MAX_CLOCK_AHEAD_MS;
   for (const m of messages) {
+    const bytes = Buffer.byteLength(m.body, 'utf8');
+    if (bytes > MAX_BODY_BYTES) {
+      rejected += 1;
+      toPark.push({
+        messageId: m.messageId,
+        event: referenceOf(m),
+        reason: `oversize: the body is ${bytes} bytes, over the ${MAX_BODY_BYTES} apply reads; parked as a reference, its payload left out`,
+        targets: [],
+      });
+      continue;
+    }
     try {
       const parsed = parseMessage(m.body);
-      const fault = residencyFault(deps.index, deps.region, parsed);
+      const fault =
+        senderFault(deps.index, parsed) ??
+        residencyFault(deps.index, deps.region, parsed) ??
+        clockFault(parsed.event, deps.region, now(), maxAhead);
       if (fault) {
         rejected += 1;
         toPark.push({ messageId: m.messageId, event: parsed.event, reason: fault, targets: [] });
@@ -179,7 +256,7 @@ export async function applyMessages(
     try {
       stats = await run(valid);
     } catch (err) {
-      error = (err as Error).message;
+      error = safeErrorText(err);
       if (valid.length === 1) giveUp(valid[0] as (typeof valid)[number], error);
       else {
         // One bad event must not hold back the others: apply each on its own.
@@ -188,7 +265,7 @@ export async function applyMessages(
           try {
             parts.push(await run([v]));
           } catch (e) {
-            giveUp(v, (e as Error).message);
+            giveUp(v, safeErrorText(e));
           }
         }
         stats = sumStats(parts);
