@@ -32,6 +32,7 @@ const config = {
   deadLetterUrl: env.string('MERIDIAN_DEAD_LETTER_URL', QUEUE_URL, 'an SQS queue URL'),
   auditBucket: env.string('MERIDIAN_AUDIT_BUCKET', BUCKET, 'an S3 bucket name'),
   maxAttempts: env.int('MERIDIAN_MAX_ATTEMPTS', 1, 20, 5),
+  maxClockAheadMs: env.int('MERIDIAN_MAX_CLOCK_AHEAD_MS', 1000, 3_600_000, 60_000),
   stateTable: env.optional(
     'MERIDIAN_REGION_STATE_TABLE',
     /^[\w.-]{3,255}$/,
@@ -90,6 +91,7 @@ export const handler = tracedHandler(tracer, async (event: SQSEvent): Promise<SQ
       parking,
       invalidator: await redis(),
       maxAttempts: config.maxAttempts,
+      maxClockAheadMs: config.maxClockAheadMs,
       ...(fenced ? { fenced } : {}),
     },
     event.Records.map((r) => ({

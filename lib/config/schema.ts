@@ -238,6 +238,11 @@ export const settingsSchema = z.strictObject({
       maxAttempts: int(1, 20).default(5),
       /** Sync lag (seconds from write to apply) above which the warning alarm fires. */
       lagAlarmSeconds: int(60, 86400).default(900),
+      /**
+       * How far ahead of the receiver's clock a record's HLC may be (seconds); further ahead it is
+       * parked, never applied.
+       */
+      maxClockAheadSeconds: int(1, 3600).default(60),
     })
     .prefault({}),
 });

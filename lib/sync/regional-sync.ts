@@ -130,6 +130,7 @@ export class RegionalSync extends Construct {
         ...shared,
         MERIDIAN_CACHE_SECRET_ARN: props.cacheSecret.secretArn,
         MERIDIAN_CACHE_ENDPOINT: props.cacheEndpoint,
+        MERIDIAN_MAX_CLOCK_AHEAD_MS: String(props.sync.maxClockAheadSeconds * 1000),
       },
       requiredEnvironment: ['MERIDIAN_REGION', 'MERIDIAN_DB_SECRET_ARN', 'MERIDIAN_CACHE_ENDPOINT'],
     });
@@ -277,7 +278,7 @@ export class RegionalSync extends Construct {
     alarm(
       'ResidencyRejected',
       'critical',
-      `A record reached ${props.region} that the residency plan does not allow here; it was rejected to the dead-letter queue`,
+      `A record reached ${props.region} that apply refuses (the residency plan does not allow it here, it came from outside its home cell, its clock is too far ahead, or its body is too large); it was parked in the dead-letter queue with the reason`,
       applyMetric('ResidencyRejected'),
       1,
     );

@@ -14,6 +14,7 @@ describe('config precedence: global → region → overlay → environment varia
       batchSize: 1000,
       maxAttempts: 5,
       lagAlarmSeconds: 900,
+      maxClockAheadSeconds: 60,
     });
     expect(region(c, 'us-east-1').settings.observability.logRetentionDays).toBe(365);
   });

@@ -58,6 +58,15 @@ describe.each([
       },
       Timeout: 300,
     });
+    // Apply parks a record whose clock is more than sync.maxClockAheadSeconds (60) ahead.
+    t().hasResourceProperties('AWS::Lambda::Function', {
+      Environment: {
+        Variables: Match.objectLike({
+          POWERTOOLS_SERVICE_NAME: 'sync-apply',
+          MERIDIAN_MAX_CLOCK_AHEAD_MS: '60000',
+        }),
+      },
+    });
   });
 
   test('least privilege: exact queue ARNs, alias-bound target keys, PutObject under sync/, no wildcard actions', () => {
