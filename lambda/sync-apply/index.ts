@@ -17,7 +17,7 @@ import { ARN, BUCKET, EnvReader, QUEUE_URL, REGION_ID } from '../shared/env';
 import { fencedCheck } from '../shared/failover/region-state';
 import { powertools, traceClient, tracedHandler } from '../shared/powertools';
 import { DEFAULT_PLAN_FILE, loadResidencyIndex } from '../shared/residency-plan-file';
-import { applyMessages } from '../shared/sync/apply';
+import { applyAudit, applyMessages } from '../shared/sync/apply';
 import { connectFromSecret, secretString, writeAudit } from '../shared/sync/aws';
 import type { Db } from '../shared/sync/db';
 import { RedisInvalidator } from '../shared/sync/redis-invalidator';
@@ -100,7 +100,14 @@ export const handler = tracedHandler(tracer, async (event: SQSEvent): Promise<SQ
       receiveCount: Number(r.attributes.ApproximateReceiveCount ?? 1),
     })),
   );
-  await writeAudit(s3, config.auditBucket, 'apply', config.region, correlationId, report);
+  await writeAudit(
+    s3,
+    config.auditBucket,
+    'apply',
+    config.region,
+    correlationId,
+    applyAudit(report),
+  );
   const s = report.stats;
   metrics.addMetric('RecordsApplied', MetricUnit.Count, s?.written ?? 0);
   metrics.addMetric('Duplicates', MetricUnit.Count, s?.duplicates ?? 0);

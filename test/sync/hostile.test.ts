@@ -7,6 +7,7 @@
 import { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import {
   type ApplyDeps,
+  applyAudit,
   applyMessages,
   DEFAULT_MAX_CLOCK_AHEAD_MS,
   MAX_BODY_BYTES,
@@ -157,4 +158,15 @@ test('every reason of these runs is free of the records’ values; errors say th
   });
   expect(safeErrorText(pgError)).toBe('SQLSTATE 22P02');
   expect(safeErrorText(new TypeError('Lovelace'))).toBe('TypeError');
+});
+
+test('the audit object of an apply run keeps counts and reasons, not the entity keys it touched', async () => {
+  const m = message(record({ entityKey: 'c-secret-77', hlc: { wall: NOW + 1, logical: 0 } }));
+  const spoofed = message(record({ homeRegion: 'eu-west-1' }));
+  const report = await applyMessages(deps, [m, spoofed], () => NOW);
+  expect(report.stats?.touched).toEqual(['product:c-secret-77']);
+  const audit = applyAudit(report);
+  expect(audit.stats).toMatchObject({ entitiesTouched: 1 });
+  expect(JSON.stringify(audit)).not.toContain('c-secret-77');
+  noValues([JSON.stringify(audit)]);
 });

@@ -295,6 +295,17 @@ export async function applyMessages(
   };
 }
 
+/**
+ * What the audit object of an apply run keeps: counts, event-free reasons and message ids — not the
+ * entity ids it touched (an entity key can be personal data: a customer's email as its key).
+ */
+export function applyAudit(report: ApplyReport) {
+  const { stats, ...rest } = report;
+  if (!stats) return rest;
+  const { touched, ...counts } = stats;
+  return { ...rest, stats: { ...counts, entitiesTouched: touched.length } };
+}
+
 function sumStats(parts: readonly ApplyStats[]): ApplyStats {
   const sum = (k: 'fresh' | 'duplicates' | 'written' | 'conflicts' | 'superseded' | 'reviews') =>
     parts.reduce((n, p) => n + p[k], 0);
