@@ -299,7 +299,11 @@ export async function applyMessages(
  * What the audit object of an apply run keeps: counts, event-free reasons and message ids — not the
  * entity ids it touched (an entity key can be personal data: a customer's email as its key).
  */
-export function applyAudit(report: ApplyReport) {
+export interface ApplyAudit extends Omit<ApplyReport, 'stats'> {
+  readonly stats?: Omit<ApplyStats, 'touched'> & { readonly entitiesTouched: number };
+}
+
+export function applyAudit(report: ApplyReport): ApplyAudit {
   const { stats, ...rest } = report;
   if (!stats) return rest;
   const { touched, ...counts } = stats;
