@@ -15,6 +15,7 @@ import {
 } from '../../lambda/shared/sync/apply';
 import type { ParkedRecord } from '../../lambda/shared/sync/dispatch';
 import type { ChangeEvent, SyncMessage } from '../../lambda/shared/sync/events';
+import { Masker } from '../../lambda/shared/sync/masking';
 import { readReplica } from '../../lambda/shared/sync/replica-store';
 import { openTestDb, type TestDb } from '../support/db';
 import { EIGHT_REGIONS, load } from '../support/fixture';
@@ -169,4 +170,48 @@ test('the audit object of an apply run keeps counts and reasons, not the entity 
   expect(audit.stats).toMatchObject({ entitiesTouched: 1 });
   expect(JSON.stringify(audit)).not.toContain('c-secret-77');
   noValues([JSON.stringify(audit)]);
+});
+
+describe('a record labelled masked must be masked as the rules say', () => {
+  const masker = new Masker((c) => index.rulesOf(c)?.masking, {
+    pseudonymKey: Buffer.from('key-of-us'),
+    dataKey: { plaintext: Buffer.alloc(32, 7), wrapped: 'd3JhcHBlZA==' },
+  });
+  const clear = {
+    customerId: 'c-secret-77',
+    email: 'ada.lovelace@example.com',
+    country: 'GB',
+    taxId: '4111111111111111',
+    address: { city: 'London', street: 'Lovelace Lane' },
+  };
+  const masked = (payload: Record<string, unknown>, entityKey: string) =>
+    message(record({ dataClass: 'pii', entityType: 'customer', entityKey, payload }), {
+      mode: 'masked',
+      maskedFields: ['email'],
+    });
+
+  test('a real projection passes and applies', async () => {
+    const m = masker.mask('pii', 'apac', clear);
+    const r = await applyMessages(deps, [masked(m.payload, 'cust-ok')], () => NOW);
+    expect(r.parked).toEqual([]);
+    expect(r.stats).toMatchObject({ fresh: 1 });
+  });
+
+  test('clear values of pseudonymised or encrypted fields, and fields the rules erase, are parked', async () => {
+    const proper = masker.mask('pii', 'apac', clear).payload;
+    const cases = [
+      masked({ ...proper, email: clear.email }, 'cust-1'),
+      masked({ ...proper, taxId: clear.taxId }, 'cust-2'),
+      masked({ ...proper, address: { city: 'London', street: 'Lovelace Lane' } }, 'cust-3'),
+    ];
+    const r = await applyMessages(deps, cases, () => NOW);
+    expect(r.parked.map((p) => p.reason)).toEqual([
+      'masked: email must be a pseudonym (pseudonymise), and is not',
+      'masked: taxId must be encrypted (encrypt), and is not',
+      'masked: address.street must be erased (no rule keeps it), and is present',
+    ]);
+    noValues(r.parked.map((p) => p.reason));
+    for (const k of ['cust-1', 'cust-2', 'cust-3'])
+      expect(await readReplica(t.db, 'customer', k)).toBeUndefined();
+  });
 });

@@ -16,6 +16,7 @@ import {
   parseMessage,
   type SyncMessage,
 } from './events';
+import { maskingFault } from './masking';
 import { type ApplyStats, applyBatch } from './replica-store';
 
 export interface InboundMessage {
@@ -189,6 +190,13 @@ export async function applyMessages(
       const fault =
         senderFault(deps.index, parsed) ??
         residencyFault(deps.index, deps.region, parsed) ??
+        (parsed.mode === 'masked'
+          ? maskingFault(
+              deps.index.rulesOf(parsed.event.dataClass)?.masking,
+              deps.index.jurisdictionOf(deps.region) ?? '',
+              parsed.event.payload,
+            )
+          : undefined) ??
         clockFault(parsed.event, deps.region, now(), maxAhead);
       if (fault) {
         rejected += 1;

@@ -76,6 +76,10 @@ export class MaskingKeyError extends Error {
   override readonly name = 'MaskingKeyError';
 }
 
+/** A rule with no action of its own over an object: its fields have rules of their own. */
+const descends = (rule: RuleNode, value: unknown): value is Record<string, unknown> =>
+  rule.action === undefined && value !== null && typeof value === 'object' && !Array.isArray(value);
+
 /** Applies a compiled rule tree to a payload. */
 export function applyRules(
   rules: RuleNode,
@@ -96,19 +100,54 @@ export function applyRules(
         if (!keys.dataKey) throw new MaskingKeyError(`${path}: encrypt needs a data key`);
         out[k] = encryptValue(keys.dataKey, value);
         maskedFields.push(path);
-      } else if (
-        rule &&
-        rule.action === undefined &&
-        value !== null &&
-        typeof value === 'object' &&
-        !Array.isArray(value)
-      ) {
-        out[k] = walk(value as Record<string, unknown>, rule, path);
+      } else if (rule && descends(rule, value)) {
+        out[k] = walk(value, rule, path);
       } else maskedFields.push(path);
     }
     return out;
   };
   return { payload: walk(payload, rules, ''), maskedFields };
+}
+
+/** The shapes masking leaves: a pseudonym token, and an AES-GCM envelope (see above). */
+const PSEUDONYM = /^pz_[A-Za-z0-9_-]{22}$/;
+const CIPHERTEXT = /^enc:v1:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]+:[A-Za-z0-9+/=]*:[A-Za-z0-9+/=]+$/;
+
+/**
+ * Checks a payload that arrived as a masked projection against the rules that made it (the
+ * receiver compiles the same rules from the same plan): every field the rules pseudonymise is a
+ * pseudonym token, every field they encrypt a ciphertext envelope, every field they do not keep is
+ * absent. Returns the first fault, naming the path and the rule, never the value.
+ */
+export function maskingFault(
+  rules: MaskingRules | undefined,
+  targetJurisdiction: string,
+  payload: Readonly<Record<string, unknown>>,
+): string | undefined {
+  const tree = rules ? compileRules(rules, targetJurisdiction) : node();
+  const walk = (
+    obj: Readonly<Record<string, unknown>>,
+    at: RuleNode,
+    prefix: string,
+  ): string | undefined => {
+    for (const [k, value] of Object.entries(obj)) {
+      const path = prefix ? `${prefix}.${k}` : k;
+      const rule = at.children.get(k) ?? at.star;
+      if (rule?.action === 'keep') continue;
+      if (rule?.action === 'pseudonymise') {
+        if (typeof value !== 'string' || !PSEUDONYM.test(value))
+          return `masked: ${path} must be a pseudonym (pseudonymise), and is not`;
+      } else if (rule?.action === 'encrypt') {
+        if (typeof value !== 'string' || !CIPHERTEXT.test(value))
+          return `masked: ${path} must be encrypted (encrypt), and is not`;
+      } else if (rule && descends(rule, value)) {
+        const inner = walk(value, rule, path);
+        if (inner) return inner;
+      } else return `masked: ${path} must be erased (no rule keeps it), and is present`;
+    }
+    return undefined;
+  };
+  return walk(payload, tree, '');
 }
 
 /** Masks records for target jurisdictions, compiling each (class, target) rule set once. */
