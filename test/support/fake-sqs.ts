@@ -23,6 +23,8 @@ export interface FakeMessage {
 }
 
 export class FakeSqs {
+  /** SQS's default MaximumMessageSize (a queue may raise it to 1 MiB; Meridian's do not). */
+  static readonly MAX_BYTES = 262_144;
   readonly queues = new Map<string, FakeMessage[]>();
   private readonly dedup = new Map<string, Set<string>>();
   /** Regions whose endpoint fails every call. */
@@ -42,8 +44,28 @@ export class FakeSqs {
       const q = this.queue(url);
       const seen = this.dedup.get(url) ?? new Set<string>();
       this.dedup.set(url, seen);
+      // The queues' MaximumMessageSize, SQS's default (262,144 bytes), per message and per batch.
+      const bytes = (e: { MessageBody?: string }) => Buffer.byteLength(e.MessageBody ?? '');
+      const entries = input.Entries ?? [];
+      const total = entries
+        .map((e: { MessageBody?: string }) => bytes(e))
+        .reduce((n: number, b: number) => n + b, 0);
+      if (total > FakeSqs.MAX_BYTES && entries.length > 1)
+        throw Object.assign(new Error('Batch requests cannot be longer than 262144 bytes.'), {
+          name: 'BatchRequestTooLong',
+        });
       const Successful = [];
-      for (const e of input.Entries ?? []) {
+      const Failed = [];
+      for (const e of entries) {
+        if (bytes(e) > FakeSqs.MAX_BYTES) {
+          Failed.push({
+            Id: e.Id,
+            SenderFault: true,
+            Code: 'InvalidParameterValue',
+            Message: `One or more parameters are invalid. Reason: Message must be shorter than ${FakeSqs.MAX_BYTES} bytes.`,
+          });
+          continue;
+        }
         const id = `m-${++this.seq}`;
         if (!seen.has(e.MessageDeduplicationId)) {
           seen.add(e.MessageDeduplicationId);
@@ -62,7 +84,7 @@ export class FakeSqs {
         }
         Successful.push({ Id: e.Id, MessageId: id, MD5OfMessageBody: '' });
       }
-      return { Successful, Failed: [] };
+      return { Successful, Failed };
     });
     // Consumers through the API (the redrive): FIFO receive, delete and release by receipt.
     this.stub.on(ReceiveMessageCommand).callsFake((input) => {

@@ -16,10 +16,13 @@ import {
 import type { ParkedRecord } from '../../lambda/shared/sync/dispatch';
 import type { ChangeEvent, SyncMessage } from '../../lambda/shared/sync/events';
 import { Masker } from '../../lambda/shared/sync/masking';
-import { readReplica } from '../../lambda/shared/sync/replica-store';
+import { outboxCounts } from '../../lambda/shared/sync/outbox-store';
+import { readReplica, recordChanges } from '../../lambda/shared/sync/replica-store';
 import { openTestDb, type TestDb } from '../support/db';
+import { FakeSqs } from '../support/fake-sqs';
 import { EIGHT_REGIONS, load } from '../support/fixture';
 import { change } from './events';
+import { deadLetterUrl, openRegion } from './harness';
 
 const index = new ResidencyIndex(load(EIGHT_REGIONS).plan);
 const REGION = 'ap-southeast-1';
@@ -214,4 +217,26 @@ describe('a record labelled masked must be masked as the rules say', () => {
     for (const k of ['cust-1', 'cust-2', 'cust-3'])
       expect(await readReplica(t.db, 'customer', k)).toBeUndefined();
   });
+});
+
+test('dispatch: a record over the SQS limit is parked at once as a reference that fits; the outbox keeps it', async () => {
+  const sqs = new FakeSqs();
+  const us = await openRegion('us-east-1', index, sqs, ['eu-west-1']);
+  try {
+    const big = record({ entityKey: 'big-2', payload: { blob: 'x'.repeat(300 * 1024) } });
+    await recordChanges(us.t.db, [big], (c) => index.rulesOf(c)?.conflict ?? 'lww');
+    const run = await us.dispatch();
+    expect(run).toMatchObject({ claimed: 1, parked: 1, sent: {} });
+    const dead = sqs.queue(deadLetterUrl('us-east-1'));
+    expect(dead).toHaveLength(1);
+    expect(JSON.parse(dead[0]?.body ?? '{}').event).toEqual({ ...big, payload: {} });
+    expect(dead[0]?.attributes.reason).toMatch(
+      /^message of \d+ bytes exceeds the SQS limit of 262144$/,
+    );
+    // The whole record stays in the outbox, parked: a redrive finds it there.
+    expect(await outboxCounts(us.t.db)).toEqual({ parked: 1 });
+  } finally {
+    sqs.restore();
+    await us.t.close();
+  }
 });

@@ -56,9 +56,10 @@ export interface ApplyDeps {
 export const DEFAULT_MAX_CLOCK_AHEAD_MS = 60_000;
 
 /**
- * The largest inbound body apply reads: SQS's message size limit (256 KiB, Amazon SQS Developer
- * Guide, Amazon SQS message quotas). A larger one is parked at once as a reference (its ids, no
- * payload), so the parking envelope fits.
+ * The largest inbound body apply reads: the queues' MaximumMessageSize, SQS's default of 262,144
+ * bytes (Amazon SQS API Reference, SetQueueAttributes; a queue may raise it to 1 MiB, Meridian's
+ * do not). A larger one is parked at once as a reference (its ids, no payload), so the parking
+ * envelope fits.
  */
 export const MAX_BODY_BYTES = 262_144;
 

@@ -169,6 +169,8 @@ interface Delivery {
   error?: string;
   /** Not retryable: park now. */
   poison?: string;
+  /** Too large to send: parked as a reference (its ids, no payload), so the park fits. */
+  oversize?: boolean;
 }
 
 /** A claimed batch; a fenced region claims nothing. */
@@ -240,6 +242,7 @@ async function deliver(
       const body = JSON.stringify(message);
       if (Buffer.byteLength(body) > MAX_MESSAGE_BYTES) {
         d.poison = `message of ${Buffer.byteLength(body)} bytes exceeds the SQS limit of ${MAX_MESSAGE_BYTES}`;
+        d.oversize = true;
         break;
       }
       const list = perTarget.get(target) ?? [];
@@ -309,7 +312,12 @@ async function deliver(
   if (toPark.length > 0) {
     try {
       await deps.parking.park(
-        toPark.map((p) => ({ event: p.d.row.event, reason: p.reason, targets: p.remaining })),
+        // The outbox keeps the whole record; a park too large for the queue keeps a reference.
+        toPark.map((p) => ({
+          event: p.d.oversize ? { ...p.d.row.event, payload: {} } : p.d.row.event,
+          reason: p.reason,
+          targets: p.remaining,
+        })),
       );
       parked = toPark.length;
       for (const p of toPark)
