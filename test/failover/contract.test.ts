@@ -15,6 +15,7 @@ import * as path from 'node:path';
 import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ElastiCacheClient } from '@aws-sdk/client-elasticache';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { RDSClient } from '@aws-sdk/client-rds';
 import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
@@ -118,6 +119,8 @@ interface Defined {
   readonly secrets: Map<string, { regions: Set<string>; key?: string }>;
   /** `<zone id> <name> <type> <set identifier>` of every record set; names get a final dot. */
   readonly records: Set<string>;
+  /** `<region>/<function name>` of every function a template names (other regions invoke it). */
+  readonly functions: Set<string>;
   readonly zones: Set<string>;
 }
 
@@ -135,6 +138,7 @@ function defined(templates: ReadonlyMap<string, Resources>): Defined {
     secrets: new Map(),
     records: new Set(),
     zones: new Set(),
+    functions: new Set(),
   };
   const member = (id: string, at: string) => {
     const s = d.datastores.get(id) ?? new Set<string>();
@@ -156,6 +160,9 @@ function defined(templates: ReadonlyMap<string, Resources>): Defined {
           });
           break;
         }
+        case 'AWS::Lambda::Function':
+          if (p.FunctionName !== undefined) d.functions.add(`${region}/${resolve(p.FunctionName)}`);
+          break;
         case 'AWS::CloudWatch::Alarm':
         case 'AWS::CloudWatch::CompositeAlarm':
           if (p.AlarmName !== undefined)
@@ -364,6 +371,7 @@ const SERVICES = [
   [Route53Client, 'route53'],
   [S3Client, 's3'],
   [SecretsManagerClient, 'secretsmanager'],
+  [LambdaClient, 'lambda'],
 ] as const;
 
 /** The step whose handler is running (Parallel branches run at once: a variable would mix them). */
@@ -451,12 +459,16 @@ const arnOf = (service: string, region: string, rest: string) =>
 const str = (v: unknown) => String(v);
 const some = (names: Iterable<string>) => [...names].join(', ') || 'none';
 
+const IAM_ACTIONS: Readonly<Record<string, string>> = { 'lambda:Invoke': 'lambda:InvokeFunction' };
+
 function needs(c: SdkCall, d: Defined): Needs {
   const problems: string[] = [];
   const access: Needs['access'] = [];
   const i = c.input;
   const action = `${c.service}:${c.command}`;
-  const need = (resource: string) => access.push({ action, resource });
+  // IAM names Lambda's Invoke call lambda:InvokeFunction (the others are named like the call).
+  const iamAction = IAM_ACTIONS[action] ?? action;
+  const need = (resource: string) => access.push({ action: iamAction, resource });
   const globalCluster = (id: string) => {
     if (!d.globalClusters.has(id))
       problems.push(`global cluster ${id}: no template defines it (${some(d.globalClusters)})`);
@@ -506,6 +518,14 @@ function needs(c: SdkCall, d: Defined): Needs {
         );
       }
       need(arnOf('cloudwatch', c.clientRegion, `alarm:${prefix}*`));
+      break;
+    }
+    case 'lambda:Invoke': {
+      // A function of another region, invoked by its name (the failback's search step).
+      const name = str(i.FunctionName);
+      if (!d.functions.has(`${c.clientRegion}/${name}`))
+        problems.push(`function ${name}: the ${c.clientRegion} template names no such function`);
+      need(arnOf('lambda', c.clientRegion, `function:${name}`));
       break;
     }
     case 'rds:DescribeGlobalClusters':
