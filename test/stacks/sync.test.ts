@@ -1,5 +1,6 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { buildApp } from '../support/app';
+import { FakeSqs } from '../support/fake-sqs';
 import { copyRegions, edit, load, MINIMAL } from '../support/fixture';
 
 /** The sync pipeline's resources, on the minimal fixture with eu-west-1's schedule changed. */
@@ -30,6 +31,13 @@ describe.each([
   ['us-east-1', ['eu-west-1'], 5],
 ])('sync in writer region %s', (id, targets, minutes) => {
   const t = () => built.template(id);
+
+  test('every queue keeps SQS's default message size (262,144 bytes), the limit the test SQS enforces', () => {
+    const queues = Object.values(t().findResources('AWS::SQS::Queue'));
+    expect(queues.length).toBeGreaterThan(0);
+    for (const q of queues) expect(q.Properties?.MaximumMessageSize).toBeUndefined();
+    expect(FakeSqs.MAX_BYTES).toBe(262_144);
+  });
 
   test('dispatch on the configured schedule; apply on the inbound queue with partial batch responses', () => {
     t().hasResourceProperties('AWS::Events::Rule', {
