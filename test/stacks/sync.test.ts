@@ -32,7 +32,7 @@ describe.each([
 ])('sync in writer region %s', (id, targets, minutes) => {
   const t = () => built.template(id);
 
-  test('every queue keeps SQS's default message size (262,144 bytes), the limit the test SQS enforces', () => {
+  test('every queue keeps the default message size of SQS (262,144 bytes), the limit the test SQS enforces', () => {
     const queues = Object.values(t().findResources('AWS::SQS::Queue'));
     expect(queues.length).toBeGreaterThan(0);
     for (const q of queues) expect(q.Properties?.MaximumMessageSize).toBeUndefined();
