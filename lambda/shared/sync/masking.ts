@@ -50,6 +50,30 @@ export function compileRules(rules: MaskingRules, targetJurisdiction: string): R
   return root;
 }
 
+/** Compiled trees, per rule set and target jurisdiction: masking and its check on receipt share them. */
+const compiledTrees = new WeakMap<MaskingRules, Map<string, RuleNode>>();
+/** A class without rules: nothing leaves (fail closed), and nothing masked may arrive. */
+const NO_RULES: RuleNode = node();
+
+/** The compiled tree of `rules` for `targetJurisdiction`, compiled once. */
+export function compiledRules(
+  rules: MaskingRules | undefined,
+  targetJurisdiction: string,
+): RuleNode {
+  if (!rules) return NO_RULES;
+  let byTarget = compiledTrees.get(rules);
+  if (!byTarget) {
+    byTarget = new Map();
+    compiledTrees.set(rules, byTarget);
+  }
+  let tree = byTarget.get(targetJurisdiction);
+  if (!tree) {
+    tree = compileRules(rules, targetJurisdiction);
+    byTarget.set(targetJurisdiction, tree);
+  }
+  return tree;
+}
+
 /** `pz_` + 128 bits of HMAC-SHA256: the same value always gives the same token under one key. */
 export function pseudonymise(key: Buffer, value: unknown): string {
   return `pz_${createHmac('sha256', key)
@@ -124,7 +148,7 @@ export function maskingFault(
   targetJurisdiction: string,
   payload: Readonly<Record<string, unknown>>,
 ): string | undefined {
-  const tree = rules ? compileRules(rules, targetJurisdiction) : node();
+  const tree = compiledRules(rules, targetJurisdiction);
   const walk = (
     obj: Readonly<Record<string, unknown>>,
     at: RuleNode,
@@ -150,7 +174,7 @@ export function maskingFault(
   return walk(payload, tree, '');
 }
 
-/** Masks records for target jurisdictions, compiling each (class, target) rule set once. */
+/** Masks records for target jurisdictions, asking for each (class, target) rule set once. */
 export class Masker {
   private readonly compiled = new Map<string, RuleNode>();
 
@@ -167,9 +191,8 @@ export class Masker {
     const id = `${dataClass}\u0000${targetJurisdiction}`;
     let tree = this.compiled.get(id);
     if (!tree) {
-      const rules = this.rulesOf(dataClass);
       // Fail closed: a class without rules leaves with nothing.
-      tree = rules ? compileRules(rules, targetJurisdiction) : node();
+      tree = compiledRules(this.rulesOf(dataClass), targetJurisdiction);
       this.compiled.set(id, tree);
     }
     return applyRules(tree, payload, this.keys);
