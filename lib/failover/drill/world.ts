@@ -142,8 +142,10 @@ export class DrillWorld {
       reachable: (from, to) => this.reachable(from, to),
       caller: () => drillContext.getStore()?.region ?? config.region,
     });
-    const primary = [...cell.regions].sort((a, b) => a.failoverPriority - b.failoverPriority)[0];
-    this.writer = primary?.id ?? config.region;
+    this.byPriority = [...cell.regions]
+      .sort((a, b) => a.failoverPriority - b.failoverPriority)
+      .map((r) => r.id);
+    this.writer = this.byPriority[0] ?? config.region;
     this.initialWriter = this.writer;
     this.cachePrimary = this.writer;
     for (const r of cell.regions) {
@@ -282,6 +284,8 @@ export class DrillWorld {
   /** The WatchersDown datapoints each watcher published, by `watched|watcher`, in time order. */
   readonly watchersDown = new Map<string, { readonly at: number; readonly value: number }[]>();
 
+  /** The cell's regions in failover-priority order (the writer of regions/ first). */
+  private readonly byPriority: readonly string[];
   /** The region that was the cell's writer when the world began: it creates the writer lease. */
   private readonly initialWriter: string;
   /** Each cell region's keeper: what it remembers, and when its next round is due. */
@@ -339,7 +343,7 @@ export class DrillWorld {
     }
     if (plan.db === 'fence' && !this.fencedAt.has(r)) this.fencedAt.set(r, at);
     if (plan.db)
-      for (const x of [r, ...this.config.cell.regions.map((c) => c.id)])
+      for (const x of this.byPriority)
         if (x === r || this.reachable(r, x)) {
           if (plan.db === 'fence') this.dbFenced.add(x);
           else this.dbFenced.delete(x);
@@ -442,10 +446,7 @@ export class DrillWorld {
         resolvedAt - since < hc.intervalSeconds * hc.failureThreshold * 1000
       );
     };
-    const ids = [...this.config.cell.regions]
-      .sort((a, b) => a.failoverPriority - b.failoverPriority)
-      .map((r) => r.id);
-    const order = [region, ...ids.filter((r) => r !== region)];
+    const order = [region, ...this.byPriority.filter((r) => r !== region)];
     const chosen = order.find(judged) ?? region;
     const name = `${this.config.cell.jurisdiction}.${this.config.zoneName}.`;
     const host = this.servedValue(name, chosen, resolvedAt) ?? '';
