@@ -11,6 +11,7 @@ import {
   GetItemCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { updateIf } from './conditional';
 
 export interface LockRef {
   readonly table: string;
@@ -127,25 +128,17 @@ export async function fence(
  * Releases the lock if `lease` still holds it (a lost lock is not an error). The item stays, with
  * its token, so tokens keep growing across acquisitions.
  */
-export async function release(ddb: DynamoDBClient, ref: LockRef, lease: Lease): Promise<boolean> {
-  try {
-    await ddb.send(
-      new UpdateItemCommand({
-        TableName: ref.table,
-        Key: key(ref),
-        UpdateExpression: 'SET expiresAt = :zero, #owner = :none',
-        ConditionExpression: '#token = :token',
-        ExpressionAttributeNames: { '#token': 'token', '#owner': 'owner' },
-        ExpressionAttributeValues: {
-          ':token': { N: String(lease.token) },
-          ':zero': { N: '0' },
-          ':none': { S: '' },
-        },
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
-    throw err;
-  }
+export function release(ddb: DynamoDBClient, ref: LockRef, lease: Lease): Promise<boolean> {
+  return updateIf(ddb, {
+    TableName: ref.table,
+    Key: key(ref),
+    UpdateExpression: 'SET expiresAt = :zero, #owner = :none',
+    ConditionExpression: '#token = :token',
+    ExpressionAttributeNames: { '#token': 'token', '#owner': 'owner' },
+    ExpressionAttributeValues: {
+      ':token': { N: String(lease.token) },
+      ':zero': { N: '0' },
+      ':none': { S: '' },
+    },
+  });
 }

@@ -20,6 +20,7 @@ import {
   UpdateItemCommand,
   type UpdateItemCommandInput,
 } from '@aws-sdk/client-dynamodb';
+import { updateIf } from './conditional';
 
 /**
  * How far apart two Lambda clocks may be, with margin: Lambda hosts synchronize with the Amazon
@@ -220,24 +221,18 @@ async function revoke(
   target: string,
   now: number,
 ): Promise<void> {
-  try {
-    await ddb.send(
-      new UpdateItemCommand({
-        TableName: ref.table,
-        Key: key(ref),
-        UpdateExpression: 'SET revokedFor = :t, revokedAt = :now',
-        ConditionExpression: 'holder = :h AND expiresAt = :e',
-        ExpressionAttributeValues: {
-          ':t': { S: target },
-          ':now': { N: String(now) },
-          ':h': { S: held.holder },
-          ':e': { N: String(held.expiresAt) },
-        },
-      }),
-    );
-  } catch (err) {
-    if (!(err instanceof ConditionalCheckFailedException)) throw err;
-  }
+  await updateIf(ddb, {
+    TableName: ref.table,
+    Key: key(ref),
+    UpdateExpression: 'SET revokedFor = :t, revokedAt = :now',
+    ConditionExpression: 'holder = :h AND expiresAt = :e',
+    ExpressionAttributeValues: {
+      ':t': { S: target },
+      ':now': { N: String(now) },
+      ':h': { S: held.holder },
+      ':e': { N: String(held.expiresAt) },
+    },
+  });
 }
 
 /**
@@ -245,29 +240,21 @@ async function revoke(
  * away from, still Aurora's writer): whether the takeover had only revoked it or already taken
  * it. Returns whether anything was given back.
  */
-export async function returnWriterLease(
+export function returnWriterLease(
   ddb: DynamoDBClient,
   ref: WriterLeaseRef,
   target: string,
   to: string,
 ): Promise<boolean> {
-  try {
-    await ddb.send(
-      new UpdateItemCommand({
-        TableName: ref.table,
-        Key: key(ref),
-        UpdateExpression: 'SET holder = :to, revokedFor = :none',
-        ConditionExpression: 'holder = :t OR revokedFor = :t',
-        ExpressionAttributeValues: {
-          ':t': { S: target },
-          ':to': { S: to },
-          ':none': { S: '' },
-        },
-      }),
-    );
-    return true;
-  } catch (err) {
-    if (err instanceof ConditionalCheckFailedException) return false;
-    throw err;
-  }
+  return updateIf(ddb, {
+    TableName: ref.table,
+    Key: key(ref),
+    UpdateExpression: 'SET holder = :to, revokedFor = :none',
+    ConditionExpression: 'holder = :t OR revokedFor = :t',
+    ExpressionAttributeValues: {
+      ':t': { S: target },
+      ':to': { S: to },
+      ':none': { S: '' },
+    },
+  });
 }
