@@ -8,7 +8,7 @@
  */
 import type { ResidencyIndex } from '../residency-plan';
 import type { Db } from './db';
-import type { ParkedRecord, ParkingLot } from './dispatch';
+import { MAX_MESSAGE_BYTES, type ParkedRecord, type ParkingLot } from './dispatch';
 import {
   type ChangeEvent,
   type InboundEnvelope,
@@ -16,6 +16,7 @@ import {
   parseMessage,
   type SyncMessage,
 } from './events';
+import { MAX_DRIFT_MS, tooFarAhead } from './hlc';
 import { maskingFault } from './masking';
 import { type ApplyStats, applyBatch } from './replica-store';
 
@@ -52,16 +53,15 @@ export interface ApplyDeps {
   readonly maxClockAheadMs?: number;
 }
 
-/** How far ahead of the receiver a record's clock may be, by default: one minute. */
-export const DEFAULT_MAX_CLOCK_AHEAD_MS = 60_000;
+/** How far ahead of the receiver a record's clock may be, by default: HlcClock's own bound. */
+export const DEFAULT_MAX_CLOCK_AHEAD_MS = MAX_DRIFT_MS;
 
 /**
- * The largest inbound body apply reads: the queues' MaximumMessageSize, SQS's default of 262,144
- * bytes (Amazon SQS API Reference, SetQueueAttributes; a queue may raise it to 1 MiB, Meridian's
- * do not). A larger one is parked at once as a reference (its ids, no payload), so the parking
- * envelope fits.
+ * The largest inbound body apply reads: the same SQS limit dispatch sends within (the queues'
+ * MaximumMessageSize, SQS's default; a queue may raise it to 1 MiB, Meridian's do not). A larger
+ * one is parked at once as a reference (its ids, no payload), so the parking envelope fits.
  */
-export const MAX_BODY_BYTES = 262_144;
+export const MAX_BODY_BYTES = MAX_MESSAGE_BYTES;
 
 export interface ApplyReport {
   readonly region: string;
@@ -112,7 +112,7 @@ export function clockFault(
   now: number,
   maxAheadMs: number,
 ): string | undefined {
-  return event.hlc.wall > now + maxAheadMs
+  return tooFarAhead(event.hlc, now, maxAheadMs)
     ? `hlc: the record's clock is more than ${maxAheadMs} ms ahead of ${region}'s`
     : undefined;
 }

@@ -12,6 +12,13 @@ export interface Hlc {
 
 export const compareHlc = (a: Hlc, b: Hlc): number => a.wall - b.wall || a.logical - b.logical;
 
+/** How far ahead of the receiver's clock a remote timestamp may be, by default (ms). */
+export const MAX_DRIFT_MS = 60_000;
+
+/** Whether `remote` is further ahead of `now` than `maxMs`: a broken clock that must not win. */
+export const tooFarAhead = (remote: Hlc, now: number, maxMs: number): boolean =>
+  remote.wall - now > maxMs;
+
 /** A clock for one writer; `now` is injectable for tests. */
 export class HlcClock {
   private last: Hlc = { wall: 0, logical: 0 };
@@ -19,7 +26,7 @@ export class HlcClock {
   constructor(
     private readonly now: () => number = Date.now,
     /** Remote timestamps further ahead than this are refused (a broken clock must not win). */
-    private readonly maxDriftMs = 60_000,
+    private readonly maxDriftMs = MAX_DRIFT_MS,
   ) {}
 
   /** Timestamp for a local write or send. */
@@ -35,7 +42,7 @@ export class HlcClock {
   /** Merges a received timestamp, so later local writes order after it. */
   receive(remote: Hlc): Hlc {
     const pt = this.now();
-    if (remote.wall - pt > this.maxDriftMs)
+    if (tooFarAhead(remote, pt, this.maxDriftMs))
       throw new Error(
         `remote clock ${remote.wall} is ${remote.wall - pt} ms ahead (max ${this.maxDriftMs})`,
       );
