@@ -14,6 +14,7 @@ import type { Context } from 'aws-lambda';
 import { Client } from 'pg';
 import { EnvReader, REGION_ID } from '../shared/env';
 import { fenceDatabase, fenceState, unfenceDatabase } from '../shared/failover/db-fence';
+import { atFirstEndpoint } from '../shared/failover/endpoints';
 import { perRegion } from '../shared/failover/handler';
 import { type KeeperDeps, type KeeperMemory, keep } from '../shared/failover/writer-keeper';
 import { renewWriterLease, WRITER_LEASE } from '../shared/failover/writer-lease';
@@ -87,20 +88,10 @@ async function db(): Promise<Db> {
 
 const memory: KeeperMemory = {};
 const deps: KeeperDeps & { sleep(ms: number): Promise<void> } = {
-  renew: async (now) => {
-    let last: unknown;
-    for (const region of config.endpoints) {
-      try {
-        return await renewWriterLease(dynamodb(region), ref, config.region, {
-          now,
-          initial: config.initial,
-        });
-      } catch (err) {
-        last = err;
-      }
-    }
-    throw last;
-  },
+  renew: (now) =>
+    atFirstEndpoint(config.endpoints, (region) =>
+      renewWriterLease(dynamodb(region), ref, config.region, { now, initial: config.initial }),
+    ),
   db: {
     state: async () => fenceState(await db()),
     fence: async () => fenceDatabase(await db()),

@@ -42,6 +42,7 @@ import {
   type Verification,
   verify,
 } from './decide';
+import { atFirstEndpoint } from './endpoints';
 import { type Acquired, acquire, FencedError, fence, type Lease, release } from './lock';
 import { type RegionState, regionState, setRegionState } from './region-state';
 import { checkersOf, healthCheckOf } from './route53-health';
@@ -138,21 +139,16 @@ const targetOf = (s: RunbookState): string => {
  * outage: it is thrown at once. Every lock operation is idempotent for its caller, so repeating
  * one at the next endpoint after a timeout is safe.
  */
-async function onLock<T>(
+function onLock<T>(
   c: RunbookConfig,
   k: Clients,
   op: (ddb: DynamoDBClient) => Promise<T>,
 ): Promise<T> {
-  let last: unknown;
-  for (const region of c.lockRegions) {
-    try {
-      return await op(k.dynamodb(region));
-    } catch (err) {
-      if (err instanceof FencedError) throw err;
-      last = err;
-    }
-  }
-  throw last;
+  return atFirstEndpoint(
+    c.lockRegions,
+    (region) => op(k.dynamodb(region)),
+    (err) => err instanceof FencedError,
+  );
 }
 
 /**

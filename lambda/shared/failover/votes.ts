@@ -9,6 +9,7 @@
  * store casts none, and a missing vote never counts as down.
  */
 import { type DynamoDBClient, GetItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { atFirstEndpoint } from './endpoints';
 
 export const VOTE = {
   /**
@@ -74,20 +75,14 @@ export function tally(watchers: readonly string[], votes: readonly Vote[], now: 
 const key = (region: string, watcher: string) => ({ pk: { S: `vote#${region}#${watcher}` } });
 
 /** Runs `op` at the first endpoint of `store` that answers; throws the last error if none does. */
-async function atStore<T>(
+function atStore<T>(
   store: VoteStore,
   client: (region: string) => DynamoDBClient,
   op: (ddb: DynamoDBClient, abortSignal: AbortSignal) => Promise<T>,
 ): Promise<T> {
-  let last: unknown = new Error('vote store: no endpoint');
-  for (const region of store.endpoints) {
-    try {
-      return await op(client(region), AbortSignal.timeout(VOTE.callTimeoutMs));
-    } catch (err) {
-      last = err;
-    }
-  }
-  throw last;
+  return atFirstEndpoint(store.endpoints, (region) =>
+    op(client(region), AbortSignal.timeout(VOTE.callTimeoutMs)),
+  );
 }
 
 async function readVote(
