@@ -14,6 +14,7 @@ import {
 import { Masker } from '../../lambda/shared/sync/masking';
 import { type RedriveOptions, type RedriveReport, redrive } from '../../lambda/shared/sync/redrive';
 import { SqsDeadLetterQueue, SqsParkingLot, SqsTransport } from '../../lambda/shared/sync/sqs';
+import type { WriterDirectory } from '../../lambda/shared/sync/writers';
 import { openTestDb, type TestDb } from '../support/db';
 import { FakeSqs } from '../support/fake-sqs';
 
@@ -38,7 +39,17 @@ export async function openRegion(
   index: ResidencyIndex,
   sqs: FakeSqs,
   targets: readonly string[],
-  options: { maxAttempts?: number; batchSize?: number; fenced?: () => Promise<boolean> } = {},
+  options: {
+    maxAttempts?: number;
+    batchSize?: number;
+    fenced?: () => Promise<boolean>;
+    /** Whether the region is its cell's writer now (the modelled Aurora role). */
+    isWriter?: () => Promise<boolean>;
+    /** Each target cell's writer now (dispatch). */
+    writers?: WriterDirectory;
+    /** Its own cell's writer now: apply forwards there when this region is not the writer. */
+    cellWriter?: () => Promise<string>;
+  } = {},
 ): Promise<Region> {
   const t = await openTestDb();
   const invalidated: string[] = [];
@@ -65,6 +76,8 @@ export async function openRegion(
           breakers,
           targets,
           ...(options.fenced ? { fenced: options.fenced } : {}),
+          ...(options.isWriter ? { isWriter: options.isWriter } : {}),
+          ...(options.writers ? { writers: options.writers } : {}),
         },
         { region: id, worker, batchSize: options.batchSize ?? 1000, maxAttempts, backoff: () => 0 },
       ),
@@ -79,6 +92,15 @@ export async function openRegion(
           invalidator: { invalidate: async (keys) => void invalidated.push(...keys) },
           maxAttempts,
           ...(options.fenced ? { fenced: options.fenced } : {}),
+          ...(options.cellWriter
+            ? {
+                follow: {
+                  isWriter: options.isWriter ?? (async () => true),
+                  writer: options.cellWriter,
+                  transport: new SqsTransport(() => client, inboundUrl),
+                },
+              }
+            : {}),
         },
         batch.map((m) => ({ messageId: m.messageId, body: m.body, receiveCount: m.receiveCount })),
       );

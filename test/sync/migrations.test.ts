@@ -14,10 +14,12 @@ test('migrations create the sync tables once; running them again changes nothing
   );
   expect(tables.rows.map((r) => r.table_name)).toEqual([
     'meridian_outbox',
+    'meridian_outbox_sent',
     'meridian_replica',
     'meridian_replica_history',
     'meridian_review',
     'meridian_schema_version',
+    'meridian_sync_target',
   ]);
   const versions = await t.db.query<{ version: number }>(
     'SELECT version FROM meridian_schema_version ORDER BY 1',

@@ -8,9 +8,10 @@
  */
 import type { ResidencyIndex } from '../residency-plan';
 import type { Db } from './db';
-import { MAX_MESSAGE_BYTES, type ParkedRecord, type ParkingLot } from './dispatch';
+import { MAX_MESSAGE_BYTES, type ParkedRecord, type ParkingLot, type Transport } from './dispatch';
 import {
   type ChangeEvent,
+  entityId,
   type InboundEnvelope,
   MalformedMessageError,
   parseMessage,
@@ -51,6 +52,22 @@ export interface ApplyDeps {
    * @default DEFAULT_MAX_CLOCK_AHEAD_MS
    */
   readonly maxClockAheadMs?: number;
+  /**
+   * Whether this region is its cell's writer now, and how to reach the writer when it is not: a
+   * region that is not the writer (an Aurora secondary, or a writer that fenced itself) applies
+   * nothing and forwards what reaches it — checked first, as if hostile — to the cell's writer.
+   * Senders that still address the old writer, and messages it held through an outage, reach the
+   * new one this way, with no redrive.
+   * @default - always the writer
+   */
+  readonly follow?: Follow;
+}
+
+export interface Follow {
+  isWriter(): Promise<boolean>;
+  /** The cell's writer now (writers.ts). */
+  writer(): Promise<string>;
+  readonly transport: Transport;
 }
 
 /** How far ahead of the receiver a record's clock may be, by default: HlcClock's own bound. */
@@ -76,6 +93,8 @@ export interface ApplyReport {
   readonly error?: string;
   /** Largest now − HLC wall time among applied events (ms). */
   readonly maxLagMs?: number;
+  /** This region is not the writer: messages sent on to the writer, by region. */
+  readonly forwarded?: Readonly<Record<string, number>>;
 }
 
 /** Why a parsed message must not be applied here; undefined when it may. */
@@ -170,6 +189,7 @@ export async function applyMessages(
     event: ChangeEvent;
     message: SyncMessage;
     receiveCount: number;
+    body: string;
   }[] = [];
   let malformed = 0;
   let rejected = 0;
@@ -208,6 +228,7 @@ export async function applyMessages(
           event: parsed.event,
           message: parsed,
           receiveCount: m.receiveCount,
+          body: m.body,
         });
     } catch (err) {
       if (!(err instanceof MalformedMessageError)) throw err;
@@ -224,19 +245,50 @@ export async function applyMessages(
   let failed: string[] = [];
   let stats: ApplyStats | undefined;
   let error: string | undefined;
+  let forwarded: Record<string, number> | undefined;
+  /** Not applied here now: SQS redelivers it, or it is parked with `why` once tried enough. */
+  const holdBack = (v: (typeof valid)[number], why: string) => {
+    if (v.receiveCount >= deps.maxAttempts)
+      toPark.push({
+        messageId: v.messageId,
+        event: v.event,
+        inbound: envelopeOf(v.message),
+        reason: why,
+        targets: [],
+      });
+    else failed.push(v.messageId);
+  };
   const fenced = valid.length > 0 && ((await deps.fenced?.()) ?? false);
+  const standby =
+    !fenced && valid.length > 0 && deps.follow !== undefined && !(await deps.follow.isWriter());
   if (fenced) {
     error = `${deps.region} is fenced by the failover runbook: not applying`;
-    for (const v of valid) {
-      if (v.receiveCount >= deps.maxAttempts)
-        toPark.push({
-          messageId: v.messageId,
-          event: v.event,
-          inbound: envelopeOf(v.message),
-          reason: error,
-          targets: [],
-        });
-      else failed.push(v.messageId);
+    for (const v of valid) holdBack(v, error);
+  } else if (standby && deps.follow) {
+    const writer = await deps.follow.writer();
+    if (writer === deps.region) {
+      // The lease names this region, its database does not take writes yet: a promotion is
+      // under way (or this writer fenced itself). Wait for it.
+      error = `${deps.region} holds its cell's writer lease but its database is read-only: not applying`;
+      for (const v of valid) holdBack(v, error);
+    } else {
+      let sendFailed: Map<string, string>;
+      try {
+        ({ failed: sendFailed } = await deps.follow.transport.send(
+          writer,
+          valid.map((v) => ({ id: v.event.eventId, groupId: entityId(v.event), body: v.body })),
+        ));
+      } catch (err) {
+        sendFailed = new Map(valid.map((v) => [v.event.eventId, safeErrorText(err)]));
+      }
+      const sent = valid.filter((v) => !sendFailed.has(v.event.eventId));
+      if (sent.length > 0) forwarded = { [writer]: sent.length };
+      for (const v of valid) {
+        const why = sendFailed.get(v.event.eventId);
+        if (why === undefined) continue;
+        error = `${deps.region} is not its cell's writer; forwarding to ${writer} failed: ${why}`;
+        holdBack(v, error);
+      }
     }
   } else if (valid.length > 0) {
     const strategyOf = (c: string) => deps.index.rulesOf(c)?.conflict ?? 'lww';
@@ -249,19 +301,10 @@ export async function applyMessages(
       await deps.invalidator.invalidate(s.touched);
       return s;
     };
-    const giveUp = (v: (typeof valid)[number], why: string) => {
-      // Nothing is lost: retried (a re-run is a no-op by state), or parked with the
-      // error once the message has been tried maxAttempts times.
-      if (v.receiveCount >= deps.maxAttempts)
-        toPark.push({
-          messageId: v.messageId,
-          event: v.event,
-          inbound: envelopeOf(v.message),
-          reason: `apply failed ${v.receiveCount} time(s): ${why}`,
-          targets: [],
-        });
-      else failed.push(v.messageId);
-    };
+    // Nothing is lost: retried (a re-run is a no-op by state), or parked with the error once
+    // the message has been tried maxAttempts times.
+    const giveUp = (v: (typeof valid)[number], why: string) =>
+      holdBack(v, `apply failed ${v.receiveCount} time(s): ${why}`);
     try {
       stats = await run(valid);
     } catch (err) {
@@ -301,6 +344,7 @@ export async function applyMessages(
     parked: toPark.map((p) => ({ messageId: p.messageId, reason: p.reason })),
     ...(error ? { error } : {}),
     ...(walls.length > 0 ? { maxLagMs: now() - Math.min(...walls) } : {}),
+    ...(forwarded ? { forwarded } : {}),
   };
 }
 

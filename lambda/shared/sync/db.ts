@@ -21,3 +21,16 @@ export async function transaction<T>(db: Db, fn: () => Promise<T>): Promise<T> {
     throw err;
   }
 }
+
+/**
+ * Whether this connection's database takes writes now: not an Aurora secondary (in recovery) and
+ * not fenced read-only (the writer keeper's fence sets `default_transaction_read_only` and ends
+ * every other session, ../failover/db-fence.ts). Sync acts as its cell's writer only while this
+ * holds.
+ */
+export async function takesWrites(db: Db): Promise<boolean> {
+  const r = await db.query<{ ro: boolean }>(
+    "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on' AS ro",
+  );
+  return r.rows[0]?.ro === false;
+}

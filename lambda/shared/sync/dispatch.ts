@@ -11,8 +11,17 @@ import type { ResidencyIndex } from '../residency-plan';
 import type { Db } from './db';
 import { type ChangeEvent, entityId, type InboundEnvelope, type SyncMessage } from './events';
 import { type Masker, MaskingKeyError } from './masking';
-import { claim, type OutboxRow, type Outcome, settle } from './outbox-store';
+import {
+  claim,
+  type Followed,
+  followWriters,
+  type OutboxRow,
+  type Outcome,
+  purgeSent,
+  settle,
+} from './outbox-store';
 import { routesOf } from './routes';
+import { PLAN_WRITERS, type WriterDirectory } from './writers';
 
 /** SQS limit on one message. */
 export const MAX_MESSAGE_BYTES = 256 * 1024;
@@ -62,13 +71,28 @@ export interface DispatchOptions {
   /** Delay before attempt n+1 (ms): @default fullJitterBackoff() */
   readonly backoff?: (attempts: number) => number;
   readonly now?: () => Date;
+  /**
+   * How long a delivered row stays in the sent log, to be sent again if its target cell's writer
+   * changes (outbox-store.ts followWriters).
+   * @default DEFAULT_REPLAY_SECONDS
+   */
+  readonly replaySeconds?: number;
 }
+
+/**
+ * The replay window: longer than the writer lease (30 s) plus the clock-skew bound and Aurora's
+ * replication lag ("typically under a second"), with room for a replication that fell minutes
+ * behind before the failover; the lag alarm pages long before this.
+ */
+export const DEFAULT_REPLAY_SECONDS = 300;
 
 export interface DispatchReport {
   readonly region: string;
   readonly worker: string;
-  /** The region is fenced: nothing was claimed or sent. */
+  /** The region is fenced, or not its cell's writer: nothing was claimed or sent. */
   readonly fenced?: boolean;
+  /** Target cells whose writer changed since the last run, and what moved to the new one. */
+  readonly followed?: readonly Followed[];
   readonly claimed: number;
   readonly done: number;
   readonly retrying: number;
@@ -160,6 +184,17 @@ export interface DispatchDeps {
    * @default - never fenced
    */
   readonly fenced?: () => Promise<boolean>;
+  /**
+   * Whether this region is its cell's writer now (its database takes writes): only the writer
+   * ships its cell's outbox, so a cell's sync runs wherever its writer is.
+   * @default - always
+   */
+  readonly isWriter?: () => Promise<boolean>;
+  /**
+   * Each target cell's writer now.
+   * @default PLAN_WRITERS - the plan's primaries
+   */
+  readonly writers?: WriterDirectory;
 }
 
 interface Delivery {
@@ -173,30 +208,54 @@ interface Delivery {
   oversize?: boolean;
 }
 
-/** A claimed batch; a fenced region claims nothing. */
+/** A claimed batch; a fenced region, or one that is not the writer, claims nothing. */
 interface Claimed {
   readonly standDown: boolean;
   readonly rows: readonly OutboxRow[];
 }
 
 async function claimBatch(deps: DispatchDeps, o: DispatchOptions): Promise<Claimed> {
-  const standDown = (await deps.fenced?.()) ?? false;
+  const standDown = ((await deps.fenced?.()) ?? false) || !((await deps.isWriter?.()) ?? true);
   const rows = standDown ? [] : await claim(deps.db, o.worker, o.batchSize, o.leaseSeconds ?? 300);
   return { standDown, rows };
 }
 
-/** One batch: claim, check, mask, send, settle. */
+/** Where each target's messages go this run, and what moved because a writer changed. */
+interface Routing {
+  readonly writerOf: (target: string) => string;
+  readonly followed: readonly Followed[];
+}
+
+/**
+ * Resolves each target cell's writer; when one changed, moves what was meant for the old writer
+ * to the new one (followWriters) before anything is claimed. A region that is not the writer
+ * does neither (its database is read-only): it stands down at the claim.
+ */
+async function route(deps: DispatchDeps, o: DispatchOptions): Promise<Routing> {
+  const seen = await (deps.writers ?? PLAN_WRITERS).resolve(deps.targets);
+  const writers = new Map(seen.map((x) => [x.target, x.writer]));
+  const writerOf = (t: string) => writers.get(t) ?? t;
+  if (!((await deps.isWriter?.()) ?? true) || ((await deps.fenced?.()) ?? false))
+    return { writerOf, followed: [] };
+  const followed = await followWriters(deps.db, seen);
+  await purgeSent(deps.db, o.replaySeconds ?? DEFAULT_REPLAY_SECONDS);
+  return { writerOf, followed };
+}
+
+/** One batch: follow the writers, claim, check, mask, send, settle. */
 export async function dispatchOnce(
   deps: DispatchDeps,
   o: DispatchOptions,
 ): Promise<DispatchReport> {
-  return deliver(deps, o, await claimBatch(deps, o));
+  const routing = await route(deps, o);
+  return deliver(deps, o, await claimBatch(deps, o), routing);
 }
 
 async function deliver(
   deps: DispatchDeps,
   o: DispatchOptions,
   { standDown, rows }: Claimed,
+  { writerOf, followed }: Routing,
 ): Promise<DispatchReport> {
   const now = o.now ?? (() => new Date());
   const backoff = o.backoff ?? fullJitterBackoff();
@@ -220,7 +279,8 @@ async function deliver(
     const d: Delivery = { row, owed, accepted: new Set() };
     deliveries.push(d);
     for (const target of owed) {
-      const decision = deps.index.decide(e.dataClass, e.homeRegion, target);
+      // The plan decides for the region the record will land in: the target cell's writer now.
+      const decision = deps.index.decide(e.dataClass, e.homeRegion, writerOf(target));
       if (!decision.allowed) {
         // The plan changed since the row was first routed: the record must not go.
         d.accepted.add(target);
@@ -229,7 +289,14 @@ async function deliver(
       }
       let message: SyncMessage;
       try {
-        message = buildMessage(deps.index, deps.masker, e, target, o.region, decision.mode);
+        message = buildMessage(
+          deps.index,
+          deps.masker,
+          e,
+          writerOf(target),
+          o.region,
+          decision.mode,
+        );
         if (message.mode === 'masked') {
           for (const f of message.maskedFields) maskedFields.add(f);
           masked += 1;
@@ -262,7 +329,7 @@ async function deliver(
       try {
         ({ failed } = await deps.breakers.run(target, () =>
           deps.transport.send(
-            target,
+            writerOf(target),
             live.map((i) => i.message),
           ),
         ));
@@ -345,6 +412,7 @@ async function deliver(
     region: o.region,
     worker: o.worker,
     ...(standDown ? { fenced: true } : {}),
+    ...(followed.length > 0 ? { followed } : {}),
     claimed: rows.length,
     done: count('done'),
     retrying: count('pending'),
@@ -389,6 +457,7 @@ export async function dispatchUntilDrained(
   const reports: DispatchReport[] = [];
   let slowest = 0;
   let started = Date.now();
+  let routing = await route(deps, o);
   let next: Promise<Claimed> | undefined = claimBatch(deps, o);
   while (next) {
     const batch: Claimed = await next;
@@ -399,7 +468,8 @@ export async function dispatchUntilDrained(
         : undefined;
     // A failed prefetch surfaces when it is awaited, not as an unhandled rejection meanwhile.
     next?.catch(() => undefined);
-    const report = await deliver(deps, o, batch);
+    const report = await deliver(deps, o, batch, routing);
+    routing = { ...routing, followed: [] };
     const finished = Date.now();
     slowest = Math.max(slowest, finished - started);
     started = finished;
@@ -426,6 +496,9 @@ export function sumDispatch(reports: readonly DispatchReport[]): DispatchReport 
     region: first.region,
     worker: first.worker,
     ...(reports.some((r) => r.fenced) ? { fenced: true } : {}),
+    ...(reports.some((r) => r.followed)
+      ? { followed: reports.flatMap((r) => r.followed ?? []) }
+      : {}),
     claimed: sum('claimed'),
     done: sum('done'),
     retrying: sum('retrying'),

@@ -105,6 +105,30 @@ ALTER TABLE meridian_outbox SET (
   autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000,
   autovacuum_analyze_scale_factor = 0, autovacuum_analyze_threshold = 1000);`,
   },
+  {
+    // Sync follows each target cell's writer (issue 17). A delivered row moves to a short log
+    // instead of vanishing, so when a cell's writer changes, what the old writer may have applied
+    // but not yet replicated to the new one is sent again (apply is idempotent by state); the log
+    // is purged past the replay window; its columns are the outbox's event columns. The writer each target cell had when last seen is kept
+    // here, so a change is noticed by the first run after it, cold start or not.
+    version: 3,
+    sql: `
+CREATE TABLE meridian_outbox_sent AS
+  SELECT event_id, entity_type, entity_key, data_class, home_region, origin_region, hlc_wall,
+         hlc_logical, op, payload, now() AS sent_at
+    FROM meridian_outbox WITH NO DATA;
+ALTER TABLE meridian_outbox_sent ADD PRIMARY KEY (event_id),
+  ALTER COLUMN sent_at SET DEFAULT now(), ALTER COLUMN sent_at SET NOT NULL;
+CREATE INDEX IF NOT EXISTS meridian_outbox_sent_at ON meridian_outbox_sent (sent_at);
+ALTER TABLE meridian_outbox_sent SET (
+  autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 1000);
+CREATE TABLE IF NOT EXISTS meridian_sync_target (
+  target   text PRIMARY KEY,
+  writer   text NOT NULL,
+  epoch    bigint NOT NULL,
+  seen_at  timestamptz NOT NULL DEFAULT now()
+);`,
+  },
 ];
 
 /** Applies pending migrations, each in its own transaction, serialised by an advisory lock. */

@@ -6,7 +6,7 @@
  * A row every target accepted is deleted; one that cannot be delivered stays, `parked`, beside
  * its copy in the dead-letter queue.
  */
-import type { Db } from './db';
+import { type Db, transaction } from './db';
 import type { ChangeEvent } from './events';
 
 export interface OutboxRow {
@@ -149,10 +149,16 @@ export async function settle(
   let updated = 0;
   if (done.length > 0) {
     // The common case: a delivered row leaves the outbox (the dispatch audit record keeps what
-    // was sent where), by primary key, an index scan rather than a join over the outbox.
+    // was sent where), by primary key, an index scan rather than a join over the outbox. It is
+    // kept in the sent log for the replay window (followWriters).
     const r = await db.query(
-      `DELETE FROM meridian_outbox
-        WHERE event_id = ANY($2::uuid[]) AND claimed_by = $1
+      `WITH d AS (
+         DELETE FROM meridian_outbox
+          WHERE event_id = ANY($2::uuid[]) AND claimed_by = $1
+      RETURNING ${EVENT_COLUMNS})
+       INSERT INTO meridian_outbox_sent (${EVENT_COLUMNS})
+       SELECT ${EVENT_COLUMNS} FROM d
+       ON CONFLICT (event_id) DO UPDATE SET sent_at = now()
     RETURNING event_id`,
       [worker, done],
     );
@@ -204,6 +210,110 @@ export async function unpark(db: Db, eventIds: readonly string[]): Promise<strin
     [eventIds],
   );
   return r.rows.map((x) => x.event_id);
+}
+
+/** The columns of an event, shared by the outbox and its sent log. */
+const EVENT_COLUMNS =
+  'event_id, entity_type, entity_key, data_class, home_region, origin_region, hlc_wall, hlc_logical, op, payload';
+
+/** A target cell's writer as seen now (lambda/shared/sync/writers.ts). */
+export interface WriterSeen {
+  /** The target's key: its cell's plan primary, the name dispatch's targets use. */
+  readonly target: string;
+  readonly writer: string;
+  /** The writer lease's epoch: it grows every time the lease changes hands. */
+  readonly epoch: number;
+}
+
+/** What following a changed writer did, per target. */
+export interface Followed {
+  readonly target: string;
+  readonly from?: string;
+  readonly to: string;
+  /** Parked rows owed to the target, pending again. */
+  readonly unparked: number;
+  /** Pending rows owed to the target, due now instead of after their backoff. */
+  readonly hurried: number;
+  /** Rows of the sent log owed again to the target (its old writer may not have replicated them). */
+  readonly replayed: number;
+}
+
+/**
+ * Notices each target cell whose writer changed since the last run (a promotion or a failback)
+ * and moves what was meant for the old writer to the new one, in one transaction per target:
+ * rows parked for the target are pending again with a fresh budget, pending rows are due now, and
+ * every row of the sent log is owed to the target again, since the old writer may have applied
+ * them without replicating them before it stopped (Aurora's lag, or a partition). Apply is
+ * idempotent by state, so a record the new writer already holds is counted a duplicate there.
+ * The first sighting of a target only records its writer.
+ */
+export async function followWriters(db: Db, seen: readonly WriterSeen[]): Promise<Followed[]> {
+  const out: Followed[] = [];
+  for (const s of seen) {
+    const before = await db.query<{ writer: string; epoch: string | number }>(
+      'SELECT writer, epoch FROM meridian_sync_target WHERE target = $1',
+      [s.target],
+    );
+    const last = before.rows[0];
+    if (last && last.writer === s.writer && Number(last.epoch) === s.epoch) continue;
+    const followed = await transaction(db, async () => {
+      let unparked = 0;
+      let hurried = 0;
+      let replayed = 0;
+      if (last) {
+        unparked = (
+          await db.query(
+            `UPDATE meridian_outbox
+                SET status = 'pending', attempts = 0, next_attempt_at = now(), last_error = NULL
+              WHERE status = 'parked' AND $1 = ANY(pending_targets)
+          RETURNING event_id`,
+            [s.target],
+          )
+        ).rows.length;
+        hurried = (
+          await db.query(
+            `UPDATE meridian_outbox SET next_attempt_at = now()
+              WHERE status = 'pending' AND next_attempt_at > now()
+                AND (pending_targets IS NULL OR $1 = ANY(pending_targets))
+          RETURNING event_id`,
+            [s.target],
+          )
+        ).rows.length;
+        replayed = (
+          await db.query(
+            `INSERT INTO meridian_outbox (${EVENT_COLUMNS}, pending_targets)
+             SELECT ${EVENT_COLUMNS}, ARRAY[$1::text] FROM meridian_outbox_sent
+             ON CONFLICT (event_id) DO UPDATE
+                SET pending_targets = meridian_outbox.pending_targets || $1::text,
+                    next_attempt_at = now()
+              WHERE meridian_outbox.status = 'pending'
+                AND meridian_outbox.pending_targets IS NOT NULL
+                AND NOT $1 = ANY(meridian_outbox.pending_targets)
+          RETURNING event_id`,
+            [s.target],
+          )
+        ).rows.length;
+      }
+      await db.query(
+        `INSERT INTO meridian_sync_target (target, writer, epoch) VALUES ($1, $2, $3)
+         ON CONFLICT (target) DO UPDATE SET writer = $2, epoch = $3, seen_at = now()`,
+        [s.target, s.writer, s.epoch],
+      );
+      return { unparked, hurried, replayed };
+    });
+    if (last) out.push({ target: s.target, from: last.writer, to: s.writer, ...followed });
+  }
+  return out;
+}
+
+/** Drops sent-log rows older than the replay window; returns how many. */
+export async function purgeSent(db: Db, windowSeconds: number): Promise<number> {
+  const r = await db.query(
+    `DELETE FROM meridian_outbox_sent WHERE sent_at < now() - make_interval(secs => $1)
+  RETURNING event_id`,
+    [windowSeconds],
+  );
+  return r.rows.length;
 }
 
 /** Counts by status (metrics, tests). */
