@@ -90,6 +90,14 @@ export class Naming {
     return `${this.cell(jurisdiction)}-runbook-lock`;
   }
 
+  /**
+   * A cell's pseudonymisation key (created in the plan primary's region, replicated to the cell's
+   * others only): one key per cell, so a pseudonym is the same whichever region is the writer.
+   */
+  pseudonymKey(jurisdiction: string): string {
+    return `${this.cell(jurisdiction)}-pseudonym-key`;
+  }
+
   /** A region's sync inbound FIFO queue. */
   syncInboundQueue(region: string): string {
     return `${this.region(region)}-sync-inbound.fifo`;

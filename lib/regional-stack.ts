@@ -16,6 +16,7 @@ import {
   hostedLocks,
   placementOf,
   regionalTags,
+  syncCellsOf,
 } from './regional/derivations';
 import { RegionalFoundation } from './regional/foundation';
 import { RegionalOperations } from './regional/operations';
@@ -85,21 +86,22 @@ export class RegionalStack extends Stack {
       functions,
       backup: base.backup,
     });
-    const dbSecret = data.aurora?.secret;
-    const cacheSecret = data.cache.authSecret;
-    if (dbSecret && cacheSecret)
+    const syncCells = syncCellsOf(config, index, naming, region.id);
+    if (data.aurora && syncCells.own)
       this.sync = new RegionalSync(this, 'Sync', {
         region: region.id,
         account: placement.account,
-        targets: placement.syncTargets,
+        targets: syncCells.targets,
+        ownCell: syncCells.own,
         jurisdiction: region.jurisdiction,
         jurisdictionPeers: placement.jurisdictionPeers,
+        createsPseudonymKey: placement.cellPrimary,
         naming,
         functions,
         planLayer: base.planLayer.layer,
         queues: data.syncQueues,
-        dbSecret,
-        cacheSecret,
+        aurora: data.aurora,
+        ...(data.cache.authSecret ? { cacheSecret: data.cache.authSecret } : {}),
         cacheEndpoint: data.cacheEndpoint,
         auditBucket: data.buckets.audit,
         alerts,

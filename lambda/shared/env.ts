@@ -84,3 +84,7 @@ export const ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{12}:.+$/;
 export const QUEUE_URL =
   /^https:\/\/sqs\.[a-z0-9-]+\.amazonaws\.com\/\d{12}\/[A-Za-z0-9_-]+(\.fifo)?$/;
 export const BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** The cell's master secret, by name in this region (lib/data/aurora-global.ts grantCredentials). */
+export const SECRET_NAME = /^[\w/+=.@-]{1,512}$/;
+export const HOST = /^[A-Za-z0-9.-]+$/;

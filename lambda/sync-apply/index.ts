@@ -13,21 +13,32 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import Redis from 'ioredis';
-import { ARN, BUCKET, EnvReader, QUEUE_URL, REGION_ID } from '../shared/env';
+import { ARN, BUCKET, EnvReader, HOST, QUEUE_URL, REGION_ID, SECRET_NAME } from '../shared/env';
 import { fencedCheck } from '../shared/failover/region-state';
+import { perRegion } from '../shared/per-region';
 import { powertools, traceClient, tracedHandler } from '../shared/powertools';
 import { DEFAULT_PLAN_FILE, loadResidencyIndex } from '../shared/residency-plan-file';
-import { applyAudit, applyMessages } from '../shared/sync/apply';
+import { applyAudit, applyMessages, type Invalidator } from '../shared/sync/apply';
 import { connectFromSecret, secretString, writeAudit } from '../shared/sync/aws';
-import type { Db } from '../shared/sync/db';
+import { type Db, takesWrites } from '../shared/sync/db';
 import { RedisInvalidator } from '../shared/sync/redis-invalidator';
-import { SqsParkingLot } from '../shared/sync/sqs';
+import { queueOf, SqsParkingLot, SqsTransport } from '../shared/sync/sqs';
+import { LEASE_LOCATION, LeaseWriters, leaseReader } from '../shared/sync/writers';
 
 const env = new EnvReader(process.env);
 const config = {
   region: env.string('MERIDIAN_REGION', REGION_ID, 'an AWS region id'),
-  dbSecretArn: env.string('MERIDIAN_DB_SECRET_ARN', ARN, 'the Aurora secret ARN'),
-  cacheSecretArn: env.string('MERIDIAN_CACHE_SECRET_ARN', ARN, 'the cache AUTH token secret ARN'),
+  dbSecretName: env.string('MERIDIAN_DB_SECRET_NAME', SECRET_NAME, "the cell's Aurora secret name"),
+  dbHost: env.string('MERIDIAN_DB_HOST', HOST, "this region's cluster endpoint"),
+  /** Absent where the cache is a Global Datastore secondary (it takes no writes here). */
+  cacheSecretArn: env.optional('MERIDIAN_CACHE_SECRET_ARN', ARN, 'the cache AUTH token secret ARN'),
+  /** The other regions of this cell: where a region that is not the writer forwards. */
+  cellQueues: env.map('MERIDIAN_CELL_QUEUES', QUEUE_URL, 'region → inbound queue URL'),
+  writerLeases: env.map(
+    'MERIDIAN_WRITER_LEASES',
+    LEASE_LOCATION,
+    'cell → <lock table>@<endpoint regions>',
+  ),
   cacheEndpoint: env.string('MERIDIAN_CACHE_ENDPOINT', /^[A-Za-z0-9.-]+:\d{1,5}$/, 'host:port'),
   deadLetterUrl: env.string('MERIDIAN_DEAD_LETTER_URL', QUEUE_URL, 'an SQS queue URL'),
   auditBucket: env.string('MERIDIAN_AUDIT_BUCKET', BUCKET, 'an S3 bucket name'),
@@ -50,10 +61,17 @@ const secrets = new SecretsProvider({
   awsSdkV3Client: traceClient(tracer, new SecretsManagerClient({ region: config.region })),
 });
 const s3 = traceClient(tracer, new S3Client({ region: config.region }));
-const parking = new SqsParkingLot(
-  traceClient(tracer, new SQSClient({ region: config.region, maxAttempts: 3 })),
-  config.deadLetterUrl,
+const sqsIn = perRegion((r) => traceClient(tracer, new SQSClient({ region: r, maxAttempts: 3 })));
+const parking = new SqsParkingLot(sqsIn(config.region), config.deadLetterUrl);
+const ownCell = index.cellOf(config.region)?.primary ?? config.region;
+const writers = new LeaseWriters(
+  index,
+  leaseReader(
+    config.writerLeases,
+    perRegion((r) => traceClient(tracer, new DynamoDBClient({ region: r, maxAttempts: 1 }))),
+  ),
 );
+const forward = new SqsTransport(sqsIn, queueOf(config.cellQueues));
 
 const ddb = traceClient(
   tracer,
@@ -62,10 +80,17 @@ const ddb = traceClient(
 const fenced = fencedCheck(ddb, config.stateTable, config.region);
 
 let db: Db | undefined;
-let invalidator: RedisInvalidator | undefined;
+let invalidator: Invalidator | undefined;
 
-async function redis(): Promise<RedisInvalidator> {
+/** Where no AUTH token is defined here, the cache is a Global Datastore secondary: nothing to drop. */
+const NO_CACHE: Invalidator = { invalidate: async () => undefined };
+
+async function redis(): Promise<Invalidator> {
   if (invalidator) return invalidator;
+  if (!config.cacheSecretArn) {
+    invalidator = NO_CACHE;
+    return invalidator;
+  }
   const [host, port] = config.cacheEndpoint.split(':');
   const client = new Redis({
     host,
@@ -82,7 +107,8 @@ async function redis(): Promise<RedisInvalidator> {
 export const handler = tracedHandler(tracer, async (event: SQSEvent): Promise<SQSBatchResponse> => {
   const correlationId = randomUUID();
   logger.appendKeys({ correlationId });
-  db ??= await connectFromSecret(secrets, config.dbSecretArn);
+  db ??= await connectFromSecret(secrets, config.dbSecretName, config.dbHost);
+  const connected = db;
   const report = await applyMessages(
     {
       db,
@@ -93,6 +119,11 @@ export const handler = tracedHandler(tracer, async (event: SQSEvent): Promise<SQ
       maxAttempts: config.maxAttempts,
       maxClockAheadMs: config.maxClockAheadMs,
       ...(fenced ? { fenced } : {}),
+      follow: {
+        isWriter: () => takesWrites(connected),
+        writer: async () => (await writers.resolve([ownCell]))[0]?.writer ?? ownCell,
+        transport: forward,
+      },
     },
     event.Records.map((r) => ({
       messageId: r.messageId,

@@ -12,8 +12,9 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context } from 'aws-lambda';
-import { ARN, BUCKET, EnvReader, QUEUE_URL, REGION_ID } from '../shared/env';
+import { ARN, BUCKET, EnvReader, HOST, QUEUE_URL, REGION_ID, SECRET_NAME } from '../shared/env';
 import { fencedCheck } from '../shared/failover/region-state';
+import { perRegion } from '../shared/per-region';
 import { powertools, traceClient, tracedHandler } from '../shared/powertools';
 import { DEFAULT_PLAN_FILE, loadResidencyIndex } from '../shared/residency-plan-file';
 import {
@@ -23,7 +24,7 @@ import {
   secretString,
   writeAudit,
 } from '../shared/sync/aws';
-import type { Db } from '../shared/sync/db';
+import { type Db, takesWrites } from '../shared/sync/db';
 import {
   type DispatchReport,
   dispatchUntilDrained,
@@ -31,15 +32,23 @@ import {
   TargetBreakers,
 } from '../shared/sync/dispatch';
 import { type DataKey, Masker } from '../shared/sync/masking';
-import { SqsParkingLot, SqsTransport } from '../shared/sync/sqs';
+import { syncTargets } from '../shared/sync/routes';
+import { queueOf, SqsParkingLot, SqsTransport } from '../shared/sync/sqs';
+import { LEASE_LOCATION, LeaseWriters, leaseReader } from '../shared/sync/writers';
 
 const env = new EnvReader(process.env);
 const config = {
   region: env.string('MERIDIAN_REGION', REGION_ID, 'an AWS region id'),
-  dbSecretArn: env.string('MERIDIAN_DB_SECRET_ARN', ARN, 'the Aurora secret ARN'),
+  dbSecretName: env.string('MERIDIAN_DB_SECRET_NAME', SECRET_NAME, "the cell's Aurora secret name"),
+  dbHost: env.string('MERIDIAN_DB_HOST', HOST, "this region's cluster endpoint"),
   pseudonymSecretArn: env.string('MERIDIAN_PSEUDONYM_SECRET_ARN', ARN, 'a secret ARN'),
   keyId: env.string('MERIDIAN_KMS_KEY_ARN', ARN, 'the regional KMS key ARN'),
   targetQueues: env.map('MERIDIAN_TARGET_QUEUES', QUEUE_URL, 'region → inbound queue URL'),
+  writerLeases: env.map(
+    'MERIDIAN_WRITER_LEASES',
+    LEASE_LOCATION,
+    'cell → <lock table>@<endpoint regions>',
+  ),
   deadLetterUrl: env.string('MERIDIAN_DEAD_LETTER_URL', QUEUE_URL, 'an SQS queue URL'),
   auditBucket: env.string('MERIDIAN_AUDIT_BUCKET', BUCKET, 'an S3 bucket name'),
   batchSize: env.int('MERIDIAN_BATCH_SIZE', 1, 10_000, 1000),
@@ -62,16 +71,17 @@ const secrets = new SecretsProvider({
 });
 const dataKeys = new DataKeyProvider(traceClient(tracer, new KMSClient({ region: config.region })));
 const s3 = traceClient(tracer, new S3Client({ region: config.region }));
-const sqsClients = new Map<string, SQSClient>();
-const sqsIn = (r: string) => {
-  let c = sqsClients.get(r);
-  if (!c) {
-    c = traceClient(tracer, new SQSClient({ region: r, maxAttempts: 3 }));
-    sqsClients.set(r, c);
-  }
-  return c;
-};
+const sqsIn = perRegion((r) => traceClient(tracer, new SQSClient({ region: r, maxAttempts: 3 })));
 const breakers = new TargetBreakers();
+// The target cells are the residency plan's, their writers whoever holds each cell's lease now.
+const targets = syncTargets(index, config.region);
+const writers = new LeaseWriters(
+  index,
+  leaseReader(
+    config.writerLeases,
+    perRegion((r) => traceClient(tracer, new DynamoDBClient({ region: r, maxAttempts: 1 }))),
+  ),
+);
 const ddb = traceClient(
   tracer,
   new DynamoDBClient({ region: config.stateRegion ?? config.region }),
@@ -106,20 +116,19 @@ export const handler = tracedHandler(
   async (_event: unknown, context: Context): Promise<DispatchReport> => {
     const correlationId = randomUUID();
     logger.appendKeys({ correlationId });
-    db ??= await connectFromSecret(secrets, config.dbSecretArn);
+    db ??= await connectFromSecret(secrets, config.dbSecretName, config.dbHost);
+    const connected = db;
     const reports = await dispatchUntilDrained(
       {
         db,
         index,
         masker: await currentMasker(),
-        transport: new SqsTransport(sqsIn, (t) => {
-          const url = config.targetQueues[t];
-          if (!url) throw new Error(`no inbound queue configured for ${t}`);
-          return url;
-        }),
+        transport: new SqsTransport(sqsIn, queueOf(config.targetQueues)),
         parking: new SqsParkingLot(sqsIn(config.region), config.deadLetterUrl),
         breakers,
-        targets: Object.keys(config.targetQueues).sort(),
+        targets,
+        writers,
+        isWriter: () => takesWrites(connected),
         ...(fenced ? { fenced } : {}),
       },
       {

@@ -11,7 +11,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { ARN, BUCKET, EnvReader, QUEUE_URL, REGION_ID } from '../shared/env';
+import { BUCKET, EnvReader, HOST, QUEUE_URL, REGION_ID, SECRET_NAME } from '../shared/env';
 import { fencedCheck } from '../shared/failover/region-state';
 import { powertools, traceClient, tracedHandler } from '../shared/powertools';
 import { connectFromSecret, writeAudit } from '../shared/sync/aws';
@@ -22,7 +22,8 @@ import { SqsDeadLetterQueue, SqsTransport } from '../shared/sync/sqs';
 const env = new EnvReader(process.env);
 const config = {
   region: env.string('MERIDIAN_REGION', REGION_ID, 'an AWS region id'),
-  dbSecretArn: env.string('MERIDIAN_DB_SECRET_ARN', ARN, 'the Aurora secret ARN'),
+  dbSecretName: env.string('MERIDIAN_DB_SECRET_NAME', SECRET_NAME, "the cell's Aurora secret name"),
+  dbHost: env.string('MERIDIAN_DB_HOST', HOST, "this region's cluster endpoint"),
   deadLetterUrl: env.string('MERIDIAN_DEAD_LETTER_URL', QUEUE_URL, 'an SQS queue URL'),
   inboundUrl: env.string('MERIDIAN_INBOUND_URL', QUEUE_URL, 'an SQS queue URL'),
   auditBucket: env.string('MERIDIAN_AUDIT_BUCKET', BUCKET, 'an S3 bucket name'),
@@ -62,7 +63,7 @@ export const handler = tracedHandler(
     const options = parseRedriveRequest(event);
     const correlationId = randomUUID();
     logger.appendKeys({ correlationId });
-    db ??= await connectFromSecret(secrets, config.dbSecretArn);
+    db ??= await connectFromSecret(secrets, config.dbSecretName, config.dbHost);
     const report = await redrive(
       { region: config.region, db, deadLetters, inbound, ...(fenced ? { fenced } : {}) },
       options,

@@ -6,12 +6,13 @@
 import type { RunbookConfig } from '../../lambda/shared/failover/config';
 import type { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import { syncTargets } from '../../lambda/shared/sync/routes';
+import type { LeaseLocation } from '../../lambda/shared/sync/writers';
 import { type CacheMembership, cacheMembership } from '../cache/global-datastore-membership';
 import type { MeridianConfig } from '../config/load';
 import type { RegionConfig, Settings } from '../config/schema';
 import { type AuroraRole, auroraMembership } from '../data/aurora-global';
 import { stateMachineArn } from '../failover/failover-runbook';
-import { type HostedLock, type LockPlan, lockPlan } from '../failover/lock-plan';
+import { type HostedLock, type LockPlan, lockEndpointsFor, lockPlan } from '../failover/lock-plan';
 import { runnerRegion } from '../failover/runner';
 import { watchersOf } from '../failover/watchers';
 import type { Naming } from '../naming';
@@ -36,7 +37,7 @@ export interface Placement {
   readonly cellPrimary: boolean;
   /** The other regions of its cell (the pseudonymisation key is replicated to them only). */
   readonly jurisdictionPeers: readonly string[];
-  /** Writers of other cells its sync sends to. */
+  /** Writers of other cells its sync sends to (their plan primaries: the targets' keys). */
   readonly syncTargets: readonly string[];
   /** Regions whose domains follow this region's search domain. */
   readonly searchFollowers: readonly string[];
@@ -45,6 +46,44 @@ export interface Placement {
   /** S3 replication rules of the data bucket, and the regions the audit bucket replicates to. */
   readonly objectRoutes: readonly ObjectRoute[];
   readonly auditTargets: readonly string[];
+}
+
+/**
+ * A cell as sync meets it: its key (the plan primary, what outbox rows and metrics name), every
+ * region that may be its writer, and where its writer lease is read from this region.
+ */
+export interface SyncCell {
+  readonly key: string;
+  readonly cell: string;
+  readonly regions: readonly string[];
+  readonly lease: LeaseLocation;
+}
+
+/** The cells `region`'s sync talks to: the targets of its outbox, and its own cell (forwarding). */
+export function syncCellsOf(
+  config: MeridianConfig,
+  index: ResidencyIndex,
+  naming: Naming,
+  region: string,
+): { readonly targets: readonly SyncCell[]; readonly own?: SyncCell } {
+  const cellOf = (key: string): SyncCell | undefined => {
+    const c = index.cellOf(key);
+    if (!c) return undefined;
+    return {
+      key: c.primary,
+      cell: c.jurisdiction,
+      regions: [...c.regions],
+      lease: {
+        table: naming.failoverLockTable(c.jurisdiction),
+        endpoints: [...lockEndpointsFor(cellLockPlan(config, c.jurisdiction), region)],
+      },
+    };
+  };
+  const own = cellOf(region);
+  return {
+    targets: syncTargets(index, region).flatMap((t) => cellOf(t) ?? []),
+    ...(own ? { own } : {}),
+  };
 }
 
 /** The account a region deploys to: its own, else the global one. */

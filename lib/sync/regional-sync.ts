@@ -8,32 +8,51 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { formatLeaseLocation } from '../../lambda/shared/sync/writers';
 import { acknowledge, inAllPacks, PACKS } from '../compliance/nag';
 import type { Settings } from '../config/schema';
+import type { AuroraGlobal } from '../data/aurora-global';
 import type { FunctionDefaults } from '../functions/function-defaults';
 import { MeridianFunction } from '../functions/meridian-function';
 import { ResidencyPlanLayer } from '../functions/residency-plan-layer';
 import type { Naming } from '../naming';
 import { syncMetric, syncSuccessRate } from '../observability/meridian-metrics';
 import type { RegionalAlerts } from '../observability/regional-alerts';
+import type { SyncCell } from '../regional/derivations';
 import type { SyncQueues } from './sync-queues';
 
 export interface RegionalSyncProps {
   readonly region: string;
   readonly account: string;
-  /** Writers of the other cells this region sends to (residency plan). */
-  readonly targets: readonly string[];
+  /**
+   * The other cells this region's outbox sends to (residency plan): each to whichever of its
+   * regions holds the cell's writer lease when the record is sent.
+   */
+  readonly targets: readonly SyncCell[];
+  /** This region's own cell: what reaches a region that is not the writer is forwarded in it. */
+  readonly ownCell: SyncCell;
   /** Same-jurisdiction regions the pseudonymisation key is replicated to (never beyond). */
   readonly jurisdictionPeers: readonly string[];
   readonly jurisdiction: string;
+  /**
+   * The region creates the cell's pseudonymisation key (its plan primary); the others read the
+   * replica, by name.
+   */
+  readonly createsPseudonymKey: boolean;
   /** Names of the target regions' queues and the key alias every region shares. */
   readonly naming: Naming;
   /** VPC, regional key (also the pseudonymisation key's), logs, memory (at least 512 MB here). */
   readonly functions: FunctionDefaults;
   readonly planLayer: lambda.ILayerVersion;
   readonly queues: SyncQueues;
-  readonly dbSecret: secretsmanager.ISecret;
-  readonly cacheSecret: secretsmanager.ISecret;
+  /** This region's member of the cell's Aurora global database: sync connects to its own. */
+  readonly aurora: AuroraGlobal;
+  /**
+   * The cache's AUTH token, where this region defines it (a Global Datastore primary).
+   * @default - none: apply cannot invalidate here (a secondary's cache takes no writes), it says
+   * so in its report
+   */
+  readonly cacheSecret?: secretsmanager.ISecret;
   /** `host:port` of the cache primary endpoint. */
   readonly cacheEndpoint: string;
   readonly auditBucket: s3.IBucket;
@@ -46,9 +65,11 @@ export interface RegionalSyncProps {
 }
 
 /**
- * The sync pipeline of one writer region: the dispatch function on its schedule, the apply
- * function on the inbound queue, the jurisdiction's pseudonymisation key, least-privilege IAM,
- * and alarms on dead letters, residency rejections, lag and errors.
+ * The sync pipeline of one region of a cell: the dispatch function on its schedule, the apply
+ * function on the inbound queue, the cell's pseudonymisation key, least-privilege IAM, and alarms
+ * on dead letters, residency rejections, lag and errors. Every region of a cell has it; it acts
+ * only while the region is its cell's writer (its database takes writes), so sync follows the
+ * writer through a failover with nothing to deploy.
  */
 export class RegionalSync extends Construct {
   readonly dispatch: MeridianFunction;
@@ -56,7 +77,7 @@ export class RegionalSync extends Construct {
   /** Returns parked records once their cause is fixed; invoked on demand, never on a schedule. */
   readonly redrive: MeridianFunction;
   readonly schedule: events.Rule;
-  readonly pseudonymKey: secretsmanager.Secret;
+  readonly pseudonymKey: secretsmanager.ISecret;
   readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: RegionalSyncProps) {
@@ -69,35 +90,26 @@ export class RegionalSync extends Construct {
     const queueArn = (r: string) =>
       `arn:${Aws.PARTITION}:sqs:${r}:${props.account}:${naming.syncInboundQueue(r)}`;
 
-    this.pseudonymKey = new secretsmanager.Secret(this, 'PseudonymKey', {
-      description: `HMAC key for pseudonymised exports of ${props.jurisdiction} records (replicated only inside ${props.jurisdiction})`,
-      encryptionKey: key,
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
-      replicaRegions: props.jurisdictionPeers.map((region) => ({ region })),
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    acknowledge(this.pseudonymKey, [
-      {
-        pack: PACKS.aws,
-        rule: 'AwsSolutions-SMG4',
-        reason:
-          'Rotating the pseudonymisation key changes every token and breaks joins on masked records; it is re-keyed deliberately, with a re-export, not on a timer.',
-      },
-      ...inAllPacks(
-        'SecretsManagerRotationEnabled',
-        'Rotating the pseudonymisation key changes every token and breaks joins on masked records; re-keying is a deliberate re-export.',
-      ),
-    ]);
+    const pseudonymKeyName = naming.pseudonymKey(props.jurisdiction);
+    this.pseudonymKey = props.createsPseudonymKey
+      ? this.createPseudonymKey(pseudonymKeyName, props)
+      : secretsmanager.Secret.fromSecretNameV2(this, 'PseudonymKey', pseudonymKeyName);
 
     const common = {
       ...props.functions,
       memoryMb: Math.max(props.functions.memoryMb, 512),
       layers: [props.planLayer],
     };
+    const leases = (cells: readonly SyncCell[]) =>
+      JSON.stringify(Object.fromEntries(cells.map((c) => [c.cell, formatLeaseLocation(c.lease)])));
+    const queuesOf = (regions: readonly string[]) =>
+      JSON.stringify(Object.fromEntries(regions.map((r) => [r, queueUrl(r)])));
+    const targetRegions = props.targets.flatMap((c) => c.regions);
+    const cellPeers = props.ownCell.regions.filter((r) => r !== props.region);
     const shared = {
       MERIDIAN_REGION: props.region,
       MERIDIAN_RESIDENCY_PLAN_FILE: ResidencyPlanLayer.PLAN_FILE,
-      MERIDIAN_DB_SECRET_ARN: props.dbSecret.secretArn,
+      MERIDIAN_DB_HOST: props.aurora.cluster.clusterEndpoint.hostname,
       MERIDIAN_DEAD_LETTER_URL: props.queues.deadLetter.queueUrl,
       MERIDIAN_AUDIT_BUCKET: props.auditBucket.bucketName,
       MERIDIAN_MAX_ATTEMPTS: String(props.sync.maxAttempts),
@@ -107,32 +119,35 @@ export class RegionalSync extends Construct {
     this.dispatch = new MeridianFunction(this, 'Dispatch', {
       ...common,
       handler: 'sync-dispatch',
-      description: 'Sync dispatch: outbox → residency check → masking → target inbound queues',
+      description:
+        "Sync dispatch (acts while this region is its cell's writer): outbox → residency check → masking → each target cell's writer",
       timeoutSeconds: 300,
       environment: {
         ...shared,
         MERIDIAN_PSEUDONYM_SECRET_ARN: this.pseudonymKey.secretArn,
         MERIDIAN_KMS_KEY_ARN: key.keyArn,
-        MERIDIAN_TARGET_QUEUES: JSON.stringify(
-          Object.fromEntries(props.targets.map((t) => [t, queueUrl(t)])),
-        ),
+        MERIDIAN_TARGET_QUEUES: queuesOf(targetRegions),
+        MERIDIAN_WRITER_LEASES: leases(props.targets),
         MERIDIAN_BATCH_SIZE: String(props.sync.batchSize),
       },
-      requiredEnvironment: ['MERIDIAN_REGION', 'MERIDIAN_DB_SECRET_ARN', 'MERIDIAN_TARGET_QUEUES'],
+      requiredEnvironment: ['MERIDIAN_REGION', 'MERIDIAN_DB_HOST', 'MERIDIAN_TARGET_QUEUES'],
     });
     this.apply = new MeridianFunction(this, 'Apply', {
       ...common,
       handler: 'sync-apply',
-      description: 'Sync apply: inbound queue → residency re-check → conflict resolution → upsert',
+      description:
+        "Sync apply: inbound queue → checks on the sender → conflict resolution → upsert; forwarded to the cell's writer when this region is not",
       // The inbound queue's visibility timeout (6 min) is six times this.
       timeoutSeconds: 60,
       environment: {
         ...shared,
-        MERIDIAN_CACHE_SECRET_ARN: props.cacheSecret.secretArn,
+        ...(props.cacheSecret ? { MERIDIAN_CACHE_SECRET_ARN: props.cacheSecret.secretArn } : {}),
         MERIDIAN_CACHE_ENDPOINT: props.cacheEndpoint,
         MERIDIAN_MAX_CLOCK_AHEAD_MS: String(props.sync.maxClockAheadSeconds * 1000),
+        MERIDIAN_CELL_QUEUES: queuesOf(cellPeers),
+        MERIDIAN_WRITER_LEASES: leases([props.ownCell]),
       },
-      requiredEnvironment: ['MERIDIAN_REGION', 'MERIDIAN_DB_SECRET_ARN', 'MERIDIAN_CACHE_ENDPOINT'],
+      requiredEnvironment: ['MERIDIAN_REGION', 'MERIDIAN_DB_HOST', 'MERIDIAN_CACHE_ENDPOINT'],
     });
     this.redrive = new MeridianFunction(this, 'Redrive', {
       ...common,
@@ -147,7 +162,7 @@ export class RegionalSync extends Construct {
       },
       requiredEnvironment: [
         'MERIDIAN_REGION',
-        'MERIDIAN_DB_SECRET_ARN',
+        'MERIDIAN_DB_HOST',
         'MERIDIAN_DEAD_LETTER_URL',
         'MERIDIAN_INBOUND_URL',
       ],
@@ -156,12 +171,11 @@ export class RegionalSync extends Construct {
       new SqsEventSource(props.queues.inbound, { batchSize: 10, reportBatchItemFailures: true }),
     );
 
-    // Least privilege, no wildcard actions.
-    props.dbSecret.grantRead(this.dispatch.function);
-    props.dbSecret.grantRead(this.apply.function);
-    props.dbSecret.grantRead(this.redrive.function);
+    // Least privilege, no wildcard actions. Each function reads the cell's master secret in its
+    // own region, by name, and connects to its own region's cluster.
+    for (const fn of [this.dispatch, this.apply, this.redrive]) props.aurora.grantCredentials(fn);
     this.pseudonymKey.grantRead(this.dispatch.function);
-    props.cacheSecret.grantRead(this.apply.function);
+    props.cacheSecret?.grantRead(this.apply.function);
     // Explicit statements instead of CDK's grant helpers, which add wildcard actions
     // (kms:GenerateDataKey*, kms:ReEncrypt*, s3:Abort*).
     const auditBucketId = Stack.of(this).getLogicalId(
@@ -205,37 +219,47 @@ export class RegionalSync extends Construct {
       ['sqs:SendMessage'],
       [props.queues.inbound.queueArn],
     );
-    const dispatchRole = this.dispatch.function.role as iam.IRole;
-    if (props.targets.length > 0) {
-      dispatchRole.addToPrincipalPolicy(
+    const sendTo = (fn: MeridianFunction, sid: string, regions: readonly string[]) => {
+      if (regions.length === 0) return;
+      const role = fn.function.role as iam.IRole;
+      role.addToPrincipalPolicy(
         new iam.PolicyStatement({
-          sid: 'SendToTargetInboundQueues',
+          sid: `SendTo${sid}InboundQueues`,
           actions: ['sqs:SendMessage'],
-          resources: props.targets.map(queueArn),
+          resources: regions.map(queueArn),
         }),
       );
-      // Each target queue is encrypted with that region's Meridian key, found by its alias.
-      dispatchRole.addToPrincipalPolicy(
+      // Each queue is encrypted with its region's Meridian key, found by its alias.
+      role.addToPrincipalPolicy(
         new iam.PolicyStatement({
-          sid: 'EncryptForTargetQueues',
+          sid: `EncryptFor${sid}Queues`,
           actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
-          resources: props.targets.map(
-            (t) => `arn:${Aws.PARTITION}:kms:${t}:${props.account}:key/*`,
-          ),
+          resources: regions.map((r) => `arn:${Aws.PARTITION}:kms:${r}:${props.account}:key/*`),
           conditions: {
             'ForAnyValue:StringEquals': { 'kms:ResourceAliases': `alias/${naming.keyAlias}` },
           },
         }),
       );
-      for (const t of props.targets)
-        acknowledge(dispatchRole, [
+      for (const r of regions)
+        acknowledge(role, [
           {
             pack: PACKS.aws,
-            rule: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:${t}:${props.account}:key/*]`,
-            reason: `Target queue keys live in ${t} and are known by alias only (no cross-region reference); the condition limits use to keys aliased alias/${naming.keyAlias}.`,
+            rule: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:kms:${r}:${props.account}:key/*]`,
+            reason: `Inbound queue keys live in ${r} and are known by alias only (no cross-region reference); the condition limits use to keys aliased alias/${naming.keyAlias}.`,
           },
         ]);
-    }
+    };
+    sendTo(this.dispatch, 'Target', targetRegions);
+    sendTo(this.apply, 'Cell', cellPeers);
+    // Each cell's writer lease, read where the cell's lock lives (strongly consistent reads).
+    const leaseTables = (cells: readonly SyncCell[]) =>
+      cells.flatMap((c) =>
+        c.lease.endpoints.map(
+          (r) => `arn:${Aws.PARTITION}:dynamodb:${r}:${props.account}:table/${c.lease.table}`,
+        ),
+      );
+    this.dispatch.allow('ReadWriterLeases', ['dynamodb:GetItem'], leaseTables(props.targets));
+    this.apply.allow('ReadWriterLease', ['dynamodb:GetItem'], leaseTables([props.ownCell]));
 
     this.schedule = new events.Rule(this, 'Schedule', {
       description: `Dispatch the ${props.region} outbox every ${props.sync.scheduleMinutes} min`,
@@ -309,5 +333,30 @@ export class RegionalSync extends Construct {
         fn.function.metricErrors({ period: Duration.minutes(5) }),
         1,
       );
+  }
+
+  /** The cell's pseudonymisation key, in its plan primary's region, replicated inside the cell. */
+  private createPseudonymKey(name: string, props: RegionalSyncProps): secretsmanager.Secret {
+    const secret = new secretsmanager.Secret(this, 'PseudonymKey', {
+      secretName: name,
+      description: `HMAC key for pseudonymised exports of ${props.jurisdiction} records (replicated only inside ${props.jurisdiction})`,
+      encryptionKey: props.functions.key,
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      replicaRegions: props.jurisdictionPeers.map((region) => ({ region })),
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    acknowledge(secret, [
+      {
+        pack: PACKS.aws,
+        rule: 'AwsSolutions-SMG4',
+        reason:
+          'Rotating the pseudonymisation key changes every token and breaks joins on masked records; it is re-keyed deliberately, with a re-export, not on a timer.',
+      },
+      ...inAllPacks(
+        'SecretsManagerRotationEnabled',
+        'Rotating the pseudonymisation key changes every token and breaks joins on masked records; re-keying is a deliberate re-export.',
+      ),
+    ]);
+    return secret;
   }
 }

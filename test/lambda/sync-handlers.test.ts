@@ -16,8 +16,10 @@ describe('sync handlers check their environment at cold start', () => {
   test('sync-dispatch: one error naming every bad variable', () => {
     Object.assign(process.env, {
       MERIDIAN_REGION: 'eu-west-1',
-      MERIDIAN_DB_SECRET_ARN: 'not-an-arn',
+      MERIDIAN_DB_SECRET_NAME: 'not a name',
+      MERIDIAN_DB_HOST: 'db.internal',
       MERIDIAN_TARGET_QUEUES: '{"us-east-1":"http://x"}',
+      MERIDIAN_WRITER_LEASES: '{"us":"meridian-prod-us-runbook-lock@us-east-1"}',
       MERIDIAN_BATCH_SIZE: '0',
     });
     let message = '';
@@ -28,7 +30,7 @@ describe('sync handlers check their environment at cold start', () => {
     }
     expect(message.split('\n')).toEqual([
       'sync-dispatch: invalid configuration:',
-      '  MERIDIAN_DB_SECRET_ARN: got "not-an-arn"; expected the Aurora secret ARN',
+      '  MERIDIAN_DB_SECRET_NAME: got "not a name"; expected the cell\'s Aurora secret name',
       '  MERIDIAN_PSEUDONYM_SECRET_ARN: got nothing; expected a secret ARN',
       '  MERIDIAN_KMS_KEY_ARN: got nothing; expected the regional KMS key ARN',
       '  MERIDIAN_TARGET_QUEUES: got "{\\"us-east-1\\":\\"http://x\\"}"; expected a JSON object of region → inbound queue URL',
@@ -41,7 +43,10 @@ describe('sync handlers check their environment at cold start', () => {
   test('sync-apply: a missing cache endpoint is named', () => {
     Object.assign(process.env, {
       MERIDIAN_REGION: 'eu-west-1',
-      MERIDIAN_DB_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:db',
+      MERIDIAN_DB_SECRET_NAME: 'meridian-prod-eu-aurora-credentials',
+      MERIDIAN_DB_HOST: 'db.internal',
+      MERIDIAN_CELL_QUEUES: '{}',
+      MERIDIAN_WRITER_LEASES: '{"eu":"meridian-prod-eu-runbook-lock@eu-west-1"}',
       MERIDIAN_CACHE_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:cache',
       MERIDIAN_DEAD_LETTER_URL: 'https://sqs.eu-west-1.amazonaws.com/111111111111/dlq.fifo',
       MERIDIAN_AUDIT_BUCKET: 'meridian-prod-eu-west-1-audit-111111111111',
@@ -55,7 +60,8 @@ describe('sync handlers check their environment at cold start', () => {
 test('sync-redrive: needs its inbound queue and dead-letter queue', () => {
   Object.assign(process.env, {
     MERIDIAN_REGION: 'eu-west-1',
-    MERIDIAN_DB_SECRET_ARN: 'arn:aws:secretsmanager:eu-west-1:111111111111:secret:db',
+    MERIDIAN_DB_SECRET_NAME: 'meridian-prod-eu-aurora-credentials',
+    MERIDIAN_DB_HOST: 'db.internal',
     MERIDIAN_AUDIT_BUCKET: 'meridian-prod-eu-west-1-audit-111111111111',
     MERIDIAN_INBOUND_URL: 'sqs://nowhere',
   });

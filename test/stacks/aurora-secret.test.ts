@@ -166,8 +166,9 @@ describe('Aurora master secret, replicated inside the cell', () => {
           }),
         },
       });
-      // Every statement of the stack that reads a secret: the probe's and the writer keeper's
-      // (which fences this region's database), only this region's copy.
+      // Every statement of the stack that reads the master secret: the probe's, the writer
+      // keeper's (which fences this region's database) and sync's three functions' (which act
+      // while this region is the writer), only this region's copy.
       const keeperRole = Stack.of(stackOf(region)).getLogicalId(
         stackOf(region).writerKeeper?.function.role.node.defaultChild as never,
       );
@@ -181,7 +182,11 @@ describe('Aurora master secret, replicated inside the cell', () => {
       expect(secretStatements(region)).toEqual(
         expect.arrayContaining([statement(role), statement(keeperRole)]),
       );
-      expect(secretStatements(region)).toHaveLength(2);
+      const master = secretStatements(region).filter((x) =>
+        x.resources.some((r) => r.includes('aurora-credentials')),
+      );
+      expect(master).toHaveLength(5);
+      for (const x of master) expect(x.resources).toEqual(statement(role).resources);
       // Decrypt with this region's key, through Secrets Manager here only.
       const decrypt = Object.values(templateOf(region).Resources)
         .filter((r) => r.Type === 'AWS::IAM::Policy')
@@ -190,8 +195,8 @@ describe('Aurora master secret, replicated inside the cell', () => {
             (r.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement,
         )
         .filter((s) => s.Sid === 'DecryptAuroraSecret');
-      // One statement per reader (the probe, the keeper), each the same.
-      expect(decrypt).toHaveLength(2);
+      // One statement per reader (the probe, the keeper, sync's three), each the same.
+      expect(decrypt).toHaveLength(5);
       for (const d of decrypt)
         expect(d).toEqual({
           Sid: 'DecryptAuroraSecret',

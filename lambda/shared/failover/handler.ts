@@ -14,18 +14,7 @@ import type { Clients, RunbookState } from './steps';
 /** CloudWatch namespace of the steps' metrics (StepSucceeded, StepFailed, StepDuration). */
 export const RUNBOOK_NAMESPACE = 'Meridian/Runbook';
 
-/** Creates one client per region on first use. */
-export function perRegion<T>(make: (region: string) => T): (region: string) => T {
-  const made = new Map<string, T>();
-  return (region) => {
-    let c = made.get(region);
-    if (!c) {
-      c = make(region);
-      made.set(region, c);
-    }
-    return c;
-  };
-}
+export { perRegion } from '../per-region';
 
 /** The SDK clients a step uses, built from its configuration. */
 export type ClientFactory = (config: RunbookConfig) => Partial<Clients>;

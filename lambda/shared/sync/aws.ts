@@ -60,11 +60,19 @@ export class DataKeyProvider extends BaseProvider {
   }
 }
 
-/** Connects with the RDS-generated secret (host, port, username, password, dbname); TLS verified. */
-export async function connectFromSecret(secrets: SecretsProvider, arn: string): Promise<Db> {
-  const s = JSON.parse(await secretString(secrets, arn)) as Record<string, string | number>;
+/**
+ * Connects with the RDS-generated secret (port, username, password, dbname) to `host`, this
+ * region's own cluster (the secret's `host` is the cluster it was made for, in the plan primary's
+ * region); TLS verified. `id` is the secret's name or ARN, read in this region.
+ */
+export async function connectFromSecret(
+  secrets: SecretsProvider,
+  id: string,
+  host: string,
+): Promise<Db> {
+  const s = JSON.parse(await secretString(secrets, id)) as Record<string, string | number>;
   const client = new Client({
-    host: String(s.host),
+    host,
     port: Number(s.port ?? 5432),
     user: String(s.username),
     password: String(s.password),

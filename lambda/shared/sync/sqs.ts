@@ -66,6 +66,15 @@ async function sendBatch(
   return failed;
 }
 
+/** The queue URL of a region from a configured map; a region not in it is an error to report. */
+export const queueOf =
+  (queues: Readonly<Record<string, string>>) =>
+  (region: string): string => {
+    const url = queues[region];
+    if (!url) throw new Error(`no inbound queue configured for ${region}`);
+    return url;
+  };
+
 export class SqsTransport implements Transport {
   constructor(
     private readonly clientFor: (region: string) => SQSClient,

@@ -10,6 +10,9 @@
  * primary is assumed: a message sent to a region that is not the writer is forwarded from there,
  * so a stale answer costs a hop, never a record.
  */
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { atFirstEndpoint } from '../failover/endpoints';
+import { readWriterLease } from '../failover/writer-lease';
 import type { ResidencyIndex } from '../residency-plan';
 import type { WriterSeen } from './outbox-store';
 
@@ -77,4 +80,40 @@ export class LeaseWriters implements WriterDirectory {
     this.cache.set(target, { seen, at: now });
     return seen;
   }
+}
+
+/** Where a cell's writer lease lives: its lock table and the endpoints to ask, nearest first. */
+export interface LeaseLocation {
+  readonly table: string;
+  readonly endpoints: readonly string[];
+}
+
+/** `<table>@<region>,<region>…`, the form the functions' environment carries. */
+export const LEASE_LOCATION = /^[\w.-]{3,255}@[a-z]{2}(-[a-z]+)+-\d(,[a-z]{2}(-[a-z]+)+-\d)*$/;
+
+export const formatLeaseLocation = (l: LeaseLocation): string =>
+  `${l.table}@${l.endpoints.join(',')}`;
+
+export function parseLeaseLocation(s: string): LeaseLocation {
+  const [table = '', endpoints = ''] = s.split('@');
+  return { table, endpoints: endpoints.split(',') };
+}
+
+/**
+ * Reads a cell's writer lease at the first of its lock endpoints that answers (strongly
+ * consistent); `locations` maps each cell to `<table>@<endpoints>` (MERIDIAN_WRITER_LEASES). A
+ * cell with no known location has no lease to read.
+ */
+export function leaseReader(
+  locations: Readonly<Record<string, string>>,
+  ddbIn: (region: string) => DynamoDBClient,
+): LeaseReader {
+  return async (cell) => {
+    const raw = locations[cell];
+    if (!raw) return undefined;
+    const at = parseLeaseLocation(raw);
+    return atFirstEndpoint(at.endpoints, (r) =>
+      readWriterLease(ddbIn(r), { table: at.table, cell }),
+    );
+  };
 }
