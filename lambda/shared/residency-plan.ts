@@ -11,6 +11,7 @@ import {
   type ConflictStrategy,
   DEFAULT_SYNC_RULES,
   type MaskingRules,
+  type SyncPriority,
   type SyncRules,
 } from './sync/rules';
 
@@ -26,6 +27,7 @@ export interface ResidencyInput {
         readonly maskedProjection: boolean;
         readonly requiresEncryption: boolean;
         readonly conflict?: ConflictStrategy;
+        readonly syncPriority?: SyncPriority;
         readonly masking?: MaskingRules;
       }
     >
@@ -183,6 +185,7 @@ export function computeResidencyPlan(input: ResidencyInput): ResidencyPlan {
         maskedProjection: c.maskedProjection,
         requiresEncryption: c.requiresEncryption,
         conflict: c.conflict ?? DEFAULT_SYNC_RULES.conflict,
+        priority: c.syncPriority ?? DEFAULT_SYNC_RULES.priority,
         masking: c.masking ?? DEFAULT_SYNC_RULES.masking,
       };
     }),
@@ -285,6 +288,11 @@ export class ResidencyIndex {
   /** Sync rules of a class; undefined for an unknown class (callers fail closed). */
   rulesOf(dataClass: string): PlanDataClass | undefined {
     return this.classes.get(dataClass);
+  }
+
+  /** The classes the relay sends as they commit (the others wait for the scheduled run). */
+  realtimeClasses(): string[] {
+    return this.plan.dataClasses.filter((c) => c.priority === 'realtime').map((c) => c.id);
   }
 
   /** Jurisdiction of a region; undefined when unknown. */

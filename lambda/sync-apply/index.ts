@@ -149,6 +149,14 @@ export const handler = tracedHandler(tracer, async (event: SQSEvent): Promise<SQ
   metrics.addMetric('ApplyFailures', MetricUnit.Count, report.failedMessageIds.length);
   if (report.maxLagMs !== undefined)
     metrics.addMetric('SyncLagSeconds', MetricUnit.Seconds, report.maxLagMs / 1000);
+  if (report.maxRealtimeLagMs !== undefined)
+    metrics.addMetric('RealtimeLagMilliseconds', MetricUnit.Milliseconds, report.maxRealtimeLagMs);
+  if (report.forwarded)
+    metrics.addMetric(
+      'RecordsForwarded',
+      MetricUnit.Count,
+      Object.values(report.forwarded).reduce((a, b) => a + b, 0),
+    );
   metrics.publishStoredMetrics();
   if (report.rejected > 0 || report.parked.length > 0 || report.error)
     logger.warn('apply incomplete', { parked: report.parked, error: report.error });

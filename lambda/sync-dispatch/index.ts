@@ -26,12 +26,15 @@ import {
 } from '../shared/sync/aws';
 import { type Db, takesWrites } from '../shared/sync/db';
 import {
+  type DispatchDeps,
   type DispatchReport,
   dispatchUntilDrained,
+  emptyReport,
   sumDispatch,
   TargetBreakers,
 } from '../shared/sync/dispatch';
 import { type DataKey, Masker } from '../shared/sync/masking';
+import { relay } from '../shared/sync/relay';
 import { syncTargets } from '../shared/sync/routes';
 import { queueOf, SqsParkingLot, SqsTransport } from '../shared/sync/sqs';
 import { LEASE_LOCATION, LeaseWriters, leaseReader } from '../shared/sync/writers';
@@ -52,6 +55,7 @@ const config = {
   deadLetterUrl: env.string('MERIDIAN_DEAD_LETTER_URL', QUEUE_URL, 'an SQS queue URL'),
   auditBucket: env.string('MERIDIAN_AUDIT_BUCKET', BUCKET, 'an S3 bucket name'),
   batchSize: env.int('MERIDIAN_BATCH_SIZE', 1, 10_000, 1000),
+  relaySeconds: env.int('MERIDIAN_RELAY_SECONDS', 10, 240, 90),
   maxAttempts: env.int('MERIDIAN_MAX_ATTEMPTS', 1, 20, 5),
   stateTable: env.optional(
     'MERIDIAN_REGION_STATE_TABLE',
@@ -113,45 +117,55 @@ async function currentMasker(): Promise<Masker> {
  */
 export const handler = tracedHandler(
   tracer,
-  async (_event: unknown, context: Context): Promise<DispatchReport> => {
+  async (event: { relay?: boolean } | undefined, context: Context): Promise<DispatchReport> => {
     const correlationId = randomUUID();
     logger.appendKeys({ correlationId });
     db ??= await connectFromSecret(secrets, config.dbSecretName, config.dbHost);
     const connected = db;
-    const reports = await dispatchUntilDrained(
-      {
-        db,
-        index,
-        masker: await currentMasker(),
-        transport: new SqsTransport(sqsIn, queueOf(config.targetQueues)),
-        parking: new SqsParkingLot(sqsIn(config.region), config.deadLetterUrl),
-        breakers,
-        targets,
-        writers,
-        isWriter: () => takesWrites(connected),
-        ...(fenced ? { fenced } : {}),
-      },
-      {
-        region: config.region,
-        worker: correlationId,
-        batchSize: config.batchSize,
-        maxAttempts: config.maxAttempts,
-      },
-      {
-        remainingMs: () => context.getRemainingTimeInMillis(),
-        onBatch: async (batch, n) => {
-          await writeAudit(
-            s3,
-            config.auditBucket,
-            'dispatch',
-            config.region,
-            `${correlationId}-${n}`,
-            batch,
-          );
-        },
-      },
+    const deps: DispatchDeps = {
+      db,
+      index,
+      masker: await currentMasker(),
+      transport: new SqsTransport(sqsIn, queueOf(config.targetQueues)),
+      parking: new SqsParkingLot(sqsIn(config.region), config.deadLetterUrl),
+      breakers,
+      targets,
+      writers,
+      isWriter: () => takesWrites(connected),
+      ...(fenced ? { fenced } : {}),
+    };
+    const options = {
+      region: config.region,
+      worker: correlationId,
+      batchSize: config.batchSize,
+      maxAttempts: config.maxAttempts,
+    };
+    const onBatch = async (batch: DispatchReport, n: number) => {
+      await writeAudit(
+        s3,
+        config.auditBucket,
+        'dispatch',
+        config.region,
+        `${correlationId}-${n}`,
+        batch,
+      );
+    };
+    // The relay listens for commits for relaySeconds (its schedule starts one a minute, so two
+    // overlap and no commit waits for the next); the scheduled run drains every class once.
+    const until = Date.now() + config.relaySeconds * 1000;
+    const reports =
+      event?.relay === true && connected.listen
+        ? await relay(deps, { ...options, classes: index.realtimeClasses() }, connected.listen, {
+            remainingMs: () => Math.min(context.getRemainingTimeInMillis(), until - Date.now()),
+            onBatch,
+          })
+        : await dispatchUntilDrained(deps, options, {
+            remainingMs: () => context.getRemainingTimeInMillis(),
+            onBatch,
+          });
+    const report = sumDispatch(
+      reports.length > 0 ? reports : [emptyReport(config.region, correlationId)],
     );
-    const report = sumDispatch(reports);
     const sent = Object.values(report.sent).reduce((a, b) => a + b, 0);
     metrics.addMetric('RecordsSynced', MetricUnit.Count, sent);
     metrics.addMetric(

@@ -9,7 +9,7 @@ import {
   DEFAULT_START,
   START_MODES,
 } from '../../lambda/shared/failover/start';
-import { CONFLICT_STRATEGIES, MASK_ACTIONS } from '../../lambda/shared/sync/rules';
+import { CONFLICT_STRATEGIES, MASK_ACTIONS, SYNC_PRIORITIES } from '../../lambda/shared/sync/rules';
 
 /** CloudWatch Logs accepts only these retention periods (days). */
 export const LOG_RETENTION_DAYS = [
@@ -243,6 +243,13 @@ export const settingsSchema = z.strictObject({
        * parked, never applied.
        */
       maxClockAheadSeconds: int(1, 3600).default(60),
+      /**
+       * How long each relay invocation listens for commits (seconds); one starts every minute,
+       * so more than 60 keeps one listening across the handover. 0: no relay, the schedule only.
+       */
+      relaySeconds: z.union([z.literal(0), int(61, 240)]).default(90),
+      /** Realtime-class sync lag (ms, p99 over a minute) above which the critical alarm fires. */
+      realtimeLagAlarmMs: int(100, 60_000).default(1000),
     })
     .prefault({}),
 });
@@ -262,6 +269,11 @@ export const dataClassSchema = z.strictObject({
   requiresEncryption: z.boolean().default(true),
   /** How concurrent versions of a record of this class are resolved. */
   conflict: z.enum(CONFLICT_STRATEGIES).default('lww'),
+  /**
+   * `realtime`: sent by the relay within milliseconds of commit; `batch`: by the scheduled run
+   * only, so a bulk load of this class never holds back a realtime one.
+   */
+  syncPriority: z.enum(SYNC_PRIORITIES).default('realtime'),
   /** Masked projections: field path → action, for every target and per target jurisdiction. */
   masking: z
     .strictObject({

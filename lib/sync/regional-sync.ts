@@ -77,6 +77,8 @@ export class RegionalSync extends Construct {
   /** Returns parked records once their cause is fixed; invoked on demand, never on a schedule. */
   readonly redrive: MeridianFunction;
   readonly schedule: events.Rule;
+  /** Starts the relay every minute; absent when `sync.relaySeconds` is 0. */
+  readonly relay?: events.Rule;
   readonly pseudonymKey: secretsmanager.ISecret;
   readonly alarms: cloudwatch.Alarm[] = [];
 
@@ -129,6 +131,9 @@ export class RegionalSync extends Construct {
         MERIDIAN_TARGET_QUEUES: queuesOf(targetRegions),
         MERIDIAN_WRITER_LEASES: leases(props.targets),
         MERIDIAN_BATCH_SIZE: String(props.sync.batchSize),
+        ...(props.sync.relaySeconds > 0
+          ? { MERIDIAN_RELAY_SECONDS: String(props.sync.relaySeconds) }
+          : {}),
       },
       requiredEnvironment: ['MERIDIAN_REGION', 'MERIDIAN_DB_HOST', 'MERIDIAN_TARGET_QUEUES'],
     });
@@ -267,6 +272,20 @@ export class RegionalSync extends Construct {
       targets: [new targets.LambdaFunction(this.dispatch.function, { retryAttempts: 2 })],
     });
 
+    // The relay: one invocation a minute listens for commits for relaySeconds (> 60, so two
+    // overlap at the handover) and sends the realtime classes as they commit.
+    if (props.sync.relaySeconds > 0)
+      this.relay = new events.Rule(this, 'Relay', {
+        description: `Relay the ${props.region} outbox's realtime classes as they commit (LISTEN/NOTIFY), ${props.sync.relaySeconds} s per invocation`,
+        schedule: events.Schedule.rate(Duration.minutes(1)),
+        targets: [
+          new targets.LambdaFunction(this.dispatch.function, {
+            event: events.RuleTargetInput.fromObject({ relay: true }),
+            retryAttempts: 2,
+          }),
+        ],
+      });
+
     /** A metric the apply function publishes (Powertools: dimensions service and Region). */
     const applyMetric = (name: string, statistic = 'Sum') =>
       syncMetric(props.region, 'sync-apply', name, statistic);
@@ -306,6 +325,22 @@ export class RegionalSync extends Construct {
       applyMetric('ResidencyRejected'),
       1,
     );
+    const realtimeLag = new cloudwatch.Alarm(this, 'RealtimeLag', {
+      alarmDescription: `Realtime-class sync into ${props.region} slower than ${props.sync.realtimeLagAlarmMs} ms (p99, two minutes running): check the relay (dispatch) and the apply function's errors and throttles`,
+      metric: syncMetric(
+        props.region,
+        'sync-apply',
+        'RealtimeLagMilliseconds',
+        'p99',
+        Duration.minutes(1),
+      ),
+      threshold: props.sync.realtimeLagAlarmMs,
+      evaluationPeriods: 2,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    props.alerts.route(realtimeLag, 'critical');
+    this.alarms.push(realtimeLag);
     alarm(
       'Lag',
       'warning',

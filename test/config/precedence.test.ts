@@ -15,6 +15,8 @@ describe('config precedence: global → region → overlay → environment varia
       maxAttempts: 5,
       lagAlarmSeconds: 900,
       maxClockAheadSeconds: 60,
+      relaySeconds: 90,
+      realtimeLagAlarmMs: 1000,
     });
     expect(region(c, 'us-east-1').settings.observability.logRetentionDays).toBe(365);
   });

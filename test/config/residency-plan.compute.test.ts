@@ -151,7 +151,7 @@ describe('computeResidencyPlan', () => {
     });
   });
 
-  test('data classes: sorted by id, conflict and masking rules as given, else the defaults', () => {
+  test('data classes: sorted by id, conflict, priority and masking rules as given, else the defaults', () => {
     const masking = { fields: { email: 'pseudonymise' as const }, jurisdictions: {} };
     const plan = computeResidencyPlan({
       dataClasses: {
@@ -160,6 +160,7 @@ describe('computeResidencyPlan', () => {
           maskedProjection: true,
           requiresEncryption: true,
           conflict: 'home-wins',
+          syncPriority: 'batch',
           masking,
         },
         audit: { scope: 'global', maskedProjection: false, requiresEncryption: false },
@@ -176,6 +177,7 @@ describe('computeResidencyPlan', () => {
           maskedProjection: false,
           requiresEncryption: false,
           conflict: 'lww',
+          priority: 'realtime',
           masking: { fields: {}, jurisdictions: {} },
         },
         {
@@ -184,6 +186,7 @@ describe('computeResidencyPlan', () => {
           maskedProjection: true,
           requiresEncryption: true,
           conflict: 'home-wins',
+          priority: 'batch',
           masking,
         },
       ],
@@ -208,6 +211,7 @@ describe('computeResidencyPlan', () => {
         maskedProjection: false,
         requiresEncryption: true,
         conflict: 'lww',
+        priority: 'realtime',
         masking: { fields: {}, jurisdictions: {} },
       },
     ]);
@@ -262,6 +266,7 @@ describe('ResidencyIndex over a computed plan', () => {
       maskedProjection: true,
       requiresEncryption: true,
       conflict: 'lww',
+      priority: 'realtime',
       masking: { fields: {}, jurisdictions: {} },
     });
     expect(index.rulesOf('secret')).toBeUndefined();

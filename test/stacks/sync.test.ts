@@ -75,6 +75,12 @@ describe.each([
     expect(Object.keys(JSON.parse(dispatch.MERIDIAN_WRITER_LEASES ?? '{}'))).toEqual([
       id === 'us-east-1' ? 'eu' : 'us',
     ]);
+    // The relay: one invocation a minute, listening 90 s, so two overlap at the handover.
+    t().hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(1 minute)',
+      Targets: [Match.objectLike({ Input: '{"relay":true}' })],
+    });
+    expect(dispatch.MERIDIAN_RELAY_SECONDS).toBe('90');
     // Apply parks a record whose clock is more than sync.maxClockAheadSeconds (60) ahead.
     t().hasResourceProperties('AWS::Lambda::Function', {
       Environment: {
@@ -190,6 +196,7 @@ describe.each([
     ['DeadLetters', 'critical', 'ApproximateNumberOfMessagesVisible'],
     ['ResidencyRejected', 'critical', 'ResidencyRejected'],
     ['Lag', 'warning', 'SyncLagSeconds'],
+    ['RealtimeLag', 'critical', 'RealtimeLagMilliseconds'],
   ])('alarm %s → %s topic', (alarmId, severity, metricName) => {
     t().hasResourceProperties('AWS::CloudWatch::Alarm', {
       MetricName: metricName,

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import type { Db } from '../../lambda/shared/sync/db';
+import { type Db, pgListen } from '../../lambda/shared/sync/db';
 import { migrate } from '../../lambda/shared/sync/migrations';
 
 export const DATABASE_URL = process.env.DATABASE_URL;
@@ -34,6 +34,7 @@ export async function openTestDb(): Promise<TestDb> {
       return {
         query: (text, params) => c.query(text, params as unknown[]) as never,
         exec: (sql) => c.query(sql),
+        listen: pgListen(c),
       };
     };
     const admin = new Client({ connectionString: DATABASE_URL });
@@ -57,6 +58,7 @@ export async function openTestDb(): Promise<TestDb> {
   const db: Db = {
     query: (text, params) => pg.query(text, params) as never,
     exec: (sql) => pg.exec(sql),
+    listen: async (channel, onNotify) => pg.listen(channel, onNotify),
   };
   await migrate(db);
   return { db, kind: 'pglite', connect: async () => db, close: () => pg.close() };

@@ -266,6 +266,8 @@ describe('apply faults, one invocation at a time (ap-southeast-1)', () => {
         },
       ],
       maxLagMs: 5000,
+      // The public record is of a realtime class: the critical alarm's metric.
+      maxRealtimeLagMs: 5000,
     });
     // Parked without an inbound envelope: a residency rejection is never redriven.
     expect(parked).toEqual([

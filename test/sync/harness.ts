@@ -7,12 +7,15 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import { type ApplyReport, applyMessages } from '../../lambda/shared/sync/apply';
 import {
+  type DispatchDeps,
+  type DispatchOptions,
   type DispatchReport,
   dispatchOnce,
   TargetBreakers,
 } from '../../lambda/shared/sync/dispatch';
 import { Masker } from '../../lambda/shared/sync/masking';
 import { type RedriveOptions, type RedriveReport, redrive } from '../../lambda/shared/sync/redrive';
+import { type RelayOptions, relay } from '../../lambda/shared/sync/relay';
 import { SqsDeadLetterQueue, SqsParkingLot, SqsTransport } from '../../lambda/shared/sync/sqs';
 import type { WriterDirectory } from '../../lambda/shared/sync/writers';
 import { openTestDb, type TestDb } from '../support/db';
@@ -28,6 +31,8 @@ export interface Region {
   readonly t: TestDb;
   readonly invalidated: string[];
   dispatch(worker?: string): Promise<DispatchReport>;
+  /** The relay over `classes` until `options.remainingMs` runs short. */
+  relay(classes: readonly string[], options: RelayOptions): Promise<DispatchReport[]>;
   /** One Lambda invocation over the queue head; `crash` skips the acknowledgement. */
   drain(options?: { crash?: boolean; max?: number }): Promise<ApplyReport>;
   /** The redrive function's run over this region's dead-letter queue. */
@@ -61,26 +66,36 @@ export async function openRegion(
   const breakers = new TargetBreakers({ timeout: false, volumeThreshold: 1000 });
   const maxAttempts = options.maxAttempts ?? 3;
   let n = 0;
+  const deps: DispatchDeps = {
+    db: t.db,
+    index,
+    masker,
+    transport: new SqsTransport(() => client, inboundUrl),
+    parking: new SqsParkingLot(client, deadLetterUrl(id)),
+    breakers,
+    targets,
+    ...(options.fenced ? { fenced: options.fenced } : {}),
+    ...(options.isWriter ? { isWriter: options.isWriter } : {}),
+    ...(options.writers ? { writers: options.writers } : {}),
+  };
+  const dispatchOptions = (worker: string, classes?: readonly string[]): DispatchOptions => ({
+    region: id,
+    worker,
+    batchSize: options.batchSize ?? 1000,
+    maxAttempts,
+    backoff: () => 0,
+    ...(classes ? { classes } : {}),
+  });
   return {
     id,
     t,
     invalidated,
-    dispatch: (worker = `${id}-w${++n}`) =>
-      dispatchOnce(
-        {
-          db: t.db,
-          index,
-          masker,
-          transport: new SqsTransport(() => client, inboundUrl),
-          parking: new SqsParkingLot(client, deadLetterUrl(id)),
-          breakers,
-          targets,
-          ...(options.fenced ? { fenced: options.fenced } : {}),
-          ...(options.isWriter ? { isWriter: options.isWriter } : {}),
-          ...(options.writers ? { writers: options.writers } : {}),
-        },
-        { region: id, worker, batchSize: options.batchSize ?? 1000, maxAttempts, backoff: () => 0 },
-      ),
+    dispatch: (worker = `${id}-w${++n}`) => dispatchOnce(deps, dispatchOptions(worker)),
+    relay: (classes, relayOptions) => {
+      const listen = t.db.listen;
+      if (!listen) throw new Error('this database cannot LISTEN');
+      return relay(deps, dispatchOptions(`${id}-relay${++n}`, classes), listen, relayOptions);
+    },
     async drain({ crash = false, max = 10 } = {}) {
       const batch = sqs.receive(inboundUrl(id), max);
       const report = await applyMessages(

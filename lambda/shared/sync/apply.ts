@@ -93,6 +93,8 @@ export interface ApplyReport {
   readonly error?: string;
   /** Largest now − HLC wall time among applied events (ms). */
   readonly maxLagMs?: number;
+  /** The same, among events of the realtime classes (the critical alarm's metric). */
+  readonly maxRealtimeLagMs?: number;
   /** This region is not the writer: messages sent on to the writer, by region. */
   readonly forwarded?: Readonly<Record<string, number>>;
 }
@@ -333,7 +335,12 @@ export async function applyMessages(
       toPark.length = 0;
     }
   }
-  const walls = stats && stats.fresh > 0 ? valid.map((v) => v.event.hlc.wall) : [];
+  const applied = stats && stats.fresh > 0 ? valid : [];
+  const walls = applied.map((v) => v.event.hlc.wall);
+  const realtime = new Set(deps.index.realtimeClasses());
+  const realtimeWalls = applied
+    .filter((v) => realtime.has(v.event.dataClass))
+    .map((v) => v.event.hlc.wall);
   return {
     region: deps.region,
     received: messages.length,
@@ -344,6 +351,7 @@ export async function applyMessages(
     parked: toPark.map((p) => ({ messageId: p.messageId, reason: p.reason })),
     ...(error ? { error } : {}),
     ...(walls.length > 0 ? { maxLagMs: now() - Math.min(...walls) } : {}),
+    ...(realtimeWalls.length > 0 ? { maxRealtimeLagMs: now() - Math.min(...realtimeWalls) } : {}),
     ...(forwarded ? { forwarded } : {}),
   };
 }

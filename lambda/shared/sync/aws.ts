@@ -8,7 +8,7 @@ import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets'
 import { GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Client } from 'pg';
-import type { Db } from './db';
+import { type Db, pgListen } from './db';
 import type { DataKey } from './masking';
 
 /** How long the pseudonym secret and an envelope data key are reused: one hour. */
@@ -84,6 +84,7 @@ export async function connectFromSecret(
   return {
     query: (text, params) => client.query(text, params as unknown[]) as never,
     exec: (sql) => client.query(sql),
+    listen: pgListen(client),
   };
 }
 

@@ -7,6 +7,31 @@ export interface Db {
   query<R = Record<string, unknown>>(text: string, params?: unknown[]): Promise<{ rows: R[] }>;
   /** Runs several statements (no parameters). */
   exec(sql: string): Promise<unknown>;
+  /**
+   * Calls `onNotify` for every notification on `channel` (Postgres sends one when the notifying
+   * transaction commits); resolves to the function that stops listening.
+   * @default - no notifications: the relay falls back to polling
+   */
+  listen?(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+}
+
+/** `LISTEN` on a node-postgres client (it emits `notification` events). */
+export function pgListen(client: {
+  query(text: string): Promise<unknown>;
+  on(event: 'notification', fn: (n: { channel: string }) => void): unknown;
+  removeListener(event: 'notification', fn: (n: { channel: string }) => void): unknown;
+}): NonNullable<Db['listen']> {
+  return async (channel, onNotify) => {
+    const fn = (n: { channel: string }) => {
+      if (n.channel === channel) onNotify();
+    };
+    client.on('notification', fn);
+    await client.query(`LISTEN ${channel}`);
+    return async () => {
+      client.removeListener('notification', fn);
+      await client.query(`UNLISTEN ${channel}`);
+    };
+  };
 }
 
 /** Runs `fn` in a transaction on one connection; rolls back on any error. */

@@ -77,6 +77,11 @@ export interface DispatchOptions {
    * @default DEFAULT_REPLAY_SECONDS
    */
   readonly replaySeconds?: number;
+  /**
+   * Claim only rows of these classes (the relay: the realtime classes).
+   * @default - every class
+   */
+  readonly classes?: readonly string[];
 }
 
 /**
@@ -216,7 +221,9 @@ interface Claimed {
 
 async function claimBatch(deps: DispatchDeps, o: DispatchOptions): Promise<Claimed> {
   const standDown = ((await deps.fenced?.()) ?? false) || !((await deps.isWriter?.()) ?? true);
-  const rows = standDown ? [] : await claim(deps.db, o.worker, o.batchSize, o.leaseSeconds ?? 300);
+  const rows = standDown
+    ? []
+    : await claim(deps.db, o.worker, o.batchSize, o.leaseSeconds ?? 300, o.classes);
   return { standDown, rows };
 }
 
@@ -478,6 +485,22 @@ export async function dispatchUntilDrained(
   }
   return reports;
 }
+
+/** A run that claimed nothing (a relay whose time ran out before its first batch). */
+export const emptyReport = (region: string, worker: string): DispatchReport => ({
+  region,
+  worker,
+  claimed: 0,
+  done: 0,
+  retrying: 0,
+  parked: 0,
+  sent: {},
+  withheld: {},
+  masked: 0,
+  maskedFields: [],
+  failures: {},
+  parkedRecords: [],
+});
 
 /** The totals of several batches of one run. */
 export function sumDispatch(reports: readonly DispatchReport[]): DispatchReport {

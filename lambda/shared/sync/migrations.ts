@@ -129,7 +129,29 @@ CREATE TABLE IF NOT EXISTS meridian_sync_target (
   seen_at  timestamptz NOT NULL DEFAULT now()
 );`,
   },
+  {
+    // Near real time (issue 17 item 2): every statement that adds outbox rows notifies the relay,
+    // and Postgres delivers a notification only when its transaction commits, so the relay never
+    // wakes for a row it cannot see yet. Once per statement, with no payload: a bulk insert is one
+    // notification, and nothing of a record travels on the channel. The relay claims only the
+    // realtime classes, by class, so a backlog of a batch class never stands in front of them.
+    version: 4,
+    sql: `
+CREATE OR REPLACE FUNCTION meridian_outbox_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  PERFORM pg_notify('meridian_outbox', '');
+  RETURN NULL;
+END $$;
+DROP TRIGGER IF EXISTS meridian_outbox_notify ON meridian_outbox;
+CREATE TRIGGER meridian_outbox_notify AFTER INSERT ON meridian_outbox
+  FOR EACH STATEMENT EXECUTE FUNCTION meridian_outbox_notify();
+CREATE INDEX IF NOT EXISTS meridian_outbox_class_ready
+  ON meridian_outbox (data_class, next_attempt_at, hlc_wall) WHERE status = 'pending';`,
+  },
 ];
+
+/** The channel the outbox notifies on commit (migration 4). */
+export const OUTBOX_CHANNEL = 'meridian_outbox';
 
 /** Applies pending migrations, each in its own transaction, serialised by an advisory lock. */
 export async function migrate(db: Db): Promise<number[]> {

@@ -81,12 +81,16 @@ interface ClaimedRow {
   pending_targets: string[] | null;
 }
 
-/** Claims up to `limit` due rows for `worker`, oldest first, for `leaseSeconds`. */
+/**
+ * Claims up to `limit` due rows for `worker`, oldest first, for `leaseSeconds`; only rows of
+ * `classes` when given (the relay's realtime classes).
+ */
 export async function claim(
   db: Db,
   worker: string,
   limit: number,
   leaseSeconds: number,
+  classes?: readonly string[],
 ): Promise<OutboxRow[]> {
   const r = await db.query<ClaimedRow>(
     `UPDATE meridian_outbox o
@@ -95,13 +99,14 @@ export async function claim(
               SELECT event_id FROM meridian_outbox
                WHERE status = 'pending' AND next_attempt_at <= now()
                  AND (claimed_until IS NULL OR claimed_until < now())
+                 ${classes ? 'AND data_class = ANY($4::text[])' : ''}
                ORDER BY next_attempt_at, hlc_wall
                LIMIT $2
                FOR UPDATE SKIP LOCKED))
   RETURNING o.event_id, o.entity_type, o.entity_key, o.data_class, o.home_region,
             o.origin_region, o.hlc_wall, o.hlc_logical, o.op, o.payload, o.attempts,
             o.pending_targets`,
-    [worker, limit, leaseSeconds],
+    classes ? [worker, limit, leaseSeconds, classes] : [worker, limit, leaseSeconds],
   );
   return r.rows
     .map((x) => ({

@@ -28,13 +28,23 @@ export interface MaskingRules {
   readonly jurisdictions: Readonly<Record<string, Readonly<Record<string, MaskAction>>>>;
 }
 
+export const SYNC_PRIORITIES = ['realtime', 'batch'] as const;
+/**
+ * - `realtime`: the relay sends a committed row within milliseconds (LISTEN/NOTIFY on commit);
+ * - `batch`: only the scheduled run sends it, so a bulk load of the class never delays a
+ *   realtime class (the relay does not claim it).
+ */
+export type SyncPriority = (typeof SYNC_PRIORITIES)[number];
+
 export interface SyncRules {
   readonly conflict: ConflictStrategy;
+  readonly priority: SyncPriority;
   /** Applies when the plan says `masked`; any field no rule names is erased. */
   readonly masking: MaskingRules;
 }
 
 export const DEFAULT_SYNC_RULES: SyncRules = {
   conflict: 'lww',
+  priority: 'realtime',
   masking: { fields: {}, jurisdictions: {} },
 };
