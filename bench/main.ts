@@ -4,6 +4,7 @@
  *
  *   bench/run.ts       synth, guard, per-region cost, every Lambda bundle's size and load time
  *   bench/sync.ts      the sync path (CPU, apply on Postgres, end to end)
+ *   bench/sync-latency.ts  commit → applied latency percentiles of the realtime path
  *   bench/failover.ts  the offline drill's modelled RTO
  *
  * Full run: figures to bench/*.json (committed). `--quick` (CI): small sizes, the same code
@@ -17,14 +18,15 @@ if (process.argv.includes('--help')) {
   process.stdout.write(`Usage: npm run bench [-- --quick]
   --quick  small sizes, same code paths, figures to .build/bench/ (CI); also MERIDIAN_BENCH_QUICK=1
   --help   this text
-Full run: figures to bench/results.json, bench/sync-results.json, bench/failover-results.json.
+Full run: figures to bench/results.json, bench/sync-results.json, bench/sync-latency-results.json,
+bench/failover-results.json.
 `);
   process.exit(0);
 }
 
 const tsx = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
 const started = performance.now();
-for (const part of ['run.ts', 'sync.ts', 'failover.ts']) {
+for (const part of ['run.ts', 'sync.ts', 'sync-latency.ts', 'failover.ts']) {
   const t = performance.now();
   console.log(`\n== bench/${part}${QUICK ? ' (quick)' : ''}`);
   const run = spawnSync(tsx, [path.join('bench', part), ...process.argv.slice(2)], {

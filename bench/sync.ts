@@ -24,10 +24,9 @@
  * Postgres: DATABASE_URL, else the local server at postgres://postgres@127.0.0.1:5432/test when it
  * answers, else PGlite in-process (slower; the figures say which).
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { Client } from 'pg';
 import { ResidencyIndex } from '../lambda/shared/residency-plan';
 import { applyMessages, type InboundMessage } from '../lambda/shared/sync/apply';
 import { type ReplicaRow, resolve } from '../lambda/shared/sync/conflict';
@@ -35,9 +34,9 @@ import type { Db } from '../lambda/shared/sync/db';
 import { buildMessage, dispatchUntilDrained, TargetBreakers } from '../lambda/shared/sync/dispatch';
 import type { ChangeEvent } from '../lambda/shared/sync/events';
 import { applyRules, compileRules, Masker } from '../lambda/shared/sync/masking';
-import { migrate } from '../lambda/shared/sync/migrations';
 import { writeChanges } from '../lambda/shared/sync/outbox-store';
 import { applyBatch } from '../lambda/shared/sync/replica-store';
+import { type BenchDb, openDb } from './bench-db';
 import { benchConfig, QUICK, sized, writeResults } from './options';
 import type { Result } from './result';
 import { type ApplyWorkerData, type ApplyWorkerMessage, benchApplyDeps } from './sync-apply-worker';
@@ -95,53 +94,6 @@ const time = async (fn: () => unknown) => {
   await fn();
   return (performance.now() - t) / 1000;
 };
-
-interface BenchDb {
-  readonly db: Db;
-  readonly kind: string;
-  /** Where another thread can reach the same data (server only). */
-  readonly connection?: ApplyWorkerData;
-  /** `n` connections to the same data (one on PGlite, which has a single session). */
-  sessions(n: number): Promise<Db[]>;
-  close(): Promise<void>;
-}
-
-async function openDb(): Promise<BenchDb> {
-  const url = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  try {
-    const schema = `bench_${randomBytes(4).toString('hex')}`;
-    const clients: Client[] = [];
-    const connect = async () => {
-      const c = new Client({ connectionString: url, connectionTimeoutMillis: 2000 });
-      await c.connect();
-      await c.query(`CREATE SCHEMA IF NOT EXISTS ${schema}; SET search_path TO ${schema}`);
-      clients.push(c);
-      const db: Db = {
-        query: (q, p) => c.query(q, p as unknown[]) as never,
-        exec: (sql) => c.query(sql),
-      };
-      return db;
-    };
-    const db = await connect();
-    await migrate(db);
-    return {
-      db,
-      kind: `server ${new URL(url).host}`,
-      connection: { url, schema, region: '' },
-      sessions: async (n) => [db, ...(await Promise.all(Array.from({ length: n - 1 }, connect)))],
-      close: async () => {
-        await db.query(`DROP SCHEMA ${schema} CASCADE`);
-        for (const c of clients) await c.end();
-      },
-    };
-  } catch {
-    const { PGlite } = await import('@electric-sql/pglite');
-    const pg = await PGlite.create();
-    const db: Db = { query: (q, p) => pg.query(q, p) as never, exec: (sql) => pg.exec(sql) };
-    await migrate(db);
-    return { db, kind: 'PGlite', sessions: async () => [db], close: () => pg.close() };
-  }
-}
 
 /** Splits work by entity, as SQS FIFO message groups do between concurrent consumers. */
 const partition = <T extends { entityKey: string }>(xs: readonly T[], n: number): T[][] => {

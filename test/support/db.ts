@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
-import { type Db, pgListen } from '../../lambda/shared/sync/db';
+import { type Db, pgListen, pgliteDb } from '../../lambda/shared/sync/db';
 import { migrate } from '../../lambda/shared/sync/migrations';
 
 export const DATABASE_URL = process.env.DATABASE_URL;
@@ -55,11 +55,7 @@ export async function openTestDb(): Promise<TestDb> {
   }
   const { PGlite } = await import('@electric-sql/pglite');
   const pg = await PGlite.create();
-  const db: Db = {
-    query: (text, params) => pg.query(text, params) as never,
-    exec: (sql) => pg.exec(sql),
-    listen: async (channel, onNotify) => pg.listen(channel, onNotify),
-  };
+  const db = pgliteDb(pg);
   await migrate(db);
   return { db, kind: 'pglite', connect: async () => db, close: () => pg.close() };
 }

@@ -59,3 +59,16 @@ export async function takesWrites(db: Db): Promise<boolean> {
   );
   return r.rows[0]?.ro === false;
 }
+
+/** A PGlite database (in-process Postgres: tests and benchmarks) as a Db. */
+export function pgliteDb(pg: {
+  query(text: string, params?: unknown[]): Promise<unknown>;
+  exec(sql: string): Promise<unknown>;
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+}): Db {
+  return {
+    query: (text, params) => pg.query(text, params) as never,
+    exec: (sql) => pg.exec(sql),
+    listen: (channel, onNotify) => pg.listen(channel, onNotify),
+  };
+}

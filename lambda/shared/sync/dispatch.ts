@@ -228,7 +228,7 @@ async function claimBatch(deps: DispatchDeps, o: DispatchOptions): Promise<Claim
 }
 
 /** Where each target's messages go this run, and what moved because a writer changed. */
-interface Routing {
+export interface Routing {
   readonly writerOf: (target: string) => string;
   readonly followed: readonly Followed[];
 }
@@ -238,7 +238,7 @@ interface Routing {
  * to the new one (followWriters) before anything is claimed. A region that is not the writer
  * does neither (its database is read-only): it stands down at the claim.
  */
-async function route(deps: DispatchDeps, o: DispatchOptions): Promise<Routing> {
+export async function route(deps: DispatchDeps, o: DispatchOptions): Promise<Routing> {
   const seen = await (deps.writers ?? PLAN_WRITERS).resolve(deps.targets);
   const writers = new Map(seen.map((x) => [x.target, x.writer]));
   const writerOf = (t: string) => writers.get(t) ?? t;
@@ -254,7 +254,15 @@ export async function dispatchOnce(
   deps: DispatchDeps,
   o: DispatchOptions,
 ): Promise<DispatchReport> {
-  const routing = await route(deps, o);
+  return dispatchRouted(deps, o, await route(deps, o));
+}
+
+/** One batch to writers already resolved (the relay resolves once a poll period). */
+export async function dispatchRouted(
+  deps: DispatchDeps,
+  o: DispatchOptions,
+  routing: Routing,
+): Promise<DispatchReport> {
   return deliver(deps, o, await claimBatch(deps, o), routing);
 }
 

@@ -17,12 +17,31 @@
  */
 import type { Db } from './db';
 import {
+  DEFAULT_REPLAY_SECONDS,
   type DispatchDeps,
   type DispatchOptions,
   type DispatchReport,
-  dispatchUntilDrained,
+  dispatchRouted,
+  route,
 } from './dispatch';
 import { OUTBOX_CHANNEL } from './migrations';
+import { purgeSent, type WriterSeen } from './outbox-store';
+import { PLAN_WRITERS } from './writers';
+
+const resolveWriters = (deps: DispatchDeps) => (deps.writers ?? PLAN_WRITERS).resolve(deps.targets);
+
+const sameWriters = (a: readonly WriterSeen[], b: readonly WriterSeen[]) =>
+  a.length === b.length && a.every((x, i) => x.writer === b[i]?.writer && x.epoch === b[i]?.epoch);
+
+/** `check`'s answer, reused for `ms`. */
+function memo(check: () => Promise<boolean>, ms: number): () => Promise<boolean> {
+  let last: { at: number; value: Promise<boolean> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!last || now - last.at >= ms) last = { at: now, value: check() };
+    return last.value;
+  };
+}
 
 export interface RelayOptions {
   /** Milliseconds left in this invocation. */
@@ -34,17 +53,29 @@ export interface RelayOptions {
   readonly reserveMs?: number;
   /**
    * How long the relay waits for a notification before it looks anyway (a row whose retry came
-   * due, a notification lost with a dropped connection).
+   * due, a notification lost with a dropped connection); also how often it resolves the target
+   * cells' writers again and follows a change (dispatch.ts route).
    * @default 1000
    */
   readonly pollMs?: number;
+  /**
+   * Batches in flight at once: a commit that lands while a batch waits for its target's answer
+   * (a round trip between regions, 326 ms for the farthest shipped pair) is claimed and sent by
+   * another instead of waiting for it. 32 keeps 50,000 records a minute to that pair within its
+   * one-way delay plus tens of ms (bench/sync-latency.ts); 4 left them queueing behind the round
+   * trips (p95 1.8 s).
+   * @default 32
+   */
+  readonly concurrency?: number;
   /** Called after each batch (the audit record). */
   readonly onBatch?: (report: DispatchReport, batch: number) => Promise<void>;
 }
 
 /**
- * Listens until the invocation's time runs short, draining the outbox (`o.classes`: the realtime
- * classes) at once on every notification and at least every `pollMs`.
+ * Listens until the invocation's time runs short, claiming and sending the outbox (`o.classes`:
+ * the realtime classes) at once on every notification and at least every `pollMs`, with up to
+ * `concurrency` batches in flight. Batches run side by side may send two versions of one entity
+ * out of order; apply's total order (conflict.ts) keeps the later one, as after any redelivery.
  */
 export async function relay(
   deps: DispatchDeps,
@@ -54,6 +85,14 @@ export async function relay(
 ): Promise<DispatchReport[]> {
   const reserveMs = r.reserveMs ?? 5000;
   const pollMs = r.pollMs ?? 1000;
+  const concurrency = r.concurrency ?? 32;
+  // Whether this region may send: asked once a poll period, not once a batch (the database
+  // refuses a write once fenced anyway, and the runbook's sign is a DynamoDB read).
+  const checks: DispatchDeps = {
+    ...deps,
+    ...(deps.fenced ? { fenced: memo(deps.fenced, pollMs) } : {}),
+    ...(deps.isWriter ? { isWriter: memo(deps.isWriter, pollMs) } : {}),
+  };
   let due = true; // rows committed before the relay started listening
   let wake: (() => void) | undefined;
   const unlisten = await listen(OUTBOX_CHANNEL, () => {
@@ -61,35 +100,59 @@ export async function relay(
     wake?.();
   });
   const reports: DispatchReport[] = [];
-  let n = 0;
+  const running = new Set<Promise<void>>();
+  let standDown = false;
+  let failure: unknown;
+  let routing = await route(checks, o);
+  let seen = await resolveWriters(checks);
+  let routedAt = Date.now();
+  const batch = async () => {
+    const report = await dispatchRouted(checks, o, routing);
+    reports.push(report);
+    await r.onBatch?.(report, reports.length);
+    if (report.fenced) standDown = true; // not the writer (or fenced): the schedule looks again
+    if (report.claimed === o.batchSize) due = true; // more is waiting
+  };
   try {
-    while (r.remainingMs() > reserveMs) {
-      if (!due) {
-        const waitMs = Math.min(pollMs, r.remainingMs() - reserveMs);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, Math.max(0, waitMs));
-          wake = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        wake = undefined;
-        if (r.remainingMs() <= reserveMs) break;
+    while (!standDown && failure === undefined && r.remainingMs() > reserveMs) {
+      if (Date.now() - routedAt >= pollMs) {
+        const now = await resolveWriters(checks);
+        if (sameWriters(now, seen))
+          await purgeSent(deps.db, o.replaySeconds ?? DEFAULT_REPLAY_SECONDS);
+        else {
+          // A target's writer changed: following it is a transaction on this connection, so no
+          // batch may be in flight meanwhile (their statements would join it).
+          await Promise.all(running);
+          routing = await route(checks, o);
+          seen = now;
+        }
+        routedAt = Date.now();
       }
-      due = false;
-      const batches = await dispatchUntilDrained(deps, o, {
-        remainingMs: r.remainingMs,
-        reserveMs,
-        onBatch: async (report) => {
-          n += 1;
-          await r.onBatch?.(report, n);
-        },
+      while (due && running.size < concurrency) {
+        due = false;
+        const p: Promise<void> = batch()
+          .catch((err) => {
+            failure ??= err;
+          })
+          .finally(() => {
+            running.delete(p);
+            wake?.();
+          });
+        running.add(p);
+      }
+      const waitMs = Math.max(0, Math.min(pollMs, r.remainingMs() - reserveMs));
+      const timedOut = await new Promise<boolean>((resolve) => {
+        const timer = setTimeout(() => resolve(true), waitMs);
+        wake = () => {
+          clearTimeout(timer);
+          resolve(false);
+        };
       });
-      for (const b of batches) {
-        reports.push(b);
-        if (b.fenced) return reports; // not the writer (or fenced): the schedule will look again
-      }
+      wake = undefined;
+      if (timedOut) due = true;
     }
+    await Promise.all(running);
+    if (failure !== undefined) throw failure;
     return reports;
   } finally {
     await unlisten();
