@@ -10,8 +10,9 @@
  * cell, which sends its own back.
  */
 import { ResidencyIndex } from '../../lambda/shared/residency-plan';
-import type { ApplyReport } from '../../lambda/shared/sync/apply';
+import { type ApplyReport, applyAudit } from '../../lambda/shared/sync/apply';
 import type { Db } from '../../lambda/shared/sync/db';
+import type { DispatchReport } from '../../lambda/shared/sync/dispatch';
 import type { ChangeEvent } from '../../lambda/shared/sync/events';
 import { outboxCounts } from '../../lambda/shared/sync/outbox-store';
 import { recordChanges } from '../../lambda/shared/sync/replica-store';
@@ -58,7 +59,7 @@ const records = (prefix: string, n: number, home: string, offset: number): Chang
       homeRegion: home,
       originRegion: home,
       hlc: { wall: T + offset + i, logical: 0 },
-      payload: { title: `${prefix} ${i}` },
+      payload: { title: `${prefix} ${i}`, contact: `${prefix}${i}.person@example.com` },
     }),
   );
 
@@ -117,10 +118,27 @@ describe('sync follows the writer through a failover, a partition and the failba
   const U = records('u', 10, 'us-east-1', 400);
   const counts: Record<string, number | string> = {};
 
+  /** Every dispatch report: what each run writes to the audit bucket. */
+  const dispatched: DispatchReport[] = [];
+  const recording = (r: Region): Region => ({
+    ...r,
+    dispatch: async (worker) => {
+      const report = await r.dispatch(worker);
+      dispatched.push(report);
+      return report;
+    },
+  });
+
   beforeAll(async () => {
-    eu = await openRegion('eu-west-1', index, sqs, ['us-east-1'], optionsOf('eu-west-1'));
-    usE = await openRegion('us-east-1', index, sqs, ['eu-west-1'], optionsOf('us-east-1'));
-    usW = await openRegion('us-west-2', index, sqs, ['eu-west-1'], optionsOf('us-west-2'));
+    eu = recording(
+      await openRegion('eu-west-1', index, sqs, ['us-east-1'], optionsOf('eu-west-1')),
+    );
+    usE = recording(
+      await openRegion('us-east-1', index, sqs, ['eu-west-1'], optionsOf('us-east-1')),
+    );
+    usW = recording(
+      await openRegion('us-west-2', index, sqs, ['eu-west-1'], optionsOf('us-west-2')),
+    );
   });
   afterAll(async () => {
     sqs.restore();
@@ -245,6 +263,26 @@ describe('sync follows the writer through a failover, a partition and the failba
         deadLetterUrl('eu-west-1'),
       ).length,
     });
+    // No record value in any audit object or park reason of the whole run (issue 17 item 4).
+    const evidence = [
+      ...dispatched,
+      ...Object.values(applied).flatMap((rs) => rs.map(applyAudit)),
+      ...[...sqs.queues.values()].flatMap((q) => q.map((m) => m.attributes.reason ?? '')),
+    ];
+    const leaves = (x: unknown): string[] =>
+      typeof x === 'string'
+        ? [x]
+        : x && typeof x === 'object'
+          ? Object.values(x).flatMap(leaves)
+          : [];
+    const strings = evidence.flatMap(leaves);
+    const values = [...all, ...U].flatMap((e) => [e.entityKey, ...Object.values(e.payload)]);
+    expect(strings.length).toBeGreaterThan(0);
+    expect(
+      strings.filter((s) =>
+        values.some((v) => s === v || (typeof v === 'string' && v.length > 4 && s.includes(v))),
+      ),
+    ).toEqual([]);
     console.log(
       `sync through failover and failback:\n${Object.entries(counts)
         .map(([k, v]) => `  ${k}: ${v}`)
