@@ -2,6 +2,7 @@ import { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import {
   type ApplyDeps,
   type ApplyReport,
+  applyAudit,
   applyMessages,
   residencyFault,
 } from '../../lambda/shared/sync/apply';
@@ -13,6 +14,7 @@ import { openTestDb, type TestDb } from '../support/db';
 import type { FakeSqs } from '../support/fake-sqs';
 import { EIGHT_REGIONS, load } from '../support/fixture';
 import { change } from './events';
+import { leaks } from './evidence';
 import { deadLetterUrl, drainAll, inboundUrl, openWorld, type Region, type World } from './harness';
 
 const index = new ResidencyIndex(load(EIGHT_REGIONS).plan);
@@ -153,6 +155,12 @@ describe('faults: nothing lost, nothing applied twice', () => {
     // and the 2 injected messages parked at eu.
     const parkedAtSource = sqs.queue(deadLetterUrl('us-east-1')).length;
     expect(fresh(reports.eu) + fresh(reports.ap) + parkedAtSource).toBe(102);
+    // No record value in an apply audit object or a park reason of the suite (issue 17 item 4).
+    const evidence = [
+      ...[...(reports.eu ?? []), ...(reports.ap ?? [])].map(applyAudit),
+      ...[...sqs.queues.values()].flatMap((q) => q.map((m) => m.attributes.reason ?? '')),
+    ];
+    expect(leaks(evidence, [...publicEvents, stuck])).toEqual([]);
   });
 });
 
