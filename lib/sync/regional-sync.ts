@@ -20,6 +20,7 @@ import { syncMetric, syncSuccessRate } from '../observability/meridian-metrics';
 import type { RegionalAlerts } from '../observability/regional-alerts';
 import type { SyncCell } from '../regional/derivations';
 import type { SyncQueues } from './sync-queues';
+import { SyncSchema } from './sync-schema';
 
 export interface RegionalSyncProps {
   readonly region: string;
@@ -80,6 +81,8 @@ export class RegionalSync extends Construct {
   /** Starts the relay every minute; absent when `sync.relaySeconds` is 0. */
   readonly relay?: events.Rule;
   readonly pseudonymKey: secretsmanager.ISecret;
+  /** The sync tables, created and migrated at deploy on the cell's writer. */
+  readonly schema: SyncSchema;
   readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: RegionalSyncProps) {
@@ -171,6 +174,11 @@ export class RegionalSync extends Construct {
         'MERIDIAN_DEAD_LETTER_URL',
         'MERIDIAN_INBOUND_URL',
       ],
+    });
+    this.schema = new SyncSchema(this, 'Schema', {
+      region: props.region,
+      aurora: props.aurora,
+      functions: props.functions,
     });
     this.apply.function.addEventSource(
       new SqsEventSource(props.queues.inbound, { batchSize: 10, reportBatchItemFailures: true }),

@@ -1,4 +1,5 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { SCHEMA_VERSION } from '../../lambda/shared/sync/migrations';
 import { buildApp } from '../support/app';
 import { FakeSqs } from '../support/fake-sqs';
 import { copyRegions, edit, load, MINIMAL } from '../support/fixture';
@@ -210,6 +211,21 @@ describe.each([
     ).toBe(true);
   });
 });
+
+test.each(['eu-west-1', 'eu-central-1', 'us-east-1'])(
+  'the sync schema is a deploy-time resource in %s, at the code’s schema version, after the cluster',
+  (id) => {
+    const t = built.template(id);
+    const [, resource] = Object.entries(t.findResources('Custom::MeridianSyncSchema'))[0] ?? [];
+    expect(resource?.Properties.Version).toBe(String(SCHEMA_VERSION));
+    expect(resource?.DependsOn).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^AuroraCluster/)]),
+    );
+    expect(envOf(t, 'sync-schema')).toMatchObject({
+      MERIDIAN_DB_SECRET_NAME: `meridian-prod-${id === 'us-east-1' ? 'us' : 'eu'}-aurora-credentials`,
+    });
+  },
+);
 
 test('a secondary connects to its own cluster and forwards to its cell; the cell’s writer lease says who the writer is', () => {
   const t = built.template('eu-central-1');

@@ -150,6 +150,9 @@ CREATE INDEX IF NOT EXISTS meridian_outbox_class_ready
   },
 ];
 
+/** The schema version the code expects: the last migration's. */
+export const SCHEMA_VERSION = Math.max(...MIGRATIONS.map((m) => m.version));
+
 /** The channel the outbox notifies on commit (migration 4). */
 export const OUTBOX_CHANNEL = 'meridian_outbox';
 
