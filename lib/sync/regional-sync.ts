@@ -271,7 +271,9 @@ export class RegionalSync extends Construct {
           (r) => `arn:${Aws.PARTITION}:dynamodb:${r}:${props.account}:table/${c.lease.table}`,
         ),
       );
-    this.dispatch.allow('ReadWriterLeases', ['dynamodb:GetItem'], leaseTables(props.targets));
+    // A platform of one cell has no target: no statement (one without a resource is invalid).
+    if (props.targets.length > 0)
+      this.dispatch.allow('ReadWriterLeases', ['dynamodb:GetItem'], leaseTables(props.targets));
     this.apply.allow('ReadWriterLease', ['dynamodb:GetItem'], leaseTables([props.ownCell]));
 
     this.schedule = new events.Rule(this, 'Schedule', {

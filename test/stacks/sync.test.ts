@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { SCHEMA_VERSION } from '../../lambda/shared/sync/migrations';
 import { buildApp } from '../support/app';
@@ -242,4 +244,15 @@ test('a secondary connects to its own cluster and forwards to its cell; the cell
   // The Global Datastore secondary takes no writes: no AUTH token here, nothing to invalidate.
   expect(apply.MERIDIAN_CACHE_SECRET_ARN).toBeUndefined();
   t.resourceCountIs('AWS::Lambda::EventSourceMapping', 1);
+});
+
+test('a platform of one cell synthesizes: nothing to send to, so no statement to read other cells’ leases', () => {
+  // The counterexample fast-check found (residency.property.test.ts): us-east-1 and us-west-2 only.
+  const one = copyRegions(MINIMAL);
+  for (const f of ['eu-west-1.yaml', 'eu-central-1.yaml']) fs.rmSync(path.join(one, f));
+  edit(one, 'global.yaml', /\n {2}eu:\n(?: {4}.*\n)+/, '\n');
+  const t = buildApp(load(one)).template('us-east-1');
+  const statements = policies(t, 'SyncDispatch');
+  expect(statements.map((s) => s.Sid)).not.toContain('ReadWriterLeases');
+  expect(envOf(t, 'sync-dispatch').MERIDIAN_WRITER_LEASES).toBe('{}');
 });
