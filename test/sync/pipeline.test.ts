@@ -3,6 +3,7 @@ import type { Db } from '../../lambda/shared/sync/db';
 import {
   claim,
   outboxCounts,
+  purgeSent,
   settle,
   unpark,
   writeChange,
@@ -293,6 +294,36 @@ describe('outbox on Postgres', () => {
     // Held rows are not claimed again while their lease runs.
     expect(await keys('w2')).toEqual(['d']);
     expect(await keys('w3')).toEqual([]);
+  });
+
+  test('purgeSent drops sent-log rows past the replay window and nothing still owed', async () => {
+    await writeChanges(t.db, [at('p1', T + 1), at('p2', T + 2), at('p3', T + 3)]);
+    const [p1, p2, p3] = await claimIds('w1');
+    await settle(t.db, 'w1', [
+      { eventId: p1, status: 'done', pendingTargets: [] },
+      { eventId: p2, status: 'done', pendingTargets: [] },
+      { eventId: p3, status: 'parked', pendingTargets: ['eu-west-1'], error: 'gave up' },
+    ]);
+    const sent = async () =>
+      (
+        await t.db.query<{ event_id: string }>(
+          'SELECT event_id FROM meridian_outbox_sent ORDER BY hlc_wall',
+        )
+      ).rows.map((r) => r.event_id);
+    expect(await sent()).toEqual([p1, p2]);
+    expect(await purgeSent(t.db, 300)).toBe(0);
+    // p1 was sent an hour ago, p3 (parked, still owed) was created then: only p1 goes.
+    await t.db.query(
+      "UPDATE meridian_outbox_sent SET sent_at = sent_at - interval '1 hour' WHERE event_id = $1",
+      [p1],
+    );
+    await t.db.query(
+      "UPDATE meridian_outbox SET created_at = created_at - interval '1 hour' WHERE event_id = $1",
+      [p3],
+    );
+    expect(await purgeSent(t.db, 300)).toBe(1);
+    expect(await sent()).toEqual([p2]);
+    expect((await rows()).map((r) => [r.event_id, r.status])).toEqual([[p3, 'parked']]);
   });
 
   test('unpark of no ids asks the database nothing', async () => {

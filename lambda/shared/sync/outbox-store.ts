@@ -155,7 +155,10 @@ export async function settle(
   if (done.length > 0) {
     // The common case: a delivered row leaves the outbox (the dispatch audit record keeps what
     // was sent where), by primary key, an index scan rather than a join over the outbox. It is
-    // kept in the sent log for the replay window (followWriters).
+    // kept in the sent log for the replay window (followWriters). Measured against the
+    // alternatives, interleaved on one machine (bench sync.e2e, s/100k): this 4.37-5.41, marking
+    // the row done in place 4.53-5.70, a plain delete with no replay 4.53-5.51: no difference
+    // beyond the machine's noise, so the log stays where a purge is an index range scan.
     const r = await db.query(
       `WITH d AS (
          DELETE FROM meridian_outbox
