@@ -3,7 +3,6 @@
  * Thin: the protocol is ../shared/token-rotation.ts.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EnvReader } from '../shared/env';
 import { traceClient, tracedHandler } from '../shared/powertools';
@@ -17,7 +16,7 @@ const accountId = env.string(
 );
 env.check('token-rotation');
 const logger = new Logger({ serviceName: 'token-rotation' });
-const tracer = new Tracer({ serviceName: 'token-rotation' });
+const tracer = { logger };
 const secrets = traceClient(tracer, new SecretsManagerClient({ maxAttempts: 3 }));
 
 export const handler = tracedHandler(tracer, async (event: RotationEvent): Promise<void> => {

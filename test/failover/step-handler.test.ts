@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { RDSClient } from '@aws-sdk/client-rds';
 import { stepHandler } from '../../lambda/shared/failover/handler';
 import type { RunbookState } from '../../lambda/shared/failover/steps';
 import { oneRegionRunbook } from '../support/runbook-config';
@@ -102,11 +103,12 @@ describe('runbook step handlers: Powertools Logger and Metrics', () => {
       },
       () => ({
         dynamodb: (region) => new DynamoDBClient({ region }),
-        rds: (region) => ({ region }) as never,
+        rds: (region) => new RDSClient({ region }),
       }),
     );
     await handler(state);
     expect(seen[0]).toBeInstanceOf(DynamoDBClient);
-    expect(seen[1]).toEqual({ region: 'eu-west-1' });
+    expect(seen[1]).toBeInstanceOf(RDSClient);
+    expect(await (seen[1] as RDSClient).config.region()).toBe('eu-west-1');
   });
 });

@@ -1,50 +1,116 @@
-import { Tracer } from '@aws-lambda-powertools/tracer';
-import { S3Client } from '@aws-sdk/client-s3';
-import { Segment } from 'aws-xray-sdk-core';
-import { traceClient, tracedHandler } from '../../lambda/shared/powertools';
+import { Readable } from 'node:stream';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { type CallTracer, traceClient, tracedHandler } from '../../lambda/shared/powertools';
 
-const xrayMiddleware = (client: S3Client) =>
-  client.middlewareStack.identify().filter((m) => m.startsWith('XRaySDKInstrumentation'));
-
-describe('Powertools Tracer helpers', () => {
-  test('an SDK client is captured once, however often it is passed', () => {
-    const tracer = new Tracer({ serviceName: 'test', enabled: true });
-    jest.spyOn(tracer, 'isTracingEnabled').mockReturnValue(true);
-    const client = new S3Client({ region: 'eu-west-1' });
-    expect(traceClient(tracer, traceClient(tracer, client))).toBe(client);
-    expect(xrayMiddleware(client)).toHaveLength(1);
+/** A DynamoDB client whose HTTP layer answers `status` with `body`, as DynamoDB's JSON protocol. */
+function dynamo(status: number, body: string): DynamoDBClient {
+  return new DynamoDBClient({
+    region: 'eu-west-1',
+    maxAttempts: 1,
+    credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+    requestHandler: {
+      handle: async () => ({
+        response: {
+          statusCode: status,
+          headers: { 'content-type': 'application/x-amz-json-1.0' },
+          body: Readable.from([Buffer.from(body)]),
+        },
+      }),
+    },
   });
+}
 
-  test('with tracing off (tests, drills) the client and the handler run untouched', async () => {
-    const tracer = new Tracer({ serviceName: 'test', enabled: false });
-    const client = new S3Client({ region: 'eu-west-1' });
-    traceClient(tracer, client);
-    expect(xrayMiddleware(client)).toEqual([]);
-    await expect(tracedHandler(tracer, async (n: number) => n + 1)(1)).resolves.toBe(2);
-  });
+const PERSONAL = 'alice@example.com';
+const getItem = new GetItemCommand({ TableName: 'customers', Key: { email: { S: PERSONAL } } });
 
-  test('each invocation runs in its own subsegment; an error is recorded on it and rethrown', async () => {
-    const tracer = new Tracer({ serviceName: 'test', enabled: true });
-    jest.spyOn(tracer, 'isTracingEnabled').mockReturnValue(true);
-    const root = new Segment('facade');
-    let active: Segment | ReturnType<Segment['addNewSubsegment']> = root;
-    jest.spyOn(tracer, 'getSegment').mockImplementation(() => active);
-    jest.spyOn(tracer, 'setSegment').mockImplementation((s) => {
-      active = s;
+function tracer(slowMs?: number) {
+  const logger = new Logger({ serviceName: 'test' });
+  const lines: { level: string; message: string; extra: unknown }[] = [];
+  for (const level of ['debug', 'info', 'warn', 'error'] as const)
+    jest.spyOn(logger, level).mockImplementation((...args: unknown[]) => {
+      const [message, extra] = args;
+      lines.push({ level, message: String(message), extra });
     });
-    const handler = tracedHandler(tracer, async (fail: boolean) => {
+  const t: CallTracer = slowMs === undefined ? { logger } : { logger, slowMs };
+  return { t, lines };
+}
+
+const ours = (client: DynamoDBClient) =>
+  client.middlewareStack.identify().filter((m) => m.startsWith('meridianCallTracer'));
+
+describe('call tracer (in place of Powertools Tracer)', () => {
+  test('a client is captured once, however often it is passed', () => {
+    const { t } = tracer();
+    const client = dynamo(200, '{}');
+    expect(traceClient(t, traceClient(t, client))).toBe(client);
+    expect(ours(client)).toHaveLength(1);
+  });
+
+  test('a call is one DEBUG line naming client, operation, time, attempts and status, no input', async () => {
+    const { t, lines } = tracer();
+    await traceClient(t, dynamo(200, '{}')).send(getItem);
+    expect(lines).toEqual([
+      {
+        level: 'debug',
+        message: 'AWS call',
+        extra: {
+          awsCall: {
+            client: 'DynamoDB',
+            operation: 'GetItem',
+            ms: expect.any(Number),
+            attempts: 1,
+            status: 200,
+          },
+        },
+      },
+    ]);
+    expect(JSON.stringify(lines)).not.toContain(PERSONAL);
+  });
+
+  test('a call slower than slowMs is a WARN line', async () => {
+    const { t, lines } = tracer(-1);
+    await traceClient(t, dynamo(200, '{}')).send(getItem);
+    expect(lines.map((l) => [l.level, l.message])).toEqual([['warn', 'slow AWS call']]);
+  });
+
+  test('a failed call is a WARN line with the error name and is rethrown; no input or message', async () => {
+    const { t, lines } = tracer();
+    const client = traceClient(
+      t,
+      dynamo(
+        400,
+        JSON.stringify({
+          __type: 'com.amazonaws.dynamodb.v20120810#ResourceNotFoundException',
+          message: `no table for ${PERSONAL}`,
+        }),
+      ),
+    );
+    await expect(client.send(getItem)).rejects.toThrow(/no table/);
+    expect(lines).toEqual([
+      {
+        level: 'warn',
+        message: 'AWS call failed',
+        extra: {
+          awsCall: expect.objectContaining({
+            client: 'DynamoDB',
+            operation: 'GetItem',
+            status: 400,
+            error: 'ResourceNotFoundException',
+          }),
+        },
+      },
+    ]);
+    expect(JSON.stringify(lines)).not.toContain(PERSONAL);
+  });
+
+  test('the handler runs as it is: its value returned, its error rethrown', async () => {
+    const { t } = tracer();
+    const handler = tracedHandler(t, async (fail: boolean) => {
       if (fail) throw new Error('boom');
       return 'ok';
     });
     await expect(handler(false)).resolves.toBe('ok');
     await expect(handler(true)).rejects.toThrow('boom');
-    const subs = root.subsegments ?? [];
-    expect(subs.map((s) => [s.name, s.isClosed()])).toEqual([
-      ['## index.handler', true],
-      ['## index.handler', true],
-    ]);
-    expect(subs[0]).not.toHaveProperty('fault');
-    expect(subs[1]).toHaveProperty('fault', true);
-    expect(active).toBe(root);
   });
 });

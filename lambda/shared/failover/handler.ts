@@ -1,13 +1,12 @@
 /**
  * What every runbook step function shares: its configuration, read and checked once at cold
  * start, the SDK clients its step uses, created once per container and traced, and its Powertools
- * Logger, Metrics and Tracer. Each step's `index.ts` names only the clients it needs, so its bundle
+ * Logger and Metrics, and the call tracer. Each step's `index.ts` names only the clients it needs, so its bundle
  * carries only those SDKs. Retries within a call are the SDK's; retries of a step are the state
  * machine's.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Tracer } from '@aws-lambda-powertools/tracer';
-import { powertools, traceClient, tracedHandler } from '../powertools';
+import { type CallTracer, powertools, traceClient, tracedHandler } from '../powertools';
 import { type RunbookConfig, readRunbookConfig } from './config';
 import type { Clients, RunbookState } from './steps';
 
@@ -32,8 +31,8 @@ const PER_REGION = [
   'lambda',
 ] as const;
 
-/** The step's clients with every SDK call recorded in the trace (per-region clients too). */
-function traced(tracer: Tracer, partial: Partial<Clients>): Partial<Clients> {
+/** The step's clients with every SDK call reported (per-region clients too). */
+function traced(tracer: CallTracer, partial: Partial<Clients>): Partial<Clients> {
   const out: Record<string, unknown> = { ...partial };
   for (const name of SHARED) {
     const client = partial[name];
