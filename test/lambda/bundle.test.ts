@@ -4,6 +4,7 @@ import { isBuiltin } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { type Bundles, bundleHandlers, UNREACHABLE_IN_LAMBDA } from '../../lib/functions/bundle';
+import { BUNDLE_LIMIT_KIB, OVER_LIMIT } from '../../lib/functions/bundle-budget';
 import { oneRegionRunbook } from '../support/runbook-config';
 
 let bundles: Bundles;
@@ -37,6 +38,36 @@ describe('handler bundles', () => {
     );
     expect(external?.filter((i) => !i.startsWith('dynamic-import '))).toEqual([]);
   });
+});
+
+/** Each handler's bundle size in KiB, from esbuild's metafile. */
+function sizesKiB(): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const name of bundles.dirs.keys()) {
+    const entry = Object.entries(bundles.metafile.outputs).find(([f]) =>
+      f.endsWith(`${name}/index.mjs`),
+    );
+    out[name] = (entry?.[1].bytes ?? Number.NaN) / 1024;
+  }
+  return out;
+}
+
+test(`every bundle is under ${BUNDLE_LIMIT_KIB} KiB, but the listed ones, none past its ceiling`, () => {
+  const sizes = sizesKiB();
+  const problems: string[] = [];
+  for (const [name, kib] of Object.entries(sizes)) {
+    const over = OVER_LIMIT[name];
+    const size = `${name} is ${kib.toFixed(1)} KiB`;
+    if (!over && !(kib < BUNDLE_LIMIT_KIB))
+      problems.push(`${size}, over the ${BUNDLE_LIMIT_KIB} KiB limit: make it smaller`);
+    if (over && !(kib <= over.ceilingKiB))
+      problems.push(`${size}, past its ceiling of ${over.ceilingKiB} KiB: make it smaller`);
+    if (over && kib < BUNDLE_LIMIT_KIB)
+      problems.push(`${size}, under the limit now: take it off OVER_LIMIT`);
+  }
+  for (const name of Object.keys(OVER_LIMIT))
+    if (!(name in sizes)) problems.push(`OVER_LIMIT names ${name}, which is no handler`);
+  expect(problems).toEqual([]);
 });
 
 /** The environment Lambda gives a function (credentials are fake). */
