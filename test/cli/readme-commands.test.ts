@@ -16,6 +16,7 @@ import { ConfigError } from '../../lib/config/problems';
 import { MINIMAL } from '../support/fixture';
 import {
   expectedLine,
+  ok,
   PROJECT_ROOT,
   ProjectFork,
   type ReadmeCommand,
@@ -32,15 +33,6 @@ const commands = [
 
 const SYNTH_SECONDS = 300;
 let fork: ProjectFork;
-
-/** Fails with the command, its exit status and the end of its output unless it exited 0. */
-function ok(run: Run): Run {
-  if (run.status !== 0)
-    throw new Error(
-      `\`${run.line}\` exited ${run.status}:\n${(run.stdout + run.stderr).slice(-3000)}`,
-    );
-  return run;
-}
 
 /** A synth run's stacks (the copy taken right after it, so later runs cannot change them). */
 function stacks(run: Run): SynthesizedStack[] {

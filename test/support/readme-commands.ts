@@ -136,6 +136,15 @@ export interface Run {
   readonly out?: string;
 }
 
+/** `run`, having exited 0; else an error with the end of its output, to read in the failure. */
+export function ok(run: Run): Run {
+  if (run.status !== 0)
+    throw new Error(
+      `\`${run.line}\` exited ${run.status}:\n${(run.stdout + run.stderr).slice(-3000)}`,
+    );
+  return run;
+}
+
 /** A copy of the project to run README lines in, with the minimal fixture as its `regions/`. */
 export class ProjectFork {
   readonly dir: string;
