@@ -39,7 +39,7 @@ async function main() {
     if (config.regions.filter((r) => r.jurisdiction === id).length > 1)
       (j as { failover: { start: string } }).failover.start = 'auto';
   const runbooks = synthesizedRunbooks(config);
-  const names = sized(Object.keys(SCENARIOS), ['primary-dies', 'partition']);
+  const names = sized(Object.keys(SCENARIOS), ['primary-dies']);
   const runs: ScenarioResult[] = [];
   for (const name of names)
     runs.push(await runScenario(config, name, { region: 'us-east-1', runbooks }));

@@ -18,8 +18,9 @@
  *                               bundle that cannot start fails the bench (and CI, which runs
  *                               `npm run bench -- --quick`).
  *
- * --quick: one synth without the guard (printed, no figure), the guard on a 40-resource slice of
- * one template, 1 and 2 regions in process, 3 load samples; results to .build/bench/results.json.
+ * --quick (CI, < 60 s in all): one synth without the guard (printed, no figure), the guard on a
+ * 40-resource slice of one template, one region in process per bundling mode (its time, not a
+ * slope), one load of each bundle per environment; results to .build/bench/results.json.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -56,6 +57,10 @@ function record(name: string, value: number, unit: string, baseline: number): vo
   });
 }
 const median = (xs: number[]) => percentile(xs, 50);
+const benchStarted = performance.now();
+/** A section's heading on stderr, with the seconds the bench has run so far. */
+const section = (text: string) =>
+  console.error(`[${((performance.now() - benchStarted) / 1000).toFixed(1)} s] ${text}`);
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 
 // ---- full synth through the CDK CLI, as a user runs it ------------------------------------------
@@ -104,14 +109,8 @@ function coldSynth(mode: BundlingMode, ...extra: string[]): number {
   return cliSynth(mode, ...extra);
 }
 
-console.error('synth: cold and warm, shared bundle vs per-stack bundling …');
-if (QUICK) {
-  // One synth without the guard (the guard runs below on a slice): the templates the bundles
-  // load with. Not a comparable figure: no baseline, so it is only printed.
-  console.error(
-    `synth (quick, guard off): ${cliSynth('once', '-c', 'meridian:guard=off').toFixed(1)} s`,
-  );
-} else {
+section('synth: cold and warm, shared bundle vs per-stack bundling …');
+if (!QUICK) {
   // Cold guard too: what a fresh clone's first synth costs (the guard cache is empty).
   fs.rmSync(path.join(PROJECT_ROOT, '.build', 'guard-cache'), { recursive: true, force: true });
   const firstPerStack = coldSynth('per-stack');
@@ -134,8 +133,45 @@ if (QUICK) {
   record('synth.warm', warmOnce, 's', warmPerStack);
 }
 
+// ---- marginal cost of a region, in process -------------------------------------------------------
+const cdkContext = (
+  JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  }
+).context;
+const config = loadConfig({ environ: {} }) as MeridianConfig;
+function synthRegions(n: number, mode: BundlingMode): number {
+  const subset: MeridianConfig = { ...config, regions: config.regions.slice(0, n) };
+  const started = performance.now();
+  const outdir = tmp('bench-app-');
+  // Asset paths in the templates, as the CLI writes them: the Lambda section finds bundles by them.
+  const app = new App({
+    context: { ...cdkContext, 'aws:cdk:enable-asset-metadata': true },
+    outdir,
+  });
+  buildMeridian(app, subset, { bundling: mode });
+  app.synth();
+  // Quick: no CLI synth runs, so the guard and the Lambda section read this one's templates.
+  if (QUICK && mode === 'once') onceOut = outdir;
+  return (performance.now() - started) / 1000;
+}
+function perRegionSlope(mode: BundlingMode): number {
+  // Quick: one region's synth, cold (the same code path; a slope needs the full run's sizes).
+  if (QUICK) return synthRegions(1, mode);
+  synthRegions(1, mode); // warm the module cache and the shared bundle
+  const xs = [2, 4, 8].filter((n) => n <= config.regions.length);
+  const ys = xs.map((n) => median([synthRegions(n, mode), synthRegions(n, mode)]));
+  const mx = xs.reduce((a, b) => a + b) / xs.length;
+  const my = ys.reduce((a, b) => a + b) / ys.length;
+  const num = xs.reduce((acc, x, i) => acc + (x - mx) * ((ys[i] ?? 0) - my), 0);
+  const den = xs.reduce((acc, x) => acc + (x - mx) ** 2, 0);
+  return num / den;
+}
+section('synth: per-region cost …');
+record('synth.per-region', perRegionSlope('once'), 's/region', perRegionSlope('per-stack'));
+
 // ---- Control Tower guard: rules over template slices vs the package's whole-template run --------
-console.error('guard: sliced vs whole template, one region …');
+section('guard: sliced vs whole template, one region …');
 {
   const manifest = JSON.parse(fs.readFileSync(path.join(onceOut, 'manifest.json'), 'utf8')) as {
     artifacts: Record<string, { type: string; properties?: { templateFile?: string } }>;
@@ -169,38 +205,8 @@ console.error('guard: sliced vs whole template, one region …');
   record('guard.one-region', slicedSeconds, 's', wholeSeconds);
 }
 
-// ---- marginal cost of a region, in process -------------------------------------------------------
-const cdkContext = (
-  JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
-    context: Record<string, unknown>;
-  }
-).context;
-const config = loadConfig({ environ: {} }) as MeridianConfig;
-function synthRegions(n: number, mode: BundlingMode): number {
-  const subset: MeridianConfig = { ...config, regions: config.regions.slice(0, n) };
-  const started = performance.now();
-  const app = new App({ context: cdkContext, outdir: tmp('bench-app-') });
-  buildMeridian(app, subset, { bundling: mode });
-  app.synth();
-  return (performance.now() - started) / 1000;
-}
-function perRegionSlope(mode: BundlingMode): number {
-  synthRegions(1, mode); // warm the module cache and the shared bundle
-  const xs = sized([2, 4, 8], [1, 2]).filter((n) => n <= config.regions.length);
-  const ys = xs.map((n) =>
-    median(QUICK ? [synthRegions(n, mode)] : [synthRegions(n, mode), synthRegions(n, mode)]),
-  );
-  const mx = xs.reduce((a, b) => a + b) / xs.length;
-  const my = ys.reduce((a, b) => a + b) / ys.length;
-  const num = xs.reduce((acc, x, i) => acc + (x - mx) * ((ys[i] ?? 0) - my), 0);
-  const den = xs.reduce((acc, x) => acc + (x - mx) ** 2, 0);
-  return num / den;
-}
-console.error('synth: per-region cost …');
-record('synth.per-region', perRegionSlope('once'), 's/region', perRegionSlope('per-stack'));
-
 // ---- Lambda bundles -------------------------------------------------------------------------------
-console.error('lambda: bundle size and module load time …');
+section('lambda: bundle size and module load time …');
 const plan = path.join(tmp('bench-plan-'), 'residency-plan.json');
 fs.writeFileSync(plan, JSON.stringify(config.plan));
 const bundles = bundleHandlers();
@@ -271,7 +277,7 @@ function environmentsByHandler(): Map<string, Record<string, string>[]> {
 }
 
 /** Module load times of `file` in fresh node processes (ms). */
-function loadSamples(file: string, env: Record<string, string>, n = sized(11, 3)): number[] {
+function loadSamples(file: string, env: Record<string, string>, n = sized(11, 1)): number[] {
   const samples: number[] = [];
   for (let i = 0; i < n; i++) {
     const run = spawnSync(
