@@ -2,10 +2,13 @@
  * npm run bench: synth and Lambda packaging figures, each against a naive baseline measured in the
  * same run. Prints a table and writes bench/results.json ({ name, value, unit, baseline, ratio }).
  *
- *   synth.cold / synth.warm     full `cdk synth` of regions/ (rule packs and guard on), shared
- *                               bundle vs NodejsFunction-style per-stack bundling (the baseline);
- *                               cold = no bundles built yet, guard cache warm (goal < 15 s)
- *   synth.first                 the same with the guard cache empty too (a fresh clone's first)
+ *   synth.cold / synth.warm     `npm run synth` end to end (stacks with rule packs and guard,
+ *                               edge, report) in a copy of the project, shared bundle vs
+ *                               NodejsFunction-style per-stack bundling (the baseline); cold =
+ *                               bundles to rebuild, template-validation and guard caches warm
+ *                               (goal < 15 s); the note: where the time went, phase by phase, and
+ *                               CPU self time by package from a --cpu-prof run
+ *   synth.first                 the same with those caches empty too (a fresh clone's first)
  *   guard.one-region            Control Tower rules on one template, sliced per rule's resource
  *                               types (lib/compliance/control-tower-guard.ts) vs the package's
  *                               own whole-template run; both must find the same findings
@@ -18,8 +21,8 @@
  *                               bundle that cannot start fails the bench (and CI, which runs
  *                               `npm run bench -- --quick`).
  *
- * --quick (CI, < 60 s in all): one synth without the guard (printed, no figure), the guard on a
- * 40-resource slice of one template, one region in process per bundling mode (its time, not a
+ * --quick (CI, < 60 s in all): no `npm run synth` (npm test's synth check runs that path), the
+ * guard on a 40-resource slice of one template, one region in process per bundling mode (its time, not a
  * slope), one load of each bundle per environment; results to .build/bench/results.json.
  */
 import { spawnSync } from 'node:child_process';
@@ -33,15 +36,10 @@ import { buildSync } from 'esbuild';
 import { buildMeridian } from '../lib/app';
 import { ControlTowerGuard } from '../lib/compliance/control-tower-guard';
 import { loadConfig, type MeridianConfig } from '../lib/config/load';
-import {
-  BUILD_DIR,
-  bundleHandlers,
-  handlerNames,
-  LAMBDA_DIR,
-  PROJECT_ROOT,
-} from '../lib/functions/bundle';
+import { bundleHandlers, handlerNames, LAMBDA_DIR, PROJECT_ROOT } from '../lib/functions/bundle';
 import type { BundlingMode } from '../lib/functions/meridian-function';
 import { percentile, QUICK, sized, writeResults } from './options';
+import { copyProject } from './project-copy';
 import type { Result } from './result';
 import { functionEnvironments, type Template } from './template-env';
 
@@ -63,74 +61,174 @@ const section = (text: string) =>
   console.error(`[${((performance.now() - benchStarted) / 1000).toFixed(1)} s] ${text}`);
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 
-// ---- full synth through the CDK CLI, as a user runs it ------------------------------------------
-const cdk = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'cdk');
-/** Where the app writes its phases (bin/app.ts); the bench prints the cold synth's. */
+// ---- `npm run synth` end to end, as a user runs it ---------------------------------------------
+/** Where the app and scripts/synth.mjs write their phases (MERIDIAN_SYNTH_TIMINGS). */
 const lastTimings = path.join(tmp('bench-timings-'), 'timings.json');
-/** The synth's phases (s), and what the CLI, node and module loading took around them. */
+interface Phase {
+  readonly phase: string;
+  readonly ms: number;
+}
+const readPhases = (): Phase[] => JSON.parse(fs.readFileSync(lastTimings, 'utf8')) as Phase[];
+/**
+ * Where an end-to-end synth's time went (s): the app's phases, the CDK CLI, node and tsx around
+ * the app, the edge and the report, and npm and scripts/synth.mjs around all three.
+ */
 function breakdown(wallSeconds: number): { phase: string; s: number }[] {
-  const phases = JSON.parse(fs.readFileSync(lastTimings, 'utf8')) as {
-    phase: string;
-    ms: number;
-  }[];
-  const inApp = phases.find((p) => p.phase === 'total (in the app)')?.ms ?? 0;
+  const phases = readPhases();
+  const ms = (name: string) => phases.find((p) => p.phase === name)?.ms ?? 0;
+  const inApp = ms('total (in the app)');
+  const steps = phases.filter((p) => p.phase.startsWith('step: '));
   return [
     ...phases
-      .filter((p) => p.phase !== 'total (in the app)')
+      .filter((p) => p.phase !== 'total (in the app)' && !p.phase.startsWith('step: '))
       .map((p) => ({ phase: p.phase, s: p.ms / 1000 })),
-    { phase: 'CDK CLI, node, tsx and module loading', s: wallSeconds - inApp / 1000 },
+    {
+      phase: 'CDK CLI, node, tsx and module loading around the app',
+      s: (ms('step: stacks (cdk synth: CLI and app)') - inApp) / 1000,
+    },
+    { phase: 'edge (cdktf)', s: ms('step: edge (cdktf)') / 1000 },
+    { phase: 'report', s: ms('step: report') / 1000 },
+    {
+      phase: 'npm and scripts/synth.mjs',
+      s: wallSeconds - steps.reduce((n, p) => n + p.ms, 0) / 1000,
+    },
   ];
 }
+
 /** The last `once`-mode synth's output: its templates give each bundle its environment. */
 let onceOut = '';
-function cliSynth(mode: BundlingMode, ...extra: string[]): number {
+/** A copy of the project: `npm run synth` there writes the copy's cdk.out/, reports/ and .build/. */
+const copy = QUICK ? '' : copyProject(path.join(PROJECT_ROOT, 'regions'), 'meridian-bench-');
+/**
+ * `npm run synth` in the copy (stacks, edge, report), wall seconds. `cold` empties what a changed
+ * handler would: the bundles (.build/lambda, and cdk.out/ where per-stack bundling stages its own);
+ * `first` also the template-validation and guard caches, as on a fresh clone.
+ */
+function npmSynth(mode: BundlingMode, state: 'first' | 'cold' | 'warm', env = {}): number {
+  const build = path.join(copy, '.build');
+  if (state !== 'warm')
+    for (const d of [path.join(build, 'lambda'), path.join(copy, 'cdk.out')])
+      fs.rmSync(d, { recursive: true, force: true });
+  if (state === 'first')
+    for (const d of ['guard-cache', 'template-validation-cache'])
+      fs.rmSync(path.join(build, d), { recursive: true, force: true });
   const started = performance.now();
-  const out = tmp('bench-synth-');
-  if (mode === 'once') onceOut = out;
   const run = spawnSync(
-    cdk,
-    ['synth', '--quiet', '-c', `meridian:bundling=${mode}`, '-o', out, ...extra],
+    'npm',
+    [
+      'run',
+      '-s',
+      'synth',
+      ...(mode === 'per-stack' ? ['--', '-c', 'meridian:bundling=per-stack'] : []),
+    ],
     {
-      cwd: PROJECT_ROOT,
-      env: {
-        ...process.env,
-        CDK_HOME: path.join(PROJECT_ROOT, '.cdk-home'),
-        MERIDIAN_SYNTH_TIMINGS: lastTimings,
-      },
+      cwd: copy,
+      env: { ...process.env, MERIDIAN_SYNTH_TIMINGS: lastTimings, ...env },
       encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
     },
   );
-  if (run.status !== 0) throw new Error(`cdk synth (${mode}) failed:\n${run.stderr}`);
+  if (run.status !== 0) throw new Error(`npm run synth (${mode}, ${state}) failed:\n${run.stderr}`);
+  if (mode === 'once') onceOut = path.join(copy, 'cdk.out');
   return (performance.now() - started) / 1000;
 }
-function coldSynth(mode: BundlingMode, ...extra: string[]): number {
-  // Cold: no bundle output left from an earlier run (both modes write under .build or cdk.out).
-  fs.rmSync(BUILD_DIR, { recursive: true, force: true });
-  return cliSynth(mode, ...extra);
-}
 
-section('synth: cold and warm, shared bundle vs per-stack bundling …');
+section('synth: npm run synth end to end, shared bundle vs per-stack bundling …');
 if (!QUICK) {
-  // Cold guard too: what a fresh clone's first synth costs (the guard cache is empty).
-  fs.rmSync(path.join(PROJECT_ROOT, '.build', 'guard-cache'), { recursive: true, force: true });
-  const firstPerStack = coldSynth('per-stack');
-  const coldPerStack = coldSynth('per-stack');
-  fs.rmSync(path.join(PROJECT_ROOT, '.build', 'guard-cache'), { recursive: true, force: true });
-  const firstOnce = coldSynth('once');
-  const coldOnce = coldSynth('once');
-  record('synth.cold', coldOnce, 's', coldPerStack);
+  const firstPerStack = npmSynth('per-stack', 'first');
+  const firstOnce = npmSynth('once', 'first');
+  const coldPerStack = npmSynth('per-stack', 'cold');
+  const coldOnce = npmSynth('once', 'cold');
   const parts = breakdown(coldOnce);
-  (results[results.length - 1] as Result).note = parts
-    .map((p) => `${p.phase} ${p.s.toFixed(2)} s`)
-    .join('; ');
+  const warmPerStack = median([npmSynth('per-stack', 'warm'), npmSynth('per-stack', 'warm')]);
+  const warmOnce = median([npmSynth('once', 'warm'), npmSynth('once', 'warm')]);
+  record('synth.cold', coldOnce, 's', coldPerStack);
+  (results[results.length - 1] as Result).note =
+    `npm run synth end to end (stacks, edge, report), handlers changed (bundles cold), caches warm; ${parts
+      .map((p) => `${p.phase} ${p.s.toFixed(2)} s`)
+      .join('; ')}; ${cpuProfile()}`;
   console.error('synth.cold, where the time goes:');
   for (const p of parts) console.error(`  ${p.s.toFixed(2).padStart(6)} s  ${p.phase}`);
   record('synth.first', firstOnce, 's', firstPerStack);
   (results[results.length - 1] as Result).note =
-    "cold bundles and a cold guard cache: a fresh clone's first synth (no goal)";
-  const warmPerStack = median([cliSynth('per-stack'), cliSynth('per-stack')]);
-  const warmOnce = median([cliSynth('once'), cliSynth('once')]);
+    "npm run synth end to end with cold bundles and cold template-validation and guard caches: a fresh clone's first synth (no goal)";
   record('synth.warm', warmOnce, 's', warmPerStack);
+  (results[results.length - 1] as Result).note = 'npm run synth end to end, nothing changed';
+}
+
+/**
+ * Where the CPU went in one more cold synth: its three programs (the CDK app, the edge, the report)
+ * run directly under `node --cpu-prof` (Node 20 refuses the flag in NODE_OPTIONS, so the CDK CLI
+ * and npm around them are not profiled); self time by package or project folder, summed over the
+ * three, the biggest first.
+ */
+function cpuProfile(): string {
+  const dir = tmp('bench-cpuprof-');
+  const out = tmp('bench-cpuprof-out-');
+  fs.rmSync(path.join(copy, '.build', 'lambda'), { recursive: true, force: true });
+  const context = (
+    JSON.parse(fs.readFileSync(path.join(copy, 'cdk.json'), 'utf8')) as {
+      context: Record<string, unknown>;
+    }
+  ).context;
+  const programs: [string, string[], Record<string, string>][] = [
+    [
+      'bin/app.ts',
+      [],
+      { CDK_OUTDIR: path.join(out, 'cdk.out'), CDK_CONTEXT_JSON: JSON.stringify(context) },
+    ],
+    ['bin/edge.ts', ['--env', 'prod', '--out', path.join(out, 'cdktf.out')], {}],
+    [
+      'bin/report.ts',
+      [
+        '--cdk-out',
+        path.join(out, 'cdk.out'),
+        '--cdktf-out',
+        path.join(out, 'cdktf.out'),
+        '--out',
+        path.join(out, 'reports'),
+      ],
+      {},
+    ],
+  ];
+  for (const [program, args, env] of programs) {
+    const run = spawnSync(
+      process.execPath,
+      ['--cpu-prof', `--cpu-prof-dir=${dir}`, '--import', 'tsx', program, ...args],
+      { cwd: copy, env: { ...process.env, ...env }, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+    );
+    if (run.status !== 0) throw new Error(`${program} under --cpu-prof failed:\n${run.stderr}`);
+  }
+  const self = new Map<string, number>();
+  for (const file of fs.readdirSync(dir).filter((f) => f.endsWith('.cpuprofile'))) {
+    const prof = JSON.parse(fs.readFileSync(path.join(dir, file), 'utf8')) as {
+      nodes: { id: number; callFrame: { url: string; functionName: string } }[];
+      samples: number[];
+      timeDeltas: number[];
+    };
+    const where = new Map(prof.nodes.map((n) => [n.id, whereOf(n.callFrame)]));
+    prof.samples.forEach((id, i) => {
+      const key = where.get(id) ?? '(unknown)';
+      self.set(key, (self.get(key) ?? 0) + (prof.timeDeltas[i] ?? 0) / 1e6);
+    });
+  }
+  self.delete('(idle)');
+  const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, 10);
+  return `cpu-prof self time (CPU, all threads) of the app, edge and report of one cold run under the profiler: ${top.map(([k, v]) => `${k} ${v.toFixed(2)} s`).join(', ')}`;
+}
+
+/** A profile frame's package (`node_modules/<pkg>`), project folder, or V8's own label. */
+function whereOf(frame: { url: string; functionName: string }): string {
+  if (!frame.url) return frame.functionName.startsWith('(') ? frame.functionName : '(native)';
+  const nm = frame.url.lastIndexOf('node_modules/');
+  if (nm >= 0) {
+    const [a = '', b = ''] = frame.url.slice(nm + 'node_modules/'.length).split('/');
+    return a.startsWith('@') ? `${a}/${b}` : a;
+  }
+  if (frame.url.startsWith('node:')) return '(node internals)';
+  const rel = path.relative(copy, frame.url.replace(/^file:\/\//, ''));
+  // The project's own code by folder: lib/compliance, lib/regional, bin, …
+  return rel.startsWith('..') ? '(other)' : rel.split(path.sep).slice(0, 2).join('/');
 }
 
 // ---- marginal cost of a region, in process -------------------------------------------------------

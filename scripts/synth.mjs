@@ -112,10 +112,33 @@ function report(cdkOut, cdktfOut, out, envName) {
   if (run.status !== 0) process.exit(run.status ?? 1);
 }
 
+/**
+ * Runs `fn` as the step `phase`; with MERIDIAN_SYNTH_TIMINGS set (the bench), its time is added to
+ * that file after the app's own phases, as `step: <phase>`.
+ */
+function step(phase, fn) {
+  const started = performance.now();
+  fn();
+  const file = process.env.MERIDIAN_SYNTH_TIMINGS;
+  if (!file) return;
+  const phases = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : [];
+  phases.push({ phase: `step: ${phase}`, ms: performance.now() - started });
+  fs.writeFileSync(file, JSON.stringify(phases));
+}
+
 if (!check) {
-  synth(env, path.join(root, 'cdk.out'));
-  synthEdge(env, path.join(root, 'cdktf.out'));
-  report(path.join(root, 'cdk.out'), path.join(root, 'cdktf.out'), path.join(root, 'reports'), env);
+  if (process.env.MERIDIAN_SYNTH_TIMINGS)
+    fs.rmSync(process.env.MERIDIAN_SYNTH_TIMINGS, { force: true });
+  step('stacks (cdk synth: CLI and app)', () => synth(env, path.join(root, 'cdk.out')));
+  step('edge (cdktf)', () => synthEdge(env, path.join(root, 'cdktf.out')));
+  step('report', () =>
+    report(
+      path.join(root, 'cdk.out'),
+      path.join(root, 'cdktf.out'),
+      path.join(root, 'reports'),
+      env,
+    ),
+  );
 } else {
   /** Why the check fails, printed last so the reason is the last thing on screen. */
   const failures = [];

@@ -7,8 +7,8 @@
  */
 import { type SpawnSyncReturns, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
+import { copyProject } from '../../bench/project-copy';
 
 export const PROJECT_ROOT = path.join(__dirname, '..', '..');
 
@@ -151,14 +151,7 @@ export class ProjectFork {
   private readonly runs = new Map<string, Run>();
 
   constructor(regions: string) {
-    this.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-readme-'));
-    for (const d of ['bin', 'lib', 'lambda', 'scripts', 'bench'])
-      fs.cpSync(path.join(PROJECT_ROOT, d), path.join(this.dir, d), { recursive: true });
-    for (const f of ['cdk.json', 'package.json', 'tsconfig.json', 'cdk.context.json'])
-      if (fs.existsSync(path.join(PROJECT_ROOT, f)))
-        fs.copyFileSync(path.join(PROJECT_ROOT, f), path.join(this.dir, f));
-    fs.symlinkSync(path.join(PROJECT_ROOT, 'node_modules'), path.join(this.dir, 'node_modules'));
-    fs.cpSync(regions, path.join(this.dir, 'regions'), { recursive: true });
+    this.dir = copyProject(regions, 'meridian-readme-');
   }
 
   /** Runs `line` verbatim with bash in the fork, once: a second call returns the first run. */
