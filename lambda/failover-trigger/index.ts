@@ -7,10 +7,10 @@
 import { SFNClient } from '@aws-sdk/client-sfn';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { type AlarmStateChange, onRegionDown, readTriggerConfig } from '../shared/failover/trigger';
-import { powertools, traceClient, tracedHandler } from '../shared/powertools';
+import { logs, traceClient, tracedHandler } from '../shared/powertools';
 
 const config = readTriggerConfig(process.env);
-const { logger, tracer } = powertools('Meridian/Runbook', 'failover-trigger');
+const { logger, tracer } = logs('failover-trigger');
 const clients = {
   sfn: traceClient(tracer, new SFNClient({ region: config.region, maxAttempts: 3 })),
   sns: traceClient(tracer, new SNSClient({ region: config.region, maxAttempts: 3 })),

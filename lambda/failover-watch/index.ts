@@ -12,10 +12,10 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import type { Context } from 'aws-lambda';
 import { perRegion } from '../shared/failover/handler';
 import { type Round, readWatchConfig, watch } from '../shared/failover/watch';
-import { powertools, traceClient, tracedHandler } from '../shared/powertools';
+import { logs, traceClient, tracedHandler } from '../shared/powertools';
 
 const config = readWatchConfig(process.env);
-const { logger, tracer } = powertools('Meridian/Watch', 'failover-watch');
+const { logger, tracer } = logs('failover-watch');
 const clients = {
   // Route 53's API is served from us-east-1; one attempt: the next round is 10 s away.
   route53: traceClient(tracer, new Route53Client({ region: 'us-east-1', maxAttempts: 1 })),

@@ -18,7 +18,7 @@ import { atFirstEndpoint } from '../shared/failover/endpoints';
 import { perRegion } from '../shared/failover/handler';
 import { type KeeperDeps, type KeeperMemory, keep } from '../shared/failover/writer-keeper';
 import { renewWriterLease, WRITER_LEASE } from '../shared/failover/writer-lease';
-import { powertools, traceClient, tracedHandler } from '../shared/powertools';
+import { logs, traceClient, tracedHandler } from '../shared/powertools';
 import type { Db } from '../shared/sync/db';
 
 const env = new EnvReader(process.env);
@@ -40,7 +40,7 @@ const config = {
 };
 env.check('failover-writer-lease');
 
-const { logger, tracer } = powertools('Meridian/Failover', 'failover-writer-lease');
+const { logger, tracer } = logs('failover-writer-lease');
 const timeouts = { requestTimeout: WRITER_LEASE.callTimeoutMs, connectionTimeout: 1000 };
 // One attempt each: the next endpoint, or the next round 10 s away, is the retry.
 const dynamodb = perRegion((region) =>

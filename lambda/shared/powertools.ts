@@ -32,10 +32,15 @@ export interface Powertools {
   readonly tracer: CallTracer;
 }
 
+/** Logger and call tracer of the service `serviceName`, for a function that publishes no metrics. */
+export function logs(serviceName: string): Omit<Powertools, 'metrics'> {
+  const logger = new Logger({ serviceName });
+  return { logger, tracer: { logger } };
+}
+
 /** Logger, Metrics (CloudWatch namespace `namespace`) and call tracer of the service `serviceName`. */
 export function powertools(namespace: string, serviceName: string): Powertools {
-  const logger = new Logger({ serviceName });
-  return { logger, metrics: new Metrics({ namespace, serviceName }), tracer: { logger } };
+  return { ...logs(serviceName), metrics: new Metrics({ namespace, serviceName }) };
 }
 
 /** An AWS SDK v3 client (anything with a middleware stack). */

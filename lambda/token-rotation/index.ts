@@ -2,10 +2,9 @@
  * token-rotation: Secrets Manager rotation function for the Cloudflare API token (every 30 days).
  * Thin: the protocol is ../shared/token-rotation.ts.
  */
-import { Logger } from '@aws-lambda-powertools/logger';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { EnvReader } from '../shared/env';
-import { traceClient, tracedHandler } from '../shared/powertools';
+import { logs, traceClient, tracedHandler } from '../shared/powertools';
 import { type RotationEvent, rotate } from '../shared/token-rotation';
 
 const env = new EnvReader(process.env);
@@ -15,8 +14,7 @@ const accountId = env.string(
   'a Cloudflare account id',
 );
 env.check('token-rotation');
-const logger = new Logger({ serviceName: 'token-rotation' });
-const tracer = { logger };
+const { logger, tracer } = logs('token-rotation');
 const secrets = traceClient(tracer, new SecretsManagerClient({ maxAttempts: 3 }));
 
 export const handler = tracedHandler(tracer, async (event: RotationEvent): Promise<void> => {

@@ -48,8 +48,4 @@ export const OVER_LIMIT: Readonly<Record<string, OverLimit>> = {
     ceilingKiB: 427,
     why: `${SDK_CORE}; Lambda ~69 KiB (the failback invokes the original region's step) and OpenSearch ~59 KiB; DynamoDB, STS`,
   },
-  'failover-writer-lease': {
-    ceilingKiB: 405,
-    why: `${SDK_CORE}; SSM ~67 KiB (the writer sign) and pg ~71 KiB; DynamoDB, Secrets Manager`,
-  },
 };
