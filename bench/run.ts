@@ -86,7 +86,10 @@ function breakdown(wallSeconds: number): { phase: string; s: number }[] {
       phase: 'CDK CLI, node, tsx and module loading around the app',
       s: (ms('step: stacks (cdk synth: CLI and app)') - inApp) / 1000,
     },
-    { phase: 'edge (cdktf)', s: ms('step: edge (cdktf)') / 1000 },
+    {
+      phase: 'edge (cdktf; it runs beside the stacks: the wait after them)',
+      s: ms('step: edge (cdktf, beside the stacks: the wait after them)') / 1000,
+    },
     { phase: 'report', s: ms('step: report') / 1000 },
     {
       phase: 'npm and scripts/synth.mjs',

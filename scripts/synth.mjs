@@ -4,8 +4,9 @@
 //                                   .build/synth-check/<env>, checking one template per region.
 // Then the compliance report from the templates (bin/report.ts → reports/).
 // Runs offline: no AWS account, credentials or network. Extra arguments go to `cdk synth`.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -86,18 +87,41 @@ function synth(envName, outdir) {
   return stacks;
 }
 
-/** The Cloudflare edge (cdktf): Terraform JSON into `outdir`, plus the failover timing. */
-function synthEdge(envName, outdir) {
-  const run = spawnSync(
+/**
+ * The Cloudflare edge (cdktf): Terraform JSON into `outdir`, plus the failover timing. It reads
+ * only regions/, so it runs beside the stacks' synth on the other core: `startEdge` starts it (its
+ * output to a file, so nothing blocks while the stacks' synth holds this process), `finishEdge`
+ * waits for it, prints its output after the stacks' lines and exits as it failed.
+ */
+function startEdge(envName, outdir) {
+  const log = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-edge-')), 'edge.log');
+  const fd = fs.openSync(log, 'w');
+  const child = spawn(
     tsx,
     ['bin/edge.ts', '--env', envName, '--out', path.relative(root, outdir)],
     {
       cwd: root,
       env: processEnv,
-      stdio: 'inherit',
+      stdio: ['ignore', fd, fd],
     },
   );
-  if (run.status !== 0) process.exit(run.status ?? 1);
+  fs.closeSync(fd);
+  const stop = () => child.kill();
+  process.on('exit', stop);
+  const done = new Promise((resolve) =>
+    child.on('close', (code, signal) => {
+      process.off('exit', stop);
+      resolve(code ?? (signal ? 1 : 0));
+    }),
+  );
+  return { log, done };
+}
+
+async function finishEdge({ log, done }) {
+  const code = await done;
+  process.stdout.write(fs.readFileSync(log, 'utf8'));
+  fs.rmSync(path.dirname(log), { recursive: true, force: true });
+  if (code !== 0) process.exit(code);
 }
 
 /** The compliance report (reports/compliance.md and .html) from what synth just wrote. */
@@ -116,9 +140,9 @@ function report(cdkOut, cdktfOut, out, envName) {
  * Runs `fn` as the step `phase`; with MERIDIAN_SYNTH_TIMINGS set (the bench), its time is added to
  * that file after the app's own phases, as `step: <phase>`.
  */
-function step(phase, fn) {
+async function step(phase, fn) {
   const started = performance.now();
-  fn();
+  await fn();
   const file = process.env.MERIDIAN_SYNTH_TIMINGS;
   if (!file) return;
   const phases = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, 'utf8')) : [];
@@ -129,9 +153,10 @@ function step(phase, fn) {
 if (!check) {
   if (process.env.MERIDIAN_SYNTH_TIMINGS)
     fs.rmSync(process.env.MERIDIAN_SYNTH_TIMINGS, { force: true });
-  step('stacks (cdk synth: CLI and app)', () => synth(env, path.join(root, 'cdk.out')));
-  step('edge (cdktf)', () => synthEdge(env, path.join(root, 'cdktf.out')));
-  step('report', () =>
+  const edge = startEdge(env, path.join(root, 'cdktf.out'));
+  await step('stacks (cdk synth: CLI and app)', () => synth(env, path.join(root, 'cdk.out')));
+  await step('edge (cdktf, beside the stacks: the wait after them)', () => finishEdge(edge));
+  await step('report', () =>
     report(
       path.join(root, 'cdk.out'),
       path.join(root, 'cdktf.out'),
@@ -143,8 +168,9 @@ if (!check) {
   /** Why the check fails, printed last so the reason is the last thing on screen. */
   const failures = [];
   for (const envName of ['prod', ...overlays.filter((o) => o !== 'prod')]) {
+    const edge = startEdge(envName, path.join(root, '.build', 'synth-check', envName, 'cdktf'));
     const stacks = synth(envName, path.join(root, '.build', 'synth-check', envName));
-    synthEdge(envName, path.join(root, '.build', 'synth-check', envName, 'cdktf'));
+    await finishEdge(edge);
     report(
       path.join(root, '.build', 'synth-check', envName),
       path.join(root, '.build', 'synth-check', envName, 'cdktf'),
