@@ -98,6 +98,12 @@ function breakdown(wallSeconds: number): { phase: string; s: number }[] {
   ];
 }
 
+/** cdk.json's context, as the CLI gives it to the app. */
+const cdkContext = (
+  JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  }
+).context;
 /** The last `once`-mode synth's output: its templates give each bundle its environment. */
 let onceOut = '';
 /** A copy of the project: `npm run synth` there writes the copy's cdk.out/, reports/ and .build/. */
@@ -169,16 +175,11 @@ function cpuProfile(): string {
   const dir = tmp('bench-cpuprof-');
   const out = tmp('bench-cpuprof-out-');
   fs.rmSync(path.join(copy, '.build', 'lambda'), { recursive: true, force: true });
-  const context = (
-    JSON.parse(fs.readFileSync(path.join(copy, 'cdk.json'), 'utf8')) as {
-      context: Record<string, unknown>;
-    }
-  ).context;
   const programs: [string, string[], Record<string, string>][] = [
     [
       'bin/app.ts',
       [],
-      { CDK_OUTDIR: path.join(out, 'cdk.out'), CDK_CONTEXT_JSON: JSON.stringify(context) },
+      { CDK_OUTDIR: path.join(out, 'cdk.out'), CDK_CONTEXT_JSON: JSON.stringify(cdkContext) },
     ],
     ['bin/edge.ts', ['--env', 'prod', '--out', path.join(out, 'cdktf.out')], {}],
     [
@@ -235,11 +236,6 @@ function whereOf(frame: { url: string; functionName: string }): string {
 }
 
 // ---- marginal cost of a region, in process -------------------------------------------------------
-const cdkContext = (
-  JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'cdk.json'), 'utf8')) as {
-    context: Record<string, unknown>;
-  }
-).context;
 const config = loadConfig({ environ: {} }) as MeridianConfig;
 function synthRegions(n: number, mode: BundlingMode): number {
   const subset: MeridianConfig = { ...config, regions: config.regions.slice(0, n) };
@@ -456,3 +452,5 @@ console.log(
   `\nmachine: ${os.cpus().length} cores, node ${process.version}; baseline/value = ratio (higher is better)`,
 );
 console.log(`wrote ${writeResults('results.json', results)}`);
+// The project copy `npm run synth` ran in (full run): its bundles and cloud assembly are used up.
+if (copy) fs.rmSync(copy, { recursive: true, force: true });

@@ -79,34 +79,31 @@ export function traceClient<C extends SdkClient>(tracer: CallTracer, client: C):
   (client.middlewareStack as InitializeStack).add(
     (next, context) => async (args) => {
       const started = performance.now();
-      const call = {
-        client: (context.clientName ?? 'unknown').replace(/Client$/, ''),
-        operation: (context.commandName ?? 'unknown').replace(/Command$/, ''),
-      };
+      /** The call's line: who, what, how long, and what the SDK says of its transport. */
+      const line = (meta: Metadata['$metadata'], error?: string) => ({
+        awsCall: {
+          client: (context.clientName ?? 'unknown').replace(/Client$/, ''),
+          operation: (context.commandName ?? 'unknown').replace(/Command$/, ''),
+          ms: Math.round(performance.now() - started),
+          attempts: meta?.attempts,
+          status: meta?.httpStatusCode,
+          ...(error === undefined ? {} : { error }),
+        },
+      });
+      let out: unknown;
       try {
-        const out = await next(args);
-        const ms = Math.round(performance.now() - started);
-        const meta = (out as { output?: Metadata }).output?.$metadata;
-        const line = {
-          awsCall: { ...call, ms, attempts: meta?.attempts, status: meta?.httpStatusCode },
-        };
-        if (ms > slowMs) tracer.logger.warn('slow AWS call', line);
-        else tracer.logger.debug('AWS call', line);
-        return out;
+        out = await next(args);
       } catch (err) {
-        const ms = Math.round(performance.now() - started);
-        const meta = (err as Metadata).$metadata;
-        tracer.logger.warn('AWS call failed', {
-          awsCall: {
-            ...call,
-            ms,
-            attempts: meta?.attempts,
-            status: meta?.httpStatusCode,
-            error: (err as Error).name,
-          },
-        });
+        tracer.logger.warn(
+          'AWS call failed',
+          line((err as Metadata).$metadata, (err as Error).name),
+        );
         throw err;
       }
+      const ok = line((out as { output?: Metadata }).output?.$metadata);
+      if (ok.awsCall.ms > slowMs) tracer.logger.warn('slow AWS call', ok);
+      else tracer.logger.debug('AWS call', ok);
+      return out;
     },
     { step: 'initialize', name: 'meridianCallTracer', override: true },
   );
