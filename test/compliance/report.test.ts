@@ -11,9 +11,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { buildMeridian, cdkContext } from '../../lib/app';
+import type { Assembly } from '../../lib/compliance/report/assembly';
 import { readAssembly } from '../../lib/compliance/report/assembly';
-import { buildReport } from '../../lib/compliance/report/model';
+import { buildReport, type ComplianceReport } from '../../lib/compliance/report/model';
 import { renderHtml, renderMarkdown } from '../../lib/compliance/report/render';
+import type { GapKind } from '../../lib/compliance/report/sections/gaps';
 import { copyRegions, edit, load } from '../support/fixture';
 import { CHROMIUM, withChromium } from '../support/services';
 
@@ -213,6 +215,83 @@ describe('encryption lines', () => {
       );
       expect(transit).toBe(denies ? 'TLS required (bucket policy)' : 'TLS NOT ENFORCED');
     }
+  });
+});
+
+describe('secrets and gaps, from the facts', () => {
+  /** The shipped assembly with one region's template changed in memory. */
+  function changedAssembly(region: string, change: (t: Record<string, Res>) => void): Assembly {
+    const a = readAssembly(shipped.dir);
+    return {
+      ...a,
+      stacks: a.stacks.map((s) => {
+        if (s.region !== region) return s;
+        const template = structuredClone(s.template) as { Resources: Record<string, Res> };
+        change(template.Resources);
+        return { ...s, template };
+      }),
+    };
+  }
+  const kinds = (r: ComplianceReport, region: string) =>
+    r.gaps.filter((g) => g.regions.includes(region)).map((g) => g.finding.kind);
+
+  test('the Aurora credentials rotate through their target attachment, and are no gap', () => {
+    const t = shipped.templates.get('eu-west-1') as Record<string, Res>;
+    const [scheduleId, schedule] = of(t, 'AWS::SecretsManager::RotationSchedule').find(([, r]) => {
+      const target = t[String((p(r).SecretId as { Ref?: string }).Ref)];
+      return target?.Type === 'AWS::SecretsManager::SecretTargetAttachment';
+    }) as [string, Res];
+    const every = (p(schedule).RotationRules as { ScheduleExpression: string }).ScheduleExpression;
+    const row = tableRows(shipped.md, 'Secrets and where they live').find(
+      ([region, name]) => region === 'eu-west-1' && /aurora-credentials$/.test(String(name)),
+    );
+    expect(row?.[4]).toBe(`on ${every}`);
+    expect(shipped.md).not.toMatch(/aurora-credentials is not rotated/);
+    // Without the schedule, the same secret is a gap again.
+    const without = buildReport(
+      changedAssembly('eu-west-1', (r) => {
+        delete r[scheduleId];
+      }),
+    );
+    expect(
+      without.gaps.filter(
+        (g) => g.finding.kind === 'secret-not-rotated' && /aurora/.test(g.finding.secret),
+      ),
+    ).toEqual([
+      {
+        finding: { kind: 'secret-not-rotated', secret: 'meridian-prod-eu-aurora-credentials' },
+        regions: ['eu-west-1'],
+      },
+    ]);
+  });
+
+  test('each weakened template field is a gap, whatever its cell says', () => {
+    const weakened = buildReport(
+      changedAssembly('eu-west-1', (r) => {
+        for (const [, x] of of(r, 'AWS::KMS::Key')) delete x.Properties?.EnableKeyRotation;
+        for (const [id] of of(r, 'AWS::S3::BucketPolicy')) delete r[id];
+        for (const [, x] of of(r, 'AWS::RDS::DBCluster'))
+          (x.Properties as Record<string, unknown>).DeletionProtection = false;
+        for (const [, x] of of(r, 'AWS::S3::Bucket')) delete x.Properties?.VersioningConfiguration;
+        for (const [, x] of of(r, 'AWS::OpenSearchService::Domain'))
+          delete x.Properties?.NodeToNodeEncryptionOptions;
+      }),
+    );
+    const added = [
+      'key-not-rotated',
+      'tls-not-enforced',
+      'deletion-protection-off',
+      'versioning-off',
+      'node-to-node-not-encrypted',
+    ];
+    const before = new Set(kinds(buildReport(readAssembly(shipped.dir)), 'eu-west-1'));
+    expect(added.filter((k) => before.has(k as GapKind))).toEqual([]);
+    expect(new Set(kinds(weakened, 'eu-west-1'))).toEqual(new Set([...before, ...added]));
+    // Rewording the cells cannot drop a gap: the gaps are computed before any wording, and each
+    // is listed in the Markdown.
+    const md = renderMarkdown(weakened);
+    const listed = (md.split('## Gaps')[1] ?? '').split('\n').filter((l) => l.startsWith('- '));
+    expect(listed).toHaveLength(weakened.gaps.length);
   });
 });
 

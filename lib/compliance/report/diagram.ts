@@ -4,22 +4,13 @@
  * One diagram edge per (kind, from, to); the tables list what travels on each.
  */
 import type { Edge, EdgeKind, RegionInfo } from './model';
+import { KIND_LABEL } from './sections/edges';
 
 export interface DiagramEdge {
   readonly kind: EdgeKind;
   readonly from: string;
   readonly to: string;
 }
-
-export const KIND_LABEL: Record<EdgeKind, string> = {
-  aurora: 'Aurora Global',
-  cache: 'Global Datastore',
-  s3: 'S3 replication',
-  opensearch: 'OpenSearch CCR',
-  secret: 'Secret replica',
-  dynamodb: 'DynamoDB global table',
-  sync: 'Sync queue',
-};
 
 const KIND_COLOUR: Record<EdgeKind, string> = {
   aurora: '#1f77b4',

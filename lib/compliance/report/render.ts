@@ -3,167 +3,35 @@
  * self-contained HTML page (tables + inline SVG). Both come from the same section list, and
  * neither carries a timestamp: the same templates give byte-identical files.
  */
-import { diagramEdges, KIND_LABEL, mermaid, svg } from './diagram';
-import type { ComplianceReport, FailoverLine } from './model';
+import { diagramEdges, mermaid, svg } from './diagram';
+import type { ComplianceReport } from './model';
+import type { Section } from './section';
+import { acknowledgementsSection } from './sections/acknowledgements';
+import { auditSection, backupSection } from './sections/backup';
+import { edgesSection } from './sections/edges';
+import { encryptionSection } from './sections/encryption';
+import { failoverSection } from './sections/failover';
+import { gapsSection } from './sections/gaps';
+import { poolsSection } from './sections/pools';
+import { regionsSection } from './sections/regions';
+import { residencySection } from './sections/residency';
+import { secretsSection } from './sections/secrets';
 
-interface Table {
-  readonly columns: readonly string[];
-  readonly rows: readonly (readonly string[])[];
-}
-
-interface Section {
-  readonly id: string;
-  readonly title: string;
-  readonly intro: string;
-  readonly table?: Table;
-  readonly list?: readonly string[];
-  /** Where the replication diagram goes. */
-  readonly diagram?: boolean;
-}
-
-/**
- * The failover table's RTO cell, from the line's fields: the traffic part, then what the runbook
- * does after it. With no other region in the jurisdiction there is nothing to promote.
- */
-export function rtoCell(f: FailoverLine): string {
-  if (!f.traffic) return 'no health check in the template';
-  const { detectSeconds: detect, ttlSeconds: ttl } = f.traffic;
-  const after = !f.targets.length
-    ? '; no target in the jurisdiction: manual intervention'
-    : f.runbook
-      ? '; then the runbook promotes the target'
-      : '';
-  return `traffic: detect ${detect} s + DNS TTL ${ttl} s = ${detect + ttl} s${after}`;
-}
-
+/** Every section in the order of the report, each worded by its own file. */
 export function sections(r: ComplianceReport): Section[] {
-  const regionCols = r.regions.map((x) => x.region);
+  const n = r.regions.length;
   return [
-    {
-      id: 'regions',
-      title: 'Regions, jurisdictions and frameworks',
-      intro:
-        'One CloudFormation stack per region. Jurisdiction, tier and frameworks are the `meridian:*` tags the templates put on every resource.',
-      table: {
-        columns: ['Region', 'Jurisdiction', 'Tier', 'Frameworks', 'Stack'],
-        rows: r.regions.map((x) => [x.region, x.jurisdiction, x.tier, x.frameworks, x.stack]),
-      },
-    },
-    {
-      id: 'encryption',
-      title: 'Encryption at rest and in transit, per store',
-      intro:
-        'Read from each store resource: its key (`KmsKeyId` resolved to the key and its alias), the key rotation, and how the template enforces TLS (parameter group, bucket or queue policy, domain endpoint options).',
-      table: {
-        columns: ['Region', 'Store', 'Resource', 'At rest', 'Key rotation', 'In transit'],
-        rows: r.encryption.map((e) => [
-          e.region,
-          e.store,
-          e.resource,
-          e.atRest,
-          e.rotation,
-          e.inTransit,
-        ]),
-      },
-    },
-    {
-      id: 'residency',
-      title: 'Residency matrix (data class × region)',
-      intro: `Which jurisdictions' records of each class may be stored in each region, decided by the residency plan the sync Lambdas carry (${r.planAsset ? `\`${r.planAsset}\`` : 'plan asset not found'}). The region's own jurisdiction is listed first; "masked:" means only the masked projection may arrive.`,
-      table: {
-        columns: ['Class', 'Scope', ...regionCols],
-        rows: r.residency.map((x) => [x.dataClass, x.scope, ...x.cells]),
-      },
-    },
-    {
-      id: 'edges',
-      title: 'Replication edges',
-      intro:
-        'Every edge along which data leaves a region, read from the templates: Aurora global secondaries, Global Datastore members, S3 replication rules, OpenSearch follower rules, secret replicas, DynamoDB global-table replicas and the sync dispatcher targets.',
-      diagram: true,
-      table: {
-        columns: ['Kind', 'From', 'To', 'What', 'Template#resource'],
-        rows: r.edges.map((e) => [KIND_LABEL[e.kind], e.from, e.to, e.what, e.source]),
-      },
-    },
-    {
-      id: 'backup',
-      title: 'Backup and retention',
-      intro:
-        'Automated backups, AWS Backup rules, bucket versioning and lifecycle, point-in-time recovery.',
-      table: {
-        columns: ['Region', 'Store', 'Policy'],
-        rows: r.backups.map((b) => [b.region, b.store, b.policy]),
-      },
-    },
-    {
-      id: 'audit',
-      title: 'Audit trail (Object Lock)',
-      intro: 'Buckets whose objects cannot be changed or deleted before their retention ends.',
-      table: {
-        columns: ['Region', 'Bucket', 'Lock'],
-        rows: r.auditLock.map((b) => [b.region, b.store, b.policy]),
-      },
-    },
-    {
-      id: 'secrets',
-      title: 'Secrets and where they live',
-      intro: 'Every Secrets Manager secret, its key, its replicas and its rotation.',
-      table: {
-        columns: ['Region', 'Secret', 'Key', 'Replicas', 'Rotation'],
-        rows: r.secrets.map((s) => [s.region, s.secret, s.key, s.replicas, s.rotation]),
-      },
-    },
-    {
-      id: 'failover',
-      title: 'Failover targets and modelled RTO / RPO',
-      intro:
-        'Targets are the other regions of the same jurisdiction (the failover lock table is replicated to exactly those). RTO is the traffic part modelled from the health check and record TTL in the template; RPO from the replication-lag alarm.',
-      table: {
-        columns: ['Region', 'Jurisdiction', 'Failover targets', 'Modelled RTO', 'Modelled RPO'],
-        rows: r.failover.map((f) => [
-          f.region,
-          f.jurisdiction,
-          f.targets.length ? f.targets.join(', ') : 'none',
-          rtoCell(f),
-          f.rpo,
-        ]),
-      },
-    },
-    {
-      id: 'edge',
-      title: 'Cloudflare pools',
-      intro: 'From the cdktf output (`cdktf.out/`): one pool per region, plus the holding pool.',
-      table: {
-        columns: ['Pool', 'Origins', 'Enabled'],
-        rows: r.pools.map((p) => [p.name, p.origins.join(', '), p.enabled ? 'yes' : 'no']),
-      },
-    },
-    {
-      id: 'acknowledgements',
-      title: 'Acknowledged findings (cdk-nag and Control Tower guard)',
-      intro:
-        'Every finding a rule pack raised and the code acknowledged, with its reason, grouped by rule and reason. Unacknowledged findings fail `npm run synth`, so none can be missing here.',
-      table: {
-        columns: ['Pack', 'Rule', 'Reason', 'Where', 'Regions'],
-        rows: r.acknowledgements.map((a) => [
-          a.pack,
-          a.rule,
-          a.reason,
-          a.where.length > 6
-            ? `${a.where.slice(0, 6).join('; ')}; … (${a.where.length} in all)`
-            : a.where.join('; '),
-          a.regions.length === r.regions.length ? 'all' : a.regions.join(', '),
-        ]),
-      },
-    },
-    {
-      id: 'gaps',
-      title: 'Gaps',
-      intro:
-        'What a reviewer should weigh: found in the templates, not hidden by an acknowledgement.',
-      list: r.gaps.length ? r.gaps : ['None found.'],
-    },
+    regionsSection(r.regions),
+    encryptionSection(r.encryption),
+    residencySection(r.residency, r.regions, r.planAsset),
+    edgesSection(r.edges),
+    backupSection(r.backups),
+    auditSection(r.auditLock),
+    secretsSection(r.secrets),
+    failoverSection(r.failover),
+    poolsSection(r.pools),
+    acknowledgementsSection(r.acknowledgements, n),
+    gapsSection(r.gaps, n),
   ];
 }
 
