@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 /**
- * npm run report [-- --cdk-out DIR --cdktf-out DIR --out DIR --name NAME]
- * Writes reports/<NAME>.md and .html (default `compliance`) from what `npm run synth` wrote.
- * Offline, deterministic; exit 1 with one line when there is nothing to read.
+ * npm run report [-- --cdk-out DIR --cdktf-out DIR --out DIR]
+ * Writes the report of the environment `cdk.out` holds (the stacks' `meridian:env` tag):
+ * reports/compliance.md and .html for prod, reports/compliance-<env>.* for an overlay, and no
+ * other file. Offline, deterministic; exit 1 with one line when there is nothing to read.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readAssembly } from '../lib/compliance/report/assembly';
+import { readAssembly, reportName } from '../lib/compliance/report/assembly';
 import { buildReport } from '../lib/compliance/report/model';
 import { renderHtml, renderMarkdown } from '../lib/compliance/report/render';
 
@@ -15,8 +16,8 @@ if (args.includes('--help')) {
   process.stdout.write(`Usage: npm run report [-- --cdk-out <dir>] [--cdktf-out <dir>] [--out <dir>] [--name <name>]
   --cdk-out <dir>    CloudFormation assembly to read (default cdk.out)
   --cdktf-out <dir>  Cloudflare Terraform JSON to read (default cdktf.out)
-  --out <dir>        where <name>.md and <name>.html go (default reports)
-  --name <name>      report file name (default compliance)
+  --out <dir>        where the report goes (default reports): compliance.md and .html for
+                     prod, compliance-<env>.md and .html for the environment cdk.out holds
   --help             this text
 `);
   process.exit(0);
@@ -29,16 +30,17 @@ const root = path.resolve(__dirname, '..');
 const cdkOut = path.resolve(opt('--cdk-out', path.join(root, 'cdk.out')));
 const cdktfOut = path.resolve(opt('--cdktf-out', path.join(root, 'cdktf.out')));
 const out = path.resolve(opt('--out', path.join(root, 'reports')));
-const name = opt('--name', 'compliance');
 
 try {
-  const report = buildReport(readAssembly(cdkOut, cdktfOut));
+  const assembly = readAssembly(cdkOut, cdktfOut);
+  const report = buildReport(assembly);
+  const name = reportName(assembly.env);
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, `${name}.md`), renderMarkdown(report));
   fs.writeFileSync(path.join(out, `${name}.html`), renderHtml(report));
   const rel = (f: string) => path.relative(process.cwd(), path.join(out, f));
   console.log(
-    `compliance report: ${rel(`${name}.md`)}, ${rel(`${name}.html`)} — ${report.regions.length} regions, ${report.edges.length} replication edges, ${report.acknowledgements.length} acknowledged rule/reason pairs, ${report.gaps.length} gaps`,
+    `compliance report${assembly.env ? ` (${assembly.env})` : ''}: ${rel(`${name}.md`)}, ${rel(`${name}.html`)} — ${report.regions.length} regions, ${report.edges.length} replication edges, ${report.acknowledgements.length} acknowledged rule/reason pairs, ${report.gaps.length} gaps`,
   );
 } catch (err) {
   console.error(`report: ${(err as Error).message}`);

@@ -124,13 +124,15 @@ async function finishEdge({ log, done }) {
   if (code !== 0) process.exit(code);
 }
 
-/** The compliance report (reports/compliance.md and .html) from what synth just wrote. */
-function report(cdkOut, cdktfOut, out, envName) {
-  // prod (the shipped environment) is reports/compliance.md; overlays get compliance-<env>.md.
-  const name = envName === 'prod' ? 'compliance' : `compliance-${envName}`;
+/**
+ * The compliance report from what synth just wrote: the report names its file after the
+ * environment the templates were synthesized for (reports/compliance.md for prod,
+ * compliance-<env>.md for an overlay).
+ */
+function report(cdkOut, cdktfOut, out) {
   const run = spawnSync(
     tsx,
-    ['bin/report.ts', '--cdk-out', cdkOut, '--cdktf-out', cdktfOut, '--out', out, '--name', name],
+    ['bin/report.ts', '--cdk-out', cdkOut, '--cdktf-out', cdktfOut, '--out', out],
     { cwd: root, env: processEnv, stdio: 'inherit' },
   );
   if (run.status !== 0) process.exit(run.status ?? 1);
@@ -157,12 +159,7 @@ if (!check) {
   await step('stacks (cdk synth: CLI and app)', () => synth(env, path.join(root, 'cdk.out')));
   await step('edge (cdktf, beside the stacks: the wait after them)', () => finishEdge(edge));
   await step('report', () =>
-    report(
-      path.join(root, 'cdk.out'),
-      path.join(root, 'cdktf.out'),
-      path.join(root, 'reports'),
-      env,
-    ),
+    report(path.join(root, 'cdk.out'), path.join(root, 'cdktf.out'), path.join(root, 'reports')),
   );
 } else {
   /** Why the check fails, printed last so the reason is the last thing on screen. */
@@ -175,7 +172,6 @@ if (!check) {
       path.join(root, '.build', 'synth-check', envName),
       path.join(root, '.build', 'synth-check', envName, 'cdktf'),
       path.join(root, '.build', 'synth-check', envName, 'reports'),
-      envName,
     );
     if (envName === 'prod') {
       // The committed report must be the one these templates give: a change to regions/ or

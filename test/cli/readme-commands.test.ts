@@ -112,7 +112,7 @@ const FLAGS: Record<string, readonly string[]> = {
   synth: ['--env', '--check', '-c', '--help'],
   drill: ['--fail', '--mode', '--scenario', '--matrix', '--region', '--env', '--help'],
   failover: ['--from', '--mode', '--reason', '--failback', '--env', '--help'],
-  report: ['--cdk-out', '--cdktf-out', '--out', '--name', '--help'],
+  report: ['--cdk-out', '--cdktf-out', '--out', '--help'],
   bench: ['--quick', '--help'],
 };
 
@@ -464,7 +464,7 @@ const CHECKS: readonly Check[] = [
       const run = ok(fork.run(cmd.line));
       expect(run.stdout).toMatch(
         new RegExp(
-          `^compliance report: reports/compliance\\.md, reports/compliance\\.html — ${fixtureRegions().length} regions, \\d+ replication edges`,
+          `^compliance report \\(prod\\): reports/compliance\\.md, reports/compliance\\.html — ${fixtureRegions().length} regions, \\d+ replication edges`,
           'm',
         ),
       );

@@ -6,6 +6,7 @@
  * byte-for-byte stable, a regions/ change shows up as a report diff, and the HTML diagram
  * renders in headless Chromium with one drawn edge per replication edge.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -20,6 +21,7 @@ import { copyRegions, edit, load } from '../support/fixture';
 import { CHROMIUM, withChromium } from '../support/services';
 
 jest.setTimeout(240_000);
+const ROOT = path.resolve(__dirname, '../..');
 
 type Res = { Type: string; Properties?: Record<string, unknown> };
 interface Synth {
@@ -292,6 +294,64 @@ describe('secrets and gaps, from the facts', () => {
     const md = renderMarkdown(weakened);
     const listed = (md.split('## Gaps')[1] ?? '').split('\n').filter((l) => l.startsWith('- '));
     expect(listed).toHaveLength(weakened.gaps.length);
+  });
+});
+
+describe('the environment the report describes', () => {
+  /** A copy of the shipped assembly whose `region` stacks carry `env` in their meridian:env tags. */
+  function retagged(env: string, regions?: readonly string[]): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-report-env-'));
+    fs.cpSync(shipped.dir, dir, { recursive: true });
+    for (const f of fs.readdirSync(dir).filter((x) => x.endsWith('.template.json'))) {
+      const file = path.join(dir, f);
+      const t = JSON.parse(fs.readFileSync(file, 'utf8')) as { Resources: Record<string, Res> };
+      if (regions && !regions.some((r) => f.includes(r))) continue;
+      for (const r of Object.values(t.Resources)) {
+        const tags = p(r).Tags;
+        if (Array.isArray(tags))
+          for (const tg of tags as { Key: string; Value: string }[])
+            if (tg.Key === 'meridian:env') tg.Value = env;
+      }
+      fs.writeFileSync(file, JSON.stringify(t));
+    }
+    return dir;
+  }
+  const report = (cdkOut: string, out: string) =>
+    spawnSync(
+      'node',
+      [
+        path.join(ROOT, 'node_modules/.bin/tsx'),
+        path.join(ROOT, 'bin/report.ts'),
+        '--cdk-out',
+        cdkOut,
+        '--out',
+        out,
+      ],
+      { encoding: 'utf8' },
+    );
+
+  test('a staging assembly writes the staging report and never compliance.md', () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-reports-'));
+    const run = report(retagged('staging'), out);
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/^compliance report \(staging\): .*compliance-staging\.md/m);
+    expect(fs.readdirSync(out).sort()).toEqual([
+      'compliance-staging.html',
+      'compliance-staging.md',
+    ]);
+    expect(fs.readFileSync(path.join(out, 'compliance-staging.md'), 'utf8')).toContain(
+      'Environment: `staging`',
+    );
+    expect(shipped.md).toContain('Environment: `prod`');
+  });
+
+  test('an assembly mixing environments is refused in one line, and nothing is written', () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-reports-'));
+    const run = report(retagged('staging', ['eu-west-1']), out);
+    expect(run.status).toBe(1);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toMatch(/^report: the assembly holds stacks of several environments \(/);
+    expect(fs.readdirSync(out)).toEqual([]);
   });
 });
 

@@ -41,6 +41,11 @@ export interface EdgePool {
 }
 
 export interface Assembly {
+  /**
+   * The environment the stacks were synthesized for: the `meridian:env` tag every stack's
+   * resources carry. Absent when no resource carries it (an assembly from elsewhere).
+   */
+  readonly env?: string;
   readonly stacks: readonly StackArtifact[];
   /** The residency plan from the plan layer asset (the one the sync Lambdas decide with). */
   readonly plan?: ResidencyPlan;
@@ -126,12 +131,8 @@ export function readAssembly(cdkOut: string, cdktfOut?: string): Assembly {
     if (plan) break;
   }
 
+  const envTag = environmentOf(stacks);
   // The edge stack of the same environment (cdktf.out may hold other environments' stacks).
-  const envTag = stacks
-    .flatMap((s) => Object.values(s.template.Resources ?? {}))
-    .map((r) => r.Properties?.Tags)
-    .flatMap((tags) => (Array.isArray(tags) ? (tags as { Key: string; Value: string }[]) : []))
-    .find((t) => t.Key === 'meridian:env')?.Value;
   const pools: EdgePool[] = [];
   if (cdktfOut && fs.existsSync(path.join(cdktfOut, 'stacks'))) {
     for (const dir of fs
@@ -155,5 +156,30 @@ export function readAssembly(cdkOut: string, cdktfOut?: string): Assembly {
     }
   }
   pools.sort((a, b) => a.name.localeCompare(b.name));
-  return { stacks, plan, planAsset, pools };
+  return { ...(envTag ? { env: envTag } : {}), stacks, plan, planAsset, pools };
+}
+
+/**
+ * The one environment of the stacks, from their `meridian:env` tags; an assembly whose stacks
+ * disagree is refused (a report of it would describe no environment).
+ */
+function environmentOf(stacks: readonly StackArtifact[]): string | undefined {
+  const envs = new Map<string, string>();
+  for (const s of stacks) {
+    const env = Object.values(s.template.Resources ?? {})
+      .map((r) => r.Properties?.Tags)
+      .flatMap((tags) => (Array.isArray(tags) ? (tags as { Key: string; Value: string }[]) : []))
+      .find((t) => t.Key === 'meridian:env')?.Value;
+    if (env) envs.set(env, envs.get(env) ?? s.id);
+  }
+  if (envs.size > 1)
+    throw new Error(
+      `the assembly holds stacks of several environments (${[...envs].map(([e, s]) => `${e}: ${s}`).join(', ')}): synthesize one environment into its own directory`,
+    );
+  return [...envs.keys()][0];
+}
+
+/** The report file (without extension) of an environment: prod's is `compliance`. */
+export function reportName(env: string | undefined): string {
+  return env === undefined || env === 'prod' ? 'compliance' : `compliance-${env}`;
 }

@@ -21,6 +21,8 @@ export type { Finding, Gap } from './sections/gaps';
 export type { RegionInfo } from './sections/regions';
 
 export interface ComplianceReport {
+  /** The environment the templates were synthesized for (`meridian:env`). */
+  readonly env?: string;
   readonly regions: readonly RegionInfo[];
   readonly encryption: readonly StoreEncryption[];
   readonly residency: readonly ResidencyRow[];
@@ -41,6 +43,7 @@ export function buildReport(a: Assembly): ComplianceReport {
   const regions = stacks.map(regionOf);
   const backups = stacks.map(backupsOf);
   const facts = {
+    ...(a.env ? { env: a.env } : {}),
     regions,
     encryption: stacks.flatMap(encryptionOf),
     residency: residencyOf(a.plan, regions),
