@@ -9,6 +9,8 @@ export interface CheckRecord {
   readonly dataClass: string;
   /** Home region of the record. @default - the request's `from` */
   readonly from?: string;
+  /** Its subject consented to transfers that rest on consent. @default false */
+  readonly consent?: boolean;
 }
 
 export interface CheckRequest {
@@ -45,6 +47,8 @@ export function parseCheckRequest(event: unknown): CheckRequest {
         faults.push(`records[${i}].dataClass: expected a string`);
       if (rec.from !== undefined && typeof rec.from !== 'string')
         faults.push(`records[${i}].from: expected a string`);
+      if (rec.consent !== undefined && typeof rec.consent !== 'boolean')
+        faults.push(`records[${i}].consent: expected true or false`);
     });
   }
   if (faults.length > 0) throw new InvalidRequestError(faults.join('; '));
@@ -55,7 +59,9 @@ export function checkRecords(index: ResidencyIndex, request: CheckRequest): Chec
   const results = request.records.map(
     (r): CheckResult => ({
       id: r.id,
-      ...index.decide(r.dataClass, r.from ?? request.from, request.to),
+      ...index.decide(r.dataClass, r.from ?? request.from, request.to, {
+        consent: r.consent === true,
+      }),
     }),
   );
   const allowed = results.filter((r) => r.allowed).length;

@@ -17,6 +17,37 @@ import {
 
 export type ReplicationMode = 'full' | 'masked';
 
+/**
+ * The legal mechanism a jurisdiction's personal data leaves it on, toward one other jurisdiction
+ * (`jurisdictions.<home>.transfers.<target>` in regions/global.yaml): an adequacy decision,
+ * contractual clauses (SCCs and their equivalents), binding corporate rules, the data subject's
+ * consent (per record: sync sends only records that carry it, and no store replicates the class
+ * across), or a home law that does not restrict the transfer.
+ */
+export const TRANSFER_BASES = [
+  'adequacy',
+  'contractual-clauses',
+  'binding-corporate-rules',
+  'consent',
+  'not-restricted',
+] as const;
+export type TransferBasisKind = (typeof TRANSFER_BASES)[number];
+
+export interface TransferBasis {
+  readonly basis: TransferBasisKind;
+  /** The instrument: the decision, the clauses, the article. */
+  readonly reference: string;
+}
+
+/**
+ * Why an edge may cross a border: a transfer basis, or `not-personal-data` for a class that
+ * declares `personalData: false` (transfer rules apply to personal data only).
+ */
+export interface EdgeBasis {
+  readonly basis: TransferBasisKind | 'not-personal-data';
+  readonly reference: string;
+}
+
 /** What the plan needs to know; the validated config satisfies it structurally. */
 export interface ResidencyInput {
   readonly dataClasses: Readonly<
@@ -26,6 +57,8 @@ export interface ResidencyInput {
         readonly scope: 'global' | 'jurisdiction';
         readonly maskedProjection: boolean;
         readonly requiresEncryption: boolean;
+        /** Whether a record can identify a person. @default true */
+        readonly personalData?: boolean;
         readonly conflict?: ConflictStrategy;
         readonly syncPriority?: SyncPriority;
         readonly masking?: MaskingRules;
@@ -41,6 +74,8 @@ export interface ResidencyInput {
         readonly countries: readonly string[];
         readonly localisedClasses: readonly string[];
         readonly maskedExportTo: readonly string[];
+        /** The basis of each transfer of its personal data, by target jurisdiction. @default {} */
+        readonly transfers?: Readonly<Record<string, TransferBasis>>;
       }
     >
   >;
@@ -64,6 +99,8 @@ export interface ReplicationEdge {
   /** The replica must be encrypted with the target region's customer key. */
   readonly encrypted: boolean;
   readonly crossJurisdiction: boolean;
+  /** Why the edge may cross a border; only on cross-jurisdiction edges. */
+  readonly basis?: EdgeBasis;
 }
 
 /** A replication the plan forbids, with the reason (shown in errors and the compliance report). */
@@ -98,6 +135,7 @@ export interface Cell {
 export interface PlanDataClass extends SyncRules {
   readonly id: string;
   readonly scope: 'global' | 'jurisdiction';
+  readonly personalData: boolean;
   readonly maskedProjection: boolean;
   readonly requiresEncryption: boolean;
 }
@@ -112,8 +150,20 @@ export interface ResidencyPlan {
 }
 
 export type Decision =
-  | { readonly allowed: true; readonly mode: ReplicationMode; readonly encrypted: boolean }
+  | {
+      readonly allowed: true;
+      readonly mode: ReplicationMode;
+      readonly encrypted: boolean;
+      /** Why it may cross a border, when it does. */
+      readonly basis?: EdgeBasis;
+    }
   | { readonly allowed: false; readonly reason: string };
+
+/** What a run-time decision knows of one record. */
+export interface RecordFacts {
+  /** The data subject consented to transfers that rest on consent. */
+  readonly consent: boolean;
+}
 
 const byId = (a: { id: string }, b: { id: string }) => a.id.localeCompare(b.id);
 
@@ -136,6 +186,7 @@ export function computeResidencyPlan(input: ResidencyInput): ResidencyPlan {
             mode: d.mode,
             encrypted: d.encrypted,
             crossJurisdiction: from.jurisdiction !== to.jurisdiction,
+            ...(d.basis ? { basis: d.basis } : {}),
           });
         } else {
           denied.push({ dataClass, from: from.id, to: to.id, reason: d.reason });
@@ -182,6 +233,7 @@ export function computeResidencyPlan(input: ResidencyInput): ResidencyPlan {
       return {
         id,
         scope: c.scope,
+        personalData: c.personalData ?? true,
         maskedProjection: c.maskedProjection,
         requiresEncryption: c.requiresEncryption,
         conflict: c.conflict ?? DEFAULT_SYNC_RULES.conflict,
@@ -206,7 +258,51 @@ function tierRank(tier: PlanRegion['tier']): number {
   return tier === 'primary' ? 0 : tier === 'secondary' ? 1 : 2;
 }
 
-/** The rules themselves: may `dataClass`, homed in `from`, be replicated to `to`? */
+/**
+ * How a class homed in `home` may reach `to` by its scope and the home's export rules alone,
+ * before any transfer basis: `full`, `masked`, or the rule that keeps it home.
+ */
+export function crossingMode(
+  input: ResidencyInput,
+  dataClass: string,
+  home: string,
+  to: string,
+): ReplicationMode | { readonly rule: string } {
+  const cls = input.dataClasses[dataClass];
+  const rules = input.jurisdictions[home];
+  if (!cls || !rules) return { rule: `unknown data class ${dataClass}` };
+  if (cls.scope === 'global' && !rules.localisedClasses.includes(dataClass)) return 'full';
+  if (cls.maskedProjection && rules.maskedExportTo.includes(to)) return 'masked';
+  return {
+    rule:
+      cls.scope === 'global'
+        ? `${rules.name} localises ${dataClass} data (localisedClasses)`
+        : cls.maskedProjection
+          ? `${dataClass} is jurisdiction-bound and ${rules.name} allows no masked export to ${to} (maskedExportTo)`
+          : `${dataClass} is jurisdiction-bound`,
+  };
+}
+
+/** The basis a crossing of `dataClass` from `home` to `to` rests on; undefined when none. */
+export function basisOf(
+  input: ResidencyInput,
+  dataClass: string,
+  home: string,
+  to: string,
+): EdgeBasis | undefined {
+  if (input.dataClasses[dataClass]?.personalData === false)
+    return {
+      basis: 'not-personal-data',
+      reference: `dataClasses.${dataClass}.personalData: false`,
+    };
+  const t = input.jurisdictions[home]?.transfers?.[to];
+  return t ? { basis: t.basis, reference: t.reference } : undefined;
+}
+
+/**
+ * The rules themselves: may `dataClass`, homed in `from`, be replicated to `to`? Across a border
+ * it needs a mode (scope, maskedExportTo) and a basis; without a basis it stays home.
+ */
 function decideEdge(
   input: ResidencyInput,
   dataClass: string,
@@ -214,26 +310,20 @@ function decideEdge(
   to: ResidencyInput['regions'][number],
 ): Decision {
   const cls = input.dataClasses[dataClass];
-  const home = input.jurisdictions[from.jurisdiction];
-  if (!cls || !home) return { allowed: false, reason: `unknown data class ${dataClass}` };
+  if (!cls || !input.jurisdictions[from.jurisdiction])
+    return { allowed: false, reason: `unknown data class ${dataClass}` };
   const encrypted = cls.requiresEncryption;
   if (from.jurisdiction === to.jurisdiction) return { allowed: true, mode: 'full', encrypted };
-  if (cls.scope === 'global' && !home.localisedClasses.includes(dataClass)) {
-    return { allowed: true, mode: 'full', encrypted };
-  }
-  if (cls.maskedProjection && home.maskedExportTo.includes(to.jurisdiction)) {
-    return { allowed: true, mode: 'masked', encrypted };
-  }
-  const why =
-    cls.scope === 'global'
-      ? `${home.name} localises ${dataClass} data (localisedClasses)`
-      : cls.maskedProjection
-        ? `${dataClass} is jurisdiction-bound and ${home.name} allows no masked export to ${to.jurisdiction} (maskedExportTo)`
-        : `${dataClass} is jurisdiction-bound`;
-  return {
-    allowed: false,
-    reason: `${why}: ${from.id} (${from.jurisdiction}) → ${to.id} (${to.jurisdiction}) leaves the jurisdiction`,
-  };
+  const leaves = `${from.id} (${from.jurisdiction}) → ${to.id} (${to.jurisdiction}) leaves the jurisdiction`;
+  const mode = crossingMode(input, dataClass, from.jurisdiction, to.jurisdiction);
+  if (typeof mode !== 'string') return { allowed: false, reason: `${mode.rule}: ${leaves}` };
+  const basis = basisOf(input, dataClass, from.jurisdiction, to.jurisdiction);
+  if (!basis)
+    return {
+      allowed: false,
+      reason: `${dataClass} is personal data and ${from.jurisdiction} records no transfer basis for ${to.jurisdiction} (jurisdictions.${from.jurisdiction}.transfers.${to.jurisdiction}): ${leaves}`,
+    };
+  return { allowed: true, mode, encrypted, basis };
 }
 
 /** Index for fast run-time decisions; build once per plan. */
@@ -251,8 +341,12 @@ export class ResidencyIndex {
     this.classes = new Map(plan.dataClasses.map((c) => [c.id, c]));
   }
 
-  /** Fails closed: unknown classes and regions are denied. */
-  decide(dataClass: string, from: string, to: string): Decision {
+  /**
+   * Fails closed: unknown classes and regions are denied. An edge that rests on consent carries
+   * only a record whose subject consented: without `record` (a store replicating a whole class)
+   * it is denied, so consent-based transfers happen record by record, through sync only.
+   */
+  decide(dataClass: string, from: string, to: string, record?: RecordFacts): Decision {
     const cls = this.classes.get(dataClass);
     if (!cls) return { allowed: false, reason: `unknown data class ${JSON.stringify(dataClass)}` };
     for (const r of [from, to]) {
@@ -261,7 +355,20 @@ export class ResidencyIndex {
     }
     if (from === to) return { allowed: true, mode: 'full', encrypted: cls.requiresEncryption };
     const edge = this.allowed.get(edgeKey(dataClass, from, to));
-    if (edge) return { allowed: true, mode: edge.mode, encrypted: edge.encrypted };
+    if (edge?.basis?.basis === 'consent' && record?.consent !== true) {
+      const [home, target] = [this.jurisdictionOf(from), this.jurisdictionOf(to)];
+      return {
+        allowed: false,
+        reason: `${dataClass} leaves ${home} for ${target} only with the subject's consent (jurisdictions.${home}.transfers.${target}.basis: consent) and ${record ? 'the record carries none' : 'a store replicating the whole class cannot ask'}`,
+      };
+    }
+    if (edge)
+      return {
+        allowed: true,
+        mode: edge.mode,
+        encrypted: edge.encrypted,
+        ...(edge.basis ? { basis: edge.basis } : {}),
+      };
     return {
       allowed: false,
       reason: this.deniedReasons.get(edgeKey(dataClass, from, to)) ?? 'not in the residency plan',

@@ -7,6 +7,7 @@
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { HEALTHY_MARKER, sampleBodies } from '../../lambda/health/report';
 import { CLOCK_SKEW_BOUND_SECONDS } from '../../lambda/shared/failover/writer-lease';
+import { basisOf, crossingMode, TRANSFER_BASES } from '../../lambda/shared/residency-plan';
 import { lockInsideCell, lockPlan, MRSC_REGION_SETS, mrscSetOf } from '../failover/lock-plan';
 import { MIN_LEASE_SECONDS, PROMOTE_STEP_TIMEOUT_SECONDS } from '../failover/step-timeouts';
 import { searchZoneCount } from '../search/regional-search';
@@ -681,6 +682,50 @@ export const cloudflareRegionsClaimedOnce: Rule = ({ regions, files }) => {
   return out;
 };
 
+/**
+ * Every crossing of a border the residency plan would allow for personal data (a global class
+ * not localised at home, a masked export) rests on a transfer basis of the home jurisdiction for
+ * the target: without one the plan keeps the data home, and synth stops here so the gap is
+ * decided in review, not found in production. A basis for a jurisdiction that does not exist is
+ * a typo.
+ */
+export const transfersHaveABasis: Rule = ({ global, regions }) => {
+  if (!global) return [];
+  const input = {
+    dataClasses: global.dataClasses,
+    jurisdictions: global.jurisdictions,
+    regions: [],
+  };
+  const present = new Set([...regions.values()].map((r) => r.jurisdiction));
+  const jurisdictions = Object.keys(global.jurisdictions).sort();
+  const out: Finding[] = [];
+  for (const home of jurisdictions.filter((j) => present.has(j))) {
+    const transfers = global.jurisdictions[home]?.transfers ?? {};
+    for (const to of Object.keys(transfers).sort())
+      if (to === home || !jurisdictions.includes(to))
+        out.push({
+          at: ['global', 'jurisdictions', home, 'transfers', to],
+          value: to,
+          expected: `another jurisdiction (${list(jurisdictions.filter((x) => x !== home))})`,
+        });
+    for (const to of jurisdictions.filter((j) => j !== home && present.has(j))) {
+      const crossing = Object.keys(global.dataClasses)
+        .sort()
+        .flatMap((c) => {
+          const mode = crossingMode(input, c, home, to);
+          return typeof mode === 'string' && !basisOf(input, c, home, to) ? [`${c} ${mode}`] : [];
+        });
+      if (crossing.length > 0)
+        out.push({
+          at: ['global', 'jurisdictions', home, 'transfers', to],
+          value: undefined,
+          expected: `the legal basis of the transfer the plan allows from ${home} to ${to} (${crossing.join(', ')}): {basis: ${TRANSFER_BASES.join(' | ')}, reference: "<the instrument>"}; or stop it (maskedExportTo, the class's scope, or personalData: false for a class that identifies no one)`,
+        });
+    }
+  }
+  return out;
+};
+
 /** Every rule, in the order their findings are reported. */
 export const RULES: readonly Rule[] = [
   regionIdMatchesFileName,
@@ -703,6 +748,7 @@ export const RULES: readonly Rule[] = [
   leaseOutlastsLongestStep,
   slotsCarryTraffic,
   maskingJurisdictionsExist,
+  transfersHaveABasis,
   cloudflareMonitorValid,
   cloudflareFallbackKeepsResidency,
   cloudflareRegionsClaimedOnce,

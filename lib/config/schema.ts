@@ -9,6 +9,7 @@ import {
   DEFAULT_START,
   START_MODES,
 } from '../../lambda/shared/failover/start';
+import { TRANSFER_BASES } from '../../lambda/shared/residency-plan';
 import { CONFLICT_STRATEGIES, MASK_ACTIONS, SYNC_PRIORITIES } from '../../lambda/shared/sync/rules';
 
 /** CloudWatch Logs accepts only these retention periods (days). */
@@ -267,6 +268,11 @@ export const dataClassSchema = z.strictObject({
   scope: z.enum(['global', 'jurisdiction']),
   maskedProjection: z.boolean().default(false),
   requiresEncryption: z.boolean().default(true),
+  /**
+   * Whether a record can identify a person. Transfer rules apply to personal data only: a class
+   * that says false crosses borders with no transfer basis (the report says why).
+   */
+  personalData: z.boolean().default(true),
   /** How concurrent versions of a record of this class are resolved. */
   conflict: z.enum(CONFLICT_STRATEGIES).default('lww'),
   /**
@@ -290,6 +296,19 @@ export const jurisdictionSchema = z.strictObject({
   countries: z.array(countryCode).min(1, 'at least one country code'),
   localisedClasses: z.array(z.string()).default([]),
   maskedExportTo: z.array(z.string()).default([]),
+  /**
+   * The legal basis of each transfer of this jurisdiction's personal data, by target
+   * jurisdiction: every crossing the plan allows (a global class, a masked export) needs one.
+   */
+  transfers: z
+    .record(
+      z.string(),
+      z.strictObject({
+        basis: z.enum(TRANSFER_BASES),
+        reference: z.string().min(1, 'the instrument: a decision, clauses or an article'),
+      }),
+    )
+    .default({}),
   /** How the cell's failover starts when its region-down alarm fires (lib/failover/region-watch.ts). */
   failover: z
     .strictObject({

@@ -297,6 +297,45 @@ describe('secrets and gaps, from the facts', () => {
   });
 });
 
+describe('cross-border transfers', () => {
+  test('every border crossing of the plan is listed with its basis; consent ones say so', () => {
+    const plan = load(copyRegions()).plan;
+    const j = new Map(plan.regions.map((r) => [r.id, r.jurisdiction]));
+    const rows = tableRows(shipped.md, 'Cross-border transfers and their legal basis');
+    const crossings = plan.edges.filter((e) => e.crossJurisdiction);
+    expect(crossings.length).toBeGreaterThan(0);
+    for (const e of crossings) {
+      const row = rows.find(
+        ([from, to, classes]) =>
+          from === j.get(e.from) &&
+          to === j.get(e.to) &&
+          String(classes).split(', ').includes(`${e.dataClass} (${e.mode})`),
+      );
+      expect(row?.[3]).toEqual(
+        e.basis?.basis === 'not-personal-data'
+          ? 'not personal data'
+          : e.basis?.basis === 'consent'
+            ? "data subject's consent (per record; sync only)"
+            : expect.any(String),
+      );
+      expect(row?.[4]).not.toBe('—');
+    }
+    expect(rows.filter((r) => r[3] === 'NO BASIS')).toEqual([]);
+    // The fixture's one personal-data crossing: masked EU pii to the US, on adequacy.
+    expect(
+      rows.find(
+        ([from, to, classes]) => from === 'eu' && to === 'us' && classes === 'pii (masked)',
+      ),
+    ).toEqual([
+      'eu',
+      'us',
+      'pii (masked)',
+      'adequacy decision',
+      'EU-US Data Privacy Framework, Commission Implementing Decision (EU) 2023/1795',
+    ]);
+  });
+});
+
 describe('the environment the report describes', () => {
   /** A copy of the shipped assembly whose `region` stacks carry `env` in their meridian:env tags. */
   function retagged(env: string, regions?: readonly string[]): string {

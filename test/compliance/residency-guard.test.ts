@@ -69,7 +69,7 @@ describe('residency guard', () => {
       'data',
       extraRule('eu-west-1', 'data', ''),
       'S3 data us-east-1 → eu-west-1 (whole bucket)',
-      'phi is jurisdiction-bound: us-east-1 (us) → eu-west-1 (eu) leaves the jurisdiction',
+      'consent is jurisdiction-bound: us-east-1 (us) → eu-west-1 (eu) leaves the jurisdiction',
     ],
     [
       'the UAE audit trail to the EU',
@@ -77,7 +77,7 @@ describe('residency guard', () => {
       'audit',
       extraRule('eu-west-1', 'audit', ''),
       'S3 audit me-central-1 → eu-west-1 (whole bucket)',
-      'phi is jurisdiction-bound: me-central-1 (ae) → eu-west-1 (eu) leaves the jurisdiction',
+      'consent is jurisdiction-bound: me-central-1 (ae) → eu-west-1 (eu) leaves the jurisdiction',
     ],
     [
       'masked US projections sent to the EU under an APAC label',
@@ -169,11 +169,18 @@ describe('residency guard', () => {
       'pii is jurisdiction-bound and European Union (GDPR) allows no masked export to us (maskedExportTo): eu-west-1 (eu) → us-east-1 (us) leaves the jurisdiction',
     ],
     [
-      'masked APAC pii taken in full',
-      'us-east-1',
+      'masked US pii taken in full',
       'ap-southeast-1',
+      'us-east-1',
       'pii-*',
       'pii may only go masked',
+    ],
+    [
+      'APAC pii that crosses on consent copied by a follower (it cannot ask record by record)',
+      'us-east-1',
+      'ap-southeast-1',
+      'masked-us-pii-*',
+      "pii leaves apac for us only with the subject's consent (jurisdictions.apac.transfers.us.basis: consent) and a store replicating the whole class cannot ask",
     ],
     [
       'masked projections meant for another jurisdiction',

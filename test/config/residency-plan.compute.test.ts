@@ -37,14 +37,28 @@ const region = (
 /** us exports masked data to eu only; eu localises `internal`, us localises `audit`. */
 const rulesInput: ResidencyInput = {
   dataClasses: {
-    public: { scope: 'global', maskedProjection: false, requiresEncryption: false },
-    internal: { scope: 'global', maskedProjection: false, requiresEncryption: true },
+    public: {
+      scope: 'global',
+      maskedProjection: false,
+      requiresEncryption: false,
+      personalData: false,
+    },
+    internal: {
+      scope: 'global',
+      maskedProjection: false,
+      requiresEncryption: true,
+      personalData: false,
+    },
     audit: { scope: 'global', maskedProjection: true, requiresEncryption: true },
     pii: { scope: 'jurisdiction', maskedProjection: true, requiresEncryption: true },
     phi: { scope: 'jurisdiction', maskedProjection: false, requiresEncryption: true },
   },
   jurisdictions: {
-    us: jurisdiction('United States', { localisedClasses: ['audit'], maskedExportTo: ['eu'] }),
+    us: jurisdiction('United States', {
+      localisedClasses: ['audit'],
+      maskedExportTo: ['eu'],
+      transfers: { eu: { basis: 'contractual-clauses', reference: 'SCCs' } },
+    }),
     eu: jurisdiction('European Union', { localisedClasses: ['internal', 'audit'] }),
   },
   regions: [region('us-2', 'us', 'secondary', 1), region('eu-1', 'eu'), region('us-1', 'us')],
@@ -54,31 +68,31 @@ const rulesInput: ResidencyInput = {
 const edgeLines = (input: ResidencyInput) =>
   computeResidencyPlan(input).edges.map(
     (e) =>
-      `${e.dataClass} ${e.from}>${e.to} ${e.mode}${e.encrypted ? ' encrypted' : ''}${e.crossJurisdiction ? ' cross' : ''}`,
+      `${e.dataClass} ${e.from}>${e.to} ${e.mode}${e.encrypted ? ' encrypted' : ''}${e.crossJurisdiction ? ` cross on ${e.basis?.basis}` : ''}`,
   );
 
 describe('computeResidencyPlan', () => {
   test('edges: full inside a jurisdiction and for global classes, masked where maskedExportTo allows, encrypted as the class requires', () => {
     expect(edgeLines(rulesInput)).toEqual([
-      'audit us-1>eu-1 masked encrypted cross',
+      'audit us-1>eu-1 masked encrypted cross on contractual-clauses',
       'audit us-1>us-2 full encrypted',
-      'audit us-2>eu-1 masked encrypted cross',
+      'audit us-2>eu-1 masked encrypted cross on contractual-clauses',
       'audit us-2>us-1 full encrypted',
-      'internal us-1>eu-1 full encrypted cross',
+      'internal us-1>eu-1 full encrypted cross on not-personal-data',
       'internal us-1>us-2 full encrypted',
-      'internal us-2>eu-1 full encrypted cross',
+      'internal us-2>eu-1 full encrypted cross on not-personal-data',
       'internal us-2>us-1 full encrypted',
       'phi us-1>us-2 full encrypted',
       'phi us-2>us-1 full encrypted',
-      'pii us-1>eu-1 masked encrypted cross',
+      'pii us-1>eu-1 masked encrypted cross on contractual-clauses',
       'pii us-1>us-2 full encrypted',
-      'pii us-2>eu-1 masked encrypted cross',
+      'pii us-2>eu-1 masked encrypted cross on contractual-clauses',
       'pii us-2>us-1 full encrypted',
-      'public eu-1>us-1 full cross',
-      'public eu-1>us-2 full cross',
-      'public us-1>eu-1 full cross',
+      'public eu-1>us-1 full cross on not-personal-data',
+      'public eu-1>us-2 full cross on not-personal-data',
+      'public us-1>eu-1 full cross on not-personal-data',
       'public us-1>us-2 full',
-      'public us-2>eu-1 full cross',
+      'public us-2>eu-1 full cross on not-personal-data',
       'public us-2>us-1 full',
     ]);
   });
@@ -100,6 +114,42 @@ describe('computeResidencyPlan', () => {
       'pii eu-1>us-1: pii is jurisdiction-bound and European Union allows no masked export to us (maskedExportTo): eu-1 (eu) → us-1 (us) leaves the jurisdiction',
       'pii eu-1>us-2: pii is jurisdiction-bound and European Union allows no masked export to us (maskedExportTo): eu-1 (eu) → us-2 (us) leaves the jurisdiction',
     ]);
+  });
+
+  test('personal data crosses a border only on a basis: without one the edge is denied and names the field', () => {
+    const input: ResidencyInput = {
+      ...rulesInput,
+      jurisdictions: {
+        ...rulesInput.jurisdictions,
+        us: jurisdiction('United States', { localisedClasses: ['audit'], maskedExportTo: ['eu'] }),
+      },
+    };
+    expect(edgeLines(input).filter((l) => / cross/.test(l))).toEqual([
+      'internal us-1>eu-1 full encrypted cross on not-personal-data',
+      'internal us-2>eu-1 full encrypted cross on not-personal-data',
+      'public eu-1>us-1 full cross on not-personal-data',
+      'public eu-1>us-2 full cross on not-personal-data',
+      'public us-1>eu-1 full cross on not-personal-data',
+      'public us-2>eu-1 full cross on not-personal-data',
+    ]);
+    expect(
+      computeResidencyPlan(input)
+        .denied.filter((d) => d.dataClass === 'pii' && d.from === 'us-1')
+        .map((d) => d.reason),
+    ).toEqual([
+      'pii is personal data and us records no transfer basis for eu (jurisdictions.us.transfers.eu): us-1 (us) → eu-1 (eu) leaves the jurisdiction',
+    ]);
+    // A class that does not say it identifies no one is personal data.
+    const { personalData: _, ...publicDefault } = rulesInput.dataClasses.public as {
+      personalData?: boolean;
+    } & ResidencyInput['dataClasses'][string];
+    const stricter = computeResidencyPlan({
+      ...input,
+      dataClasses: { ...input.dataClasses, public: publicDefault },
+    });
+    expect(stricter.edges.filter((e) => e.dataClass === 'public' && e.crossJurisdiction)).toEqual(
+      [],
+    );
   });
 
   test('cells: primary tier first, then failover priority, then id; a jurisdiction without regions has no cell', () => {
@@ -174,6 +224,7 @@ describe('computeResidencyPlan', () => {
         {
           id: 'audit',
           scope: 'global',
+          personalData: true,
           maskedProjection: false,
           requiresEncryption: false,
           conflict: 'lww',
@@ -183,6 +234,7 @@ describe('computeResidencyPlan', () => {
         {
           id: 'pii',
           scope: 'jurisdiction',
+          personalData: true,
           maskedProjection: true,
           requiresEncryption: true,
           conflict: 'home-wins',
@@ -208,6 +260,7 @@ describe('computeResidencyPlan', () => {
       {
         id: 'ghost',
         scope: 'jurisdiction',
+        personalData: true,
         maskedProjection: false,
         requiresEncryption: true,
         conflict: 'lww',
@@ -244,6 +297,7 @@ describe('ResidencyIndex over a computed plan', () => {
       allowed: true,
       mode: 'masked',
       encrypted: true,
+      basis: { basis: 'contractual-clauses', reference: 'SCCs' },
     });
     expect(index.fullReplicaTargets('us-1', ['pii'])).toEqual(['us-2']);
     expect(index.fullReplicaTargets('us-1', ['public', 'internal'])).toEqual(['eu-1', 'us-2']);
@@ -263,6 +317,7 @@ describe('ResidencyIndex over a computed plan', () => {
     expect(index.rulesOf('pii')).toEqual({
       id: 'pii',
       scope: 'jurisdiction',
+      personalData: true,
       maskedProjection: true,
       requiresEncryption: true,
       conflict: 'lww',

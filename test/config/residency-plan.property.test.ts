@@ -3,6 +3,7 @@ import {
   computeResidencyPlan,
   ResidencyIndex,
   type ResidencyInput,
+  TRANSFER_BASES,
 } from '../../lambda/shared/residency-plan';
 
 /** Random but well-formed inputs: 1–4 jurisdictions, 1–5 classes, 1–7 regions. */
@@ -14,14 +15,22 @@ const inputs: fc.Arbitrary<ResidencyInput> = fc
         scope: fc.constantFrom('global' as const, 'jurisdiction' as const),
         maskedProjection: fc.boolean(),
         requiresEncryption: fc.boolean(),
+        personalData: fc.boolean(),
       }),
       { minLength: 1, maxLength: 5 },
     ),
     regionJurisdictions: fc.array(fc.nat(), { minLength: 1, maxLength: 7 }),
-    flags: fc.array(fc.record({ localise: fc.array(fc.nat()), exportTo: fc.array(fc.nat()) }), {
-      minLength: 4,
-      maxLength: 4,
-    }),
+    flags: fc.array(
+      fc.record({
+        localise: fc.array(fc.nat()),
+        exportTo: fc.array(fc.nat()),
+        transfers: fc.array(fc.record({ to: fc.nat(), basis: fc.constantFrom(...TRANSFER_BASES) })),
+      }),
+      {
+        minLength: 4,
+        maxLength: 4,
+      },
+    ),
   })
   .map(({ jCount, classes, regionJurisdictions, flags }) => {
     const js = Array.from({ length: jCount }, (_, i) => `j${i}`);
@@ -30,7 +39,7 @@ const inputs: fc.Arbitrary<ResidencyInput> = fc
       dataClasses: Object.fromEntries(classes.map((c, i) => [`c${i}`, c])),
       jurisdictions: Object.fromEntries(
         js.map((j, i) => {
-          const f = flags[i] ?? { localise: [], exportTo: [] };
+          const f = flags[i] ?? { localise: [], exportTo: [], transfers: [] };
           return [
             j,
             {
@@ -41,6 +50,12 @@ const inputs: fc.Arbitrary<ResidencyInput> = fc
               maskedExportTo: f.exportTo
                 .map((n) => js[n % js.length] as string)
                 .filter((x) => x !== j),
+              transfers: Object.fromEntries(
+                f.transfers.map((t) => [
+                  js[t.to % js.length] as string,
+                  { basis: t.basis, reference: `ref ${t.basis}` },
+                ]),
+              ),
             },
           ];
         }),
@@ -108,6 +123,30 @@ describe('residency plan properties', () => {
     );
   });
 
+  test("every border crossing carries its basis: not personal data, or the home's transfer entry", () => {
+    fc.assert(
+      fc.property(inputs, (input) => {
+        const index = new ResidencyIndex(computeResidencyPlan(input));
+        return computeResidencyPlan(input).edges.every((e) => {
+          if (!e.crossJurisdiction) return e.basis === undefined;
+          const home = jurisdictionOf(input, e.from);
+          const expected =
+            input.dataClasses[e.dataClass]?.personalData === false
+              ? 'not-personal-data'
+              : input.jurisdictions[home]?.transfers?.[jurisdictionOf(input, e.to)]?.basis;
+          if (e.basis?.basis !== expected || expected === undefined) return false;
+          // Consent edges carry a record only with consent, and never a whole store.
+          const withConsent = index.decide(e.dataClass, e.from, e.to, { consent: true }).allowed;
+          const without = index.decide(e.dataClass, e.from, e.to, { consent: false }).allowed;
+          const store = index.decide(e.dataClass, e.from, e.to).allowed;
+          return expected === 'consent'
+            ? withConsent && !without && !store
+            : withConsent && without && store;
+        });
+      }),
+    );
+  });
+
   test('decide() agrees with the edge list, and every pair is decided once', () => {
     fc.assert(
       fc.property(inputs, (input) => {
@@ -122,7 +161,10 @@ describe('residency plan properties', () => {
             (d) =>
               !allowed.has(`${d.dataClass}/${d.from}/${d.to}`) &&
               !index.decide(d.dataClass, d.from, d.to).allowed,
-          ) && plan.edges.every((e) => index.decide(e.dataClass, e.from, e.to).allowed)
+          ) &&
+          plan.edges.every(
+            (e) => index.decide(e.dataClass, e.from, e.to, { consent: true }).allowed,
+          )
         );
       }),
     );

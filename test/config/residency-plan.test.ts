@@ -6,17 +6,86 @@ const config = load(EIGHT_REGIONS);
 const index = new ResidencyIndex(config.plan);
 
 describe('residency plan of the eight-regions fixture', () => {
+  const notPersonal = (c: string) => ({
+    basis: 'not-personal-data',
+    reference: `dataClasses.${c}.personalData: false`,
+  });
+  const usToApac = {
+    basis: 'not-restricted',
+    reference:
+      'CCPA/CPRA set no cross-border transfer restriction; recipients are bound by service-provider contracts',
+  };
+  const apacToUs = {
+    basis: 'consent',
+    reference:
+      "PDPA s.26 and PDP Regulations 2021 reg. 10(1)(a): the individual's consent to the transfer",
+  };
+  const consented = { consent: true };
   test.each([
-    // class, from, to, expected decision
-    ['public', 'eu-west-1', 'us-east-1', { allowed: true, mode: 'full', encrypted: false }],
-    ['internal', 'eu-west-1', 'ap-southeast-1', { allowed: true, mode: 'full', encrypted: true }],
-    ['pii', 'eu-west-1', 'eu-central-1', { allowed: true, mode: 'full', encrypted: true }],
-    ['phi', 'us-east-1', 'us-west-2', { allowed: true, mode: 'full', encrypted: true }],
-    ['pii', 'us-east-1', 'ap-southeast-1', { allowed: true, mode: 'masked', encrypted: true }],
-    ['pii', 'ap-southeast-1', 'us-west-2', { allowed: true, mode: 'masked', encrypted: true }],
-    ['internal', 'ap-south-1', 'ap-south-2', { allowed: true, mode: 'full', encrypted: true }],
-  ])('%s %s → %s is allowed', (cls, from, to, expected) => {
-    expect(index.decide(cls, from, to)).toEqual(expected);
+    // class, from, to, what the record carries, expected decision
+    [
+      'public',
+      'eu-west-1',
+      'us-east-1',
+      undefined,
+      { allowed: true, mode: 'full', encrypted: false, basis: notPersonal('public') },
+    ],
+    [
+      'internal',
+      'eu-west-1',
+      'ap-southeast-1',
+      undefined,
+      { allowed: true, mode: 'full', encrypted: true, basis: notPersonal('internal') },
+    ],
+    [
+      'pii',
+      'eu-west-1',
+      'eu-central-1',
+      undefined,
+      { allowed: true, mode: 'full', encrypted: true },
+    ],
+    ['phi', 'us-east-1', 'us-west-2', undefined, { allowed: true, mode: 'full', encrypted: true }],
+    [
+      'pii',
+      'us-east-1',
+      'ap-southeast-1',
+      undefined,
+      { allowed: true, mode: 'masked', encrypted: true, basis: usToApac },
+    ],
+    [
+      'pii',
+      'ap-southeast-1',
+      'us-west-2',
+      consented,
+      { allowed: true, mode: 'masked', encrypted: true, basis: apacToUs },
+    ],
+    [
+      'internal',
+      'ap-south-1',
+      'ap-south-2',
+      undefined,
+      { allowed: true, mode: 'full', encrypted: true },
+    ],
+  ])('%s %s → %s is allowed', (cls, from, to, record, expected) => {
+    expect(index.decide(cls, from, to, record)).toEqual(expected);
+  });
+
+  test('a transfer that rests on consent carries only a record with consent, and no store copies it', () => {
+    expect(index.decide('pii', 'ap-southeast-1', 'us-west-2', { consent: false })).toEqual({
+      allowed: false,
+      reason:
+        "pii leaves apac for us only with the subject's consent (jurisdictions.apac.transfers.us.basis: consent) and the record carries none",
+    });
+    expect(index.decide('pii', 'ap-southeast-1', 'us-west-2')).toEqual({
+      allowed: false,
+      reason:
+        "pii leaves apac for us only with the subject's consent (jurisdictions.apac.transfers.us.basis: consent) and a store replicating the whole class cannot ask",
+    });
+    expect(index.fullReplicaTargets('ap-southeast-1', ['pii'])).toEqual([]);
+    // Consent changes nothing where the basis is not consent.
+    expect(index.decide('pii', 'us-east-1', 'ap-southeast-1', { consent: false })).toMatchObject({
+      allowed: true,
+    });
   });
 
   test.each([

@@ -44,7 +44,7 @@ const cases: Case[] = [
         'natGateways: 1\n  observability:\n    logRetentionDays: 31',
       ),
     [
-      'regions/global.yaml:31 defaults.observability.logRetentionDays: got 31; expected one of the CloudWatch retention periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653',
+      'regions/global.yaml:37 defaults.observability.logRetentionDays: got 31; expected one of the CloudWatch retention periods: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653',
     ],
   ],
   [
@@ -68,7 +68,7 @@ const cases: Case[] = [
     'jurisdiction not defined',
     (d) => edit(d, 'us-east-1.yaml', 'jurisdiction: us', 'jurisdiction: usa'),
     [
-      'regions/global.yaml:23 jurisdictions.us: got "us"; expected at least one region file with jurisdiction: us, or remove the jurisdiction',
+      'regions/global.yaml:29 jurisdictions.us: got "us"; expected at least one region file with jurisdiction: us, or remove the jurisdiction',
       'regions/us-east-1.yaml:2 jurisdiction: got "usa"; expected a jurisdiction defined in regions/global.yaml (eu, us)',
     ],
   ],
@@ -119,7 +119,7 @@ const cases: Case[] = [
     'failover.start auto in a jurisdiction of one region (nothing watches it)',
     (d) => edit(d, 'global.yaml', 'name: US\n', 'name: US\n    failover:\n      start: auto\n'),
     [
-      'regions/global.yaml:26 jurisdictions.us.failover.start: got "auto"; expected approve: jurisdiction us has one region (us-east-1), so no other region watches it or could take over, and auto would never start a runbook',
+      'regions/global.yaml:32 jurisdictions.us.failover.start: got "auto"; expected approve: jurisdiction us has one region (us-east-1), so no other region watches it or could take over, and auto would never start a runbook',
     ],
   ],
   [
@@ -127,7 +127,7 @@ const cases: Case[] = [
     (d) =>
       edit(d, 'global.yaml', 'name: EU\n', 'name: EU\n    failover:\n      lockHome: us-east-1\n'),
     [
-      'regions/global.yaml:21 jurisdictions.eu.failover.lockHome: got "us-east-1"; expected no lockHome (remove the field): jurisdiction eu\'s regions (eu-central-1, eu-west-1) lie in one MRSC Region set, so its lock is a strongly consistent table with a witness outside the pair',
+      'regions/global.yaml:23 jurisdictions.eu.failover.lockHome: got "us-east-1"; expected no lockHome (remove the field): jurisdiction eu\'s regions (eu-central-1, eu-west-1) lie in one MRSC Region set, so its lock is a strongly consistent table with a witness outside the pair',
     ],
   ],
   [
@@ -135,7 +135,7 @@ const cases: Case[] = [
     (d) =>
       edit(d, 'global.yaml', 'name: US\n', 'name: US\n    failover:\n      lockHome: us-east-1\n'),
     [
-      'regions/global.yaml:26 jurisdictions.us.failover.lockHome: got "us-east-1"; expected a region outside jurisdiction us (eu-central-1, eu-west-1): a lock inside the cell is lost or taken with the regions it arbitrates',
+      'regions/global.yaml:32 jurisdictions.us.failover.lockHome: got "us-east-1"; expected a region outside jurisdiction us (eu-central-1, eu-west-1): a lock inside the cell is lost or taken with the regions it arbitrates',
     ],
   ],
   [
@@ -143,7 +143,7 @@ const cases: Case[] = [
     (d) =>
       edit(d, 'global.yaml', 'name: US\n', 'name: US\n    failover:\n      lockHome: ap-south-1\n'),
     [
-      'regions/global.yaml:26 jurisdictions.us.failover.lockHome: got "ap-south-1"; expected a region of regions/ outside jurisdiction us (eu-central-1, eu-west-1): its stack creates the lock table',
+      'regions/global.yaml:32 jurisdictions.us.failover.lockHome: got "ap-south-1"; expected a region of regions/ outside jurisdiction us (eu-central-1, eu-west-1): its stack creates the lock table',
     ],
   ],
   [
@@ -154,8 +154,8 @@ const cases: Case[] = [
     },
     [
       'regions/eu-west-1.yaml:3 tier: got "primary"; expected secondary or tertiary: jurisdiction eu has 2 primaries (eu-west-1, us-east-1); exactly one may be primary',
-      'regions/global.yaml:18 jurisdictions.eu: got ["eu-central-1","eu-west-1","us-east-1"]; expected a cell whose runbook lock can live outside it: add a region of another jurisdiction to regions/ (its stack keeps the lock, which holds no personal data), or keep the cell\'s regions inside one MRSC Region set (US: us-east-1, us-east-2, us-west-2; EU: eu-west-1, eu-west-2, eu-west-3, eu-central-1; AP: ap-northeast-1, ap-northeast-2, ap-northeast-3); a lock inside the cell can be taken by the side of a partition that must not act',
-      'regions/global.yaml:23 jurisdictions.us: got "us"; expected at least one region file with jurisdiction: us, or remove the jurisdiction',
+      'regions/global.yaml:20 jurisdictions.eu: got ["eu-central-1","eu-west-1","us-east-1"]; expected a cell whose runbook lock can live outside it: add a region of another jurisdiction to regions/ (its stack keeps the lock, which holds no personal data), or keep the cell\'s regions inside one MRSC Region set (US: us-east-1, us-east-2, us-west-2; EU: eu-west-1, eu-west-2, eu-west-3, eu-central-1; AP: ap-northeast-1, ap-northeast-2, ap-northeast-3); a lock inside the cell can be taken by the side of a partition that must not act',
+      'regions/global.yaml:29 jurisdictions.us: got "us"; expected at least one region file with jurisdiction: us, or remove the jurisdiction',
       'regions/us-east-1.yaml:3 tier: got "primary"; expected secondary or tertiary: jurisdiction eu has 2 primaries (eu-west-1, us-east-1); exactly one may be primary',
       'regions/us-east-1.yaml:8 residency.countries[0]: got "US"; expected a country of jurisdiction eu: US belongs to us, so homing its residents\' data here would take it out of us',
     ],
@@ -170,7 +170,7 @@ const cases: Case[] = [
         'natGateways: 1\n  failover:\n    leaseSeconds: 100',
       ),
     [
-      'regions/global.yaml:31 defaults.failover.leaseSeconds: got 100; expected at least 125: the longest runbook step may run 120 s after renewing the lease, and two clocks may differ by 5 s',
+      'regions/global.yaml:37 defaults.failover.leaseSeconds: got 100; expected at least 125: the longest runbook step may run 120 s after renewing the lease, and two clocks may differ by 5 s',
     ],
   ],
   [
@@ -183,8 +183,8 @@ const cases: Case[] = [
         'name: EU\n    failover: {start: sometimes, minMinutesBetweenStarts: 0}\n',
       ),
     [
-      'regions/global.yaml:20 jurisdictions.eu.failover.minMinutesBetweenStarts: got 0; expected a number ≥ 1',
-      'regions/global.yaml:20 jurisdictions.eu.failover.start: got "sometimes"; expected one of auto, approve',
+      'regions/global.yaml:22 jurisdictions.eu.failover.minMinutesBetweenStarts: got 0; expected a number ≥ 1',
+      'regions/global.yaml:22 jurisdictions.eu.failover.start: got "sometimes"; expected one of auto, approve',
     ],
   ],
   [
@@ -240,21 +240,49 @@ const cases: Case[] = [
     'country in two jurisdictions',
     (d) => edit(d, 'global.yaml', 'countries: [US, CA]', 'countries: [US, CA, FR]'),
     [
-      'regions/global.yaml:25 jurisdictions.us.countries[2]: got "FR"; expected a country not already governed by jurisdiction eu',
+      'regions/global.yaml:31 jurisdictions.us.countries[2]: got "FR"; expected a country not already governed by jurisdiction eu',
     ],
   ],
   [
     'masked export to an unknown jurisdiction',
     (d) => edit(d, 'global.yaml', 'maskedExportTo: [us]', 'maskedExportTo: [us, mars]'),
     [
-      'regions/global.yaml:22 jurisdictions.eu.maskedExportTo[1]: got "mars"; expected another jurisdiction (us)',
+      'regions/global.yaml:24 jurisdictions.eu.maskedExportTo[1]: got "mars"; expected another jurisdiction (us)',
+    ],
+  ],
+  [
+    'a border crossing of personal data with no transfer basis, and a basis for no jurisdiction',
+    (d) =>
+      edit(
+        d,
+        'global.yaml',
+        / {4}transfers:\n {6}us:\n/,
+        '    transfers:\n      mars: {basis: consent, reference: x}\n      moon:\n',
+      ),
+    [
+      'regions/global.yaml:25 jurisdictions.eu.transfers.us: got nothing; expected the legal basis of the transfer the plan allows from eu to us (pii masked): {basis: adequacy | contractual-clauses | binding-corporate-rules | consent | not-restricted, reference: "<the instrument>"}; or stop it (maskedExportTo, the class\'s scope, or personalData: false for a class that identifies no one)',
+      'regions/global.yaml:26 jurisdictions.eu.transfers.mars: got "mars"; expected another jurisdiction (us)',
+      'regions/global.yaml:27 jurisdictions.eu.transfers.moon: got "moon"; expected another jurisdiction (us)',
+    ],
+  ],
+  [
+    'a class that does not say it identifies no one crosses borders only on a basis',
+    (d) =>
+      edit(
+        d,
+        'global.yaml',
+        / {2}internal:\n {4}scope: global\n {4}personalData: false\n/,
+        '  internal:\n    scope: global\n',
+      ),
+    [
+      'regions/global.yaml:28 jurisdictions.us.transfers.eu: got nothing; expected the legal basis of the transfer the plan allows from us to eu (internal full): {basis: adequacy | contractual-clauses | binding-corporate-rules | consent | not-restricted, reference: "<the instrument>"}; or stop it (maskedExportTo, the class\'s scope, or personalData: false for a class that identifies no one)',
     ],
   ],
   [
     'localised class that does not exist',
     (d) => edit(d, 'global.yaml', 'localisedClasses: []', 'localisedClasses: [secret]'),
     [
-      'regions/global.yaml:26 jurisdictions.us.localisedClasses[0]: got "secret"; expected a data class (public, internal, pii, phi)',
+      'regions/global.yaml:32 jurisdictions.us.localisedClasses[0]: got "secret"; expected a data class (public, internal, pii, phi)',
     ],
   ],
   [
@@ -306,7 +334,7 @@ const cases: Case[] = [
         'natGateways: 1\n  storage:\n    transitionToIaDays: 60\n    transitionToGlacierDays: 45',
       ),
     [
-      'regions/global.yaml:32 defaults.storage.transitionToGlacierDays: got 45; expected more than settings.storage.transitionToIaDays (60): objects move to Glacier after Infrequent Access',
+      'regions/global.yaml:38 defaults.storage.transitionToGlacierDays: got 45; expected more than settings.storage.transitionToIaDays (60): objects move to Glacier after Infrequent Access',
     ],
   ],
   [
@@ -332,7 +360,7 @@ const cases: Case[] = [
         'hostname: app.example.com\n  fallback: us-east-1',
       ),
     [
-      'regions/global.yaml:34 cloudflare.fallback: got "us-east-1"; expected holding: us-east-1 (us) would receive traffic of residency-bound countries of eu whenever their own pools are down',
+      'regions/global.yaml:40 cloudflare.fallback: got "us-east-1"; expected holding: us-east-1 (us) would receive traffic of residency-bound countries of eu whenever their own pools are down',
     ],
   ],
   [
@@ -345,7 +373,7 @@ const cases: Case[] = [
         'hostname: app.example.com\n  fallback: mars-1',
       ),
     [
-      'regions/global.yaml:34 cloudflare.fallback: got "mars-1"; expected holding, or a region id (eu-central-1, eu-west-1, us-east-1)',
+      'regions/global.yaml:40 cloudflare.fallback: got "mars-1"; expected holding, or a region id (eu-central-1, eu-west-1, us-east-1)',
     ],
   ],
   [
@@ -358,9 +386,9 @@ const cases: Case[] = [
         'hostname: app.example.com\n  plan: business\n  monitor:\n    intervalSeconds: 10\n    timeoutSeconds: 10\n    expectedBody: healthy',
       ),
     [
-      'regions/global.yaml:36 cloudflare.monitor.intervalSeconds: got 10; expected at least 15 (the shortest interval the business plan allows)',
-      'regions/global.yaml:37 cloudflare.monitor.timeoutSeconds: got 10; expected less than intervalSeconds (10)',
-      `regions/global.yaml:38 cloudflare.monitor.expectedBody: got "healthy"; expected text only a healthy answer contains, such as "\\"status\\":\\"healthy\\""`,
+      'regions/global.yaml:42 cloudflare.monitor.intervalSeconds: got 10; expected at least 15 (the shortest interval the business plan allows)',
+      'regions/global.yaml:43 cloudflare.monitor.timeoutSeconds: got 10; expected less than intervalSeconds (10)',
+      `regions/global.yaml:44 cloudflare.monitor.expectedBody: got "healthy"; expected text only a healthy answer contains, such as "\\"status\\":\\"healthy\\""`,
     ],
   ],
   [
@@ -373,7 +401,7 @@ const cases: Case[] = [
         '  ae:\n    name: UAE\n    residencyBound: true\n    countries: [AE]\n  us:\n    name: US',
       ),
     [
-      'regions/global.yaml:23 jurisdictions.ae: got "ae"; expected at least one region file with jurisdiction: ae, or remove the jurisdiction',
+      'regions/global.yaml:29 jurisdictions.ae: got "ae"; expected at least one region file with jurisdiction: ae, or remove the jurisdiction',
     ],
   ],
   [
@@ -399,7 +427,7 @@ const cases: Case[] = [
         '    maskedProjection: true\n    masking:\n      fields: { email: pseudonymise }\n      jurisdictions:\n        mars: { email: keep }',
       ),
     [
-      'regions/global.yaml:18 dataClasses.pii.masking.jurisdictions.mars: got "mars"; expected a jurisdiction id (eu, us)',
+      'regions/global.yaml:20 dataClasses.pii.masking.jurisdictions.mars: got "mars"; expected a jurisdiction id (eu, us)',
     ],
   ],
   [

@@ -59,12 +59,22 @@ describe.each(['prod', ...overlays])('regions/ (%s)', (env) => {
     expect(plain).toEqual([]);
   });
 
+  test('every border crossing rests on a basis from regions/global.yaml', () => {
+    expect(plan.edges.filter((e) => e.crossJurisdiction && !e.basis)).toEqual([]);
+  });
+
   test('run-time decisions are the synth-time plan', () => {
-    for (const e of plan.edges)
-      expect(index.decide(e.dataClass, e.from, e.to)).toMatchObject({
+    for (const e of plan.edges) {
+      // A record whose subject consented goes wherever the plan allows; a transfer that rests on
+      // consent carries no other record, and no store copying a whole class.
+      expect(index.decide(e.dataClass, e.from, e.to, { consent: true })).toMatchObject({
         allowed: true,
         mode: e.mode,
       });
+      if (e.basis?.basis === 'consent')
+        for (const record of [{ consent: false }, undefined])
+          expect(index.decide(e.dataClass, e.from, e.to, record)).toMatchObject({ allowed: false });
+    }
     for (const d of plan.denied)
       expect(index.decide(d.dataClass, d.from, d.to)).toMatchObject({ allowed: false });
   });

@@ -27,14 +27,17 @@ describe('residency-check logic', () => {
       records: [
         { id: 'a', dataClass: 'public' },
         { id: 'b', dataClass: 'pii' },
-        { id: 'c', dataClass: 'pii', from: 'ap-southeast-1' },
+        // apac → us rests on consent: only a record whose subject consented goes.
+        { id: 'c', dataClass: 'pii', from: 'ap-southeast-1', consent: true },
+        { id: 'd', dataClass: 'pii', from: 'ap-southeast-1' },
       ],
     });
-    expect(res).toMatchObject({ to: 'us-east-1', allowed: 2, denied: 1 });
+    expect(res).toMatchObject({ to: 'us-east-1', allowed: 2, denied: 2 });
     expect(res.results.map((r) => [r.id, r.allowed, r.allowed ? r.mode : 'denied'])).toEqual([
       ['a', true, 'full'],
       ['b', false, 'denied'],
       ['c', true, 'masked'],
+      ['d', false, 'denied'],
     ]);
   });
 
@@ -46,6 +49,14 @@ describe('residency-check logic', () => {
     [
       { from: 'eu-west-1', to: 'us-east-1', records: [{ id: 1 }] },
       'records[0].id: expected a string; records[0].dataClass: expected a string',
+    ],
+    [
+      {
+        from: 'eu-west-1',
+        to: 'us-east-1',
+        records: [{ id: 'x', dataClass: 'pii', consent: 'yes' }],
+      },
+      'records[0].consent: expected true or false',
     ],
   ])('rejects a malformed request with every fault: %j', (event, message) => {
     expect(() => parseCheckRequest(event)).toThrow(new InvalidRequestError(message));

@@ -3,7 +3,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { stringify } from 'yaml';
-import { ResidencyIndex } from '../../lambda/shared/residency-plan';
+import {
+  ResidencyIndex,
+  TRANSFER_BASES,
+  type TransferBasisKind,
+} from '../../lambda/shared/residency-plan';
 import { checkTemplate } from '../../lib/compliance/residency-guard';
 import type { MeridianConfig } from '../../lib/config/load';
 import { mrscSetOf } from '../../lib/failover/lock-plan';
@@ -28,8 +32,8 @@ const POOL = [
 ];
 const COUNTRIES = [['US', 'PR'], ['DE', 'FR'], ['IN'], ['SG', 'JP']];
 const CLASSES = {
-  public: { scope: 'global', requiresEncryption: false },
-  internal: { scope: 'global' },
+  public: { scope: 'global', requiresEncryption: false, personalData: false },
+  internal: { scope: 'global', personalData: false },
   pii: { scope: 'jurisdiction', maskedProjection: true },
   phi: { scope: 'jurisdiction' },
 };
@@ -40,11 +44,14 @@ const configs = fc
     owners: fc.array(fc.nat({ max: 2 }), { minLength: 4, maxLength: 4 }),
     localise: fc.array(fc.boolean(), { minLength: 3, maxLength: 3 }),
     exports: fc.array(fc.subarray([0, 1, 2]), { minLength: 3, maxLength: 3 }),
+    /** The basis each jurisdiction's masked exports rest on. */
+    bases: fc.array(fc.constantFrom(...TRANSFER_BASES), { minLength: 3, maxLength: 3 }),
   })
-  .map(({ regions, owners, localise, exports }) => ({
+  .map(({ regions, owners, localise, exports, bases }) => ({
     regions: regions.map((id, i) => ({ id, j: owners[i] ?? 0 })),
     localise,
     exports,
+    bases,
   }))
   // The config check refuses a platform of one jurisdiction whose regions lie in no one MRSC
   // Region set (its runbook lock would have nowhere outside the cell): not a valid regions/.
@@ -58,10 +65,13 @@ function writeConfig(c: {
   regions: { id: string; j: number }[];
   localise: boolean[];
   exports: number[][];
+  bases: TransferBasisKind[];
 }): string {
   const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'meridian-prop-')), 'regions');
   fs.mkdirSync(dir, { recursive: true });
   const used = [...new Set(c.regions.map((r) => r.j))].sort();
+  const exportsOf = (j: number) =>
+    (c.exports[j] ?? []).filter((t) => t !== j && used.includes(t)).map((t) => `j${t}`);
   const jurisdictions = Object.fromEntries(
     used.map((j) => [
       `j${j}`,
@@ -70,9 +80,10 @@ function writeConfig(c: {
         countries: COUNTRIES[j],
         residencyBound: j !== 0,
         localisedClasses: c.localise[j] ? ['internal'] : [],
-        maskedExportTo: (c.exports[j] ?? [])
-          .filter((t) => t !== j && used.includes(t))
-          .map((t) => `j${t}`),
+        maskedExportTo: exportsOf(j),
+        transfers: Object.fromEntries(
+          exportsOf(j).map((t) => [t, { basis: c.bases[j] ?? 'consent', reference: 'test' }]),
+        ),
       },
     ]),
   );
@@ -150,6 +161,9 @@ function leaks(
         const masked = /^masked-([a-z0-9]+)-([a-z]+)-\*$/.exec(rule.pattern);
         const full = /^([a-z]+)-\*$/.exec(rule.pattern)?.[1];
         if (full && lrestricted(full)) out.push(`search ${full} ${leader} → ${from}`);
+        // A transfer on consent goes record by record: no follower copies the class.
+        if (masked && lrules?.transfers[home]?.basis === 'consent')
+          out.push(`search on consent ${masked[2]} ${leader} → ${from}`);
         if (
           masked &&
           !(
@@ -176,6 +190,8 @@ function leaks(
       const full = /^([a-z]+)\/$/.exec(prefix)?.[1];
       const masked = /^masked\/([^/]+)\/([a-z]+)\/$/.exec(prefix);
       if (prefix === '') out.push(`whole bucket ${from} → ${to}`);
+      else if (masked && rules?.transfers[jOf(to) as string]?.basis === 'consent')
+        out.push(`on consent ${masked[2]} ${from} → ${to}`);
       else if (full && restricted(full)) out.push(`${full} ${from} → ${to}`);
       else if (
         masked &&

@@ -94,6 +94,37 @@ test('a record whose home is spoofed to another cell is refused: only its home c
   expect(await readReplica(t.db, 'product', 'c-secret-77')).toBeUndefined();
 });
 
+test('a record that may cross only with consent is refused without it, and applies with it', async () => {
+  // apac sends pii to us on consent (jurisdictions.apac.transfers.us.basis: consent).
+  const us = { ...deps, region: 'us-east-1' };
+  const from = (entityKey: string, over: Partial<ChangeEvent> = {}) =>
+    message(
+      record({
+        dataClass: 'pii',
+        entityType: 'customer',
+        entityKey,
+        homeRegion: 'ap-southeast-1',
+        originRegion: 'ap-southeast-1',
+        payload: { country: 'SG' },
+        ...over,
+      }),
+      { mode: 'masked', sourceRegion: 'ap-southeast-1' },
+    );
+  const without = from('consent-no');
+  const r = await applyMessages(us, [without], () => NOW);
+  expect(r.parked).toEqual([
+    {
+      messageId: without.messageId,
+      reason:
+        "residency: pii leaves apac for us only with the subject's consent (jurisdictions.apac.transfers.us.basis: consent) and the record carries none",
+    },
+  ]);
+  expect(await readReplica(t.db, 'customer', 'consent-no')).toBeUndefined();
+  const consented = from('consent-yes', { consent: true });
+  expect((await applyMessages(us, [consented], () => NOW)).stats).toMatchObject({ fresh: 1 });
+  expect(await readReplica(t.db, 'customer', 'consent-yes')).toBeDefined();
+});
+
 test('a clock ten years ahead is parked, never applied (it would win its entity for good)', async () => {
   const ahead = message(record({ hlc: { wall: NOW + 10 * 365 * 86_400_000, logical: 0 } }));
   const r = await applyMessages(deps, [ahead], () => NOW);

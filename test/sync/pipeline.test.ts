@@ -105,6 +105,35 @@ describe('sync pipeline: us-east-1 → eu-west-1 and ap-southeast-1 (Postgres + 
     expect(ap.invalidated).toEqual(expect.arrayContaining(['product:sku-1', 'customer:c-1']));
   });
 
+  test('a transfer that rests on consent carries only the records whose subject consented', async () => {
+    // apac → us rests on consent (jurisdictions.apac.transfers.us.basis: consent).
+    const base = {
+      dataClass: 'pii',
+      entityType: 'customer',
+      homeRegion: 'ap-southeast-1',
+      originRegion: 'ap-southeast-1',
+      hlc: { wall: T, logical: 0 },
+      payload: { customerId: 'C-9', email: 'grace@example.com', country: 'SG' },
+    };
+    await writeChanges(ap.t.db, [
+      change({ ...base, seed: 'consent-yes', entityKey: 'sg-yes', consent: true }),
+      change({ ...base, seed: 'consent-no', entityKey: 'sg-no' }),
+    ]);
+    const report = await ap.dispatch();
+    expect(report).toMatchObject({ claimed: 2, done: 2, parked: 0, sent: { 'us-east-1': 1 } });
+    expect(
+      report.withheld[
+        "pii leaves apac for us only with the subject's consent (jurisdictions.apac.transfers.us.basis: consent) and the record carries none"
+      ],
+    ).toBe(1);
+    await drainAll(us, sqs);
+    expect((await readReplica(us.t.db, 'customer', 'sg-yes'))?.payload).toMatchObject({
+      country: 'SG',
+      email: expect.stringMatching(/^pz_/),
+    });
+    expect(await readReplica(us.t.db, 'customer', 'sg-no')).toBeUndefined();
+  });
+
   test('a later write from another region wins everywhere, the loser is kept in history', async () => {
     const write = (r: Region, seed: string, wall: number, title: string) =>
       recordChanges(

@@ -20,6 +20,7 @@ import {
 import { MAX_DRIFT_MS, tooFarAhead } from './hlc';
 import { maskingFault } from './masking';
 import { type ApplyStats, applyBatch } from './replica-store';
+import { recordFacts } from './routes';
 
 export interface InboundMessage {
   readonly messageId: string;
@@ -105,7 +106,7 @@ export function residencyFault(
   region: string,
   m: { event: ChangeEvent; mode: 'full' | 'masked' },
 ): string | undefined {
-  const d = index.decide(m.event.dataClass, m.event.homeRegion, region);
+  const d = index.decide(m.event.dataClass, m.event.homeRegion, region, recordFacts(m.event));
   if (!d.allowed) return `residency: ${d.reason}`;
   if (d.mode === 'masked' && m.mode !== 'masked')
     return `residency: ${m.event.dataClass} may reach ${region} only masked, got a full record`;

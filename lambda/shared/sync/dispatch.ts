@@ -20,7 +20,7 @@ import {
   purgeSent,
   settle,
 } from './outbox-store';
-import { routesOf } from './routes';
+import { recordFacts, routesOf } from './routes';
 import { PLAN_WRITERS, type WriterDirectory } from './writers';
 
 /** SQS limit on one message. */
@@ -286,7 +286,7 @@ async function deliver(
     if (row.pendingTargets) owed = [...row.pendingTargets];
     else {
       owed = [];
-      for (const r of routesOf(deps.index, deps.targets, e.dataClass, e.homeRegion)) {
+      for (const r of routesOf(deps.index, deps.targets, e)) {
         if (r.decision.allowed) owed.push(r.target);
         else withheld[r.decision.reason] = (withheld[r.decision.reason] ?? 0) + 1;
       }
@@ -295,7 +295,12 @@ async function deliver(
     deliveries.push(d);
     for (const target of owed) {
       // The plan decides for the region the record will land in: the target cell's writer now.
-      const decision = deps.index.decide(e.dataClass, e.homeRegion, writerOf(target));
+      const decision = deps.index.decide(
+        e.dataClass,
+        e.homeRegion,
+        writerOf(target),
+        recordFacts(e),
+      );
       if (!decision.allowed) {
         // The plan changed since the row was first routed: the record must not go.
         d.accepted.add(target);

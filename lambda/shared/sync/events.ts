@@ -21,6 +21,11 @@ export interface ChangeEvent {
   readonly op: Op;
   /** The record (for `upsert`); masked when the target is outside the home jurisdiction. */
   readonly payload: Readonly<Record<string, unknown>>;
+  /**
+   * The data subject consented to the transfers that rest on consent (`transfers.<j>.basis:
+   * consent`); set by the application from its consent records. Absent: no consent.
+   */
+  readonly consent?: boolean;
 }
 
 /** What the dispatch function sends to a target region's inbound queue. */
@@ -76,6 +81,8 @@ export function parseEvent(raw: unknown, where = 'event'): ChangeEvent {
   if (e.op !== 'upsert' && e.op !== 'delete') faults.push(`${where}.op: expected upsert or delete`);
   if (typeof e.payload !== 'object' || e.payload === null || Array.isArray(e.payload))
     faults.push(`${where}.payload: expected an object`);
+  if (e.consent !== undefined && typeof e.consent !== 'boolean')
+    faults.push(`${where}.consent: expected true or false`);
   if (faults.length > 0) throw new MalformedMessageError(faults.join('; '));
   return e as unknown as ChangeEvent;
 }

@@ -148,6 +148,16 @@ CREATE TRIGGER meridian_outbox_notify AFTER INSERT ON meridian_outbox
 CREATE INDEX IF NOT EXISTS meridian_outbox_class_ready
   ON meridian_outbox (data_class, next_attempt_at, hlc_wall) WHERE status = 'pending';`,
   },
+  {
+    // Transfers that rest on consent (issue 18): the application records, with each change,
+    // whether the data subject consented (from its consent records); dispatch sends a record
+    // across such a border only when it did, and apply refuses one that did not. The sent log
+    // keeps the flag so a replay after a failover decides the same way.
+    version: 5,
+    sql: `
+ALTER TABLE meridian_outbox ADD COLUMN IF NOT EXISTS consent boolean NOT NULL DEFAULT false;
+ALTER TABLE meridian_outbox_sent ADD COLUMN IF NOT EXISTS consent boolean NOT NULL DEFAULT false;`,
+  },
 ];
 
 /** The schema version the code expects: the last migration's. */

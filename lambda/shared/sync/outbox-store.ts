@@ -20,8 +20,8 @@ export interface OutboxRow {
 export async function writeChange(db: Db, e: ChangeEvent): Promise<void> {
   await db.query(
     `INSERT INTO meridian_outbox (event_id, entity_type, entity_key, data_class, home_region,
-       origin_region, hlc_wall, hlc_logical, op, payload)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+       origin_region, hlc_wall, hlc_logical, op, payload, consent)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
     [
       e.eventId,
       e.entityType,
@@ -33,6 +33,7 @@ export async function writeChange(db: Db, e: ChangeEvent): Promise<void> {
       e.hlc.logical,
       e.op,
       JSON.stringify(e.payload),
+      e.consent === true,
     ],
   );
 }
@@ -41,12 +42,12 @@ export async function writeChange(db: Db, e: ChangeEvent): Promise<void> {
 export async function writeChanges(db: Db, events: readonly ChangeEvent[]): Promise<void> {
   await db.query(
     `INSERT INTO meridian_outbox (event_id, entity_type, entity_key, data_class, home_region,
-       origin_region, hlc_wall, hlc_logical, op, payload)
+       origin_region, hlc_wall, hlc_logical, op, payload, consent)
      SELECT event_id, entity_type, entity_key, data_class, home_region, origin_region, hlc_wall,
-       hlc_logical, op, payload
+       hlc_logical, op, payload, coalesce(consent, false)
      FROM jsonb_to_recordset($1::jsonb) AS r(event_id uuid, entity_type text, entity_key text,
        data_class text, home_region text, origin_region text, hlc_wall bigint, hlc_logical integer,
-       op text, payload jsonb)`,
+       op text, payload jsonb, consent boolean)`,
     [
       JSON.stringify(
         events.map((e) => ({
@@ -60,6 +61,7 @@ export async function writeChanges(db: Db, events: readonly ChangeEvent[]): Prom
           hlc_logical: e.hlc.logical,
           op: e.op,
           payload: e.payload,
+          consent: e.consent === true,
         })),
       ),
     ],
@@ -77,6 +79,7 @@ interface ClaimedRow {
   hlc_logical: number;
   op: 'upsert' | 'delete';
   payload: Record<string, unknown>;
+  consent: boolean;
   attempts: number;
   pending_targets: string[] | null;
 }
@@ -104,7 +107,7 @@ export async function claim(
                LIMIT $2
                FOR UPDATE SKIP LOCKED))
   RETURNING o.event_id, o.entity_type, o.entity_key, o.data_class, o.home_region,
-            o.origin_region, o.hlc_wall, o.hlc_logical, o.op, o.payload, o.attempts,
+            o.origin_region, o.hlc_wall, o.hlc_logical, o.op, o.payload, o.consent, o.attempts,
             o.pending_targets`,
     classes ? [worker, limit, leaseSeconds, classes] : [worker, limit, leaseSeconds],
   );
@@ -120,6 +123,7 @@ export async function claim(
         hlc: { wall: Number(x.hlc_wall), logical: x.hlc_logical },
         op: x.op,
         payload: x.payload,
+        ...(x.consent ? { consent: true } : {}),
       },
       attempts: x.attempts,
       pendingTargets: x.pending_targets,
@@ -222,7 +226,7 @@ export async function unpark(db: Db, eventIds: readonly string[]): Promise<strin
 
 /** The columns of an event, shared by the outbox and its sent log. */
 const EVENT_COLUMNS =
-  'event_id, entity_type, entity_key, data_class, home_region, origin_region, hlc_wall, hlc_logical, op, payload';
+  'event_id, entity_type, entity_key, data_class, home_region, origin_region, hlc_wall, hlc_logical, op, payload, consent';
 
 /** A target cell's writer as seen now (lambda/shared/sync/writers.ts). */
 export interface WriterSeen {

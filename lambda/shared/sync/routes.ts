@@ -3,7 +3,8 @@
  * cell), so the targets of a region are the writers (primaries) of the other cells, and each record
  * goes to those the plan allows for its class and home region, in full or masked.
  */
-import type { Decision, ResidencyIndex } from '../residency-plan';
+import type { Decision, RecordFacts, ResidencyIndex } from '../residency-plan';
+import type { ChangeEvent } from './events';
 
 /** Writers of the other jurisdiction cells: the regions this region's outbox may send to. */
 export function syncTargets(index: ResidencyIndex, region: string): string[] {
@@ -27,15 +28,19 @@ export interface Route {
   readonly decision: Decision;
 }
 
-/** The decision for each target of a record of `dataClass` homed in `homeRegion`. */
+/** What the plan's run-time decision knows of a record: its subject's consent. */
+export const recordFacts = (e: Pick<ChangeEvent, 'consent'>): RecordFacts => ({
+  consent: e.consent === true,
+});
+
+/** The decision for each target of a record, by its class, home region and consent. */
 export function routesOf(
   index: ResidencyIndex,
   targets: readonly string[],
-  dataClass: string,
-  homeRegion: string,
+  e: Pick<ChangeEvent, 'dataClass' | 'homeRegion' | 'consent'>,
 ): Route[] {
   return targets.map((target) => ({
     target,
-    decision: index.decide(dataClass, homeRegion, target),
+    decision: index.decide(e.dataClass, e.homeRegion, target, recordFacts(e)),
   }));
 }

@@ -34,6 +34,16 @@ export interface StackArtifact {
   readonly acknowledged: readonly Acknowledged[];
 }
 
+/**
+ * What a rule says, from `cdk.out/validation-report.json` (written by every synth): its
+ * description and the framework controls the pack maps it to (`Control ID(s): …` in the
+ * description of the HIPAA, NIST 800-53 R5 and PCI DSS packs).
+ */
+export interface RuleInfo {
+  readonly description: string;
+  readonly controls: readonly string[];
+}
+
 export interface EdgePool {
   readonly name: string;
   readonly origins: readonly string[];
@@ -52,6 +62,8 @@ export interface Assembly {
   readonly planAsset?: string;
   /** Cloudflare pools from the cdktf output, when it is there. */
   readonly pools: readonly EdgePool[];
+  /** By `<pack>::<rule>` without its `[detail]`; empty without a validation report. */
+  readonly rules: ReadonlyMap<string, RuleInfo>;
 }
 
 interface Manifest {
@@ -156,7 +168,14 @@ export function readAssembly(cdkOut: string, cdktfOut?: string): Assembly {
     }
   }
   pools.sort((a, b) => a.name.localeCompare(b.name));
-  return { ...(envTag ? { env: envTag } : {}), stacks, plan, planAsset, pools };
+  return {
+    ...(envTag ? { env: envTag } : {}),
+    stacks,
+    plan,
+    planAsset,
+    pools,
+    rules: rulesOf(path.join(cdkOut, 'validation-report.json')),
+  };
 }
 
 /**
@@ -182,4 +201,29 @@ function environmentOf(stacks: readonly StackArtifact[]): string | undefined {
 /** The report file (without extension) of an environment: prod's is `compliance`. */
 export function reportName(env: string | undefined): string {
   return env === undefined || env === 'prod' ? 'compliance' : `compliance-${env}`;
+}
+
+/** The rules of the validation report, by `<pack>::<rule>` (the id acknowledgements use). */
+function rulesOf(file: string): Map<string, RuleInfo> {
+  const rules = new Map<string, RuleInfo>();
+  if (!fs.existsSync(file)) return rules;
+  const report = readJson<{
+    pluginReports?: {
+      pluginName: string;
+      violations?: { ruleName: string; description?: string }[];
+      suppressedViolations?: { ruleName: string; description?: string }[];
+    }[];
+  }>(file);
+  for (const plugin of report.pluginReports ?? [])
+    for (const v of [...(plugin.violations ?? []), ...(plugin.suppressedViolations ?? [])]) {
+      const key = `${plugin.pluginName}::${v.ruleName.replace(/\[.*$/, '')}`;
+      if (rules.has(key)) continue;
+      const text = v.description ?? '';
+      const ids = /\(Control IDs?: ([^)]*(?:\([^)]*\)[^)]*)*)\)\.?$/.exec(text);
+      rules.set(key, {
+        description: (ids ? text.slice(0, ids.index) : text).replace(/\s*-\s*$/, '').trim(),
+        controls: ids?.[1] ? ids[1].split(/,\s*/).filter(Boolean) : [],
+      });
+    }
+  return rules;
 }

@@ -14,6 +14,7 @@ import { type Gap, gapsOf } from './sections/gaps';
 import { type RegionInfo, regionOf } from './sections/regions';
 import { type ResidencyRow, residencyOf } from './sections/residency';
 import { type SecretFact, secretsOf } from './sections/secrets';
+import { type Transfer, transfersOf } from './sections/transfers';
 
 export type { Edge, EdgeKind } from './sections/edges';
 export type { FailoverLine } from './sections/failover';
@@ -26,6 +27,7 @@ export interface ComplianceReport {
   readonly regions: readonly RegionInfo[];
   readonly encryption: readonly StoreEncryption[];
   readonly residency: readonly ResidencyRow[];
+  readonly transfers: readonly Transfer[];
   readonly planAsset?: string;
   readonly edges: readonly Edge[];
   readonly backups: readonly BackupFact[];
@@ -47,13 +49,14 @@ export function buildReport(a: Assembly): ComplianceReport {
     regions,
     encryption: stacks.flatMap(encryptionOf),
     residency: residencyOf(a.plan, regions),
+    transfers: transfersOf(a.plan),
     ...(a.planAsset ? { planAsset: a.planAsset } : {}),
     edges: stacks.flatMap((s) => edgesOf(s, stacks)).sort(orderEdges),
     backups: backups.flatMap((b) => b.backups),
     auditLock: backups.flatMap((b) => b.locks),
     secrets: stacks.flatMap(secretsOf),
     failover: stacks.map((s) => failoverOf(s, regions, stacks)),
-    acknowledgements: acknowledgementsOf(stacks),
+    acknowledgements: acknowledgementsOf(stacks, a.rules),
     pools: a.pools,
   };
   return { ...facts, gaps: gapsOf({ ...facts, hasPlan: a.plan !== undefined }) };

@@ -16,6 +16,7 @@ import { poolsSection } from './sections/pools';
 import { regionsSection } from './sections/regions';
 import { residencySection } from './sections/residency';
 import { secretsSection } from './sections/secrets';
+import { transfersSection } from './sections/transfers';
 
 /** Every section in the order of the report, each worded by its own file. */
 export function sections(r: ComplianceReport): Section[] {
@@ -24,6 +25,7 @@ export function sections(r: ComplianceReport): Section[] {
     regionsSection(r.regions),
     encryptionSection(r.encryption),
     residencySection(r.residency, r.regions, r.planAsset),
+    transfersSection(r.transfers),
     edgesSection(r.edges),
     backupSection(r.backups),
     auditSection(r.auditLock),
@@ -42,7 +44,7 @@ function environmentLine(r: ComplianceReport): string {
     : 'Environment: not tagged (no stack carries a `meridian:env` tag).';
 }
 
-const mdCell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
+export const mdCell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
 export function renderMarkdown(r: ComplianceReport): string {
   const out: string[] = [

@@ -1,17 +1,22 @@
 /** Acknowledged findings: every rule a pack raised that the code acknowledged, with its reason. */
-import type { StackArtifact } from '../assembly';
+import type { RuleInfo, StackArtifact } from '../assembly';
 import type { Section } from '../section';
 
 export interface AcknowledgementGroup {
   readonly pack: string;
   readonly rule: string;
   readonly reason: string;
+  /** What the rule checks, and the framework controls its pack maps it to. */
+  readonly ruleInfo?: RuleInfo;
   /** Construct paths without the stack name, and the regions where they occur. */
   readonly where: readonly string[];
   readonly regions: readonly string[];
 }
 
-export function acknowledgementsOf(stacks: readonly StackArtifact[]): AcknowledgementGroup[] {
+export function acknowledgementsOf(
+  stacks: readonly StackArtifact[],
+  rules: ReadonlyMap<string, RuleInfo> = new Map(),
+): AcknowledgementGroup[] {
   const groups = new Map<
     string,
     { pack: string; rule: string; reason: string; where: Set<string>; regions: Set<string> }
@@ -34,13 +39,17 @@ export function acknowledgementsOf(stacks: readonly StackArtifact[]): Acknowledg
       groups.set(key, g);
     }
   return [...groups.values()]
-    .map((g) => ({
-      pack: g.pack,
-      rule: g.rule,
-      reason: g.reason,
-      where: [...g.where].sort(),
-      regions: [...g.regions].sort(),
-    }))
+    .map((g) => {
+      const info = rules.get(`${g.pack}::${g.rule}`);
+      return {
+        pack: g.pack,
+        rule: g.rule,
+        reason: g.reason,
+        ...(info ? { ruleInfo: info } : {}),
+        where: [...g.where].sort(),
+        regions: [...g.regions].sort(),
+      };
+    })
     .sort(
       (a, b) =>
         a.pack.localeCompare(b.pack) ||

@@ -10,6 +10,7 @@ import type { BackupFact } from './backup';
 import { keyText, STORE_LABEL, type StoreEncryption, type StoreKind } from './encryption';
 import type { RegionInfo } from './regions';
 import type { SecretFact } from './secrets';
+import type { Transfer } from './transfers';
 
 /** One kind of gap and what it is about; `GAP_KINDS` orders them. */
 export type Finding =
@@ -38,12 +39,14 @@ export type Finding =
   | { readonly kind: 'versioning-off'; readonly bucket: string }
   | { readonly kind: 'point-in-time-recovery-off'; readonly resource: string }
   | { readonly kind: 'backups-stay-in-region'; readonly rule: string }
+  | { readonly kind: 'transfer-without-basis'; readonly from: string; readonly to: string }
   | { readonly kind: 'no-residency-plan' };
 
 export type GapKind = Finding['kind'];
 
 export const GAP_KINDS: readonly GapKind[] = [
   'single-region-jurisdiction',
+  'transfer-without-basis',
   'not-encrypted',
   'key-not-rotated',
   'tls-not-enforced',
@@ -57,6 +60,55 @@ export const GAP_KINDS: readonly GapKind[] = [
   'no-residency-plan',
 ];
 
+/**
+ * What each kind of gap means, and the NIST SP 800-53 rev 5 controls it bears on (for the SARIF
+ * rules and the OSCAL findings, ../sarif.ts and ../oscal.ts).
+ */
+export const GAP_RULES: Readonly<
+  Record<GapKind, { readonly about: string; readonly nist: readonly string[] }>
+> = {
+  'single-region-jurisdiction': {
+    about: 'A jurisdiction with one region has no cross-region recovery inside it.',
+    nist: ['CP-6', 'CP-7', 'CP-9'],
+  },
+  'transfer-without-basis': {
+    about: 'Personal data crosses a border with no legal basis recorded.',
+    nist: ['PT-2', 'PT-3'],
+  },
+  'not-encrypted': { about: 'A store is not encrypted at rest.', nist: ['SC-28'] },
+  'key-not-rotated': { about: "A store's customer key does not rotate.", nist: ['SC-12'] },
+  'tls-not-enforced': { about: 'A store accepts plain-text connections.', nist: ['SC-8'] },
+  'node-to-node-not-encrypted': {
+    about: "A search domain's node-to-node traffic is not encrypted.",
+    nist: ['SC-8'],
+  },
+  'not-customer-key': {
+    about: "A store is encrypted with a key AWS holds, not the region's customer key.",
+    nist: ['SC-12', 'SC-28'],
+  },
+  'secret-not-rotated': { about: 'A secret is never rotated.', nist: ['IA-5'] },
+  'deletion-protection-off': {
+    about: 'A database can be deleted with its stack.',
+    nist: ['CP-9'],
+  },
+  'versioning-off': {
+    about: 'A bucket keeps no earlier versions of its objects.',
+    nist: ['CP-9'],
+  },
+  'point-in-time-recovery-off': {
+    about: 'A table has no point-in-time recovery.',
+    nist: ['CP-9'],
+  },
+  'backups-stay-in-region': {
+    about: "Backups stay in the region that holds the jurisdiction's only copy.",
+    nist: ['CP-6', 'CP-9'],
+  },
+  'no-residency-plan': {
+    about: 'The assembly carries no residency plan, so residency cannot be shown.',
+    nist: ['CM-2'],
+  },
+};
+
 export interface Gap {
   readonly finding: Finding;
   /** Where it holds, sorted; empty for a finding about the whole assembly. */
@@ -68,6 +120,7 @@ export interface GapInput {
   readonly encryption: readonly StoreEncryption[];
   readonly secrets: readonly SecretFact[];
   readonly backups: readonly BackupFact[];
+  readonly transfers: readonly Transfer[];
   /** Whether the assembly carries the residency plan. */
   readonly hasPlan: boolean;
 }
@@ -122,6 +175,8 @@ export function gapsOf(r: GapInput): Gap[] {
       for (const x of rs) alone.add(x);
       add({ kind: 'single-region-jurisdiction', jurisdiction }, rs);
     }
+  for (const t of r.transfers)
+    if (!t.basis) add({ kind: 'transfer-without-basis', from: t.from, to: t.to }, []);
   for (const e of r.encryption) for (const f of storeFindings(e)) add(f, [e.region]);
   for (const s of r.secrets)
     if (!s.rotation) add({ kind: 'secret-not-rotated', secret: s.secret }, [s.region]);
@@ -165,6 +220,8 @@ export function findingText(f: Finding): string {
       return `DynamoDB ${f.resource}: point-in-time recovery OFF`;
     case 'backups-stay-in-region':
       return `AWS Backup rule ${f.rule}: backups stay in the region, the only copy of its jurisdiction's data`;
+    case 'transfer-without-basis':
+      return `Data crosses from ${f.from} to ${f.to} with NO transfer basis in the plan`;
     case 'no-residency-plan':
       return 'No residency plan found in the assembly (plan layer asset missing): the matrix is empty';
   }

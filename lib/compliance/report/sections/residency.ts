@@ -11,6 +11,8 @@ export interface ResidencyCell {
   readonly full: readonly string[];
   /** Other jurisdictions whose records may arrive only as the masked projection. */
   readonly masked: readonly string[];
+  /** Of those, the ones whose records arrive only when their subject consented. */
+  readonly onConsent: readonly string[];
 }
 
 export interface ResidencyRow {
@@ -33,15 +35,19 @@ export function residencyOf(
       const own = r.jurisdiction;
       const full = new Set<string>();
       const masked = new Set<string>();
+      const onConsent = new Set<string>();
       for (const from of regions) {
         if (from.jurisdiction === own) continue;
-        const d = index.decide(c.id, from.region, r.region);
-        if (d.allowed) (d.mode === 'full' ? full : masked).add(from.jurisdiction);
+        const d = index.decide(c.id, from.region, r.region, { consent: true });
+        if (!d.allowed) continue;
+        (d.mode === 'full' ? full : masked).add(from.jurisdiction);
+        if (d.basis?.basis === 'consent') onConsent.add(from.jurisdiction);
       }
       return {
         own,
         full: [...full].sort(),
         masked: [...masked].filter((j) => !full.has(j)).sort(),
+        onConsent: [...onConsent].sort(),
       };
     }),
   }));
@@ -49,8 +55,14 @@ export function residencyOf(
 
 // Wording.
 
-const cellText = (c: ResidencyCell) =>
-  [c.own, ...c.full, ...(c.masked.length ? [`masked: ${c.masked.join(' ')}`] : [])].join(' · ');
+const cellText = (c: ResidencyCell) => {
+  const j = (x: string) => (c.onConsent.includes(x) ? `${x} (on consent)` : x);
+  return [
+    c.own,
+    ...c.full.map(j),
+    ...(c.masked.length ? [`masked: ${c.masked.map(j).join(' ')}`] : []),
+  ].join(' · ');
+};
 
 export function residencySection(
   rows: readonly ResidencyRow[],
@@ -60,7 +72,7 @@ export function residencySection(
   return {
     id: 'residency',
     title: 'Residency matrix (data class × region)',
-    intro: `Which jurisdictions' records of each class may be stored in each region, decided by the residency plan the sync Lambdas carry (${planAsset ? `\`${planAsset}\`` : 'plan asset not found'}). The region's own jurisdiction is listed first; "masked:" means only the masked projection may arrive.`,
+    intro: `Which jurisdictions' records of each class may be stored in each region, decided by the residency plan the sync Lambdas carry (${planAsset ? `\`${planAsset}\`` : 'plan asset not found'}). The region's own jurisdiction is listed first; "masked:" means only the masked projection may arrive; "on consent": only records whose subject consented.`,
     table: {
       columns: ['Class', 'Scope', ...regions.map((x) => x.region)],
       rows: rows.map((x) => [x.dataClass, x.scope, ...x.cells.map(cellText)]),
