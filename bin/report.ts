@@ -9,15 +9,18 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readAssembly, reportName } from '../lib/compliance/report/assembly';
 import { buildReport } from '../lib/compliance/report/model';
+import { toOscal } from '../lib/compliance/report/oscal';
 import { renderHtml, renderMarkdown } from '../lib/compliance/report/render';
+import { toSarif } from '../lib/compliance/report/sarif';
 
 const args = process.argv.slice(2);
 if (args.includes('--help')) {
   process.stdout.write(`Usage: npm run report [-- --cdk-out <dir>] [--cdktf-out <dir>] [--out <dir>] [--name <name>]
   --cdk-out <dir>    CloudFormation assembly to read (default cdk.out)
   --cdktf-out <dir>  Cloudflare Terraform JSON to read (default cdktf.out)
-  --out <dir>        where the report goes (default reports): compliance.md and .html for
-                     prod, compliance-<env>.md and .html for the environment cdk.out holds
+  --out <dir>        where the report goes (default reports): compliance.md, .html, .sarif
+                     and .oscal.json for prod, compliance-<env>.* for the environment
+                     cdk.out holds
   --help             this text
 `);
   process.exit(0);
@@ -38,9 +41,16 @@ try {
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, `${name}.md`), renderMarkdown(report));
   fs.writeFileSync(path.join(out, `${name}.html`), renderHtml(report));
+  // The findings, machine-readable: SARIF for code scanning (its results point at the Markdown
+  // report's lines, at reports/<name>.md where the repository keeps it, wherever --out wrote this
+  // copy) and OSCAL for assessors.
+  const markdown = `reports/${name}.md`;
+  const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
+  fs.writeFileSync(path.join(out, `${name}.sarif`), json(toSarif(report, markdown)));
+  fs.writeFileSync(path.join(out, `${name}.oscal.json`), json(toOscal(report, name)));
   const rel = (f: string) => path.relative(process.cwd(), path.join(out, f));
   console.log(
-    `compliance report${assembly.env ? ` (${assembly.env})` : ''}: ${rel(`${name}.md`)}, ${rel(`${name}.html`)} — ${report.regions.length} regions, ${report.edges.length} replication edges, ${report.acknowledgements.length} acknowledged rule/reason pairs, ${report.gaps.length} gaps`,
+    `compliance report${assembly.env ? ` (${assembly.env})` : ''}: ${rel(`${name}.md`)}, ${rel(`${name}.html`)}, ${rel(`${name}.sarif`)}, ${rel(`${name}.oscal.json`)} — ${report.regions.length} regions, ${report.edges.length} replication edges, ${report.acknowledgements.length} acknowledged rule/reason pairs, ${report.gaps.length} gaps`,
   );
 } catch (err) {
   console.error(`report: ${(err as Error).message}`);

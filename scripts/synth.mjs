@@ -174,16 +174,20 @@ if (!check) {
       path.join(root, '.build', 'synth-check', envName, 'reports'),
     );
     if (envName === 'prod') {
-      // The committed report must be the one these templates give: a change to regions/ or
-      // lib/ that moves compliance shows up as a diff of reports/compliance.md in review.
-      const fresh = fs.readFileSync(
-        path.join(root, '.build', 'synth-check', envName, 'reports', 'compliance.md'),
-        'utf8',
-      );
-      const committed = path.join(root, 'reports', 'compliance.md');
-      if (!fs.existsSync(committed) || fs.readFileSync(committed, 'utf8') !== fresh) {
+      // The committed report and its machine-readable findings must be the ones these
+      // templates give: a change to regions/ or lib/ that moves compliance shows up as a diff of
+      // reports/compliance.md (and .sarif, .oscal.json) in review.
+      const stale = ['compliance.md', 'compliance.sarif', 'compliance.oscal.json'].filter((f) => {
+        const fresh = fs.readFileSync(
+          path.join(root, '.build', 'synth-check', envName, 'reports', f),
+          'utf8',
+        );
+        const committed = path.join(root, 'reports', f);
+        return !fs.existsSync(committed) || fs.readFileSync(committed, 'utf8') !== fresh;
+      });
+      if (stale.length > 0) {
         failures.push(
-          'reports/compliance.md is not the report of these templates; run `npm run synth` and commit reports/compliance.md (its diff is what the change does to compliance)',
+          `${stale.map((f) => `reports/${f}`).join(', ')} ${stale.length > 1 ? 'are' : 'is'} not the report of these templates; run \`npm run synth\` and commit reports/ (the diff of compliance.md is what the change does to compliance)`,
         );
       }
     }

@@ -464,11 +464,16 @@ const CHECKS: readonly Check[] = [
       const run = ok(fork.run(cmd.line));
       expect(run.stdout).toMatch(
         new RegExp(
-          `^compliance report \\(prod\\): reports/compliance\\.md, reports/compliance\\.html — ${fixtureRegions().length} regions, \\d+ replication edges`,
+          `^compliance report \\(prod\\): reports/compliance\\.md, reports/compliance\\.html, reports/compliance\\.sarif, reports/compliance\\.oscal\\.json — ${fixtureRegions().length} regions, \\d+ replication edges`,
           'm',
         ),
       );
-      for (const f of ['compliance.md', 'compliance.html'])
+      for (const f of [
+        'compliance.md',
+        'compliance.html',
+        'compliance.sarif',
+        'compliance.oscal.json',
+      ])
         expect(fs.existsSync(path.join(fork.dir, 'reports', f))).toBe(true);
     },
   },

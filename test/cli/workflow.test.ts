@@ -13,7 +13,8 @@ const workflow = parse(
       if?: string;
       needs?: string[];
       strategy?: { 'fail-fast'?: boolean };
-      steps: { run?: string }[];
+      permissions?: Record<string, string>;
+      steps: { run?: string; uses?: string; with?: Record<string, string> }[];
     }
   >;
 };
@@ -26,6 +27,15 @@ test('the check job runs the README test line, the synth line and the report dif
   expect(runs('check')).toContain(testLine);
   expect(runs('check')).toContain('npm run synth');
   expect(runs('check')).toMatch(/git diff --exit-code -- reports\/compliance\.md/);
+});
+
+test('the check job uploads the findings to code scanning, with the permission it needs', () => {
+  const upload = workflow.jobs.check?.steps.find((s) =>
+    s.uses?.startsWith('github/codeql-action/upload-sarif@'),
+  );
+  expect(upload?.with?.sarif_file).toBe('reports/compliance.sarif');
+  expect(workflow.jobs.check?.permissions?.['security-events']).toBe('write');
+  expect(fs.existsSync(path.join(root, 'reports', 'compliance.sarif'))).toBe(true);
 });
 
 test('cdk diff runs per region, without fail-fast, only when an AWS role is configured', () => {

@@ -377,6 +377,8 @@ describe('the environment the report describes', () => {
     expect(fs.readdirSync(out).sort()).toEqual([
       'compliance-staging.html',
       'compliance-staging.md',
+      'compliance-staging.oscal.json',
+      'compliance-staging.sarif',
     ]);
     expect(fs.readFileSync(path.join(out, 'compliance-staging.md'), 'utf8')).toContain(
       'Environment: `staging`',
