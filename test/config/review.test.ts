@@ -64,6 +64,21 @@ describe('residency is decided by global.yaml and the region files only', () => 
     ]);
   });
 
+  test('variables that would declare a class not personal or add a transfer basis are refused', () => {
+    const dir = copyRegions();
+    expect(
+      linesOf(dir, {
+        environ: {
+          MERIDIAN__GLOBAL__DATA_CLASSES__PII__PERSONAL_DATA: 'false',
+          MERIDIAN__GLOBAL__JURISDICTIONS__US__TRANSFERS: '{eu: {basis: consent, reference: x}}',
+        },
+      }),
+    ).toEqual([
+      `env MERIDIAN__GLOBAL__DATA_CLASSES__PII__PERSONAL_DATA global.dataClasses.pii.personalData: got {"pii":{"personalData":false}}; ${REFUSED}`,
+      `env MERIDIAN__GLOBAL__JURISDICTIONS__US__TRANSFERS global.jurisdictions.us.transfers: got {"us":{"transfers":{"eu":{"basis":"consent","reference":"x"}}}}; ${REFUSED}`,
+    ]);
+  });
+
   test('tier, failoverPriority and capacity may still change in an overlay; staging loads', () => {
     const dir = copyRegions();
     write(
