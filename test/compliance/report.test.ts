@@ -16,6 +16,7 @@ import type { Assembly } from '../../lib/compliance/report/assembly';
 import { readAssembly } from '../../lib/compliance/report/assembly';
 import { buildReport, type ComplianceReport } from '../../lib/compliance/report/model';
 import { renderHtml, renderMarkdown } from '../../lib/compliance/report/render';
+import { KIND_LABEL } from '../../lib/compliance/report/sections/edges';
 import type { GapKind } from '../../lib/compliance/report/sections/gaps';
 import { copyRegions, edit, load } from '../support/fixture';
 import { CHROMIUM, withChromium } from '../support/services';
@@ -112,12 +113,10 @@ function templateEdges(templates: Map<string, Record<string, Res>>): Set<string>
   return edges;
 }
 
-/** The Mermaid edges of the Markdown report, `kind from to`. */
-const diagramEdges = (md: string) =>
-  new Set(
-    [...md.matchAll(/^ {2}([a-z0-9_]+) -->\|([a-z0-9]+)\| ([a-z0-9_]+)$/gm)].map(
-      (m) => `${m[2]} ${String(m[1]).replace(/_/g, '-')} ${String(m[3]).replace(/_/g, '-')}`,
-    ),
+/** The Mermaid arrows between jurisdictions of the Markdown report: `from to label`. */
+const diagramCrossings = (md: string) =>
+  [...md.matchAll(/^ {2}j_([a-z0-9_]+) -->\|"([^"]+)"\| j_([a-z0-9_]+)$/gm)].map(
+    (m) => `${m[1]} ${m[3]} ${m[2]}`,
   );
 
 /** Rows of the Markdown table under a heading. */
@@ -142,13 +141,18 @@ beforeAll(() => {
   changed = shipped;
 });
 
-describe('the replication diagram', () => {
-  test('has exactly the edges the templates create, and no other', () => {
+describe('the replication edges and the diagram', () => {
+  test('the edge table has exactly the edges the templates create, and no other', () => {
     const fromTemplates = templateEdges(shipped.templates);
-    const inDiagram = diagramEdges(shipped.md);
+    const kindOf = new Map(Object.entries(KIND_LABEL).map(([k, label]) => [label, k]));
+    const inTable = new Set(
+      tableRows(shipped.md, 'Replication edges').map(
+        ([kind, from, to]) => `${kindOf.get(String(kind))} ${from} ${to}`,
+      ),
+    );
     expect(fromTemplates.size).toBeGreaterThan(5);
-    expect([...inDiagram].filter((e) => !fromTemplates.has(e))).toEqual([]);
-    expect([...fromTemplates].filter((e) => !inDiagram.has(e))).toEqual([]);
+    expect([...inTable].filter((e) => !fromTemplates.has(e))).toEqual([]);
+    expect([...fromTemplates].filter((e) => !inTable.has(e))).toEqual([]);
   });
 
   test('the edge table lists the template resource behind every edge', () => {
@@ -158,6 +162,45 @@ describe('the replication diagram', () => {
       expect(template.Resources[String(id)]).toBeDefined();
       expect(from).toMatch(/^[a-z]+-[a-z]+-\d$/);
     }
+  });
+
+  test('the diagram groups regions by jurisdiction and draws one arrow per personal-data crossing, with its classes, mode and basis', () => {
+    const plan = load(copyRegions()).plan;
+    const mermaid = shipped.md.split('```mermaid\n')[1]?.split('```')[0] ?? '';
+    for (const c of plan.cells) {
+      const box = mermaid.split(`subgraph j_${c.jurisdiction}[`)[1]?.split('  end')[0] ?? '';
+      for (const r of c.regions) expect(box).toContain(`${r.replace(/-/g, '_')}["${r} (`);
+    }
+    const j = new Map(plan.regions.map((r) => [r.id, r.jurisdiction]));
+    const expected = new Map<string, Set<string>>();
+    for (const e of plan.edges)
+      if (e.crossJurisdiction && e.basis?.basis !== 'not-personal-data') {
+        const key = `${j.get(e.from)} ${j.get(e.to)}`;
+        expected.set(key, (expected.get(key) ?? new Set()).add(`${e.dataClass} ${e.mode}`));
+      }
+    const drawn = diagramCrossings(shipped.md);
+    expect(drawn.map((d) => d.split(' ').slice(0, 2).join(' ')).sort()).toEqual(
+      [...expected.keys()].sort(),
+    );
+    for (const d of drawn) {
+      const key = d.split(' ').slice(0, 2).join(' ');
+      for (const cm of expected.get(key) ?? []) expect(d).toContain(cm);
+      expect(d).toMatch(/ · (adequacy|contractual clauses|BCRs|consent|not restricted)/);
+    }
+    // Pairs only data that identifies no one crosses are dashed (here none: EU pii goes to the
+    // US masked, and the fixture has two jurisdictions).
+    const pair = (a: string, b: string) => [a, b].sort().join(' ');
+    const crossed = new Set(drawn.map((d) => pair(d.split(' ')[0] ?? '', d.split(' ')[1] ?? '')));
+    const onlyNonPersonal = new Set(
+      plan.edges
+        .filter((e) => e.crossJurisdiction)
+        .map((e) => pair(j.get(e.from) ?? '', j.get(e.to) ?? ''))
+        .filter((p) => !crossed.has(p)),
+    );
+    const dashed = [
+      ...shipped.md.matchAll(/^ {2}j_(\w+) -\.-\|"not personal data"\| j_(\w+)$/gm),
+    ].map(([, a, b]) => pair(a ?? '', b ?? ''));
+    expect(new Set(dashed)).toEqual(onlyNonPersonal);
   });
 });
 
@@ -456,33 +499,44 @@ describe('the failover table', () => {
 });
 
 describe('the HTML report in headless Chromium', () => {
-  withChromium('renders the diagram with one visible edge per replication edge', async () => {
-    const { chromium } = await import('playwright-core');
-    const file = path.join(shipped.dir, 'compliance.html');
-    fs.writeFileSync(file, shipped.html);
-    const b = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
-    try {
-      const page = await b.newPage();
-      await page.goto(`file://${file}`);
-      const drawn = await page.evaluate(() =>
-        Array.from(document.querySelectorAll('#replication-diagram path.edge')).map((e) => {
-          const box = (e as SVGGraphicsElement).getBBox();
-          return {
-            edge: `${e.getAttribute('data-kind')} ${e.getAttribute('data-from')} ${e.getAttribute('data-to')}`,
-            visible: box.width > 0 || box.height > 0,
-          };
-        }),
-      );
-      const figure = await page.locator('#replication-diagram').boundingBox();
-      expect(figure?.width).toBeGreaterThan(300);
-      expect(drawn.every((d) => d.visible)).toBe(true);
-      expect(new Set(drawn.map((d) => d.edge))).toEqual(diagramEdges(shipped.md));
-      expect(drawn).toHaveLength(diagramEdges(shipped.md).size);
-      await page.locator('#replication-diagram').screenshot({
-        path: path.join(shipped.dir, 'diagram.png'),
-      });
-    } finally {
-      await b.close();
-    }
-  });
+  withChromium(
+    'renders the diagram: a box per jurisdiction and one visible arrow per personal-data crossing',
+    async () => {
+      const { chromium } = await import('playwright-core');
+      const file = path.join(shipped.dir, 'compliance.html');
+      fs.writeFileSync(file, shipped.html);
+      const b = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
+      try {
+        const page = await b.newPage();
+        await page.goto(`file://${file}`);
+        const drawn = await page.evaluate(() =>
+          Array.from(document.querySelectorAll('#replication-diagram path.crossing')).map((e) => {
+            const box = (e as SVGGraphicsElement).getBBox();
+            return {
+              edge: `${e.getAttribute('data-from')} ${e.getAttribute('data-to')}`,
+              visible: box.width > 0 || box.height > 0,
+            };
+          }),
+        );
+        const boxes = await page.locator('#replication-diagram g.jurisdiction').count();
+        const figure = await page.locator('#replication-diagram').boundingBox();
+        expect(figure?.width).toBeGreaterThan(300);
+        expect(boxes).toBe(
+          new Set(tableRows(shipped.md, 'Regions, jurisdictions and frameworks').map((r) => r[1]))
+            .size,
+        );
+        expect(drawn.every((d) => d.visible)).toBe(true);
+        expect(drawn.map((d) => d.edge).sort()).toEqual(
+          diagramCrossings(shipped.md)
+            .map((d) => d.split(' ').slice(0, 2).join(' '))
+            .sort(),
+        );
+        await page.locator('#replication-diagram').screenshot({
+          path: path.join(shipped.dir, 'diagram.png'),
+        });
+      } finally {
+        await b.close();
+      }
+    },
+  );
 });

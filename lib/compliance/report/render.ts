@@ -3,7 +3,7 @@
  * self-contained HTML page (tables + inline SVG). Both come from the same section list, and
  * neither carries a timestamp: the same templates give byte-identical files.
  */
-import { diagramEdges, mermaid, svg } from './diagram';
+import { diagramOf, mermaid, svg } from './diagram';
 import type { ComplianceReport } from './model';
 import type { Section } from './section';
 import { acknowledgementsSection } from './sections/acknowledgements';
@@ -60,7 +60,7 @@ export function renderMarkdown(r: ComplianceReport): string {
   for (const s of sections(r)) {
     out.push(`<a id="${s.id}"></a>`, '', `## ${s.title}`, '', s.intro, '');
     if (s.diagram) {
-      out.push('```mermaid', mermaid(r.regions, diagramEdges(r.edges)), '```', '');
+      out.push('```mermaid', mermaid(diagramOf(r.regions, r.edges, r.transfers)), '```', '');
     }
     if (s.table) {
       out.push(
@@ -91,7 +91,7 @@ export function renderHtml(r: ComplianceReport): string {
   ];
   for (const s of sections(r)) {
     body.push(`<section id="${s.id}"><h2>${esc(s.title)}</h2><p>${inline(s.intro)}</p>`);
-    if (s.diagram) body.push(`<figure>${svg(r.regions, diagramEdges(r.edges))}</figure>`);
+    if (s.diagram) body.push(`<figure>${svg(diagramOf(r.regions, r.edges, r.transfers))}</figure>`);
     if (s.table)
       body.push(
         `<table><thead><tr>${s.table.columns.map((c) => `<th>${esc(c)}</th>`).join('')}</tr></thead><tbody>${s.table.rows

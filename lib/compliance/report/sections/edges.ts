@@ -175,7 +175,7 @@ export function edgesSection(edges: readonly Edge[]): Section {
     id: 'edges',
     title: 'Replication edges',
     intro:
-      'Every edge along which data leaves a region, read from the templates: Aurora global secondaries, Global Datastore members, S3 replication rules, OpenSearch follower rules, secret replicas, DynamoDB global-table replicas and the sync dispatcher targets.',
+      'The diagram shows where data crosses between jurisdictions: each box is a jurisdiction with its regions and the kinds of copy kept inside it; a red arrow is personal data crossing (its classes, mode and legal basis, from the residency plan); a dashed line joins jurisdictions between which only data that identifies no one crosses. The table lists every edge along which data leaves a region, read from the templates: Aurora global secondaries, Global Datastore members, S3 replication rules, OpenSearch follower rules, secret replicas, DynamoDB global-table replicas and the sync dispatcher targets.',
     diagram: true,
     table: {
       columns: ['Kind', 'From', 'To', 'What', 'Template#resource'],
