@@ -39,14 +39,15 @@ try {
   const report = buildReport(assembly);
   const name = reportName(assembly.env);
   fs.mkdirSync(out, { recursive: true });
-  fs.writeFileSync(path.join(out, `${name}.md`), renderMarkdown(report));
+  const markdown = renderMarkdown(report);
+  fs.writeFileSync(path.join(out, `${name}.md`), markdown);
   fs.writeFileSync(path.join(out, `${name}.html`), renderHtml(report));
   // The findings, machine-readable: SARIF for code scanning (its results point at the Markdown
   // report's lines, at reports/<name>.md where the repository keeps it, wherever --out wrote this
   // copy) and OSCAL for assessors.
-  const markdown = `reports/${name}.md`;
+  const markdownFile = `reports/${name}.md`;
   const json = (value: unknown) => `${JSON.stringify(value, null, 2)}\n`;
-  fs.writeFileSync(path.join(out, `${name}.sarif`), json(toSarif(report, markdown)));
+  fs.writeFileSync(path.join(out, `${name}.sarif`), json(toSarif(report, markdownFile, markdown)));
   fs.writeFileSync(path.join(out, `${name}.oscal.json`), json(toOscal(report, name)));
   const rel = (f: string) => path.relative(process.cwd(), path.join(out, f));
   console.log(

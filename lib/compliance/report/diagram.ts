@@ -11,7 +11,7 @@
  */
 import type { EdgeKind, RegionInfo } from './model';
 import { type Edge, KIND_LABEL } from './sections/edges';
-import type { Transfer } from './sections/transfers';
+import { basisShort, type Transfer } from './sections/transfers';
 
 /** One jurisdiction: its regions and the kinds of copy kept between them. */
 export interface DiagramCell {
@@ -35,14 +35,6 @@ export interface Diagram {
   readonly nonPersonal: readonly (readonly [string, string])[];
 }
 
-const BASIS_SHORT: Readonly<Record<string, string>> = {
-  adequacy: 'adequacy',
-  'contractual-clauses': 'contractual clauses',
-  'binding-corporate-rules': 'BCRs',
-  consent: 'consent',
-  'not-restricted': 'not restricted',
-};
-
 export function diagramOf(
   regions: readonly RegionInfo[],
   edges: readonly Edge[],
@@ -65,7 +57,7 @@ export function diagramOf(
       pairs.add([t.from, t.to].sort().join('\u0000'));
       continue;
     }
-    const basis = t.basis ? (BASIS_SHORT[t.basis.basis] ?? t.basis.basis) : 'NO BASIS';
+    const basis = basisShort(t.basis);
     const key = `${t.from}\u0000${t.to}`;
     personal.set(key, [
       ...(personal.get(key) ?? []),

@@ -11,7 +11,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ComplianceReport } from './model';
-import type { AcknowledgementGroup } from './sections/acknowledgements';
+import { type AcknowledgementGroup, acknowledgementText } from './sections/acknowledgements';
 import { GAP_RULES, type Gap, gapText } from './sections/gaps';
 
 export const OSCAL_VERSION = '1.1.2';
@@ -65,7 +65,7 @@ export function toOscal(r: ComplianceReport, reportName: string): unknown {
         body: {
           uuid,
           title: `${a.pack} ${a.rule}: acknowledged`,
-          description: `${a.ruleInfo?.description || a.rule} Acknowledged on ${a.where.length} construct(s) in ${a.regions.length === n ? 'every region' : a.regions.join(', ')}: ${a.reason}`,
+          description: acknowledgementText(a, n),
           props: [
             prop('pack', a.pack),
             prop('rule', a.rule),

@@ -8,7 +8,7 @@
  */
 import type { ComplianceReport } from './model';
 import { mdCell, renderMarkdown } from './render';
-import type { AcknowledgementGroup } from './sections/acknowledgements';
+import { type AcknowledgementGroup, acknowledgementText } from './sections/acknowledgements';
 import { GAP_RULES, type Gap, gapText } from './sections/gaps';
 
 const SCHEMA = 'https://json.schemastore.org/sarif-2.1.0.json';
@@ -59,10 +59,15 @@ function lineOf(lines: readonly string[], prefix: string): number {
 
 /**
  * The SARIF log of a report. `reportFile` is the Markdown report's path from the repository root
- * (`reports/compliance.md`): results point at its lines.
+ * (`reports/compliance.md`): results point at the lines of `markdown`, that report's text (pass
+ * the one already rendered).
  */
-export function toSarif(r: ComplianceReport, reportFile: string): SarifLog {
-  const lines = renderMarkdown(r).split('\n');
+export function toSarif(
+  r: ComplianceReport,
+  reportFile: string,
+  markdown: string = renderMarkdown(r),
+): SarifLog {
+  const lines = markdown.split('\n');
   const n = r.regions.length;
   const rules = new Map<string, SarifRule>();
   for (const a of r.acknowledgements)
@@ -111,7 +116,7 @@ export function toSarif(r: ComplianceReport, reportFile: string): SarifLog {
         ruleIndex: index.get(ackRuleId(a)) ?? 0,
         level: 'error',
         message: {
-          text: `${a.ruleInfo?.description || a.rule} Acknowledged on ${a.where.length} construct(s) in ${a.regions.length === n ? 'every region' : a.regions.join(', ')}: ${a.reason}`,
+          text: acknowledgementText(a, n),
         },
         locations: [at(lineOf(lines, `| ${a.pack} | ${a.rule} | ${mdCell(a.reason)} |`), a.where)],
         suppressions: [{ kind: 'inSource', status: 'accepted', justification: a.reason }],

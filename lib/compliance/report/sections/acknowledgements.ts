@@ -1,6 +1,6 @@
 /** Acknowledged findings: every rule a pack raised that the code acknowledged, with its reason. */
 import type { RuleInfo, StackArtifact } from '../assembly';
-import type { Section } from '../section';
+import { regionList, type Section } from '../section';
 
 export interface AcknowledgementGroup {
   readonly pack: string;
@@ -59,6 +59,11 @@ export function acknowledgementsOf(
 }
 
 // Wording.
+
+/** One acknowledged group as a sentence: what the rule checks, where it was acknowledged, why. */
+export function acknowledgementText(a: AcknowledgementGroup, regionCount: number): string {
+  return `${a.ruleInfo?.description || a.rule} Acknowledged on ${a.where.length} construct(s) in ${regionList(a.regions, regionCount)}: ${a.reason}`;
+}
 
 export function acknowledgementsSection(
   groups: readonly AcknowledgementGroup[],

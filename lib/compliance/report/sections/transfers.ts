@@ -64,6 +64,20 @@ const BASIS_LABEL: Record<EdgeBasis['basis'], string> = {
   'not-personal-data': 'not personal data',
 };
 
+/** The same, short enough for a diagram label. */
+const BASIS_SHORT: Record<EdgeBasis['basis'], string> = {
+  adequacy: 'adequacy',
+  'contractual-clauses': 'contractual clauses',
+  'binding-corporate-rules': 'BCRs',
+  consent: 'consent',
+  'not-restricted': 'not restricted',
+  'not-personal-data': 'not personal data',
+};
+
+export function basisShort(b: EdgeBasis | undefined): string {
+  return b ? BASIS_SHORT[b.basis] : 'NO BASIS';
+}
+
 export function basisText(b: EdgeBasis | undefined): string {
   return b ? BASIS_LABEL[b.basis] : 'NO BASIS';
 }
