@@ -98,6 +98,19 @@ export class Naming {
     return `${this.cell(jurisdiction)}-pseudonym-key`;
   }
 
+  /**
+   * The Glue database over a region's audit bucket (`meridian_prod_eu_west_1_audit`: Athena
+   * wants lower-case letters, digits and underscores).
+   */
+  auditDatabase(region: string): string {
+    return `${this.region(region)}-audit`.replace(/[^a-z0-9]/g, '_');
+  }
+
+  /** The Athena workgroup a reviewer queries a region's lineage in. */
+  lineageWorkgroup(region: string): string {
+    return `${this.region(region)}-lineage`;
+  }
+
   /** A region's sync inbound FIFO queue. */
   syncInboundQueue(region: string): string {
     return `${this.region(region)}-sync-inbound.fifo`;

@@ -19,6 +19,7 @@ import type { Naming } from '../naming';
 import { syncMetric, syncSuccessRate } from '../observability/meridian-metrics';
 import type { RegionalAlerts } from '../observability/regional-alerts';
 import type { SyncCell } from '../regional/derivations';
+import { LineageTable } from './lineage-table';
 import type { SyncQueues } from './sync-queues';
 import { SyncSchema } from './sync-schema';
 
@@ -83,6 +84,8 @@ export class RegionalSync extends Construct {
   readonly pseudonymKey: secretsmanager.ISecret;
   /** The sync tables, created and migrated at deploy on the cell's writer. */
   readonly schema: SyncSchema;
+  /** The audit bucket's lineage as an Athena table (lineage-table.ts). */
+  readonly lineage: LineageTable;
   readonly alarms: cloudwatch.Alarm[] = [];
 
   constructor(scope: Construct, id: string, props: RegionalSyncProps) {
@@ -179,6 +182,12 @@ export class RegionalSync extends Construct {
       region: props.region,
       aurora: props.aurora,
       functions: props.functions,
+    });
+    this.lineage = new LineageTable(this, 'Lineage', {
+      naming,
+      region: props.region,
+      auditBucket: props.auditBucket,
+      key,
     });
     this.apply.function.addEventSource(
       new SqsEventSource(props.queues.inbound, { batchSize: 10, reportBatchItemFailures: true }),

@@ -114,6 +114,17 @@ const FLAGS: Record<string, readonly string[]> = {
   failover: ['--from', '--mode', '--reason', '--failback', '--env', '--help'],
   report: ['--cdk-out', '--cdktf-out', '--out', '--help'],
   bench: ['--quick', '--help'],
+  lineage: [
+    '--event',
+    '--entity-token',
+    '--entity',
+    '--key-file',
+    '--from',
+    '--region',
+    '--since',
+    '--env',
+    '--help',
+  ],
 };
 
 function helpOf(script: string): void {
@@ -480,13 +491,32 @@ const CHECKS: readonly Check[] = [
     },
   },
   {
-    pattern: /^npm run (synth|drill|failover|report|bench) -- --help$/,
+    pattern: /^npm run (synth|drill|failover|report|bench|lineage) -- --help$/,
     check: (_cmd, m) => helpOf(m[1] as string),
   },
   {
     // The bare name of a tool that needs arguments: what it takes is its --help.
-    pattern: /^npm run (drill|failover)$/,
+    pattern: /^npm run (drill|failover|lineage)$/,
     check: (_cmd, m) => helpOf(m[1] as string),
+  },
+  {
+    // The query names the region's Glue database and runs in its workgroup: both are in the
+    // region's synthesized stack.
+    pattern: /^npm run lineage -- --event \S+ --region ([a-z0-9-]+)(?: --since \S+)?$/,
+    check: (cmd, m) => {
+      const run = ok(fork.run(cmd.line));
+      const wg = /^ {2}--work-group (\S+) \\$/m.exec(run.stdout)?.[1];
+      const db = /FROM "(\w+)"\."(\w+)"/.exec(run.stdout);
+      const stack = stacks(prod()).find((s) => s.region === m[1]);
+      if (!stack) throw new Error(`no stack for ${m[1]}`);
+      expect(resourcesOf(stack, 'AWS::Athena::WorkGroup').map((r) => r.Properties?.Name)).toContain(
+        wg,
+      );
+      const table = resourcesOf(stack, 'AWS::Glue::Table')[0]?.Properties as
+        | { DatabaseName?: string; TableInput?: { Name?: string } }
+        | undefined;
+      expect([table?.DatabaseName, table?.TableInput?.Name]).toEqual([db?.[1], db?.[2]]);
+    },
   },
   {
     // Not run here: the whole matrix takes about two minutes of the machine on the shipped cells.

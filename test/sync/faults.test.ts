@@ -13,7 +13,7 @@ import { readReplica, recordChanges } from '../../lambda/shared/sync/replica-sto
 import { openTestDb, type TestDb } from '../support/db';
 import type { FakeSqs } from '../support/fake-sqs';
 import { EIGHT_REGIONS, load } from '../support/fixture';
-import { change } from './events';
+import { change, uuid } from './events';
 import { leaks } from './evidence';
 import { deadLetterUrl, drainAll, inboundUrl, openWorld, type Region, type World } from './harness';
 
@@ -273,6 +273,18 @@ describe('apply faults, one invocation at a time (ap-southeast-1)', () => {
           reason: 'residency: pii may reach ap-southeast-1 only masked, got a full record',
         },
       ],
+      // Lineage: each message's event, the plan's word here, and what became of it.
+      records: [
+        [pub, 'allowed', 'applied'],
+        [phi, 'denied', 'parked'],
+        [piiFull, 'denied', 'parked'],
+        [piiMasked, 'allowed', 'applied'],
+      ].map(([m, decision, outcome]) =>
+        expect.objectContaining({
+          eventId: JSON.parse((m as { body: string }).body).event.eventId,
+          hops: [expect.objectContaining({ target: REGION, decision, outcome })],
+        }),
+      ),
       maxLagMs: 5000,
       // The public record is of a realtime class: the critical alarm's metric.
       maxRealtimeLagMs: 5000,
@@ -332,6 +344,11 @@ describe('apply faults, one invocation at a time (ap-southeast-1)', () => {
       superseded: 2,
       reviews: 2,
       touched: ['customer:b-s', 'product:b-p', 'product:b-g'],
+      outcomes: {
+        [uuid('b-s1')]: 'review',
+        [p1.eventId]: 'applied',
+        [g0.eventId]: 'duplicate',
+      },
     });
     expect(invalidated).toEqual(['customer:b-s', 'product:b-p', 'product:b-g']);
     expect((await readReplica(t.db, 'product', 'b-p'))?.version.eventId).toBe(p1.eventId);

@@ -215,6 +215,7 @@ describe('applyBatch on Postgres', () => {
       superseded: 0,
       reviews: 0,
       touched: [],
+      outcomes: {},
     });
   });
 

@@ -18,6 +18,7 @@ import {
   type SyncMessage,
 } from './events';
 import { MAX_DRIFT_MS, tooFarAhead } from './hlc';
+import { type Hop, type LineageRecord, ruleOf } from './lineage';
 import { maskingFault } from './masking';
 import { type ApplyStats, applyBatch } from './replica-store';
 import { recordFacts } from './routes';
@@ -98,6 +99,8 @@ export interface ApplyReport {
   readonly maxRealtimeLagMs?: number;
   /** This region is not the writer: messages sent on to the writer, by region. */
   readonly forwarded?: Readonly<Record<string, number>>;
+  /** What became of each message that parsed (lineage.ts): kept in the run's audit object. */
+  readonly records: readonly LineageRecord[];
 }
 
 /** Why a parsed message must not be applied here; undefined when it may. */
@@ -155,6 +158,7 @@ const envelopeOf = (m: SyncMessage): InboundEnvelope => ({
   mode: m.mode,
   maskedFields: m.maskedFields,
   sourceRegion: m.sourceRegion,
+  ...(m.lineage ? { lineage: m.lineage } : {}),
 });
 
 /** An oversize message as a reference: its event's ids without the payload, when it parses. */
@@ -196,6 +200,11 @@ export async function applyMessages(
   }[] = [];
   let malformed = 0;
   let rejected = 0;
+  /** Each parsed message's event and the plan's word on it here, for its lineage record. */
+  const trail = new Map<
+    string,
+    { message: SyncMessage; rule: Pick<Hop, 'decision' | 'rule' | 'mode' | 'basis'> }
+  >();
   const maxAhead = deps.maxClockAheadMs ?? DEFAULT_MAX_CLOCK_AHEAD_MS;
   for (const m of messages) {
     const bytes = Buffer.byteLength(m.body, 'utf8');
@@ -222,6 +231,19 @@ export async function applyMessages(
             )
           : undefined) ??
         clockFault(parsed.event, deps.region, now(), maxAhead);
+      const e = parsed.event;
+      trail.set(m.messageId, {
+        message: parsed,
+        rule: fault
+          ? { decision: 'denied', rule: fault }
+          : ruleOf(
+              deps.index,
+              e.dataClass,
+              e.homeRegion,
+              deps.region,
+              deps.index.decide(e.dataClass, e.homeRegion, deps.region, recordFacts(e)),
+            ),
+      });
       if (fault) {
         rejected += 1;
         toPark.push({ messageId: m.messageId, event: parsed.event, reason: fault, targets: [] });
@@ -249,6 +271,7 @@ export async function applyMessages(
   let stats: ApplyStats | undefined;
   let error: string | undefined;
   let forwarded: Record<string, number> | undefined;
+  let forwardedTo: string | undefined;
   /** Not applied here now: SQS redelivers it, or it is parked with `why` once tried enough. */
   const holdBack = (v: (typeof valid)[number], why: string) => {
     if (v.receiveCount >= deps.maxAttempts)
@@ -286,6 +309,7 @@ export async function applyMessages(
       }
       const sent = valid.filter((v) => !sendFailed.has(v.event.eventId));
       if (sent.length > 0) forwarded = { [writer]: sent.length };
+      forwardedTo = writer;
       for (const v of valid) {
         const why = sendFailed.get(v.event.eventId);
         if (why === undefined) continue;
@@ -354,7 +378,51 @@ export async function applyMessages(
     ...(walls.length > 0 ? { maxLagMs: now() - Math.min(...walls) } : {}),
     ...(realtimeWalls.length > 0 ? { maxRealtimeLagMs: now() - Math.min(...realtimeWalls) } : {}),
     ...(forwarded ? { forwarded } : {}),
+    records: lineageOf(deps.region, trail, {
+      failed: new Set(failed),
+      parked: new Map(toPark.map((p) => [p.messageId, p.reason])),
+      error,
+      forwardedTo,
+      outcomes: stats?.outcomes ?? {},
+    }),
   };
+}
+
+/** Each parsed message's lineage record, once the run's outcome is known. */
+function lineageOf(
+  region: string,
+  trail: ReadonlyMap<string, { message: SyncMessage; rule: Pick<Hop, 'decision' | 'rule'> }>,
+  end: {
+    failed: ReadonlySet<string>;
+    parked: ReadonlyMap<string, string>;
+    error: string | undefined;
+    forwardedTo: string | undefined;
+    outcomes: ApplyStats['outcomes'];
+  },
+): LineageRecord[] {
+  return [...trail].map(([messageId, { message: m, rule }]) => {
+    const e = m.event;
+    const hop = { target: region, ...rule, mode: m.mode, maskedFields: m.maskedFields };
+    const parkedWhy = end.parked.get(messageId);
+    const outcome: Pick<Hop, 'outcome' | 'reason' | 'forwardedTo'> = end.failed.has(messageId)
+      ? { outcome: 'retrying', ...(end.error ? { reason: end.error } : {}) }
+      : parkedWhy !== undefined
+        ? { outcome: 'parked', reason: parkedWhy }
+        : end.forwardedTo !== undefined
+          ? { outcome: 'forwarded', forwardedTo: end.forwardedTo }
+          : { outcome: end.outcomes[e.eventId] ?? 'duplicate' };
+    return {
+      eventId: e.eventId,
+      ...(m.lineage ? { entity: m.lineage.entity } : {}),
+      dataClass: e.dataClass,
+      op: e.op,
+      homeRegion: e.homeRegion,
+      sourceRegion: m.sourceRegion,
+      ...(m.lineage ? { correlationId: m.lineage.correlationId } : {}),
+      consent: e.consent === true,
+      hops: [{ ...hop, ...outcome }],
+    };
+  });
 }
 
 /**
@@ -362,13 +430,13 @@ export async function applyMessages(
  * entity ids it touched (an entity key can be personal data: a customer's email as its key).
  */
 export interface ApplyAudit extends Omit<ApplyReport, 'stats'> {
-  readonly stats?: Omit<ApplyStats, 'touched'> & { readonly entitiesTouched: number };
+  readonly stats?: Omit<ApplyStats, 'touched' | 'outcomes'> & { readonly entitiesTouched: number };
 }
 
 export function applyAudit(report: ApplyReport): ApplyAudit {
   const { stats, ...rest } = report;
   if (!stats) return rest;
-  const { touched, ...counts } = stats;
+  const { touched, outcomes: _byEvent, ...counts } = stats;
   return { ...rest, stats: { ...counts, entitiesTouched: touched.length } };
 }
 
@@ -383,5 +451,6 @@ function sumStats(parts: readonly ApplyStats[]): ApplyStats {
     superseded: sum('superseded'),
     reviews: sum('reviews'),
     touched: [...new Set(parts.flatMap((p) => p.touched))],
+    outcomes: Object.assign({}, ...parts.map((p) => p.outcomes)),
   };
 }

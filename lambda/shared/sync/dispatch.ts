@@ -7,9 +7,16 @@
  * fails stays pending.
  */
 import CircuitBreaker from 'opossum';
-import type { ResidencyIndex } from '../residency-plan';
+import type { Decision, ResidencyIndex } from '../residency-plan';
 import type { Db } from './db';
 import { type ChangeEvent, entityId, type InboundEnvelope, type SyncMessage } from './events';
+import {
+  type Hop,
+  type HopOutcome,
+  type LineageRecord,
+  type MessageLineage,
+  ruleOf,
+} from './lineage';
 import { type Masker, MaskingKeyError } from './masking';
 import {
   claim,
@@ -114,6 +121,11 @@ export interface DispatchReport {
   /** Oldest HLC wall-clock time among sent records (for the lag metric). */
   readonly oldestSentWall?: number;
   readonly parkedRecords: readonly { eventId: string; reason: string }[];
+  /**
+   * What became of each claimed record, target by target (lineage.ts): kept in the batch's audit
+   * object, left out of a run's totals.
+   */
+  readonly records?: readonly LineageRecord[];
 }
 
 /** Exponential backoff with full jitter (AWS Architecture Blog), in ms. */
@@ -163,8 +175,10 @@ export function buildMessage(
   target: string,
   sourceRegion: string,
   mode: 'full' | 'masked',
+  lineage?: MessageLineage,
 ): SyncMessage {
-  if (mode === 'full') return { v: 1, event: e, mode, maskedFields: [], sourceRegion };
+  const trail = lineage ? { lineage } : {};
+  if (mode === 'full') return { v: 1, event: e, mode, maskedFields: [], sourceRegion, ...trail };
   const m = masker.mask(e.dataClass, index.jurisdictionOf(target) ?? '', e.payload);
   return {
     v: 1,
@@ -172,6 +186,7 @@ export function buildMessage(
     mode,
     maskedFields: m.maskedFields,
     sourceRegion,
+    ...trail,
   };
 }
 
@@ -211,6 +226,14 @@ interface Delivery {
   poison?: string;
   /** Too large to send: parked as a reference (its ids, no payload), so the park fits. */
   oversize?: boolean;
+  /** The entity's lineage token. */
+  readonly entity: string;
+  /** Its hops so far, by target cell; an allowed hop's outcome is known once sent and settled. */
+  readonly hops: {
+    readonly target: string;
+    readonly hop: Omit<Hop, 'outcome'>;
+    outcome?: HopOutcome;
+  }[];
 }
 
 /** A claimed batch; a fenced region, or one that is not the writer, claims nothing. */
@@ -282,41 +305,54 @@ async function deliver(
 
   for (const row of rows) {
     const e = row.event;
+    const hops: Delivery['hops'] = [];
+    const withhold = (target: string, region: string, decision: Decision & { allowed: false }) => {
+      withheld[decision.reason] = (withheld[decision.reason] ?? 0) + 1;
+      hops.push({
+        target,
+        hop: { target: region, decision: 'denied', rule: decision.reason, maskedFields: [] },
+        outcome: 'withheld',
+      });
+    };
     let owed: string[];
     if (row.pendingTargets) owed = [...row.pendingTargets];
     else {
       owed = [];
       for (const r of routesOf(deps.index, deps.targets, e)) {
         if (r.decision.allowed) owed.push(r.target);
-        else withheld[r.decision.reason] = (withheld[r.decision.reason] ?? 0) + 1;
+        else withhold(r.target, r.target, r.decision);
       }
     }
-    const d: Delivery = { row, owed, accepted: new Set() };
+    const entity = deps.masker.entityToken(e.entityType, e.entityKey);
+    const d: Delivery = { row, owed, accepted: new Set(), entity, hops };
     deliveries.push(d);
+    const lineage: MessageLineage = { correlationId: o.worker, entity };
     for (const target of owed) {
       // The plan decides for the region the record will land in: the target cell's writer now.
-      const decision = deps.index.decide(
-        e.dataClass,
-        e.homeRegion,
-        writerOf(target),
-        recordFacts(e),
-      );
+      const region = writerOf(target);
+      const decision = deps.index.decide(e.dataClass, e.homeRegion, region, recordFacts(e));
       if (!decision.allowed) {
         // The plan changed since the row was first routed: the record must not go.
         d.accepted.add(target);
-        withheld[decision.reason] = (withheld[decision.reason] ?? 0) + 1;
+        withhold(target, region, decision);
         continue;
       }
+      const rule = ruleOf(deps.index, e.dataClass, e.homeRegion, region, decision);
       let message: SyncMessage;
       try {
         message = buildMessage(
           deps.index,
           deps.masker,
           e,
-          writerOf(target),
+          region,
           o.region,
           decision.mode,
+          lineage,
         );
+        hops.push({
+          target,
+          hop: { target: region, ...rule, maskedFields: message.maskedFields },
+        });
         if (message.mode === 'masked') {
           for (const f of message.maskedFields) maskedFields.add(f);
           masked += 1;
@@ -324,6 +360,7 @@ async function deliver(
       } catch (err) {
         if (!(err instanceof MaskingKeyError)) throw err;
         d.poison = `masking: ${err.message}`;
+        hops.push({ target, hop: { target: region, ...rule, maskedFields: [] } });
         break;
       }
       const body = JSON.stringify(message);
@@ -428,6 +465,7 @@ async function deliver(
   }
   await settle(deps.db, o.worker, outcomes);
   const count = (s: Outcome['status']) => outcomes.filter((x) => x.status === s).length;
+  const settled = new Map(outcomes.map((x) => [x.eventId, x]));
   return {
     region: o.region,
     worker: o.worker,
@@ -445,6 +483,30 @@ async function deliver(
     ...(oldestSentWall !== undefined ? { oldestSentWall } : {}),
     parkedRecords:
       parked > 0 ? toPark.map((p) => ({ eventId: p.d.row.event.eventId, reason: p.reason })) : [],
+    records: deliveries.map((d) => lineageOf(d, o, settled.get(d.row.event.eventId))),
+  };
+}
+
+/** A delivery's lineage record, once its row is settled. */
+function lineageOf(d: Delivery, o: DispatchOptions, settled: Outcome | undefined): LineageRecord {
+  const e = d.row.event;
+  const hops = d.hops.map(({ target, hop, outcome }): Hop => {
+    if (outcome) return { ...hop, outcome };
+    if (d.accepted.has(target)) return { ...hop, outcome: 'sent' };
+    const status = settled?.status === 'parked' ? 'parked' : 'retrying';
+    const reason = settled?.error ?? d.poison ?? d.error;
+    return { ...hop, outcome: status, ...(reason ? { reason } : {}) };
+  });
+  return {
+    eventId: e.eventId,
+    entity: d.entity,
+    dataClass: e.dataClass,
+    op: e.op,
+    homeRegion: e.homeRegion,
+    sourceRegion: o.region,
+    correlationId: o.worker,
+    consent: e.consent === true,
+    hops,
   };
 }
 

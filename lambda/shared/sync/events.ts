@@ -4,6 +4,7 @@
  * it is never retried and never dropped.
  */
 import type { Hlc } from './hlc';
+import { ENTITY_TOKEN, type MessageLineage } from './lineage';
 
 export type Op = 'upsert' | 'delete';
 
@@ -37,10 +38,18 @@ export interface SyncMessage {
   /** Paths that were erased, pseudonymised or encrypted (for the audit). */
   readonly maskedFields: readonly string[];
   readonly sourceRegion: string;
+  /**
+   * The dispatch run that sent it and the entity's lineage token (lineage.ts), for the audit.
+   * @default - none (a message from before lineage, or one a person rebuilt)
+   */
+  readonly lineage?: MessageLineage;
 }
 
 /** What apply keeps of an inbound message beside its event when it parks it (for a redrive). */
-export type InboundEnvelope = Pick<SyncMessage, 'mode' | 'maskedFields' | 'sourceRegion'>;
+export type InboundEnvelope = Pick<
+  SyncMessage,
+  'mode' | 'maskedFields' | 'sourceRegion' | 'lineage'
+>;
 
 export class MalformedMessageError extends Error {
   override readonly name = 'MalformedMessageError';
@@ -104,6 +113,31 @@ export function parseMessage(body: string): SyncMessage {
     throw new MalformedMessageError('sourceRegion: expected a region id');
   if (!Array.isArray(m.maskedFields) || !m.maskedFields.every((f) => typeof f === 'string'))
     throw new MalformedMessageError('maskedFields: expected a list of field paths');
+  const lineage = m.lineage as Record<string, unknown> | undefined;
+  if (
+    lineage !== undefined &&
+    (typeof lineage !== 'object' ||
+      lineage === null ||
+      typeof lineage.correlationId !== 'string' ||
+      !NAME.test(lineage.correlationId) ||
+      typeof lineage.entity !== 'string' ||
+      !ENTITY_TOKEN.test(lineage.entity))
+  )
+    throw new MalformedMessageError('lineage: expected {correlationId, entity token}');
   const event = parseEvent(m.event);
-  return { v: 1, event, mode: m.mode, maskedFields: m.maskedFields, sourceRegion: m.sourceRegion };
+  return {
+    v: 1,
+    event,
+    mode: m.mode,
+    maskedFields: m.maskedFields,
+    sourceRegion: m.sourceRegion,
+    ...(lineage
+      ? {
+          lineage: {
+            correlationId: lineage.correlationId as string,
+            entity: lineage.entity as string,
+          },
+        }
+      : {}),
+  };
 }

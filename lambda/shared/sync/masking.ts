@@ -4,6 +4,7 @@
  * everything else is erased. Rules compile once per (class, target jurisdiction).
  */
 import { createCipheriv, createHmac, randomBytes } from 'node:crypto';
+import { entityTokenInput } from './lineage';
 import type { MaskAction, MaskingRules } from './rules';
 
 /** An envelope data key: the plaintext encrypts; `wrapped` (KMS ciphertext) travels with values. */
@@ -196,5 +197,10 @@ export class Masker {
       this.compiled.set(id, tree);
     }
     return applyRules(tree, payload, this.keys);
+  }
+
+  /** The entity's lineage token (lineage.ts): its id pseudonymised under this home's key. */
+  entityToken(entityType: string, entityKey: string): string {
+    return pseudonymise(this.keys.pseudonymKey, entityTokenInput(entityType, entityKey));
   }
 }

@@ -177,7 +177,15 @@ export interface ApplyStats {
   readonly reviews: number;
   /** Entities (`type:key`) whose cached copy must go, redeliveries included. */
   readonly touched: readonly string[];
+  /** What became of each event, by event id (for lineage). */
+  readonly outcomes: Readonly<Record<string, EventOutcome>>;
 }
+
+/**
+ * `applied`: the entity's current version (or merged into it); `superseded`: kept in history, a
+ * later version wins; `review`: waits for a person beside its sibling; `duplicate`: nothing new.
+ */
+export type EventOutcome = 'applied' | 'superseded' | 'review' | 'duplicate';
 
 export class GuardRejectedError extends Error {
   override readonly name = 'GuardRejectedError';
@@ -298,6 +306,8 @@ export async function applyEvents(
   let changedState = 0;
   const archivedOnly = new Set<string>();
   let conflicts = 0;
+  /** Events that became (or merged into) their entity's state in this batch. */
+  const won = new Set<string>();
   const review = (e: ChangeEvent, v: ReplicaRow | ChangeEvent) => {
     const r = versionRecord(e.entityType, e.entityKey, v);
     reviews.set(`${r.event_id}/${e.eventId}`, { ...r, met_by: e.eventId });
@@ -318,6 +328,7 @@ export async function applyEvents(
     }
     if (!r.row && (r.loser === e || r.review)) archivedOnly.add(e.eventId);
     if (r.row) {
+      won.add(e.eventId);
       changedState += 1;
       state.set(k, r.row);
       changed.set(k, r.row);
@@ -335,6 +346,7 @@ export async function applyEvents(
       superseded: 0,
       reviews: 0,
       touched,
+      outcomes: Object.fromEntries(events.map((e) => [e.eventId, 'duplicate' as const])),
     };
   const out = await db.query<{
     written: number;
@@ -357,6 +369,15 @@ export async function applyEvents(
     );
   const copied = new Set([...w.lost, ...w.reviewed]);
   const fresh = changedState + [...archivedOnly].filter((id) => copied.has(id)).length;
+  const [lost, reviewed] = [new Set(w.lost), new Set(w.reviewed)];
+  const outcomeOf = (id: string): EventOutcome =>
+    reviewed.has(id)
+      ? 'review'
+      : lost.has(id) || (won.has(id) && losers.has(id))
+        ? 'superseded'
+        : won.has(id)
+          ? 'applied'
+          : 'duplicate';
   return {
     fresh,
     duplicates: events.length - fresh,
@@ -365,6 +386,7 @@ export async function applyEvents(
     superseded: w.archived + w.lost.length,
     reviews: w.reviewed.length,
     touched,
+    outcomes: Object.fromEntries(events.map((e) => [e.eventId, outcomeOf(e.eventId)])),
   };
 }
 
