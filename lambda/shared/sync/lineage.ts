@@ -92,6 +92,11 @@ export const ENTITY_TOKEN = /^pz_[A-Za-z0-9_-]{22}$/;
 export const entityTokenInput = (entityType: string, entityKey: string) =>
   `lineage:entity:${entityType}:${entityKey}`;
 
+type Rule = Pick<Hop, 'decision' | 'rule' | 'mode' | 'basis'>;
+
+/** Allowed rules by plan and edge: the same few strings for every record (dispatch's hot path). */
+const allowedRules = new WeakMap<ResidencyIndex, Map<string, Rule>>();
+
 /** The rule text of a decision: the edge it used, or the plan's reason for refusing. */
 export function ruleOf(
   index: ResidencyIndex,
@@ -99,14 +104,25 @@ export function ruleOf(
   home: string,
   target: string,
   d: Decision,
-): Pick<Hop, 'decision' | 'rule' | 'mode' | 'basis'> {
+): Rule {
   if (!d.allowed) return { decision: 'denied', rule: d.reason };
-  const [from, to] = [index.jurisdictionOf(home), index.jurisdictionOf(target)];
-  const where = from === to ? `inside ${from}` : `${from} → ${to}`;
-  return {
-    decision: 'allowed',
-    rule: `dataClasses.${dataClass}: ${d.mode} ${where}`,
-    mode: d.mode,
-    ...(d.basis ? { basis: d.basis.basis } : {}),
-  };
+  let rules = allowedRules.get(index);
+  if (!rules) {
+    rules = new Map();
+    allowedRules.set(index, rules);
+  }
+  const key = `${dataClass}\u0000${home}\u0000${target}\u0000${d.mode}\u0000${d.basis?.basis ?? ''}`;
+  let rule = rules.get(key);
+  if (!rule) {
+    const [from, to] = [index.jurisdictionOf(home), index.jurisdictionOf(target)];
+    const where = from === to ? `inside ${from}` : `${from} → ${to}`;
+    rule = {
+      decision: 'allowed',
+      rule: `dataClasses.${dataClass}: ${d.mode} ${where}`,
+      mode: d.mode,
+      ...(d.basis ? { basis: d.basis.basis } : {}),
+    };
+    rules.set(key, rule);
+  }
+  return rule;
 }
