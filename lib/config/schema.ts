@@ -309,6 +309,20 @@ export const jurisdictionSchema = z.strictObject({
       }),
     )
     .default({}),
+  /**
+   * Data-subject requests (access, erasure, rectification) of subjects homed here: how many days
+   * the law gives to answer (GDPR Art. 12(3): one month; CCPA 1798.130(a)(2): 45 days), and where
+   * that is written. `npm run dsr` prints the deadline; the completion records carry it.
+   */
+  subjectRequests: z
+    .strictObject({
+      deadlineDays: int(1, 365).default(30),
+      reference: z
+        .string()
+        .min(1)
+        .default('one month (GDPR Art. 12(3)), the strictest common rule'),
+    })
+    .prefault({}),
   /** How the cell's failover starts when its region-down alarm fires (lib/failover/region-watch.ts). */
   failover: z
     .strictObject({

@@ -343,6 +343,7 @@ describe('apply faults, one invocation at a time (ap-southeast-1)', () => {
       conflicts: 2,
       superseded: 2,
       reviews: 2,
+      erased: 0,
       touched: ['customer:b-s', 'product:b-p', 'product:b-g'],
       outcomes: {
         [uuid('b-s1')]: 'review',

@@ -4,7 +4,7 @@
  * over a stateful fake SQS, and a recording cache invalidator.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
-import type { ResidencyIndex } from '../../lambda/shared/residency-plan';
+import { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import { type ApplyReport, applyMessages } from '../../lambda/shared/sync/apply';
 import {
   type DispatchDeps,
@@ -20,6 +20,7 @@ import { SqsDeadLetterQueue, SqsParkingLot, SqsTransport } from '../../lambda/sh
 import type { WriterDirectory } from '../../lambda/shared/sync/writers';
 import { openTestDb, type TestDb } from '../support/db';
 import { FakeSqs } from '../support/fake-sqs';
+import { copyRegions, EIGHT_REGIONS, edit, load } from '../support/fixture';
 
 export const inboundUrl = (r: string) =>
   `https://sqs.${r}.amazonaws.com/111111111111/meridian-test-${r}-sync-inbound.fifo`;
@@ -174,4 +175,20 @@ export async function openWorld(index: ResidencyIndex): Promise<World> {
       await Promise.all([us, eu, ap].map((r) => r.t.close()));
     },
   };
+}
+
+/**
+ * The shipped eight regions with one more masked export: US pii reaches APAC (not restricted) and
+ * the UAE (contractual clauses), masked both ways; the EU and India never.
+ */
+export function usPiiToTwoJurisdictions(): ResidencyIndex {
+  const dir = copyRegions(EIGHT_REGIONS);
+  edit(dir, 'global.yaml', 'maskedExportTo: [apac]', 'maskedExportTo: [apac, ae]');
+  edit(
+    dir,
+    'global.yaml',
+    / {4}transfers:\n {6}apac:\n/,
+    '    transfers:\n      ae:\n        basis: contractual-clauses\n        reference: "Standard contractual clauses (test)"\n      apac:\n',
+  );
+  return new ResidencyIndex(load(dir).plan);
 }

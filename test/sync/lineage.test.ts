@@ -15,7 +15,6 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { mockClient } from 'aws-sdk-client-mock';
-import { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import { applyAudit } from '../../lambda/shared/sync/apply';
 import { auditKey, writeAudit } from '../../lambda/shared/sync/aws';
 import { parseMessage } from '../../lambda/shared/sync/events';
@@ -27,22 +26,18 @@ import { entityToken, lineageSql } from '../../lib/lineage/query';
 import { Naming } from '../../lib/naming';
 import { LineageTable, RECORD_COLUMNS } from '../../lib/sync/lineage-table';
 import { FakeSqs } from '../support/fake-sqs';
-import { copyRegions, EIGHT_REGIONS, edit, load } from '../support/fixture';
 import { change } from './events';
 import { leaks } from './evidence';
-import { deadLetterUrl, drainAll, inboundUrl, openRegion, type Region } from './harness';
+import {
+  deadLetterUrl,
+  drainAll,
+  inboundUrl,
+  openRegion,
+  type Region,
+  usPiiToTwoJurisdictions,
+} from './harness';
 
-// The shipped eight regions, with one more masked export: US pii reaches APAC (not restricted)
-// and the UAE (contractual clauses), masked both ways; the EU and India never.
-const dir = copyRegions(EIGHT_REGIONS);
-edit(dir, 'global.yaml', 'maskedExportTo: [apac]', 'maskedExportTo: [apac, ae]');
-edit(
-  dir,
-  'global.yaml',
-  / {4}transfers:\n {6}apac:\n/,
-  '    transfers:\n      ae:\n        basis: contractual-clauses\n        reference: "Standard contractual clauses (test)"\n      apac:\n',
-);
-const index = new ResidencyIndex(load(dir).plan);
+const index = usPiiToTwoJurisdictions();
 const strategyOf = (c: string) => index.rulesOf(c)?.conflict ?? 'lww';
 const T = Date.now();
 const BUCKET = 'meridian-test-audit';

@@ -13,6 +13,7 @@ test('migrations create the sync tables once; running them again changes nothing
     `SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'meridian_%' AND table_schema = current_schema() ORDER BY 1`,
   );
   expect(tables.rows.map((r) => r.table_name)).toEqual([
+    'meridian_erasure',
     'meridian_outbox',
     'meridian_outbox_sent',
     'meridian_replica',

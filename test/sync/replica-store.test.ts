@@ -214,6 +214,7 @@ describe('applyBatch on Postgres', () => {
       conflicts: 0,
       superseded: 0,
       reviews: 0,
+      erased: 0,
       touched: [],
       outcomes: {},
     });

@@ -11,7 +11,7 @@ beforeAll(async () => {
   t = await openTestDb();
   // A database as a new cell finds it: no sync table yet.
   await t.db.exec(`DROP TABLE meridian_outbox, meridian_outbox_sent, meridian_replica,
-    meridian_replica_history, meridian_review, meridian_sync_target, meridian_schema_version CASCADE;
+    meridian_replica_history, meridian_review, meridian_sync_target, meridian_erasure, meridian_schema_version CASCADE;
     DROP FUNCTION IF EXISTS meridian_outbox_notify()`);
 });
 afterAll(() => t.close());
@@ -35,7 +35,7 @@ test('Create on the writer: every migration, in order; Update again: nothing to 
     `SELECT count(*) AS n FROM information_schema.tables
       WHERE table_name LIKE 'meridian_%' AND table_schema = current_schema()`,
   );
-  expect(Number(tables.rows[0]?.n)).toBe(7);
+  expect(Number(tables.rows[0]?.n)).toBe(8);
   expect((await onSchemaEvent(event('Update'), async () => t.db)).Data).toEqual({
     Role: 'writer',
     Version: String(SCHEMA_VERSION),

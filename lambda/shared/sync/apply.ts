@@ -441,8 +441,9 @@ export function applyAudit(report: ApplyReport): ApplyAudit {
 }
 
 function sumStats(parts: readonly ApplyStats[]): ApplyStats {
-  const sum = (k: 'fresh' | 'duplicates' | 'written' | 'conflicts' | 'superseded' | 'reviews') =>
-    parts.reduce((n, p) => n + p[k], 0);
+  const sum = (
+    k: 'fresh' | 'duplicates' | 'written' | 'conflicts' | 'superseded' | 'reviews' | 'erased',
+  ) => parts.reduce((n, p) => n + p[k], 0);
   return {
     fresh: sum('fresh'),
     duplicates: sum('duplicates'),
@@ -450,6 +451,7 @@ function sumStats(parts: readonly ApplyStats[]): ApplyStats {
     conflicts: sum('conflicts'),
     superseded: sum('superseded'),
     reviews: sum('reviews'),
+    erased: sum('erased'),
     touched: [...new Set(parts.flatMap((p) => p.touched))],
     outcomes: Object.assign({}, ...parts.map((p) => p.outcomes)),
   };

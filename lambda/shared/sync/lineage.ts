@@ -32,19 +32,9 @@ export type HopOutcome =
   /** apply: already here (a redelivery or a replay). */
   | 'duplicate'
   /** apply: this region is not its cell's writer; sent on to the writer. */
-  | 'forwarded';
-
-export const HOP_OUTCOMES: readonly HopOutcome[] = [
-  'sent',
-  'withheld',
-  'retrying',
-  'parked',
-  'applied',
-  'superseded',
-  'review',
-  'duplicate',
-  'forwarded',
-];
+  | 'forwarded'
+  /** apply: its entity was erased after this version was written; dropped (erasure.ts). */
+  | 'erased';
 
 /** One source → target step of a record. */
 export interface Hop {

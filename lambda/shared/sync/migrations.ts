@@ -158,6 +158,23 @@ CREATE INDEX IF NOT EXISTS meridian_outbox_class_ready
 ALTER TABLE meridian_outbox ADD COLUMN IF NOT EXISTS consent boolean NOT NULL DEFAULT false;
 ALTER TABLE meridian_outbox_sent ADD COLUMN IF NOT EXISTS consent boolean NOT NULL DEFAULT false;`,
   },
+  {
+    // Erasure (issue 18, data-subject requests): what an erasure removed stays removed. Each
+    // region keeps a tombstone per erased entity — the SHA-256 of \`type:key\`, never the key — with
+    // the erasure's clock; apply and local writes drop any version of that entity written at or
+    // before it, so a message sent before the erasure and delivered after it, a replay from the
+    // sent log or a redriven dead letter brings nothing back. A version written after it (the
+    // subject signs up again) applies as usual.
+    version: 6,
+    sql: `
+CREATE TABLE IF NOT EXISTS meridian_erasure (
+  entity         text PRIMARY KEY,
+  erased_wall    bigint NOT NULL,
+  erased_logical integer NOT NULL,
+  request_id     uuid NOT NULL,
+  erased_at      timestamptz NOT NULL DEFAULT now()
+);`,
+  },
 ];
 
 /** The schema version the code expects: the last migration's. */

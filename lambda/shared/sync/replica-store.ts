@@ -8,6 +8,7 @@
  */
 import { type ReplicaRow, resolve, type Version } from './conflict';
 import { type Db, transaction } from './db';
+import { erasedEvents } from './erasure';
 import { type ChangeEvent, entityId } from './events';
 import { writeChanges } from './outbox-store';
 import type { ConflictStrategy } from './rules';
@@ -175,6 +176,8 @@ export interface ApplyStats {
   readonly superseded: number;
   /** Sibling versions sent to manual review. */
   readonly reviews: number;
+  /** Versions of erased entities, written before their erasure: dropped, never applied. */
+  readonly erased: number;
   /** Entities (`type:key`) whose cached copy must go, redeliveries included. */
   readonly touched: readonly string[];
   /** What became of each event, by event id (for lineage). */
@@ -183,9 +186,10 @@ export interface ApplyStats {
 
 /**
  * `applied`: the entity's current version (or merged into it); `superseded`: kept in history, a
- * later version wins; `review`: waits for a person beside its sibling; `duplicate`: nothing new.
+ * later version wins; `review`: waits for a person beside its sibling; `duplicate`: nothing new;
+ * `erased`: its entity was erased after it was written (erasure.ts), so it is dropped.
  */
-export type EventOutcome = 'applied' | 'superseded' | 'review' | 'duplicate';
+export type EventOutcome = 'applied' | 'superseded' | 'review' | 'duplicate' | 'erased';
 
 export class GuardRejectedError extends Error {
   override readonly name = 'GuardRejectedError';
@@ -262,9 +266,13 @@ SELECT (SELECT count(*) FROM upserted)::int AS written,
 /** The body of applyBatch, inside a transaction the caller holds. */
 export async function applyEvents(
   db: Db,
-  events: readonly ChangeEvent[],
+  incoming: readonly ChangeEvent[],
   strategyOf: (dataClass: string) => ConflictStrategy,
 ): Promise<ApplyStats> {
+  // What an erasure removed stays removed: its older versions are dropped before anything else.
+  const erased = await erasedEvents(db, incoming);
+  const events = erased.size === 0 ? incoming : incoming.filter((e) => !erased.has(e.eventId));
+  const erasedOutcomes = Object.fromEntries([...erased].map((id) => [id, 'erased' as const]));
   const touched = [...new Set(events.map(entityId))];
   const classes = [...new Set(events.map((e) => e.dataClass))];
   const classesWith = (...strategies: ConflictStrategy[]) =>
@@ -345,8 +353,12 @@ export async function applyEvents(
       conflicts,
       superseded: 0,
       reviews: 0,
+      erased: erased.size,
       touched,
-      outcomes: Object.fromEntries(events.map((e) => [e.eventId, 'duplicate' as const])),
+      outcomes: {
+        ...Object.fromEntries(events.map((e) => [e.eventId, 'duplicate' as const])),
+        ...erasedOutcomes,
+      },
     };
   const out = await db.query<{
     written: number;
@@ -385,8 +397,12 @@ export async function applyEvents(
     conflicts,
     superseded: w.archived + w.lost.length,
     reviews: w.reviewed.length,
+    erased: erased.size,
     touched,
-    outcomes: Object.fromEntries(events.map((e) => [e.eventId, outcomeOf(e.eventId)])),
+    outcomes: {
+      ...Object.fromEntries(events.map((e) => [e.eventId, outcomeOf(e.eventId)])),
+      ...erasedOutcomes,
+    },
   };
 }
 

@@ -1,0 +1,87 @@
+/**
+ * One region's part of a data-subject request: find (access) or erase the subject's copies in this
+ * region's database, check what is left, and say so in a completion record that names the
+ * request, the region, the deadline and counts — no value and no entity key, so it can sit in the
+ * Object Lock audit bucket for good (`dsr/<yyyy>/<mm>/<dd>/<region>/<request id>.json`).
+ */
+import type { Db } from '../sync/db';
+import {
+  countCopies,
+  eraseCopies,
+  findCopies,
+  type SubjectCopy,
+  type TableCounts,
+} from './postgres';
+import type { DsrAction, SubjectRequest } from './subject';
+
+export interface CompletionRecord {
+  readonly v: 1;
+  readonly requestId: string;
+  readonly action: DsrAction;
+  readonly jurisdiction: string;
+  readonly region: string;
+  /** When this region finished (ISO 8601). */
+  readonly at: string;
+  /** When the answer is due by law (ISO 8601), from `jurisdictions.<j>.subjectRequests`. */
+  readonly deadline: string;
+  readonly onTime: boolean;
+  /** How many entities the request named. */
+  readonly entities: number;
+  /** access: copies found here, by table. */
+  readonly found?: TableCounts;
+  /** erase: rows removed here, by table. */
+  readonly removed?: TableCounts;
+  /** What the check after the erasure still found, by table: all zero, or the erasure failed. */
+  readonly remaining?: TableCounts;
+  readonly outcome: 'done' | 'incomplete';
+}
+
+export interface RegionResult {
+  readonly record: CompletionRecord;
+  /** access: the copies themselves, for the export the controller hands to the subject. */
+  readonly copies?: readonly SubjectCopy[];
+}
+
+/** `dsr/<yyyy>/<mm>/<dd>/<region>/<request id>.json` in the region's audit bucket. */
+export function completionKey(region: string, requestId: string, at: Date): string {
+  const d = at.toISOString();
+  return `dsr/${d.slice(0, 4)}/${d.slice(5, 7)}/${d.slice(8, 10)}/${region}/${requestId}.json`;
+}
+
+export async function runInRegion(
+  db: Db,
+  region: string,
+  req: SubjectRequest,
+  deadline: Date,
+  now: () => Date = () => new Date(),
+): Promise<RegionResult> {
+  const head = {
+    v: 1 as const,
+    requestId: req.requestId,
+    action: req.action,
+    jurisdiction: req.jurisdiction,
+    region,
+    deadline: deadline.toISOString(),
+    entities: req.entities.length,
+  };
+  const finish = (at: Date) => ({ at: at.toISOString(), onTime: at <= deadline });
+  if (req.action === 'access') {
+    const copies = await findCopies(db, req.entities);
+    return {
+      record: { ...head, ...finish(now()), found: countCopies(copies), outcome: 'done' },
+      copies,
+    };
+  }
+  const removed = await eraseCopies(db, req);
+  const remaining = countCopies(await findCopies(db, req.entities));
+  const clean = Object.values(remaining).every((n) => n === 0);
+  return {
+    record: {
+      ...head,
+      ...finish(now()),
+      removed,
+      remaining,
+      outcome: clean ? 'done' : 'incomplete',
+    },
+  };
+}
