@@ -106,6 +106,11 @@ export class Naming {
     return `${this.region(region)}-audit`.replace(/[^a-z0-9]/g, '_');
   }
 
+  /** A region's part of a data-subject request (lambda/dsr-region), invoked by name. */
+  subjectRequestFunction(region: string): string {
+    return `${this.region(region)}-subject-request`;
+  }
+
   /** The Athena workgroup a reviewer queries a region's lineage in. */
   lineageWorkgroup(region: string): string {
     return `${this.region(region)}-lineage`;

@@ -3,6 +3,7 @@ import type { Construct } from 'constructs';
 import type { ResidencyIndex } from '../lambda/shared/residency-plan';
 import type { MeridianConfig } from './config/load';
 import type { RegionConfig } from './config/schema';
+import { SubjectRequestFunction } from './dsr/subject-request-function';
 import { WriterKeeper } from './failover/writer-keeper';
 import type { BundlingMode } from './functions/meridian-function';
 import { Naming, regionalStackName } from './naming';
@@ -109,6 +110,15 @@ export class RegionalStack extends Stack {
         regionStateTable: naming.failoverLockTable(region.jurisdiction),
         regionStateRegion:
           cellLockPlan(config, region.jurisdiction).endpoints[region.id]?.[0] ?? region.id,
+      });
+    if (data.aurora)
+      new SubjectRequestFunction(this, 'SubjectRequests', {
+        naming,
+        region: region.id,
+        functions,
+        aurora: data.aurora,
+        auditBucket: data.buckets.audit,
+        exportBucket: data.buckets.data,
       });
     const aurora = data.aurora;
     const cell = placement.aurora?.jurisdiction;

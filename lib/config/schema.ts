@@ -310,7 +310,7 @@ export const jurisdictionSchema = z.strictObject({
     )
     .default({}),
   /**
-   * Data-subject requests (access, erasure, rectification) of subjects homed here: how many days
+   * Data-subject requests (access, erasure) of subjects homed here: how many days
    * the law gives to answer (GDPR Art. 12(3): one month; CCPA 1798.130(a)(2): 45 days), and where
    * that is written. `npm run dsr` prints the deadline; the completion records carry it.
    */
@@ -320,7 +320,7 @@ export const jurisdictionSchema = z.strictObject({
       reference: z
         .string()
         .min(1)
-        .default('one month (GDPR Art. 12(3)), the strictest common rule'),
+        .default('Meridian default: 30 days (set jurisdictions.<id>.subjectRequests to its law)'),
     })
     .prefault({}),
   /** How the cell's failover starts when its region-down alarm fires (lib/failover/region-watch.ts). */

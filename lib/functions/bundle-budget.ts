@@ -36,6 +36,10 @@ export const OVER_LIMIT: Readonly<Record<string, OverLimit>> = {
     ceilingKiB: 527,
     why: `${SDK_CORE}; S3 ~120 KiB (audit object of every redrive); pg ~71 KiB; DynamoDB, SQS, Secrets Manager`,
   },
+  'dsr-region': {
+    ceilingKiB: 459,
+    why: `${SDK_CORE}; S3 ~120 KiB (completion record and export, every request); pg ~71 KiB; Secrets Manager`,
+  },
   health: {
     ceilingKiB: 441,
     why: `${SDK_CORE}; S3 ~120 KiB (bucket reachable) and SSM ~68 KiB (the writer sign), both checked on every request; SQS, CloudWatch`,

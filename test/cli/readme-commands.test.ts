@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { loadConfig } from '../../lib/config/load';
 import { ConfigError } from '../../lib/config/problems';
-import { MINIMAL } from '../support/fixture';
+import { load, MINIMAL } from '../support/fixture';
 import {
   expectedLine,
   ok,
@@ -114,6 +114,7 @@ const FLAGS: Record<string, readonly string[]> = {
   failover: ['--from', '--mode', '--reason', '--failback', '--env', '--help'],
   report: ['--cdk-out', '--cdktf-out', '--out', '--help'],
   bench: ['--quick', '--help'],
+  dsr: ['--subject', '--jurisdiction', '--request-id', '--env', '--help'],
   lineage: [
     '--event',
     '--entity-token',
@@ -491,13 +492,36 @@ const CHECKS: readonly Check[] = [
     },
   },
   {
-    pattern: /^npm run (synth|drill|failover|report|bench|lineage) -- --help$/,
+    pattern: /^npm run (synth|drill|failover|report|bench|lineage|dsr) -- --help$/,
     check: (_cmd, m) => helpOf(m[1] as string),
   },
   {
     // The bare name of a tool that needs arguments: what it takes is its --help.
-    pattern: /^npm run (drill|failover|lineage)$/,
+    pattern: /^npm run (drill|failover|lineage|dsr)$/,
     check: (_cmd, m) => helpOf(m[1] as string),
+  },
+  {
+    // One invoke per cell the plan let the subject's records reach, home first, of a function the
+    // region's stack deploys under that name; the deadline is the jurisdiction's.
+    pattern: /^npm run dsr -- (access|erase) --subject \S+ --jurisdiction ([a-z]+)$/,
+    check: (cmd, m) => {
+      const run = ok(fork.run(cmd.line));
+      const invokes = [
+        ...run.stdout.matchAll(/^aws lambda invoke --region (\S+) --function-name (\S+) /gm),
+      ];
+      expect(invokes.length).toBeGreaterThan(0);
+      for (const [, region, name] of invokes) {
+        const stack = stacks(prod()).find((s) => s.region === region);
+        if (!stack) throw new Error(`no stack for ${region}`);
+        expect(
+          resourcesOf(stack, 'AWS::Lambda::Function').map((r) => r.Properties?.FunctionName),
+        ).toContain(name);
+      }
+      const home = load(MINIMAL).plan.cells.find((c) => c.jurisdiction === m[2]);
+      expect(invokes[0]?.[1]).toBe(home?.primary);
+      expect(run.stdout).toMatch(/^# Due by \d{4}-\d{2}-\d{2}: \d+ days /m);
+      expect(run.stdout).toContain(`"action": "${m[1]}"`);
+    },
   },
   {
     // The query names the region's Glue database and runs in its workgroup: both are in the

@@ -168,7 +168,8 @@ describe('Aurora master secret, replicated inside the cell', () => {
       });
       // Every statement of the stack that reads the master secret: the probe's, the writer
       // keeper's (which fences this region's database), sync's three functions' (which act while
-      // this region is the writer) and the sync schema resource's, only this region's copy.
+      // this region is the writer), the sync schema resource's and the data-subject request
+      // function's, only this region's copy.
       const keeperRole = Stack.of(stackOf(region)).getLogicalId(
         stackOf(region).writerKeeper?.function.role.node.defaultChild as never,
       );
@@ -185,7 +186,7 @@ describe('Aurora master secret, replicated inside the cell', () => {
       const master = secretStatements(region).filter((x) =>
         x.resources.some((r) => r.includes('aurora-credentials')),
       );
-      expect(master).toHaveLength(6);
+      expect(master).toHaveLength(7);
       for (const x of master) expect(x.resources).toEqual(statement(role).resources);
       // Decrypt with this region's key, through Secrets Manager here only.
       const decrypt = Object.values(templateOf(region).Resources)
@@ -195,8 +196,9 @@ describe('Aurora master secret, replicated inside the cell', () => {
             (r.Properties.PolicyDocument as { Statement: Record<string, unknown>[] }).Statement,
         )
         .filter((s) => s.Sid === 'DecryptAuroraSecret');
-      // One statement per reader (the probe, the keeper, sync's three, the schema), each the same.
-      expect(decrypt).toHaveLength(6);
+      // One statement per reader (the probe, the keeper, sync's three, the schema, the subject
+      // request function), each the same.
+      expect(decrypt).toHaveLength(7);
       for (const d of decrypt)
         expect(d).toEqual({
           Sid: 'DecryptAuroraSecret',

@@ -1,0 +1,40 @@
+/**
+ * dsr-region: one region's part of a data-subject request (access or erasure), invoked per region
+ * with the line `npm run dsr` prints. Thin: the work is ../shared/dsr/handle.ts.
+ */
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { handleSubjectRequest, type SubjectRequestResult } from '../shared/dsr/handle';
+import { BUCKET, EnvReader, HOST, REGION_ID, SECRET_NAME } from '../shared/env';
+import { powertools, traceClient, tracedHandler } from '../shared/powertools';
+import { connectFromSecret } from '../shared/sync/aws';
+import type { Db } from '../shared/sync/db';
+
+const env = new EnvReader(process.env);
+const config = {
+  region: env.string('MERIDIAN_REGION', REGION_ID, 'an AWS region id'),
+  dbSecretName: env.string('MERIDIAN_DB_SECRET_NAME', SECRET_NAME, "the cell's Aurora secret name"),
+  dbHost: env.string('MERIDIAN_DB_HOST', HOST, "this region's cluster endpoint"),
+  auditBucket: env.string('MERIDIAN_AUDIT_BUCKET', BUCKET, 'an S3 bucket name'),
+  exportBucket: env.string('MERIDIAN_EXPORT_BUCKET', BUCKET, 'an S3 bucket name'),
+};
+env.check('dsr-region');
+
+const { logger, tracer } = powertools('Meridian/SubjectRequests', 'dsr-region');
+const secrets = new SecretsProvider({
+  awsSdkV3Client: traceClient(tracer, new SecretsManagerClient({ region: config.region })),
+});
+const s3 = traceClient(tracer, new S3Client({ region: config.region }));
+let db: Db | undefined;
+
+export const handler = tracedHandler(
+  tracer,
+  async (event: unknown): Promise<SubjectRequestResult> => {
+    db ??= await connectFromSecret(secrets, config.dbSecretName, config.dbHost);
+    const result = await handleSubjectRequest({ db, s3, ...config }, event);
+    // Ids, counts and places only: the record holds no value and no entity key.
+    logger.info('subject request', { ...result.record, completion: result.completion });
+    return result;
+  },
+);

@@ -1,0 +1,107 @@
+/**
+ * What `npm run dsr` prints for a data-subject request: the request (ids and entity references;
+ * the erasure's clock), its deadline from `jurisdictions.<j>.subjectRequests`, and one
+ * `aws lambda invoke` of the dsr-region function per cell the plan let the subject's records
+ * reach — the home cell first, so nothing is sent from it again while the others erase.
+ */
+import {
+  type DsrAction,
+  type EntityRef,
+  reachOf,
+  type SubjectRequest,
+} from '../../lambda/shared/dsr/subject';
+import type { ResidencyIndex } from '../../lambda/shared/residency-plan';
+import type { MeridianConfig } from '../config/load';
+import { Naming } from '../naming';
+
+export interface DsrPlan {
+  readonly request: SubjectRequest;
+  readonly deadline: Date;
+  readonly deadlineDays: number;
+  readonly reference: string;
+  /** One region per cell (its plan primary), home cell first. */
+  readonly steps: readonly {
+    readonly cell: string;
+    readonly region: string;
+    readonly others: readonly string[];
+  }[];
+}
+
+export function dsrPlan(
+  config: MeridianConfig,
+  index: ResidencyIndex,
+  o: {
+    action: DsrAction;
+    jurisdiction: string;
+    entities: readonly EntityRef[];
+    requestId: string;
+    now: Date;
+  },
+): DsrPlan {
+  const j = config.global.jurisdictions[o.jurisdiction];
+  if (!j) throw new Error(`--jurisdiction: ${o.jurisdiction} is not a jurisdiction of regions/`);
+  // A subject's records are of the classes that identify someone; the others say so.
+  const personal = index.plan.dataClasses.filter((c) => c.personalData).map((c) => c.id);
+  const reach = new Set(reachOf(index, o.jurisdiction, personal));
+  const cells = index.plan.cells
+    .filter((c) => c.regions.some((r) => reach.has(r)))
+    .sort((a, b) =>
+      a.jurisdiction === o.jurisdiction
+        ? -1
+        : b.jurisdiction === o.jurisdiction
+          ? 1
+          : a.jurisdiction.localeCompare(b.jurisdiction),
+    );
+  const days = j.subjectRequests.deadlineDays;
+  return {
+    request: {
+      requestId: o.requestId,
+      action: o.action,
+      jurisdiction: o.jurisdiction,
+      entities: o.entities,
+      at: { wall: o.now.getTime(), logical: 0 },
+    },
+    deadline: new Date(o.now.getTime() + days * 86_400_000),
+    deadlineDays: days,
+    reference: j.subjectRequests.reference,
+    steps: cells.map((c) => ({
+      cell: c.jurisdiction,
+      region: c.primary,
+      others: c.regions.filter((r) => r !== c.primary),
+    })),
+  };
+}
+
+/** The script: comments, the payload file, one invoke per cell. */
+export function dsrScript(config: MeridianConfig, p: DsrPlan): string {
+  const naming = new Naming(config.global.platform, config.env);
+  const file = `dsr-${p.request.requestId}.json`;
+  const payload = JSON.stringify(
+    { request: p.request, deadline: p.deadline.toISOString() },
+    null,
+    2,
+  );
+  return [
+    `# ${p.request.action === 'erase' ? 'Erasure' : 'Access'} request ${p.request.requestId} (jurisdiction ${p.request.jurisdiction}), ${p.request.entities.length} entit${p.request.entities.length === 1 ? 'y' : 'ies'}`,
+    `# Due by ${p.deadline.toISOString().slice(0, 10)}: ${p.deadlineDays} days (${p.reference})`,
+    `# Where the plan let the records go, one region per cell (Aurora carries the cell's others), home first:`,
+    ...p.steps.map(
+      (s) => `#   ${s.cell}: ${s.region}${s.others.length ? ` (also ${s.others.join(', ')})` : ''}`,
+    ),
+    "# A region that is not its cell's writer now refuses an erasure and says so: run that line in the cell's writer.",
+    "# Each run leaves a completion record (counts, no value) under dsr/ in the region's audit bucket;",
+    ...(p.request.action === 'access'
+      ? [
+          "# the copies it found go to dsr-exports/<request id>/<region>.json in the region's data bucket.",
+        ]
+      : ['# its tombstones keep late messages, replays and redrives from bringing anything back.']),
+    `cat > ${file} <<'JSON'`,
+    payload,
+    'JSON',
+    ...p.steps.map(
+      (s) =>
+        `aws lambda invoke --region ${s.region} --function-name ${naming.subjectRequestFunction(s.region)} --cli-binary-format raw-in-base64-out --payload file://${file} dsr-${p.request.requestId}-${s.region}.out.json`,
+    ),
+    '',
+  ].join('\n');
+}

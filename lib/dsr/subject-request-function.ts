@@ -1,0 +1,77 @@
+import { Stack } from 'aws-cdk-lib';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { Construct } from 'constructs';
+import { acknowledge, PACKS } from '../compliance/nag';
+import type { AuroraGlobal } from '../data/aurora-global';
+import type { FunctionDefaults } from '../functions/function-defaults';
+import { MeridianFunction } from '../functions/meridian-function';
+import type { Naming } from '../naming';
+
+export interface SubjectRequestFunctionProps {
+  readonly naming: Naming;
+  readonly region: string;
+  readonly functions: FunctionDefaults;
+  /** This region's member of its cell's Aurora global database. */
+  readonly aurora: AuroraGlobal;
+  /** Completion records go under `dsr/` (Object Lock). */
+  readonly auditBucket: s3.IBucket;
+  /** An access request's copies go under `dsr-exports/` (they stay in this region). */
+  readonly exportBucket: s3.IBucket;
+}
+
+/**
+ * One region's part of a data-subject request (lambda/dsr-region): access or erasure in this
+ * region's database, named `<platform>-<env>-<region>-subject-request` so `npm run dsr` can print
+ * the line that invokes it in each region the plan let the subject's records reach.
+ */
+export class SubjectRequestFunction extends Construct {
+  readonly fn: MeridianFunction;
+
+  constructor(scope: Construct, id: string, props: SubjectRequestFunctionProps) {
+    super(scope, id);
+    const key = props.functions.key;
+    this.fn = new MeridianFunction(this, 'Function', {
+      ...props.functions,
+      handler: 'dsr-region',
+      functionName: props.naming.subjectRequestFunction(props.region),
+      description:
+        "Data-subject request, this region's part: access (copies → dsr-exports/) or erasure with tombstones (writer only); completion record → audit dsr/",
+      timeoutSeconds: 300,
+      environment: {
+        MERIDIAN_REGION: props.region,
+        MERIDIAN_DB_HOST: props.aurora.cluster.clusterEndpoint.hostname,
+        MERIDIAN_AUDIT_BUCKET: props.auditBucket.bucketName,
+        MERIDIAN_EXPORT_BUCKET: props.exportBucket.bucketName,
+      },
+      requiredEnvironment: ['MERIDIAN_REGION', 'MERIDIAN_DB_HOST', 'MERIDIAN_AUDIT_BUCKET'],
+    });
+    props.aurora.grantCredentials(this.fn);
+    this.fn.allow('UseRegionalKey', ['kms:GenerateDataKey', 'kms:Decrypt'], [key.keyArn]);
+    this.fn.allow(
+      'WriteCompletionRecords',
+      ['s3:PutObject'],
+      [props.auditBucket.arnForObjects('dsr/*')],
+    );
+    this.fn.allow(
+      'WriteExports',
+      ['s3:PutObject'],
+      [props.exportBucket.arnForObjects('dsr-exports/*')],
+    );
+    const id_ = (b: s3.IBucket) => Stack.of(this).getLogicalId(b.node.defaultChild as s3.CfnBucket);
+    acknowledge(this.fn.function.role as iam.IRole, [
+      {
+        pack: PACKS.aws,
+        rule: `AwsSolutions-IAM5[Resource::<${id_(props.auditBucket)}.Arn>/dsr/*]`,
+        reason:
+          'Completion records are new objects named by date, region and request id under dsr/; PutObject only, in the Object Lock bucket.',
+      },
+      {
+        pack: PACKS.aws,
+        rule: `AwsSolutions-IAM5[Resource::<${id_(props.exportBucket)}.Arn>/dsr-exports/*]`,
+        reason:
+          "An access request's copies are one new object per request and region under dsr-exports/; PutObject only.",
+      },
+    ]);
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The dsr-region function's work (lambda/shared/dsr/handle.ts) on real Postgres, with a recording
+ * S3: access writes the copies to this region's export prefix and a completion record to the audit
+ * bucket; erasure runs only where the database takes writes; a hostile request is refused naming
+ * its faults, never its values. And the function as the stacks deploy it: named for `npm run dsr`,
+ * allowed to add objects under its two prefixes and nothing else.
+ */
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mockClient } from 'aws-sdk-client-mock';
+import { handleSubjectRequest, NotWriterError } from '../../lambda/shared/dsr/handle';
+import { recordChanges } from '../../lambda/shared/sync/replica-store';
+import { Naming } from '../../lib/naming';
+import { buildApp } from '../support/app';
+import { openTestDb, type TestDb } from '../support/db';
+import { load, MINIMAL } from '../support/fixture';
+import { change, uuid } from '../sync/events';
+
+const T = Date.now();
+const objects = new Map<string, string>();
+const s3mock = mockClient(S3Client);
+s3mock.on(PutObjectCommand).callsFake((i: { Bucket: string; Key: string; Body: string }) => {
+  objects.set(`${i.Bucket}/${i.Key}`, i.Body);
+  return {};
+});
+afterAll(() => s3mock.restore());
+
+const request = (action: string, over: Record<string, unknown> = {}) => ({
+  request: {
+    requestId: uuid(`handler-${action}`),
+    action,
+    jurisdiction: 'eu',
+    entities: [{ entityType: 'customer', entityKey: 'c-handler-1' }],
+    at: { wall: T + 5, logical: 0 },
+    ...over,
+  },
+  deadline: new Date(T + 30 * 86_400_000).toISOString(),
+});
+
+describe('handleSubjectRequest', () => {
+  let t: TestDb;
+  const deps = () => ({
+    db: t.db,
+    s3: new S3Client({ region: 'eu-west-1' }),
+    region: 'eu-west-1',
+    auditBucket: 'audit',
+    exportBucket: 'data',
+    now: () => new Date('2026-12-07T12:00:00Z'),
+  });
+  beforeAll(async () => {
+    t = await openTestDb();
+    await recordChanges(
+      t.db,
+      [
+        change({
+          seed: 'handler-1',
+          dataClass: 'pii',
+          entityKey: 'c-handler-1',
+          hlc: { wall: T, logical: 0 },
+          payload: { name: 'Ada Byron', email: 'ada.byron@example.com' },
+        }),
+      ],
+      () => 'lww',
+    );
+  });
+  afterAll(() => t.close());
+
+  test('access: the copies to this region’s export prefix, the counts to the audit bucket', async () => {
+    const out = await handleSubjectRequest(deps(), request('access'));
+    const id = uuid('handler-access');
+    expect(out).toEqual({
+      record: expect.objectContaining({ region: 'eu-west-1', outcome: 'done', onTime: true }),
+      completion: `s3://audit/dsr/2026/12/07/eu-west-1/${id}.json`,
+      export: `s3://data/dsr-exports/${id}/eu-west-1.json`,
+    });
+    expect(JSON.parse(objects.get(`data/dsr-exports/${id}/eu-west-1.json`) ?? '{}')).toMatchObject({
+      region: 'eu-west-1',
+      // Not dispatched yet: the outbox row is a copy too.
+      copies: [
+        { table: 'outbox', payload: { email: 'ada.byron@example.com' } },
+        { table: 'replica', payload: { email: 'ada.byron@example.com' } },
+      ],
+    });
+    const record = objects.get(`audit/dsr/2026/12/07/eu-west-1/${id}.json`) ?? '';
+    expect(JSON.parse(record).found).toMatchObject({ replica: 1, outbox: 1 });
+    expect(record).not.toMatch(/Ada|ada\.byron|c-handler-1/);
+  });
+
+  test('erasure only where the database takes writes: a read-only one says where to run it', async () => {
+    await t.db.exec('SET default_transaction_read_only = on');
+    await expect(handleSubjectRequest(deps(), request('erase'))).rejects.toThrow(NotWriterError);
+    await t.db.exec('SET default_transaction_read_only = off');
+    const out = await handleSubjectRequest(deps(), request('erase'));
+    expect(out.record).toMatchObject({ outcome: 'done', removed: { replica: 1, outbox: 1 } });
+  });
+
+  test('a hostile request is refused, naming each fault and no value', async () => {
+    const bad = request('forget', {
+      requestId: 'not-a-uuid',
+      entities: [{ entityType: 'customer', entityKey: 'ada.byron@example.com with spaces' }],
+    });
+    await expect(handleSubjectRequest(deps(), bad)).rejects.toThrow(
+      'requestId: expected a lower-case UUID; action: expected access or erase; entities: expected 1 to 1000 {entityType, entityKey}',
+    );
+    await expect(
+      handleSubjectRequest(deps(), { ...request('access'), deadline: 'soon' }),
+    ).rejects.toThrow('deadline: expected an ISO 8601 date');
+  });
+});
+
+test('each region deploys its part, named for npm run dsr, adding objects under two prefixes only', () => {
+  const built = buildApp(load(MINIMAL));
+  const t = built.template('eu-west-1');
+  const [id, fn] = Object.entries(t.findResources('AWS::Lambda::Function')).find(
+    ([, f]) => f.Properties.Environment?.Variables?.POWERTOOLS_SERVICE_NAME === 'dsr-region',
+  ) ?? [undefined, undefined];
+  expect(fn?.Properties.FunctionName).toBe(
+    new Naming('meridian', 'prod').subjectRequestFunction('eu-west-1'),
+  );
+  const role = fn?.Properties.Role['Fn::GetAtt'][0];
+  const statements = Object.values(t.findResources('AWS::IAM::Policy'))
+    .filter((p) => JSON.stringify(p.Properties.Roles).includes(role))
+    .flatMap(
+      (p) =>
+        p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
+    );
+  const s3Actions = statements.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('s3:'));
+  expect(s3Actions).toEqual(['s3:PutObject', 's3:PutObject']);
+  const s3Resources = JSON.stringify(
+    statements.filter((s) => [s.Action].flat().includes('s3:PutObject')).map((s) => s.Resource),
+  );
+  expect(s3Resources).toContain('/dsr/*');
+  expect(s3Resources).toContain('/dsr-exports/*');
+  expect(id).toBeDefined();
+});
