@@ -119,6 +119,8 @@ export class RegionalStack extends Stack {
         aurora: data.aurora,
         auditBucket: data.buckets.audit,
         exportBucket: data.buckets.data,
+        ...(data.cache.authSecret ? { cacheSecret: data.cache.authSecret } : {}),
+        cacheEndpoint: data.cacheEndpoint,
       });
     const aurora = data.aurora;
     const cell = placement.aurora?.jurisdiction;

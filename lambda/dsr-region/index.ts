@@ -5,9 +5,11 @@
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { cacheInvalidator } from '../shared/cache-client';
 import { handleSubjectRequest, type SubjectRequestResult } from '../shared/dsr/handle';
-import { BUCKET, EnvReader, HOST, REGION_ID, SECRET_NAME } from '../shared/env';
+import { ARN, BUCKET, EnvReader, HOST, REGION_ID, SECRET_NAME } from '../shared/env';
 import { powertools, traceClient, tracedHandler } from '../shared/powertools';
+import type { Invalidator } from '../shared/sync/apply';
 import { connectFromSecret } from '../shared/sync/aws';
 import type { Db } from '../shared/sync/db';
 
@@ -18,6 +20,9 @@ const config = {
   dbHost: env.string('MERIDIAN_DB_HOST', HOST, "this region's cluster endpoint"),
   auditBucket: env.string('MERIDIAN_AUDIT_BUCKET', BUCKET, 'an S3 bucket name'),
   exportBucket: env.string('MERIDIAN_EXPORT_BUCKET', BUCKET, 'an S3 bucket name'),
+  /** Absent where the cache is a Global Datastore secondary (it takes no writes here). */
+  cacheSecretArn: env.optional('MERIDIAN_CACHE_SECRET_ARN', ARN, 'the cache AUTH token secret ARN'),
+  cacheEndpoint: env.string('MERIDIAN_CACHE_ENDPOINT', /^[A-Za-z0-9.-]+:\d{1,5}$/, 'host:port'),
 };
 env.check('dsr-region');
 
@@ -27,12 +32,14 @@ const secrets = new SecretsProvider({
 });
 const s3 = traceClient(tracer, new S3Client({ region: config.region }));
 let db: Db | undefined;
+let cache: Invalidator | undefined;
 
 export const handler = tracedHandler(
   tracer,
   async (event: unknown): Promise<SubjectRequestResult> => {
     db ??= await connectFromSecret(secrets, config.dbSecretName, config.dbHost);
-    const result = await handleSubjectRequest({ db, s3, ...config }, event);
+    cache ??= await cacheInvalidator(secrets, config.cacheSecretArn, config.cacheEndpoint);
+    const result = await handleSubjectRequest({ db, s3, cache, ...config }, event);
     // Ids, counts and places only: the record holds no value and no entity key.
     logger.info('subject request', { ...result.record, completion: result.completion });
     return result;

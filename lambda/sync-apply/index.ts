@@ -12,16 +12,15 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import Redis from 'ioredis';
+import { cacheInvalidator } from '../shared/cache-client';
 import { ARN, BUCKET, EnvReader, HOST, QUEUE_URL, REGION_ID, SECRET_NAME } from '../shared/env';
 import { fencedCheck } from '../shared/failover/region-state';
 import { perRegion } from '../shared/per-region';
 import { powertools, traceClient, tracedHandler } from '../shared/powertools';
 import { DEFAULT_PLAN_FILE, loadResidencyIndex } from '../shared/residency-plan-file';
 import { applyAudit, applyMessages, type Invalidator } from '../shared/sync/apply';
-import { connectFromSecret, secretString, writeAudit } from '../shared/sync/aws';
+import { connectFromSecret, writeAudit } from '../shared/sync/aws';
 import { type Db, takesWrites } from '../shared/sync/db';
-import { RedisInvalidator } from '../shared/sync/redis-invalidator';
 import { queueOf, SqsParkingLot, SqsTransport } from '../shared/sync/sqs';
 import { LEASE_LOCATION, LeaseWriters, leaseReader } from '../shared/sync/writers';
 
@@ -82,25 +81,8 @@ const fenced = fencedCheck(ddb, config.stateTable, config.region);
 let db: Db | undefined;
 let invalidator: Invalidator | undefined;
 
-/** Where no AUTH token is defined here, the cache is a Global Datastore secondary: nothing to drop. */
-const NO_CACHE: Invalidator = { invalidate: async () => undefined };
-
 async function redis(): Promise<Invalidator> {
-  if (invalidator) return invalidator;
-  if (!config.cacheSecretArn) {
-    invalidator = NO_CACHE;
-    return invalidator;
-  }
-  const [host, port] = config.cacheEndpoint.split(':');
-  const client = new Redis({
-    host,
-    port: Number(port),
-    password: await secretString(secrets, config.cacheSecretArn),
-    tls: { servername: host },
-    maxRetriesPerRequest: 2,
-    connectTimeout: 2000,
-  });
-  invalidator = new RedisInvalidator(client);
+  invalidator ??= await cacheInvalidator(secrets, config.cacheSecretArn, config.cacheEndpoint);
   return invalidator;
 }
 

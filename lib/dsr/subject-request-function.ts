@@ -1,6 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { acknowledge, PACKS } from '../compliance/nag';
 import type { AuroraGlobal } from '../data/aurora-global';
@@ -18,6 +19,13 @@ export interface SubjectRequestFunctionProps {
   readonly auditBucket: s3.IBucket;
   /** An access request's copies go under `dsr-exports/` (they stay in this region). */
   readonly exportBucket: s3.IBucket;
+  /**
+   * The cache's AUTH token, where this region defines it (a Global Datastore primary).
+   * @default - none: the cache here takes no writes; the primary's deletions reach it
+   */
+  readonly cacheSecret?: secretsmanager.ISecret;
+  /** `host:port` of the cache primary endpoint. */
+  readonly cacheEndpoint: string;
 }
 
 /**
@@ -43,10 +51,13 @@ export class SubjectRequestFunction extends Construct {
         MERIDIAN_DB_HOST: props.aurora.cluster.clusterEndpoint.hostname,
         MERIDIAN_AUDIT_BUCKET: props.auditBucket.bucketName,
         MERIDIAN_EXPORT_BUCKET: props.exportBucket.bucketName,
+        MERIDIAN_CACHE_ENDPOINT: props.cacheEndpoint,
+        ...(props.cacheSecret ? { MERIDIAN_CACHE_SECRET_ARN: props.cacheSecret.secretArn } : {}),
       },
       requiredEnvironment: ['MERIDIAN_REGION', 'MERIDIAN_DB_HOST', 'MERIDIAN_AUDIT_BUCKET'],
     });
     props.aurora.grantCredentials(this.fn);
+    props.cacheSecret?.grantRead(this.fn.function);
     this.fn.allow('UseRegionalKey', ['kms:GenerateDataKey', 'kms:Decrypt'], [key.keyArn]);
     this.fn.allow(
       'WriteCompletionRecords',

@@ -7,12 +7,15 @@
  */
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mockClient } from 'aws-sdk-client-mock';
+import Redis from 'ioredis';
 import { handleSubjectRequest, NotWriterError } from '../../lambda/shared/dsr/handle';
+import { cacheKey, RedisInvalidator } from '../../lambda/shared/sync/redis-invalidator';
 import { recordChanges } from '../../lambda/shared/sync/replica-store';
 import { Naming } from '../../lib/naming';
 import { buildApp } from '../support/app';
 import { openTestDb, type TestDb } from '../support/db';
 import { load, MINIMAL } from '../support/fixture';
+import { REDIS_URL, withRedis } from '../support/services';
 import { change, uuid } from '../sync/events';
 
 const T = Date.now();
@@ -90,7 +93,30 @@ describe('handleSubjectRequest', () => {
     await expect(handleSubjectRequest(deps(), request('erase'))).rejects.toThrow(NotWriterError);
     await t.db.exec('SET default_transaction_read_only = off');
     const out = await handleSubjectRequest(deps(), request('erase'));
-    expect(out.record).toMatchObject({ outcome: 'done', removed: { replica: 1, outbox: 1 } });
+    expect(out.record).toMatchObject({
+      outcome: 'done',
+      removed: { replica: 1, outbox: 1 },
+      cache: 'none here',
+    });
+  });
+
+  withRedis('erasure drops the cached copies too (real Redis)', async () => {
+    const redis = new Redis(REDIS_URL ?? '');
+    try {
+      const key = cacheKey('customer:c-handler-1');
+      await redis.set(key, JSON.stringify({ name: 'Ada Byron' }));
+      await redis.set(cacheKey('customer:c-handler-2'), 'someone else');
+      const out = await handleSubjectRequest(
+        { ...deps(), cache: new RedisInvalidator(redis) },
+        request('erase', { requestId: uuid('handler-erase-cache') }),
+      );
+      expect(out.record.cache).toBe('unlinked');
+      expect(await redis.exists(key)).toBe(0);
+      expect(await redis.get(cacheKey('customer:c-handler-2'))).toBe('someone else');
+    } finally {
+      await redis.del(cacheKey('customer:c-handler-2'));
+      redis.disconnect();
+    }
   });
 
   test('a hostile request is refused, naming each fault and no value', async () => {

@@ -5,7 +5,9 @@
  * region's data bucket (they stay in the region they were found in; the controller collects them).
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Invalidator } from '../sync/apply';
 import { type Db, takesWrites } from '../sync/db';
+import { entityId } from '../sync/events';
 import { type CompletionRecord, completionKey, runInRegion } from './region-run';
 import { parseSubjectRequest, SubjectRequestError } from './subject';
 
@@ -16,6 +18,12 @@ export interface SubjectRequestDeps {
   readonly auditBucket: string;
   /** Where an access request's copies are written (`dsr-exports/<request id>/<region>.json`). */
   readonly exportBucket: string;
+  /**
+   * Drops the erased entities' cached copies (`cache:<type>:<key>`) and tells application nodes
+   * to drop theirs.
+   * @default - no cache here (a Global Datastore secondary: the primary's deletions reach it)
+   */
+  readonly cache?: Invalidator;
   readonly now?: () => Date;
 }
 
@@ -45,7 +53,12 @@ export async function handleSubjectRequest(
     throw new NotWriterError(
       `${deps.region} is not its cell's writer now (its database takes no writes): run the erasure in the region that is`,
     );
-  const result = await runInRegion(deps.db, deps.region, request, deadline, deps.now);
+  const ran = await runInRegion(deps.db, deps.region, request, deadline, deps.now);
+  let result = ran;
+  if (request.action === 'erase') {
+    if (deps.cache) await deps.cache.invalidate(request.entities.map(entityId));
+    result = { ...ran, record: { ...ran.record, cache: deps.cache ? 'unlinked' : 'none here' } };
+  }
   let exported: string | undefined;
   if (result.copies) {
     const key = `dsr-exports/${request.requestId}/${deps.region}.json`;

@@ -33,6 +33,8 @@ export interface CompletionRecord {
   readonly removed?: TableCounts;
   /** What the check after the erasure still found, by table: all zero, or the erasure failed. */
   readonly remaining?: TableCounts;
+  /** erase: the entities' cache keys were unlinked here, or this region has no cache to drop. */
+  readonly cache?: 'unlinked' | 'none here';
   readonly outcome: 'done' | 'incomplete';
 }
 
