@@ -116,9 +116,10 @@ export class RegionalStack extends Stack {
         naming,
         region: region.id,
         functions,
+        planLayer: base.planLayer.layer,
         aurora: data.aurora,
         auditBucket: data.buckets.audit,
-        exportBucket: data.buckets.data,
+        dataBucket: data.buckets.data,
         ...(data.cache.authSecret ? { cacheSecret: data.cache.authSecret } : {}),
         cacheEndpoint: data.cacheEndpoint,
       });

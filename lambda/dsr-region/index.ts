@@ -7,8 +7,10 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { cacheInvalidator } from '../shared/cache-client';
 import { handleSubjectRequest, type SubjectRequestResult } from '../shared/dsr/handle';
+import { subjectPrefixes } from '../shared/dsr/objects';
 import { ARN, BUCKET, EnvReader, HOST, REGION_ID, SECRET_NAME } from '../shared/env';
 import { powertools, traceClient, tracedHandler } from '../shared/powertools';
+import { DEFAULT_PLAN_FILE, loadResidencyIndex } from '../shared/residency-plan-file';
 import type { Invalidator } from '../shared/sync/apply';
 import { connectFromSecret } from '../shared/sync/aws';
 import type { Db } from '../shared/sync/db';
@@ -19,12 +21,13 @@ const config = {
   dbSecretName: env.string('MERIDIAN_DB_SECRET_NAME', SECRET_NAME, "the cell's Aurora secret name"),
   dbHost: env.string('MERIDIAN_DB_HOST', HOST, "this region's cluster endpoint"),
   auditBucket: env.string('MERIDIAN_AUDIT_BUCKET', BUCKET, 'an S3 bucket name'),
-  exportBucket: env.string('MERIDIAN_EXPORT_BUCKET', BUCKET, 'an S3 bucket name'),
+  dataBucket: env.string('MERIDIAN_DATA_BUCKET', BUCKET, 'an S3 bucket name'),
   /** Absent where the cache is a Global Datastore secondary (it takes no writes here). */
   cacheSecretArn: env.optional('MERIDIAN_CACHE_SECRET_ARN', ARN, 'the cache AUTH token secret ARN'),
   cacheEndpoint: env.string('MERIDIAN_CACHE_ENDPOINT', /^[A-Za-z0-9.-]+:\d{1,5}$/, 'host:port'),
 };
 env.check('dsr-region');
+const index = loadResidencyIndex(process.env.MERIDIAN_RESIDENCY_PLAN_FILE ?? DEFAULT_PLAN_FILE);
 
 const { logger, tracer } = powertools('Meridian/SubjectRequests', 'dsr-region');
 const secrets = new SecretsProvider({
@@ -39,7 +42,10 @@ export const handler = tracedHandler(
   async (event: unknown): Promise<SubjectRequestResult> => {
     db ??= await connectFromSecret(secrets, config.dbSecretName, config.dbHost);
     cache ??= await cacheInvalidator(secrets, config.cacheSecretArn, config.cacheEndpoint);
-    const result = await handleSubjectRequest({ db, s3, cache, ...config }, event);
+    const result = await handleSubjectRequest(
+      { db, s3, cache, prefixesOf: (entities) => subjectPrefixes(index, entities), ...config },
+      event,
+    );
     // Ids, counts and places only: the record holds no value and no entity key.
     logger.info('subject request', { ...result.record, completion: result.completion });
     return result;

@@ -1,5 +1,6 @@
 import { Stack } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -7,18 +8,21 @@ import { acknowledge, PACKS } from '../compliance/nag';
 import type { AuroraGlobal } from '../data/aurora-global';
 import type { FunctionDefaults } from '../functions/function-defaults';
 import { MeridianFunction } from '../functions/meridian-function';
+import { ResidencyPlanLayer } from '../functions/residency-plan-layer';
 import type { Naming } from '../naming';
 
 export interface SubjectRequestFunctionProps {
   readonly naming: Naming;
   readonly region: string;
   readonly functions: FunctionDefaults;
+  /** The residency plan: where a subject's objects can be (its classes and jurisdictions). */
+  readonly planLayer: lambda.ILayerVersion;
   /** This region's member of its cell's Aurora global database. */
   readonly aurora: AuroraGlobal;
   /** Completion records go under `dsr/` (Object Lock). */
   readonly auditBucket: s3.IBucket;
   /** An access request's copies go under `dsr-exports/` (they stay in this region). */
-  readonly exportBucket: s3.IBucket;
+  readonly dataBucket: s3.IBucket;
   /**
    * The cache's AUTH token, where this region defines it (a Global Datastore primary).
    * @default - none: the cache here takes no writes; the primary's deletions reach it
@@ -42,15 +46,17 @@ export class SubjectRequestFunction extends Construct {
     this.fn = new MeridianFunction(this, 'Function', {
       ...props.functions,
       handler: 'dsr-region',
+      layers: [props.planLayer],
       functionName: props.naming.subjectRequestFunction(props.region),
       description:
         "Data-subject request, this region's part: access (copies → dsr-exports/) or erasure with tombstones (writer only); completion record → audit dsr/",
       timeoutSeconds: 300,
       environment: {
         MERIDIAN_REGION: props.region,
+        MERIDIAN_RESIDENCY_PLAN_FILE: ResidencyPlanLayer.PLAN_FILE,
         MERIDIAN_DB_HOST: props.aurora.cluster.clusterEndpoint.hostname,
         MERIDIAN_AUDIT_BUCKET: props.auditBucket.bucketName,
-        MERIDIAN_EXPORT_BUCKET: props.exportBucket.bucketName,
+        MERIDIAN_DATA_BUCKET: props.dataBucket.bucketName,
         MERIDIAN_CACHE_ENDPOINT: props.cacheEndpoint,
         ...(props.cacheSecret ? { MERIDIAN_CACHE_SECRET_ARN: props.cacheSecret.secretArn } : {}),
       },
@@ -67,7 +73,14 @@ export class SubjectRequestFunction extends Construct {
     this.fn.allow(
       'WriteExports',
       ['s3:PutObject'],
-      [props.exportBucket.arnForObjects('dsr-exports/*')],
+      [props.dataBucket.arnForObjects('dsr-exports/*')],
+    );
+    // An erasure deletes every version of the subject's objects (lambda/shared/dsr/objects.ts).
+    this.fn.allow('ListSubjectObjects', ['s3:ListBucketVersions'], [props.dataBucket.bucketArn]);
+    this.fn.allow(
+      'EraseSubjectObjects',
+      ['s3:DeleteObjectVersion'],
+      [props.dataBucket.arnForObjects('*')],
     );
     const id_ = (b: s3.IBucket) => Stack.of(this).getLogicalId(b.node.defaultChild as s3.CfnBucket);
     acknowledge(this.fn.function.role as iam.IRole, [
@@ -79,7 +92,13 @@ export class SubjectRequestFunction extends Construct {
       },
       {
         pack: PACKS.aws,
-        rule: `AwsSolutions-IAM5[Resource::<${id_(props.exportBucket)}.Arn>/dsr-exports/*]`,
+        rule: `AwsSolutions-IAM5[Resource::<${id_(props.dataBucket)}.Arn>/*]`,
+        reason:
+          "An erasure deletes the versions of one subject's objects under the class prefixes (<class>/<type>/<key>/, masked/<j>/<class>/<type>/<key>/), keys known only at run time; DeleteObjectVersion only, invoked by a person per request.",
+      },
+      {
+        pack: PACKS.aws,
+        rule: `AwsSolutions-IAM5[Resource::<${id_(props.dataBucket)}.Arn>/dsr-exports/*]`,
         reason:
           "An access request's copies are one new object per request and region under dsr-exports/; PutObject only.",
       },

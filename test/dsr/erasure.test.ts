@@ -6,11 +6,15 @@
  * brings nothing back, a version written after it applies, and the completion records hold no value.
  */
 
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { handleSubjectRequest } from '../../lambda/shared/dsr/handle';
+import { subjectPrefixes } from '../../lambda/shared/dsr/objects';
 import { type RegionResult, runInRegion } from '../../lambda/shared/dsr/region-run';
 import { entityRef, reachOf, type SubjectRequest } from '../../lambda/shared/dsr/subject';
 import { pseudonymise } from '../../lambda/shared/sync/masking';
 import { readReplica, recordChanges } from '../../lambda/shared/sync/replica-store';
 import { syncTargets } from '../../lambda/shared/sync/routes';
+import { FakeS3 } from '../support/fake-s3';
 import { FakeSqs } from '../support/fake-sqs';
 import { change, uuid } from '../sync/events';
 import { leaks } from '../sync/evidence';
@@ -86,6 +90,9 @@ async function traces(r: Region, needles: readonly string[]): Promise<string[]> 
 
 describe('data-subject requests across three regions and jurisdictions', () => {
   const sqs = new FakeSqs();
+  const s3 = new FakeS3(
+    ['us-east-1', 'ap-southeast-1', 'me-central-1'].flatMap((r) => [`data-${r}`, `audit-${r}`]),
+  );
   let us: Region;
   let ap: Region;
   let me: Region;
@@ -101,8 +108,24 @@ describe('data-subject requests across three regions and jurisdictions', () => {
     await us.dispatch();
     await drainAll(ap, sqs);
     await drainAll(me, sqs);
+    // Objects under the class prefixes: the full one at home, masked ones where the plan sent
+    // them (two versions each), and another customer's everywhere.
+    const where = {
+      'us-east-1': 'pii',
+      'ap-southeast-1': 'masked/apac/pii',
+      'me-central-1': 'masked/ae/pii',
+    };
+    for (const [region, prefix] of Object.entries(where)) {
+      const client = new S3Client({ region });
+      const put = (Key: string, Body: string) =>
+        client.send(new PutObjectCommand({ Bucket: `data-${region}`, Key, Body }));
+      await put(`${prefix}/customer/c-dsr-1/profile.json`, '{"name":"Grace Hopper"}');
+      await put(`${prefix}/customer/c-dsr-1/profile.json`, '{"name":"Grace B. Hopper"}');
+      await put(`pii/customer/c-other-1/${region}.json`, '{"name":"Alan Turing"}');
+    }
   });
   afterAll(async () => {
+    s3.restore();
     sqs.restore();
     await Promise.all(regions().map((r) => r.t.close()));
   });
@@ -146,13 +169,38 @@ describe('data-subject requests across three regions and jurisdictions', () => {
     const erase = request('erase', 'dsr-erase');
     const records = [];
     for (const r of regions())
-      records.push((await runInRegion(r.t.db, r.id, erase, DEADLINE)).record);
+      records.push(
+        (
+          await handleSubjectRequest(
+            {
+              db: r.t.db,
+              s3: new S3Client({ region: r.id }),
+              region: r.id,
+              auditBucket: `audit-${r.id}`,
+              dataBucket: `data-${r.id}`,
+              prefixesOf: (e) => subjectPrefixes(index, e),
+            },
+            { request: erase, deadline: DEADLINE.toISOString() },
+          )
+        ).record,
+      );
     expect(records.map((x) => [x.region, x.outcome, x.onTime])).toEqual([
       ['us-east-1', 'done', true],
       ['ap-southeast-1', 'done', true],
       ['me-central-1', 'done', true],
     ]);
     expect(records[0]?.removed).toEqual({ replica: 1, history: 0, review: 0, outbox: 0, sent: 3 });
+    // Each region's own objects (S3 replication carries no version deletion): every version gone.
+    expect(records.map((x) => x.objects)).toEqual([
+      { removed: 1, remaining: 0 },
+      { removed: 1, remaining: 0 },
+      { removed: 1, remaining: 0 },
+    ]);
+    for (const r of regions()) {
+      expect(s3.keys(`data-${r.id}`)).toEqual([`pii/customer/c-other-1/${r.id}.json`]);
+      for (const b of [`data-${r.id}`, `audit-${r.id}`])
+        expect(s3.bodies(b).filter((x) => /Grace|hopper|C-DSR-1|c-dsr-1/.test(x))).toEqual([]);
+    }
 
     // The late message arrives after the erasure: dropped, with its reason in the lineage.
     const [report] = await drainAll(ap, sqs);

@@ -6,26 +6,29 @@
  * allowed to add objects under its two prefixes and nothing else.
  */
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
 import Redis from 'ioredis';
 import { handleSubjectRequest, NotWriterError } from '../../lambda/shared/dsr/handle';
+import { subjectPrefixes } from '../../lambda/shared/dsr/objects';
+import { ResidencyIndex } from '../../lambda/shared/residency-plan';
+import { tombstoneOf } from '../../lambda/shared/sync/erasure';
 import { cacheKey, RedisInvalidator } from '../../lambda/shared/sync/redis-invalidator';
 import { recordChanges } from '../../lambda/shared/sync/replica-store';
 import { Naming } from '../../lib/naming';
 import { buildApp } from '../support/app';
 import { openTestDb, type TestDb } from '../support/db';
+import { FakeS3 } from '../support/fake-s3';
 import { load, MINIMAL } from '../support/fixture';
 import { REDIS_URL, withRedis } from '../support/services';
 import { change, uuid } from '../sync/events';
 
 const T = Date.now();
-const objects = new Map<string, string>();
-const s3mock = mockClient(S3Client);
-s3mock.on(PutObjectCommand).callsFake((i: { Bucket: string; Key: string; Body: string }) => {
-  objects.set(`${i.Bucket}/${i.Key}`, i.Body);
-  return {};
-});
-afterAll(() => s3mock.restore());
+const s3 = new FakeS3(['audit', 'data']);
+afterAll(() => s3.restore());
+const index = new ResidencyIndex(load(MINIMAL).plan);
+const put = (key: string, body: string) =>
+  new S3Client({ region: 'eu-west-1' }).send(
+    new PutObjectCommand({ Bucket: 'data', Key: key, Body: body }),
+  );
 
 const request = (action: string, over: Record<string, unknown> = {}) => ({
   request: {
@@ -46,7 +49,9 @@ describe('handleSubjectRequest', () => {
     s3: new S3Client({ region: 'eu-west-1' }),
     region: 'eu-west-1',
     auditBucket: 'audit',
-    exportBucket: 'data',
+    dataBucket: 'data',
+    prefixesOf: (entities: Parameters<typeof subjectPrefixes>[1]) =>
+      subjectPrefixes(index, entities),
     now: () => new Date('2026-12-07T12:00:00Z'),
   });
   beforeAll(async () => {
@@ -64,27 +69,41 @@ describe('handleSubjectRequest', () => {
       ],
       () => 'lww',
     );
+    // Two versions of a profile under the class prefix, a masked copy, and someone else's.
+    await put('pii/customer/c-handler-1/profile.json', '{"name":"Ada Byron"}');
+    await put('pii/customer/c-handler-1/profile.json', '{"name":"Ada King"}');
+    await put('masked/us/pii/customer/c-handler-1/profile.json', '{"name":"pz_x"}');
+    await put('pii/customer/c-handler-2/profile.json', '{"name":"Someone Else"}');
   });
   afterAll(() => t.close());
 
   test('access: the copies to this region’s export prefix, the counts to the audit bucket', async () => {
     const out = await handleSubjectRequest(deps(), request('access'));
     const id = uuid('handler-access');
+    const entity = { entityType: 'customer', entityKey: 'c-handler-1' };
+    const exportKey = `dsr-exports/${tombstoneOf(entity)}/${id}/eu-west-1.json`;
     expect(out).toEqual({
       record: expect.objectContaining({ region: 'eu-west-1', outcome: 'done', onTime: true }),
       completion: `s3://audit/dsr/2026/12/07/eu-west-1/${id}.json`,
-      export: `s3://data/dsr-exports/${id}/eu-west-1.json`,
+      exports: [`s3://data/${exportKey}`],
     });
-    expect(JSON.parse(objects.get(`data/dsr-exports/${id}/eu-west-1.json`) ?? '{}')).toMatchObject({
+    expect(JSON.parse(s3.body('data', exportKey) ?? '{}')).toMatchObject({
       region: 'eu-west-1',
       // Not dispatched yet: the outbox row is a copy too.
       copies: [
         { table: 'outbox', payload: { email: 'ada.byron@example.com' } },
         { table: 'replica', payload: { email: 'ada.byron@example.com' } },
       ],
+      objects: [
+        'masked/us/pii/customer/c-handler-1/profile.json',
+        'pii/customer/c-handler-1/profile.json',
+      ],
     });
-    const record = objects.get(`audit/dsr/2026/12/07/eu-west-1/${id}.json`) ?? '';
-    expect(JSON.parse(record).found).toMatchObject({ replica: 1, outbox: 1 });
+    const record = s3.body('audit', `dsr/2026/12/07/eu-west-1/${id}.json`) ?? '';
+    expect(JSON.parse(record)).toMatchObject({
+      found: { replica: 1, outbox: 1 },
+      objects: { found: 2 },
+    });
     expect(record).not.toMatch(/Ada|ada\.byron|c-handler-1/);
   });
 
@@ -96,8 +115,13 @@ describe('handleSubjectRequest', () => {
     expect(out.record).toMatchObject({
       outcome: 'done',
       removed: { replica: 1, outbox: 1 },
+      objects: { removed: 3, remaining: 0 },
       cache: 'none here',
     });
+    // Every version went, not just the current one; the other customer's object stays.
+    // The earlier access request's export held copies: it went too.
+    expect(s3.keys('data')).toEqual(['pii/customer/c-handler-2/profile.json']);
+    expect(s3.bodies('data').join()).not.toMatch(/Ada Byron|Ada King/);
   });
 
   withRedis('erasure drops the cached copies too (real Redis)', async () => {
@@ -133,7 +157,7 @@ describe('handleSubjectRequest', () => {
   });
 });
 
-test('each region deploys its part, named for npm run dsr, adding objects under two prefixes only', () => {
+test('each region deploys its part, named for npm run dsr: it adds objects under two prefixes and deletes versions in the data bucket, nothing else in S3', () => {
   const built = buildApp(load(MINIMAL));
   const t = built.template('eu-west-1');
   const [id, fn] = Object.entries(t.findResources('AWS::Lambda::Function')).find(
@@ -150,11 +174,26 @@ test('each region deploys its part, named for npm run dsr, adding objects under 
         p.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[],
     );
   const s3Actions = statements.flatMap((s) => [s.Action].flat()).filter((a) => a.startsWith('s3:'));
-  expect(s3Actions).toEqual(['s3:PutObject', 's3:PutObject']);
+  expect(s3Actions.sort()).toEqual([
+    's3:DeleteObjectVersion',
+    's3:ListBucketVersions',
+    's3:PutObject',
+    's3:PutObject',
+  ]);
   const s3Resources = JSON.stringify(
     statements.filter((s) => [s.Action].flat().includes('s3:PutObject')).map((s) => s.Resource),
   );
   expect(s3Resources).toContain('/dsr/*');
   expect(s3Resources).toContain('/dsr-exports/*');
   expect(id).toBeDefined();
+  // It reads the residency plan (where a subject's objects can be) from the plan layer.
+  expect(fn?.Properties.Layers).toHaveLength(1);
+  expect(fn?.Properties.Environment.Variables.MERIDIAN_RESIDENCY_PLAN_FILE).toBeDefined();
+  // The fake S3 the erasure is tested on is versioned because the data bucket is.
+  const buckets = Object.values(t.findResources('AWS::S3::Bucket')).filter((b) =>
+    JSON.stringify(b.Properties.BucketName ?? '').includes('-data-'),
+  );
+  expect(buckets.map((b) => b.Properties.VersioningConfiguration)).toEqual([{ Status: 'Enabled' }]);
+  const listing = statements.filter((s) => [s.Action].flat().includes('s3:ListBucketVersions'));
+  expect(listing).toHaveLength(1);
 });

@@ -7,17 +7,24 @@
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { Invalidator } from '../sync/apply';
 import { type Db, takesWrites } from '../sync/db';
+import { tombstoneOf } from '../sync/erasure';
 import { entityId } from '../sync/events';
+import { eraseObjects, findObjects } from './objects';
 import { type CompletionRecord, completionKey, runInRegion } from './region-run';
-import { parseSubjectRequest, SubjectRequestError } from './subject';
+import { parseSubjectRequest, type SubjectRequest, SubjectRequestError } from './subject';
 
 export interface SubjectRequestDeps {
   readonly db: Db;
   readonly s3: S3Client;
   readonly region: string;
   readonly auditBucket: string;
-  /** Where an access request's copies are written (`dsr-exports/<request id>/<region>.json`). */
-  readonly exportBucket: string;
+  /**
+   * The region's data bucket: the subject's objects are found or erased in it (objects.ts), and
+   * an access request's copies are written to it (`dsr-exports/<request id>/<region>.json`).
+   */
+  readonly dataBucket: string;
+  /** Where the subject's objects can be in the data bucket (objects.ts subjectPrefixes). */
+  readonly prefixesOf: (entities: SubjectRequest['entities']) => string[];
   /**
    * Drops the erased entities' cached copies (`cache:<type>:<key>`) and tells application nodes
    * to drop theirs.
@@ -31,9 +38,12 @@ export interface SubjectRequestResult {
   readonly record: CompletionRecord;
   /** s3://bucket/key of the completion record. */
   readonly completion: string;
-  /** s3://bucket/key of the copies (access). */
-  readonly export?: string;
+  /** s3://bucket/key of the copies, one object per entity (access). */
+  readonly exports?: readonly string[];
 }
+
+/** Where an access request's copies go in the data bucket: `<EXPORTS>/<entity hash>/<request id>/<region>.json`. */
+export const EXPORTS = 'dsr-exports';
 
 /** This region's database takes no writes: the erasure belongs on the cell's writer. */
 export class NotWriterError extends Error {
@@ -53,24 +63,52 @@ export async function handleSubjectRequest(
     throw new NotWriterError(
       `${deps.region} is not its cell's writer now (its database takes no writes): run the erasure in the region that is`,
     );
+  // An earlier access request's export holds copies too: it goes with the rest.
+  const prefixes = [
+    ...deps.prefixesOf(request.entities),
+    ...request.entities.map((x) => `${EXPORTS}/${tombstoneOf(x)}/`),
+  ];
   const ran = await runInRegion(deps.db, deps.region, request, deadline, deps.now);
   let result = ran;
+  let objects: string[] = [];
   if (request.action === 'erase') {
+    const removed = await eraseObjects(deps.s3, deps.dataBucket, prefixes);
+    const left = (await findObjects(deps.s3, deps.dataBucket, prefixes)).length;
     if (deps.cache) await deps.cache.invalidate(request.entities.map(entityId));
-    result = { ...ran, record: { ...ran.record, cache: deps.cache ? 'unlinked' : 'none here' } };
+    result = {
+      ...ran,
+      record: {
+        ...ran.record,
+        objects: { removed, remaining: left },
+        cache: deps.cache ? 'unlinked' : 'none here',
+        ...(left > 0 ? { outcome: 'incomplete' as const } : {}),
+      },
+    };
+  } else {
+    objects = await findObjects(deps.s3, deps.dataBucket, prefixes);
+    result = { ...ran, record: { ...ran.record, objects: { found: objects.length } } };
   }
-  let exported: string | undefined;
+  const exported: string[] = [];
   if (result.copies) {
-    const key = `dsr-exports/${request.requestId}/${deps.region}.json`;
-    await deps.s3.send(
-      new PutObjectCommand({
-        Bucket: deps.exportBucket,
-        Key: key,
-        Body: JSON.stringify({ region: deps.region, copies: result.copies }),
-        ContentType: 'application/json',
-      }),
-    );
-    exported = `s3://${deps.exportBucket}/${key}`;
+    // One object per entity, under its tombstone hash, so an erasure of the entity finds it.
+    for (const x of request.entities) {
+      const id = entityId(x);
+      const key = `${EXPORTS}/${tombstoneOf(x)}/${request.requestId}/${deps.region}.json`;
+      await deps.s3.send(
+        new PutObjectCommand({
+          Bucket: deps.dataBucket,
+          Key: key,
+          Body: JSON.stringify({
+            region: deps.region,
+            entity: id,
+            copies: result.copies.filter((c) => entityId(c) === id),
+            objects: objects.filter((o) => o.includes(`/${x.entityType}/${x.entityKey}/`)),
+          }),
+          ContentType: 'application/json',
+        }),
+      );
+      exported.push(`s3://${deps.dataBucket}/${key}`);
+    }
   }
   const key = completionKey(deps.region, request.requestId, new Date(result.record.at));
   await deps.s3.send(
@@ -85,6 +123,6 @@ export async function handleSubjectRequest(
   return {
     record: result.record,
     completion: `s3://${deps.auditBucket}/${key}`,
-    ...(exported ? { export: exported } : {}),
+    ...(result.copies ? { exports: exported } : {}),
   };
 }

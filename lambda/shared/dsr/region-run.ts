@@ -33,6 +33,15 @@ export interface CompletionRecord {
   readonly removed?: TableCounts;
   /** What the check after the erasure still found, by table: all zero, or the erasure failed. */
   readonly remaining?: TableCounts;
+  /**
+   * The subject's objects in the data bucket (every version): found (access), or removed and
+   * still there after (erase).
+   */
+  readonly objects?: {
+    readonly found?: number;
+    readonly removed?: number;
+    readonly remaining?: number;
+  };
   /** erase: the entities' cache keys were unlinked here, or this region has no cache to drop. */
   readonly cache?: 'unlinked' | 'none here';
   readonly outcome: 'done' | 'incomplete';

@@ -1,0 +1,100 @@
+/**
+ * A subject's objects in a region's data bucket. The key layout is the bucket's
+ * (lib/storage/replication-routes.ts: `<class>/…` and `masked/<jurisdiction>/<class>/…`), and an
+ * entity's objects sit under `<class>/<type>/<key>/` and `masked/<jurisdiction>/<class>/<type>/<key>/`.
+ * The bucket is versioned, so an erasure deletes every version (a plain delete only adds a delete
+ * marker and keeps the data); S3 replication does not carry version deletions, which is why each
+ * region erases its own copies.
+ */
+import { DeleteObjectsCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { ResidencyIndex } from '../residency-plan';
+import type { EntityRef } from './subject';
+
+/** S3's limit on one DeleteObjects request. */
+export const DELETE_BATCH = 1000;
+
+export interface ObjectVersion {
+  readonly key: string;
+  readonly versionId: string;
+}
+
+/** Where a subject's objects can be, for the plan's personal classes and jurisdictions. */
+export function subjectPrefixes(index: ResidencyIndex, entities: readonly EntityRef[]): string[] {
+  const classes = index.plan.dataClasses.filter((c) => c.personalData).map((c) => c.id);
+  const jurisdictions = [...new Set(index.plan.regions.map((r) => r.jurisdiction))].sort();
+  return entities.flatMap((e) =>
+    classes.flatMap((c) => [
+      `${c}/${e.entityType}/${e.entityKey}/`,
+      ...jurisdictions.map((j) => `masked/${j}/${c}/${e.entityType}/${e.entityKey}/`),
+    ]),
+  );
+}
+
+/** Every version (and delete marker) under `prefix`, page by page. */
+export async function listVersions(
+  s3: S3Client,
+  bucket: string,
+  prefix: string,
+): Promise<ObjectVersion[]> {
+  const out: ObjectVersion[] = [];
+  let keyMarker: string | undefined;
+  let versionMarker: string | undefined;
+  for (;;) {
+    const page = await s3.send(
+      new ListObjectVersionsCommand({
+        Bucket: bucket,
+        Prefix: prefix,
+        ...(keyMarker ? { KeyMarker: keyMarker } : {}),
+        ...(versionMarker ? { VersionIdMarker: versionMarker } : {}),
+      }),
+    );
+    for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])])
+      if (v.Key && v.VersionId) out.push({ key: v.Key, versionId: v.VersionId });
+    if (!page.IsTruncated) return out;
+    keyMarker = page.NextKeyMarker;
+    versionMarker = page.NextVersionIdMarker;
+  }
+}
+
+/** Deletes every version under the prefixes; returns how many objects (keys) went. */
+export async function eraseObjects(
+  s3: S3Client,
+  bucket: string,
+  prefixes: readonly string[],
+): Promise<number> {
+  const keys = new Set<string>();
+  for (const prefix of prefixes) {
+    const versions = await listVersions(s3, bucket, prefix);
+    for (let i = 0; i < versions.length; i += DELETE_BATCH) {
+      const part = versions.slice(i, i + DELETE_BATCH);
+      const r = await s3.send(
+        new DeleteObjectsCommand({
+          Bucket: bucket,
+          Delete: {
+            Objects: part.map((v) => ({ Key: v.key, VersionId: v.versionId })),
+            Quiet: true,
+          },
+        }),
+      );
+      // Names the count and the S3 error codes, never a key (a key names the entity).
+      if (r.Errors?.length)
+        throw new Error(
+          `S3 refused ${r.Errors.length} version deletion(s): ${[...new Set(r.Errors.map((e) => e.Code))].join(', ')}`,
+        );
+      for (const v of part) keys.add(v.key);
+    }
+  }
+  return keys.size;
+}
+
+/** The keys of the subject's objects (current or not) under the prefixes. */
+export async function findObjects(
+  s3: S3Client,
+  bucket: string,
+  prefixes: readonly string[],
+): Promise<string[]> {
+  const keys = new Set<string>();
+  for (const prefix of prefixes)
+    for (const v of await listVersions(s3, bucket, prefix)) keys.add(v.key);
+  return [...keys].sort();
+}
