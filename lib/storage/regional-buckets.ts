@@ -4,6 +4,7 @@ import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { RegionInfo } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
+import { EXPORT_RETENTION_DAYS, EXPORTS } from '../../lambda/shared/dsr/subject';
 import { acknowledge, inAllPacks, PACKS } from '../compliance/nag';
 import type { BucketPurpose, Naming } from '../naming';
 import type { ObjectRoute } from './replication-routes';
@@ -164,6 +165,14 @@ export class RegionalBuckets extends Construct {
             },
           ],
           noncurrentVersionExpiration: Duration.days(props.expireNoncurrentDays),
+        },
+        {
+          // Data-subject access exports (lambda/shared/dsr): copies of a person's records, kept
+          // only until they are handed over.
+          id: 'dsr-exports',
+          prefix: `${EXPORTS}/`,
+          expiration: Duration.days(EXPORT_RETENTION_DAYS),
+          noncurrentVersionExpiration: Duration.days(1),
         },
       ],
       replicationRole: dataRules.length > 0 ? this.replicationRole : undefined,

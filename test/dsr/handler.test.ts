@@ -194,6 +194,16 @@ test('each region deploys its part, named for npm run dsr: it adds objects under
     JSON.stringify(b.Properties.BucketName ?? '').includes('-data-'),
   );
   expect(buckets.map((b) => b.Properties.VersioningConfiguration)).toEqual([{ Status: 'Enabled' }]);
+  // Exports expire: copies kept until handed over, not for good.
+  expect(buckets[0]?.Properties.LifecycleConfiguration.Rules).toContainEqual(
+    expect.objectContaining({
+      Id: 'dsr-exports',
+      Prefix: 'dsr-exports/',
+      ExpirationInDays: 30,
+      NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+      Status: 'Enabled',
+    }),
+  );
   const listing = statements.filter((s) => [s.Action].flat().includes('s3:ListBucketVersions'));
   expect(listing).toHaveLength(1);
 });

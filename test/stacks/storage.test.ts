@@ -88,7 +88,7 @@ describe.each(config.regions.map((r) => [r.id, r] as const))('S3 in %s', (id, re
     },
   );
 
-  test('data lifecycle: IA after 30 days, Glacier after 90, non-current versions expire after 365', () => {
+  test('data lifecycle: IA after 30 days, Glacier after 90, non-current versions expire after 365; access exports expire after 30', () => {
     expect(bucket(id, 'data').Properties.LifecycleConfiguration).toEqual({
       Rules: [
         expect.objectContaining({
@@ -98,6 +98,12 @@ describe.each(config.regions.map((r) => [r.id, r] as const))('S3 in %s', (id, re
             { StorageClass: 'GLACIER', TransitionInDays: 90 },
           ],
           NoncurrentVersionExpiration: { NoncurrentDays: 365 },
+        }),
+        expect.objectContaining({
+          Id: 'dsr-exports',
+          Prefix: 'dsr-exports/',
+          ExpirationInDays: 30,
+          Status: 'Enabled',
         }),
       ],
     });

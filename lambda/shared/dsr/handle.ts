@@ -11,7 +11,7 @@ import { tombstoneOf } from '../sync/erasure';
 import { entityId } from '../sync/events';
 import { eraseObjects, findObjects } from './objects';
 import { type CompletionRecord, completionKey, runInRegion } from './region-run';
-import { parseSubjectRequest, type SubjectRequest, SubjectRequestError } from './subject';
+import { EXPORTS, parseSubjectRequest, type SubjectRequest, SubjectRequestError } from './subject';
 
 export interface SubjectRequestDeps {
   readonly db: Db;
@@ -41,9 +41,6 @@ export interface SubjectRequestResult {
   /** s3://bucket/key of the copies, one object per entity (access). */
   readonly exports?: readonly string[];
 }
-
-/** Where an access request's copies go in the data bucket: `<EXPORTS>/<entity hash>/<request id>/<region>.json`. */
-export const EXPORTS = 'dsr-exports';
 
 /** This region's database takes no writes: the erasure belongs on the cell's writer. */
 export class NotWriterError extends Error {

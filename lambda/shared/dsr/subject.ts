@@ -6,6 +6,18 @@
 import type { ResidencyIndex } from '../residency-plan';
 import type { Hlc } from '../sync/hlc';
 
+/**
+ * Where an access request's copies go in each region's data bucket:
+ * `<EXPORTS>/<entity hash>/<request id>/<region>.json`.
+ */
+export const EXPORTS = 'dsr-exports';
+
+/**
+ * How long an export stays before the data bucket's lifecycle deletes it (and its old versions a
+ * day later): time to hand it over, not a second copy kept for good.
+ */
+export const EXPORT_RETENTION_DAYS = 30;
+
 export const DSR_ACTIONS = ['access', 'erase'] as const;
 export type DsrAction = (typeof DSR_ACTIONS)[number];
 

@@ -33,6 +33,8 @@ export type BackupFact = { readonly region: string } & (
 );
 
 export interface LifecycleRule {
+  /** The key prefix the rule is limited to; absent: the whole bucket. */
+  readonly prefix?: string;
   readonly transitions: readonly { readonly storageClass: string; readonly days: number }[];
   readonly expireDays?: number;
   readonly oldVersionsExpireDays?: number;
@@ -93,6 +95,7 @@ export function backupsOf(s: StackArtifact): { backups: BackupFact[]; locks: Aud
     const bucket = String(p.BucketName ?? id);
     const rules = ((p.LifecycleConfiguration as { Rules?: unknown[] } | undefined)?.Rules ??
       []) as {
+      Prefix?: string;
       ExpirationInDays?: number;
       NoncurrentVersionExpiration?: { NoncurrentDays?: number };
       Transitions?: { StorageClass?: string; TransitionInDays?: number }[];
@@ -104,6 +107,7 @@ export function backupsOf(s: StackArtifact): { backups: BackupFact[]; locks: Aud
       versioning:
         (p.VersioningConfiguration as { Status?: string } | undefined)?.Status === 'Enabled',
       lifecycle: rules.map((x) => ({
+        ...(x.Prefix ? { prefix: x.Prefix } : {}),
         transitions: (x.Transitions ?? []).map((tr) => ({
           storageClass: String(tr.StorageClass),
           days: Number(tr.TransitionInDays),
@@ -171,13 +175,17 @@ function policyText(b: BackupFact): string {
     case 'backup-rule':
       return `${b.schedule}, kept ${b.keepDays ?? '∞'} d${b.copies ? `; copies to ${b.copies} vault(s)` : '; no cross-region copy'}`;
     case 'bucket': {
-      const parts = b.lifecycle.flatMap((x) => [
-        ...x.transitions.map((tr) => `to ${tr.storageClass} after ${tr.days} d`),
-        ...(x.expireDays ? [`expires after ${x.expireDays} d`] : []),
-        ...(x.oldVersionsExpireDays
-          ? [`old versions expire after ${x.oldVersionsExpireDays} d`]
-          : []),
-      ]);
+      const parts = b.lifecycle.flatMap((x) => {
+        const said = [
+          ...x.transitions.map((tr) => `to ${tr.storageClass} after ${tr.days} d`),
+          ...(x.expireDays ? [`expires after ${x.expireDays} d`] : []),
+          ...(x.oldVersionsExpireDays
+            ? [`old versions expire after ${x.oldVersionsExpireDays} d`]
+            : []),
+        ];
+        // A rule limited to a prefix says so, or it would read as the whole bucket's.
+        return x.prefix && said.length > 0 ? [`${x.prefix}: ${said.join(', ')}`] : said;
+      });
       return `versioning ${b.versioning ? 'on' : 'OFF'}${parts.length ? `; ${parts.join(', ')}` : ''}`;
     }
     case 'dynamodb':
