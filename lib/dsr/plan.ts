@@ -1,8 +1,11 @@
 /**
  * What `npm run dsr` prints for a data-subject request: the request (ids and entity references;
  * the erasure's clock), its deadline from `jurisdictions.<j>.subjectRequests`, and one
- * `aws lambda invoke` of the dsr-region function per cell the plan let the subject's records
- * reach — the home cell first, so nothing is sent from it again while the others erase.
+ * `aws lambda invoke` of the dsr-region function: an access request in one region per cell the
+ * plan let the subject's records reach (Aurora and S3 replication give it the cell's copies), an
+ * erasure in every region of those cells (each region's bucket holds its own versions, and
+ * replication carries no version deletion) — the home cell first, so nothing is sent from it
+ * again while the others erase.
  */
 import {
   type DsrAction,
@@ -84,24 +87,31 @@ export function dsrScript(config: MeridianConfig, p: DsrPlan): string {
   return [
     `# ${p.request.action === 'erase' ? 'Erasure' : 'Access'} request ${p.request.requestId} (jurisdiction ${p.request.jurisdiction}), ${p.request.entities.length} entit${p.request.entities.length === 1 ? 'y' : 'ies'}`,
     `# Due by ${p.deadline.toISOString().slice(0, 10)}: ${p.deadlineDays} days (${p.reference})`,
-    `# Where the plan let the records go, one region per cell (Aurora carries the cell's others), home first:`,
+    '# Where the plan let the records go, by cell, home first:',
     ...p.steps.map(
       (s) => `#   ${s.cell}: ${s.region}${s.others.length ? ` (also ${s.others.join(', ')})` : ''}`,
     ),
-    "# A region that is not its cell's writer now refuses an erasure and says so: run that line in the cell's writer.",
+    ...(p.request.action === 'access'
+      ? ["# One region per cell: Aurora and S3 replication give it the cell's copies."]
+      : [
+          "# Every region: each erases its own objects and cache; the cell's writer (whichever region it is now)",
+          '# erases the tables and Aurora carries that to the others. Each cell needs a record saying "database": "writer".',
+        ]),
     "# Each run leaves a completion record (counts, no value) under dsr/ in the region's audit bucket;",
     ...(p.request.action === 'access'
       ? [
-          "# the copies it found go to dsr-exports/<request id>/<region>.json in the region's data bucket.",
+          "# the copies it found go to dsr-exports/<entity hash>/<request id>/<region>.json in the region's data bucket (30 days).",
         ]
       : ['# its tombstones keep late messages, replays and redrives from bringing anything back.']),
     `cat > ${file} <<'JSON'`,
     payload,
     'JSON',
-    ...p.steps.map(
-      (s) =>
-        `aws lambda invoke --region ${s.region} --function-name ${naming.subjectRequestFunction(s.region)} --cli-binary-format raw-in-base64-out --payload file://${file} dsr-${p.request.requestId}-${s.region}.out.json`,
-    ),
+    ...p.steps
+      .flatMap((s) => (p.request.action === 'access' ? [s.region] : [s.region, ...s.others]))
+      .map(
+        (r) =>
+          `aws lambda invoke --region ${r} --function-name ${naming.subjectRequestFunction(r)} --cli-binary-format raw-in-base64-out --payload file://${file} dsr-${p.request.requestId}-${r}.out.json`,
+      ),
     '',
   ].join('\n');
 }

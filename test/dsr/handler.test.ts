@@ -7,7 +7,7 @@
  */
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import Redis from 'ioredis';
-import { handleSubjectRequest, NotWriterError } from '../../lambda/shared/dsr/handle';
+import { handleSubjectRequest } from '../../lambda/shared/dsr/handle';
 import { subjectPrefixes } from '../../lambda/shared/dsr/objects';
 import { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import { tombstoneOf } from '../../lambda/shared/sync/erasure';
@@ -107,21 +107,34 @@ describe('handleSubjectRequest', () => {
     expect(record).not.toMatch(/Ada|ada\.byron|c-handler-1/);
   });
 
-  test('erasure only where the database takes writes: a read-only one says where to run it', async () => {
+  test('a reader region erases its own objects; the tables are the writer’s to erase', async () => {
+    // An Aurora secondary: Aurora carries the writer's erasure here, S3 carries no version deletion.
     await t.db.exec('SET default_transaction_read_only = on');
-    await expect(handleSubjectRequest(deps(), request('erase'))).rejects.toThrow(NotWriterError);
+    const reader = await handleSubjectRequest(
+      deps(),
+      request('erase', { requestId: uuid('handler-erase-reader') }),
+    );
     await t.db.exec('SET default_transaction_read_only = off');
-    const out = await handleSubjectRequest(deps(), request('erase'));
-    expect(out.record).toMatchObject({
+    expect(reader.record).toMatchObject({
+      database: 'reader',
       outcome: 'done',
-      removed: { replica: 1, outbox: 1 },
       objects: { removed: 3, remaining: 0 },
       cache: 'none here',
     });
+    expect(reader.record.removed).toBeUndefined();
     // Every version went, not just the current one; the other customer's object stays.
     // The earlier access request's export held copies: it went too.
     expect(s3.keys('data')).toEqual(['pii/customer/c-handler-2/profile.json']);
     expect(s3.bodies('data').join()).not.toMatch(/Ada Byron|Ada King/);
+
+    const writer = await handleSubjectRequest(deps(), request('erase'));
+    expect(writer.record).toMatchObject({
+      database: 'writer',
+      outcome: 'done',
+      removed: { replica: 1, outbox: 1 },
+      remaining: { replica: 0, outbox: 0 },
+      objects: { removed: 0, remaining: 0 },
+    });
   });
 
   withRedis('erasure drops the cached copies too (real Redis)', async () => {

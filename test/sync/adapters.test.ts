@@ -74,7 +74,12 @@ describe('Redis invalidation (real Redis at REDIS_URL)', () => {
       await redis.mset(...ids.flatMap((id) => [cacheKey(id), 'cached']));
       const published: string[][] = [];
       await sub.subscribe(INVALIDATION_CHANNEL);
-      sub.on('message', (_c, m) => published.push(JSON.parse(m)));
+      // Only this test's own messages: other suites publish on the channel too (an erasure does).
+      const mine = `product:test-${process.pid}-`;
+      sub.on('message', (_c, m) => {
+        const ids = JSON.parse(m) as string[];
+        if (ids.every((id) => id.startsWith(mine))) published.push(ids);
+      });
       await new RedisInvalidator(redis).invalidate(ids);
       expect(await redis.exists(...ids.map(cacheKey))).toBe(0);
       // Pub/sub delivery is asynchronous: wait for the three messages (up to 5 s on a busy host).

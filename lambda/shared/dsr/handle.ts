@@ -1,6 +1,7 @@
 /**
  * What the dsr-region function does with one invocation: check the request as if hostile, act in
- * this region's database (an erasure only where it takes writes: its cell's writer), keep the
+ * this region's database (an erasure of the tables only where it takes writes, the cell's writer;
+ * every region erases its own objects and cache), keep the
  * completion record in the Object Lock audit bucket, and for an access request the copies in this
  * region's data bucket (they stay in the region they were found in; the controller collects them).
  */
@@ -42,11 +43,6 @@ export interface SubjectRequestResult {
   readonly exports?: readonly string[];
 }
 
-/** This region's database takes no writes: the erasure belongs on the cell's writer. */
-export class NotWriterError extends Error {
-  override readonly name = 'NotWriterError';
-}
-
 export async function handleSubjectRequest(
   deps: SubjectRequestDeps,
   event: unknown,
@@ -56,16 +52,15 @@ export async function handleSubjectRequest(
   const deadline = new Date(typeof e.deadline === 'string' ? e.deadline : Number.NaN);
   if (Number.isNaN(deadline.getTime()))
     throw new SubjectRequestError('deadline: expected an ISO 8601 date');
-  if (request.action === 'erase' && !(await takesWrites(deps.db)))
-    throw new NotWriterError(
-      `${deps.region} is not its cell's writer now (its database takes no writes): run the erasure in the region that is`,
-    );
+  // Every region of a cell holds its own objects (S3 replication carries no version deletion),
+  // but only the cell's writer can erase the tables; Aurora carries that to the others.
+  const database = (await takesWrites(deps.db)) ? 'writer' : 'reader';
   // An earlier access request's export holds copies too: it goes with the rest.
   const prefixes = [
     ...deps.prefixesOf(request.entities),
     ...request.entities.map((x) => `${EXPORTS}/${tombstoneOf(x)}/`),
   ];
-  const ran = await runInRegion(deps.db, deps.region, request, deadline, deps.now);
+  const ran = await runInRegion(deps.db, deps.region, request, deadline, deps.now, database);
   let result = ran;
   let objects: string[] = [];
   if (request.action === 'erase') {

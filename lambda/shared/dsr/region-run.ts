@@ -27,6 +27,12 @@ export interface CompletionRecord {
   readonly onTime: boolean;
   /** How many entities the request named. */
   readonly entities: number;
+  /**
+   * `writer`: this region's database took the request; `reader`: it takes no writes (an Aurora
+   * secondary), so the cell's writer erases the tables and replication carries it here — this
+   * region erased only its own objects and cache.
+   */
+  readonly database: 'writer' | 'reader';
   /** access: copies found here, by table. */
   readonly found?: TableCounts;
   /** erase: rows removed here, by table. */
@@ -65,6 +71,7 @@ export async function runInRegion(
   req: SubjectRequest,
   deadline: Date,
   now: () => Date = () => new Date(),
+  database: 'writer' | 'reader' = 'writer',
 ): Promise<RegionResult> {
   const head = {
     v: 1 as const,
@@ -74,6 +81,7 @@ export async function runInRegion(
     region,
     deadline: deadline.toISOString(),
     entities: req.entities.length,
+    database,
   };
   const finish = (at: Date) => ({ at: at.toISOString(), onTime: at <= deadline });
   if (req.action === 'access') {
@@ -83,6 +91,7 @@ export async function runInRegion(
       copies,
     };
   }
+  if (database === 'reader') return { record: { ...head, ...finish(now()), outcome: 'done' } };
   const removed = await eraseCopies(db, req);
   const remaining = countCopies(await findCopies(db, req.entities));
   const clean = Object.values(remaining).every((n) => n === 0);

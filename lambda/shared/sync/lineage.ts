@@ -9,7 +9,8 @@
  * a token (HMAC-SHA256 under the home jurisdiction's pseudonym key, as masking pseudonymises), the
  * rules are the plan's reasons and the checks' (which name fields and rules only). One correlation
  * id — the dispatch run's — travels with the message, so a record's dispatch and apply join on it
- * and on the event id.
+ * and on the event id. Apply keeps the token a message carries without being able to check it
+ * (the key is the home's, never replicated): a forged one mislabels only that message's own row.
  */
 import type { Decision, EdgeBasis, ResidencyIndex } from '../residency-plan';
 

@@ -265,13 +265,17 @@ export function namedFunctions(
 ): Map<string, (payload: unknown) => Promise<unknown>> {
   return new Map(
     [...rb.named].map(([name, t]) => {
-      const mod = load(path.join(LAMBDA_DIR, t.handler, 'index.ts'));
+      // Loaded when first invoked, with its environment set, as Lambda would: a named function
+      // no step calls (the data-subject function) is never loaded, and one that checks its
+      // environment at start sees its own.
+      let mod: ReturnType<typeof load> | undefined;
       const run = (payload: unknown) =>
         drillContext.run(
           { region: rb.region, execution: String((payload as { execution?: unknown }).execution) },
           async () => {
             clock?.advance(TIMINGS.lambdaStep.ms);
             Object.assign(process.env, t.env);
+            mod ??= load(path.join(LAMBDA_DIR, t.handler, 'index.ts'));
             return mod.handler(payload);
           },
         );
