@@ -14,6 +14,7 @@ import { ResidencyIndex } from '../lambda/shared/residency-plan';
 import { DEFAULT_ENV, loadConfig } from '../lib/config/load';
 import { ConfigError } from '../lib/config/problems';
 import { dsrPlan, dsrScript } from '../lib/dsr/plan';
+import { runCli, UsageError } from './cli';
 
 const USAGE = `Usage: npm run dsr -- <access|erase> --subject <type:key> [--subject …] --jurisdiction <id> [--request-id <uuid>] [--env <name>]
   access | erase        find every copy (export), or erase them for good
@@ -25,10 +26,6 @@ const USAGE = `Usage: npm run dsr -- <access|erase> --subject <type:key> [--subj
 Prints the deadline, the payload file and one aws lambda invoke per cell; runs nothing.
 `;
 
-class UsageError extends Error {}
-const isParseArgsError = (err: unknown): err is TypeError =>
-  err instanceof TypeError &&
-  String((err as { code?: unknown }).code ?? '').startsWith('ERR_PARSE_ARGS_');
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 function main(): void {
@@ -64,13 +61,4 @@ function main(): void {
   process.stdout.write(dsrScript(config, plan));
 }
 
-try {
-  main();
-} catch (err) {
-  const usage = err instanceof UsageError || isParseArgsError(err);
-  const known = err instanceof ConfigError || err instanceof SubjectRequestError;
-  const planError = err instanceof Error && err.message.startsWith('--jurisdiction:');
-  if (!usage && !known && !planError) throw err;
-  process.stderr.write(`${(err as Error).message}\n${usage ? USAGE : ''}`);
-  process.exit(1);
-}
+runCli(main, USAGE, [ConfigError, SubjectRequestError]);

@@ -22,6 +22,7 @@ import {
   placeholderAccountWarning,
   startExecutionCommand,
 } from '../lib/failover/runner';
+import { runCli, UsageError } from './cli';
 
 const USAGE = `Usage: npm run failover -- --from <region> [--mode auto|switchover|failover] [--reason <text>] [--env <name>]
        npm run failover -- --failback <original region> [--env <name>]
@@ -33,14 +34,6 @@ const USAGE = `Usage: npm run failover -- --from <region> [--mode auto|switchove
   --help               this text
 Prints the execution input and the aws stepfunctions start-execution line; starts nothing.
 `;
-
-/** A command line the usage text answers: parseArgs' own errors, and a missing --from. */
-class UsageError extends Error {}
-
-/** parseArgs rejects an unknown or malformed flag with a TypeError coded ERR_PARSE_ARGS_*. */
-const isParseArgsError = (err: unknown): err is TypeError =>
-  err instanceof TypeError &&
-  String((err as { code?: unknown }).code ?? '').startsWith('ERR_PARSE_ARGS_');
 
 function main(): void {
   const { values } = parseArgs({
@@ -105,11 +98,4 @@ function main(): void {
   );
 }
 
-try {
-  main();
-} catch (err) {
-  const usage = err instanceof UsageError || isParseArgsError(err);
-  if (!usage && !(err instanceof ConfigError) && !(err instanceof FailoverRequestError)) throw err;
-  process.stderr.write(`${(err as Error).message}\n${usage ? USAGE : ''}`);
-  process.exit(1);
-}
+runCli(main, USAGE, [ConfigError, FailoverRequestError]);

@@ -32,6 +32,7 @@ import {
   startQueryCommand,
 } from '../lib/lineage/query';
 import { Naming } from '../lib/naming';
+import { runCli, UsageError } from './cli';
 
 const USAGE = `Usage: npm run lineage -- --event <id> [--from <dir>] [--region <r>] [--since YYYY-MM-DD] [--env <name>]
        npm run lineage -- --entity-token <pz_…> [...]
@@ -49,11 +50,6 @@ const USAGE = `Usage: npm run lineage -- --event <id> [--from <dir>] [--region <
   --help                this text
 Prints the Athena query and the aws athena line per region; runs nothing.
 `;
-
-class UsageError extends Error {}
-const isParseArgsError = (err: unknown): err is TypeError =>
-  err instanceof TypeError &&
-  String((err as { code?: unknown }).code ?? '').startsWith('ERR_PARSE_ARGS_');
 
 function auditObjectsUnder(dir: string): AuditObject[] {
   const out: AuditObject[] = [];
@@ -127,11 +123,4 @@ function main(): void {
   process.stdout.write(`${blocks.join('\n\n')}\n`);
 }
 
-try {
-  main();
-} catch (err) {
-  const usage = err instanceof UsageError || isParseArgsError(err);
-  if (!usage && !(err instanceof ConfigError) && !(err instanceof LineageQueryError)) throw err;
-  process.stderr.write(`${(err as Error).message}\n${usage ? USAGE : ''}`);
-  process.exit(1);
-}
+runCli(main, USAGE, [ConfigError, LineageQueryError]);

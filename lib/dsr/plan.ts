@@ -10,8 +10,10 @@
 import {
   type DsrAction,
   type EntityRef,
+  personalClasses,
   reachOf,
   type SubjectRequest,
+  SubjectRequestError,
 } from '../../lambda/shared/dsr/subject';
 import type { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import type { MeridianConfig } from '../config/load';
@@ -42,10 +44,12 @@ export function dsrPlan(
   },
 ): DsrPlan {
   const j = config.global.jurisdictions[o.jurisdiction];
-  if (!j) throw new Error(`--jurisdiction: ${o.jurisdiction} is not a jurisdiction of regions/`);
+  if (!j)
+    throw new SubjectRequestError(
+      `--jurisdiction: ${o.jurisdiction} is not a jurisdiction of regions/`,
+    );
   // A subject's records are of the classes that identify someone; the others say so.
-  const personal = index.plan.dataClasses.filter((c) => c.personalData).map((c) => c.id);
-  const reach = new Set(reachOf(index, o.jurisdiction, personal));
+  const reach = new Set(reachOf(index, o.jurisdiction, personalClasses(index)));
   const cells = index.plan.cells
     .filter((c) => c.regions.some((r) => reach.has(r)))
     .sort((a, b) =>

@@ -5,7 +5,7 @@
  * data and would stay in Athena's query history).
  */
 import { ENTITY_TOKEN, entityTokenInput } from '../../lambda/shared/sync/lineage';
-import { pseudonymise } from '../../lambda/shared/sync/masking';
+import { entityToken as tokenOf } from '../../lambda/shared/sync/masking';
 import type { Naming } from '../naming';
 import { LINEAGE_TABLE } from '../sync/lineage-table';
 import type { JourneyQuery } from './journey';
@@ -34,9 +34,10 @@ export function entityToken(entity: string, pseudonymKey: string): string {
   const at = entity.indexOf(':');
   if (at <= 0 || at === entity.length - 1)
     throw new LineageQueryError('--entity: expected <entity type>:<entity key>');
-  return pseudonymise(
+  return tokenOf(
     Buffer.from(pseudonymKey.trim(), 'utf8'),
-    entityTokenInput(entity.slice(0, at), entity.slice(at + 1)),
+    entity.slice(0, at),
+    entity.slice(at + 1),
   );
 }
 

@@ -8,7 +8,7 @@
  */
 import { DeleteObjectsCommand, ListObjectVersionsCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ResidencyIndex } from '../residency-plan';
-import type { EntityRef } from './subject';
+import { type EntityRef, personalClasses } from './subject';
 
 /** S3's limit on one DeleteObjects request. */
 export const DELETE_BATCH = 1000;
@@ -20,7 +20,7 @@ export interface ObjectVersion {
 
 /** Where a subject's objects can be, for the plan's personal classes and jurisdictions. */
 export function subjectPrefixes(index: ResidencyIndex, entities: readonly EntityRef[]): string[] {
-  const classes = index.plan.dataClasses.filter((c) => c.personalData).map((c) => c.id);
+  const classes = personalClasses(index);
   const jurisdictions = [...new Set(index.plan.regions.map((r) => r.jurisdiction))].sort();
   return entities.flatMap((e) =>
     classes.flatMap((c) => [

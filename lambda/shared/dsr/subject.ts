@@ -85,6 +85,10 @@ export function parseSubjectRequest(raw: unknown): SubjectRequest {
   return r as unknown as SubjectRequest;
 }
 
+/** The classes that identify someone (`personalData`, true unless a class says otherwise). */
+export const personalClasses = (index: ResidencyIndex): string[] =>
+  index.plan.dataClasses.filter((c) => c.personalData).map((c) => c.id);
+
 /**
  * Every region a subject's records may have reached, by the plan: its home cell (full copies)
  * and each region any of `classes` may go to from the home's writer (full or masked), which is

@@ -6,7 +6,7 @@
  * that fails is retried by SQS; once a message has been received `maxAttempts` times it is parked
  * with the error instead, so its reason is kept.
  */
-import type { ResidencyIndex } from '../residency-plan';
+import type { Decision, ResidencyIndex } from '../residency-plan';
 import type { Db } from './db';
 import { MAX_MESSAGE_BYTES, type ParkedRecord, type ParkingLot, type Transport } from './dispatch';
 import {
@@ -108,8 +108,8 @@ export function residencyFault(
   index: ResidencyIndex,
   region: string,
   m: { event: ChangeEvent; mode: 'full' | 'masked' },
+  d: Decision = index.decide(m.event.dataClass, m.event.homeRegion, region, recordFacts(m.event)),
 ): string | undefined {
-  const d = index.decide(m.event.dataClass, m.event.homeRegion, region, recordFacts(m.event));
   if (!d.allowed) return `residency: ${d.reason}`;
   if (d.mode === 'masked' && m.mode !== 'masked')
     return `residency: ${m.event.dataClass} may reach ${region} only masked, got a full record`;
@@ -220,9 +220,12 @@ export async function applyMessages(
     }
     try {
       const parsed = parseMessage(m.body);
+      const e = parsed.event;
+      // The plan's word on this record here: checked, and named in its lineage record.
+      const decision = deps.index.decide(e.dataClass, e.homeRegion, deps.region, recordFacts(e));
       const fault =
         senderFault(deps.index, parsed) ??
-        residencyFault(deps.index, deps.region, parsed) ??
+        residencyFault(deps.index, deps.region, parsed, decision) ??
         (parsed.mode === 'masked'
           ? maskingFault(
               deps.index.rulesOf(parsed.event.dataClass)?.masking,
@@ -231,18 +234,11 @@ export async function applyMessages(
             )
           : undefined) ??
         clockFault(parsed.event, deps.region, now(), maxAhead);
-      const e = parsed.event;
       trail.set(m.messageId, {
         message: parsed,
         rule: fault
           ? { decision: 'denied', rule: fault }
-          : ruleOf(
-              deps.index,
-              e.dataClass,
-              e.homeRegion,
-              deps.region,
-              deps.index.decide(e.dataClass, e.homeRegion, deps.region, recordFacts(e)),
-            ),
+          : ruleOf(deps.index, e.dataClass, e.homeRegion, deps.region, decision),
       });
       if (fault) {
         rejected += 1;

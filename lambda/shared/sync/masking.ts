@@ -83,6 +83,10 @@ export function pseudonymise(key: Buffer, value: unknown): string {
     .slice(0, 22)}`;
 }
 
+/** An entity's lineage token (lineage.ts): its `type:key` pseudonymised under the home's key. */
+export const entityToken = (pseudonymKey: Buffer, entityType: string, entityKey: string) =>
+  pseudonymise(pseudonymKey, entityTokenInput(entityType, entityKey));
+
 /** `enc:v1:<wrapped key>:<iv>:<ciphertext>:<tag>`, AES-256-GCM. */
 export function encryptValue(key: DataKey, value: unknown): string {
   const iv = randomBytes(12);
@@ -201,6 +205,6 @@ export class Masker {
 
   /** The entity's lineage token (lineage.ts): its id pseudonymised under this home's key. */
   entityToken(entityType: string, entityKey: string): string {
-    return pseudonymise(this.keys.pseudonymKey, entityTokenInput(entityType, entityKey));
+    return entityToken(this.keys.pseudonymKey, entityType, entityKey);
   }
 }
