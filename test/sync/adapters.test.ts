@@ -68,8 +68,12 @@ describe('SQS adapters', () => {
 describe('Redis invalidation (real Redis at REDIS_URL)', () => {
   withRedis('unlinks cached entities in pipelines and publishes what it dropped', async () => {
     const redis = new Redis(REDIS_URL ?? '');
-    const sub = new Redis(REDIS_URL ?? '');
+    // Subscribe only once the connection is ready: a SUBSCRIBE sent while ioredis 5.x still runs
+    // its ready check races that INFO (redis/ioredis#2037), and the subscriber then reconnects and
+    // misses messages (CI saw one of three).
+    const sub = new Redis(REDIS_URL ?? '', { lazyConnect: true });
     try {
+      await sub.connect();
       const ids = Array.from({ length: 2500 }, (_, i) => `product:test-${process.pid}-${i}`);
       await redis.mset(...ids.flatMap((id) => [cacheKey(id), 'cached']));
       const published: string[][] = [];
