@@ -111,6 +111,11 @@ export class Naming {
     return `${this.region(region)}-subject-request`;
   }
 
+  /** The state machine that runs a data-subject request of the region's jurisdiction from it. */
+  subjectRequestMachine(region: string): string {
+    return `${this.region(region)}-subject-requests`;
+  }
+
   /** The Athena workgroup a reviewer queries a region's lineage in. */
   lineageWorkgroup(region: string): string {
     return `${this.region(region)}-lineage`;

@@ -4,6 +4,7 @@ import type { ResidencyIndex } from '../lambda/shared/residency-plan';
 import type { MeridianConfig } from './config/load';
 import type { RegionConfig } from './config/schema';
 import { SubjectRequestFunction } from './dsr/subject-request-function';
+import { SubjectRequestMachine } from './dsr/subject-request-machine';
 import { WriterKeeper } from './failover/writer-keeper';
 import type { BundlingMode } from './functions/meridian-function';
 import { Naming, regionalStackName } from './naming';
@@ -17,6 +18,7 @@ import {
   hostedLocks,
   placementOf,
   regionalTags,
+  subjectRequestCells,
   syncCellsOf,
 } from './regional/derivations';
 import { RegionalFoundation } from './regional/foundation';
@@ -122,6 +124,19 @@ export class RegionalStack extends Stack {
         dataBucket: data.buckets.data,
         ...(data.cache.authSecret ? { cacheSecret: data.cache.authSecret } : {}),
         cacheEndpoint: data.cacheEndpoint,
+      });
+    const requestCells = subjectRequestCells(config, index, naming, region.jurisdiction);
+    if (data.aurora && requestCells.length > 0)
+      new SubjectRequestMachine(this, 'SubjectRequestMachine', {
+        stateMachineName: naming.subjectRequestMachine(region.id),
+        region: region.id,
+        jurisdiction: region.jurisdiction,
+        cells: requestCells,
+        deadlineDays:
+          config.global.jurisdictions[region.jurisdiction]?.subjectRequests.deadlineDays ?? 30,
+        functions,
+        auditBucket: data.buckets.audit,
+        alerts: alerts.topics.warning,
       });
     const aurora = data.aurora;
     const cell = placement.aurora?.jurisdiction;

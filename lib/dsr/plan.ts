@@ -32,6 +32,29 @@ export interface DsrPlan {
   }[];
 }
 
+/**
+ * The cells a subject of `jurisdiction` can have records in, by the plan: those holding a region
+ * its *personal* classes may reach (a subject's records are of the classes that identify someone),
+ * home first, then by jurisdiction. The same at synth (the subject-request machine) and in
+ * `npm run dsr`.
+ */
+export function dsrCells(
+  index: ResidencyIndex,
+  jurisdiction: string,
+): { readonly cell: string; readonly primary: string; readonly regions: readonly string[] }[] {
+  const reach = new Set(reachOf(index, jurisdiction, personalClasses(index)));
+  return index.plan.cells
+    .filter((c) => c.regions.some((r) => reach.has(r)))
+    .sort((a, b) =>
+      a.jurisdiction === jurisdiction
+        ? -1
+        : b.jurisdiction === jurisdiction
+          ? 1
+          : a.jurisdiction.localeCompare(b.jurisdiction),
+    )
+    .map((c) => ({ cell: c.jurisdiction, primary: c.primary, regions: c.regions }));
+}
+
 export function dsrPlan(
   config: MeridianConfig,
   index: ResidencyIndex,
@@ -48,17 +71,7 @@ export function dsrPlan(
     throw new SubjectRequestError(
       `--jurisdiction: ${o.jurisdiction} is not a jurisdiction of regions/`,
     );
-  // A subject's records are of the classes that identify someone; the others say so.
-  const reach = new Set(reachOf(index, o.jurisdiction, personalClasses(index)));
-  const cells = index.plan.cells
-    .filter((c) => c.regions.some((r) => reach.has(r)))
-    .sort((a, b) =>
-      a.jurisdiction === o.jurisdiction
-        ? -1
-        : b.jurisdiction === o.jurisdiction
-          ? 1
-          : a.jurisdiction.localeCompare(b.jurisdiction),
-    );
+  const cells = dsrCells(index, o.jurisdiction);
   const days = j.subjectRequests.deadlineDays;
   return {
     request: {
@@ -72,7 +85,7 @@ export function dsrPlan(
     deadlineDays: days,
     reference: j.subjectRequests.reference,
     steps: cells.map((c) => ({
-      cell: c.jurisdiction,
+      cell: c.cell,
       region: c.primary,
       others: c.regions.filter((r) => r !== c.primary),
     })),

@@ -1,4 +1,4 @@
-import { Aws, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Aws, Duration, RemovalPolicy } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -10,7 +10,8 @@ import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
 import type { RunbookConfig } from '../../lambda/shared/failover/config';
 import type { SearchPhase } from '../../lambda/shared/failover/steps';
-import { acknowledge, inAllPacks, PACKS } from '../compliance/nag';
+import { acknowledge, PACKS } from '../compliance/nag';
+import { acknowledgeStateMachineRole } from '../compliance/state-machine-role';
 import type { Settings } from '../config/schema';
 import type { FunctionDefaults } from '../functions/function-defaults';
 import {
@@ -274,29 +275,13 @@ export class FailoverRunbook extends Construct {
       `Meridian failback for cell ${c.cell.jurisdiction} into the original region, with approval`,
       'FailbackLogs',
     );
-    const stack = Stack.of(this);
-    for (const m of [this.stateMachine, this.failback]) this.acknowledgeMachine(m, stack);
-  }
-
-  private acknowledgeMachine(m: sfn.StateMachine, stack: Stack): void {
-    acknowledge(m.role, [
-      ...Object.values(this.functions).map((f) => ({
-        pack: PACKS.aws,
-        rule: `AwsSolutions-IAM5[Resource::<${stack.getLogicalId(f.function.node.defaultChild as lambda.CfnFunction)}.Arn>:*]`,
-        reason:
-          'Step Functions invokes this runbook step by any version or alias of that one function (the :* suffix CDK adds).',
-      })),
-      {
-        pack: PACKS.aws,
-        rule: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'Execution logging (logs:*LogDelivery*) and X-Ray tracing support no resource-level permissions.',
-      },
-      ...inAllPacks(
-        'IAMNoInlinePolicy',
-        'CDK policy of the state machine’s own role: invoke its step functions, publish to its alert topic, deliver its logs.',
-      ),
-    ]);
+    for (const m of [this.stateMachine, this.failback])
+      acknowledgeStateMachineRole(
+        m,
+        Object.values(this.functions).map((f) => f.function),
+        'this runbook step',
+        'invoke its step functions, publish to its alert topic, deliver its logs',
+      );
   }
 
   /**

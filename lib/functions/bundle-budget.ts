@@ -40,6 +40,10 @@ export const OVER_LIMIT: Readonly<Record<string, OverLimit>> = {
     ceilingKiB: 613,
     why: `${SDK_CORE}; ioredis ~133 KiB (an erasure drops cached copies); S3 ~120 KiB (objects, completion record and export); the residency plan reader; pg ~71 KiB; Secrets Manager. Invoked a few times per request, never on a hot path`,
   },
+  'dsr-relay': {
+    ceilingKiB: 414,
+    why: `${SDK_CORE}; S3 ~120 KiB (the request record, with its checksum, into the Object Lock audit bucket) and Lambda ~69 KiB (each reached region's subject-request function). Runs a few steps per data-subject request, never on a hot path`,
+  },
   health: {
     ceilingKiB: 441,
     why: `${SDK_CORE}; S3 ~120 KiB (bucket reachable) and SSM ~68 KiB (the writer sign), both checked on every request; SQS, CloudWatch`,

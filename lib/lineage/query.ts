@@ -4,7 +4,7 @@
  * an event id, or an entity's lineage token (never the entity key itself, which can be personal
  * data and would stay in Athena's query history).
  */
-import { ENTITY_TOKEN, entityTokenInput } from '../../lambda/shared/sync/lineage';
+import { ENTITY_TOKEN } from '../../lambda/shared/sync/lineage';
 import { entityToken as tokenOf } from '../../lambda/shared/sync/masking';
 import type { Naming } from '../naming';
 import { LINEAGE_TABLE } from '../sync/lineage-table';

@@ -11,6 +11,8 @@ import { type CacheMembership, cacheMembership } from '../cache/global-datastore
 import type { MeridianConfig } from '../config/load';
 import type { RegionConfig, Settings } from '../config/schema';
 import { type AuroraRole, auroraMembership } from '../data/aurora-global';
+import { dsrCells } from '../dsr/plan';
+import type { SubjectRequestCell } from '../dsr/subject-request-machine';
 import { stateMachineArn } from '../failover/failover-runbook';
 import { type HostedLock, type LockPlan, lockEndpointsFor, lockPlan } from '../failover/lock-plan';
 import { runnerRegion } from '../failover/runner';
@@ -347,4 +349,32 @@ export function regionalTags(config: MeridianConfig, region: RegionConfig): Reco
     'meridian:data-residency': tagValue(region.residency.countries),
     'meridian:compliance': tagValue(region.compliance),
   };
+}
+
+/**
+ * The cells a data-subject request of `jurisdiction` reaches (dsrCells: the plan's reach of its
+ * personal classes, home first), each with the regions that run the subject-request function
+ * (those with an Aurora cluster of the cell) and its name and account.
+ */
+export function subjectRequestCells(
+  config: MeridianConfig,
+  index: ResidencyIndex,
+  naming: Naming,
+  jurisdiction: string,
+): SubjectRequestCell[] {
+  const classes = classesOf(config);
+  return dsrCells(index, jurisdiction)
+    .map((c) => ({
+      cell: c.cell,
+      // The cell's primary first: an access request asks it first.
+      regions: config.regions
+        .filter((r) => c.regions.includes(r.id) && auroraMembership(index, r.id, classes))
+        .sort((a, b) => Number(b.id === c.primary) - Number(a.id === c.primary))
+        .map((r) => ({
+          region: r.id,
+          functionName: naming.subjectRequestFunction(r.id),
+          account: accountOf(config, r),
+        })),
+    }))
+    .filter((c) => c.regions.length > 0);
 }

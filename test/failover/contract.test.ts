@@ -427,11 +427,9 @@ function recordCalls(into: Promise<SdkCall>[]): () => void {
  * misattributing calls).
  */
 function loader(drill: string, rb: SynthesizedRunbook, ran: StepRun[]) {
-  const order = [...rb.tasks];
-  let next = 0;
-  return (file: string) => {
-    const [state, task] = order[next++] ?? [];
-    if (!state || !task || !file.endsWith(path.join(task.handler, 'index.ts')))
+  return (file: string, state = '') => {
+    const task = rb.tasks.get(state);
+    if (!task || !file.endsWith(path.join(task.handler, 'index.ts')))
       throw new Error(`contract: run.ts loaded ${file} where Task ${state}'s handler was expected`);
     const mod = loadHandler(file);
     const fn = /function:([A-Za-z0-9]+)$/.exec(String(rb.states.get(state)?.Resource))?.[1] ?? '?';

@@ -1,4 +1,8 @@
-import { type SynthesizedRunbook, synthesizedRunbooks } from '../../lib/failover/drill/run';
+import {
+  type Machine,
+  type SynthesizedRunbook,
+  synthesizedRunbooks,
+} from '../../lib/failover/drill/run';
 import { load as loadConfig, MINIMAL } from './fixture';
 
 // The steps' Powertools logs and metrics are checked in step-handler.test.ts; in drills they are
@@ -10,10 +14,7 @@ process.env.POWERTOOLS_METRICS_DISABLED = 'true';
  * The runbooks of the minimal fixture (cell eu = eu-west-1 writer + eu-central-1, MRSC lock with
  * its witness in eu-west-2; cell us = us-east-1 alone), taken from the synthesized templates.
  */
-export function minimalRunbooks(): (
-  region: string,
-  machine?: 'failover' | 'failback',
-) => SynthesizedRunbook {
+export function minimalRunbooks(): (region: string, machine?: Machine) => SynthesizedRunbook {
   return synthesizedRunbooks(loadConfig(MINIMAL));
 }
 

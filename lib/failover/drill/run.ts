@@ -40,7 +40,11 @@ export interface Template {
 export interface SynthesizedRunbook {
   readonly region: string;
   readonly stateMachine: string;
-  readonly definition: { States: Record<string, Record<string, unknown>>; StartAt: string };
+  readonly definition: {
+    States: Record<string, Record<string, unknown>>;
+    StartAt: string;
+    TimeoutSeconds?: number;
+  };
   /** Task state name → handler folder and its environment. */
   readonly tasks: ReadonlyMap<string, { handler: string; env: Record<string, string> }>;
   /** SNS publish states (recorded as notifications). */
@@ -76,6 +80,12 @@ function resolver(region: string, account: string, resources: Record<string, Tem
     if (type === 'AWS::SecretsManager::Secret')
       return `arn:aws:secretsmanager:${region}:${account}:secret:${id}`;
     if (type === 'AWS::SNS::Topic') return `arn:aws:sns:${region}:${account}:${id}`;
+    // A bucket's name: the one its template gives, else one in lower case as CloudFormation
+    // generates them, and its region's own (a construct has one logical id in every stack).
+    if (type === 'AWS::S3::Bucket') {
+      const name = resources[id]?.Properties?.BucketName;
+      return name === undefined ? `${region}-${id}`.toLowerCase() : resolve(name);
+    }
     if (type === 'AWS::Lambda::Function')
       return `arn:aws:lambda:${region}:${account}:function:${id}`;
     return id;
@@ -102,22 +112,29 @@ function resolver(region: string, account: string, resources: Record<string, Tem
   return resolve;
 }
 
-/** Finds the failover (or failback) state machine in a regional template and what its Tasks run. */
+/** The state machines of a regional template the drill can run, by their logical id's start. */
+export const MACHINES = {
+  failover: 'FailoverStateMachine',
+  failback: 'FailoverFailback',
+  'subject-requests': 'SubjectRequestMachineStateMachine',
+} as const;
+export type Machine = keyof typeof MACHINES;
+
+/** Finds a state machine (failover, failback, subject requests) in a regional template and what its Tasks run. */
 export function runbookFromTemplate(
   template: Template,
   region: string,
   account: string,
-  machine: 'failover' | 'failback' = 'failover',
+  machine: Machine = 'failover',
 ): SynthesizedRunbook {
   const resources = template.Resources ?? {};
   const resolve = resolver(region, account, resources);
   const [smId, sm] =
     Object.entries(resources).find(
       ([id, r]) =>
-        r.Type === 'AWS::StepFunctions::StateMachine' &&
-        id.startsWith(machine === 'failover' ? 'FailoverStateMachine' : 'FailoverFailback'),
+        r.Type === 'AWS::StepFunctions::StateMachine' && id.startsWith(MACHINES[machine]),
     ) ?? [];
-  if (!smId || !sm) throw new Error(`drill: no failover state machine in the ${region} template`);
+  if (!smId || !sm) throw new Error(`drill: no ${machine} state machine in the ${region} template`);
   const definition = JSON.parse(
     resolve(sm.Properties?.DefinitionString),
   ) as SynthesizedRunbook['definition'];
@@ -209,6 +226,8 @@ export interface DrillResult {
   readonly status: 'SUCCEEDED' | 'FAILED';
   readonly output?: Record<string, unknown>;
   readonly error?: string;
+  /** The error's name (a Fail state's Error, or a task error's name). */
+  readonly errorName?: string;
   readonly cause?: string;
   readonly events: readonly DrillEvent[];
   readonly startedAt: number;
@@ -217,8 +236,14 @@ export interface DrillResult {
 
 export interface DrillOptions {
   readonly name: string;
-  /** Loads a handler module (tests pass one that isolates modules). @default require */
-  readonly load?: (file: string) => { handler: (input: unknown) => Promise<unknown> };
+  /**
+   * Loads a Task state's handler module, when the state first runs with its environment set
+   * (tests pass one that isolates modules). @default require
+   */
+  readonly load?: (
+    file: string,
+    state?: string,
+  ) => { handler: (input: unknown) => Promise<unknown> };
   /** Runs before a Task state's handler (e.g. to pause an execution). */
   readonly before?: Readonly<Record<string, () => Promise<void>>>;
   /**
@@ -303,7 +328,8 @@ export async function runDrill(
   const attempts = new Map<string, number>();
   let last = '';
   for (const [state, t] of rb.tasks) {
-    const mod = load(path.join(LAMBDA_DIR, t.handler, 'index.ts'));
+    // Loaded on first run with its environment set, as Lambda would (a handler may check it at start).
+    let mod: ReturnType<typeof load> | undefined;
     const retriers = (rb.states.get(state)?.Retry ?? []) as Retrier[];
     handlers[state] = (payload) =>
       drillContext.run({ region: rb.region, execution: o.name }, async () => {
@@ -314,6 +340,7 @@ export async function runDrill(
         // Each runbook's steps have its environment; several runbooks may run at once.
         Object.assign(process.env, t.env);
         try {
+          mod ??= load(path.join(LAMBDA_DIR, t.handler, 'index.ts'), state);
           const out = (await mod.handler(payload)) as Json;
           attempts.delete(state);
           return out;
@@ -338,7 +365,13 @@ export async function runDrill(
       const answer = await o.notify(state, payload);
       return (answer ?? { MessageId: `drill-${state}` }) as Json;
     };
-  const machine = new StateMachine(rb.definition as never, {
+  // Node's timers hold at most 2^31-1 ms (~24.8 days): a longer execution timeout (a subject
+  // request's deadline) would fire at once, so the drill runs without it.
+  const definition =
+    Number(rb.definition.TimeoutSeconds ?? 0) * 1000 > 2 ** 31 - 1
+      ? { ...rb.definition, TimeoutSeconds: undefined }
+      : rb.definition;
+  const machine = new StateMachine(definition as never, {
     validationOptions: { checkArn: false, checkPaths: false },
   });
   const startedAt = Date.now();
@@ -391,6 +424,7 @@ export async function runDrill(
     return {
       status: 'FAILED',
       error: e.message,
+      errorName: String((e as { cause?: { name?: string } }).cause?.name ?? e.name),
       cause: String((e as { cause?: { message?: string } }).cause?.message ?? e.message),
       events,
       startedAt,
@@ -405,7 +439,7 @@ export async function runDrill(
  */
 export function synthesizedRunbooks(
   config: MeridianConfig,
-): (region: string, machine?: 'failover' | 'failback') => SynthesizedRunbook {
+): (region: string, machine?: Machine) => SynthesizedRunbook {
   const stacks = buildMeridian(new App({ context: cdkContext() }), config, { compliance: false });
   const made = new Map<string, SynthesizedRunbook>();
   return (region, machine = 'failover') => {
