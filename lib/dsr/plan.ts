@@ -17,6 +17,8 @@ import {
 } from '../../lambda/shared/dsr/subject';
 import type { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import type { MeridianConfig } from '../config/load';
+import { stateMachineArn } from '../failover/failover-runbook';
+import { accountOf, placeholderAccountWarning } from '../failover/runner';
 import { Naming } from '../naming';
 
 export interface DsrPlan {
@@ -92,17 +94,30 @@ export function dsrPlan(
   };
 }
 
-/** The script: comments, the payload file, one invoke per cell. */
+/**
+ * The script: comments, the payload file, the command that starts the jurisdiction's state machine
+ * in its home cell's primary region (execution named by the request id, so the same request
+ * cannot be started twice by mistake), and the same steps by hand, one invoke per region, for when
+ * Step Functions is not an option.
+ */
 export function dsrScript(config: MeridianConfig, p: DsrPlan): string {
   const naming = new Naming(config.global.platform, config.env);
-  const file = `dsr-${p.request.requestId}.json`;
+  const id = p.request.requestId;
+  const file = `dsr-${id}.json`;
   const payload = JSON.stringify(
     { request: p.request, deadline: p.deadline.toISOString() },
     null,
     2,
   );
+  const [home] = p.steps;
+  const from = home?.region ?? '';
+  const machine = naming.subjectRequestMachine(from);
+  const account = accountOf(config, from);
+  const arn = stateMachineArn('aws', from, account, machine);
+  const execution = `arn:aws:states:${from}:${account}:execution:${machine}:${id}`;
+  const warning = placeholderAccountWarning(config, from, 'state machine');
   return [
-    `# ${p.request.action === 'erase' ? 'Erasure' : 'Access'} request ${p.request.requestId} (jurisdiction ${p.request.jurisdiction}), ${p.request.entities.length} entit${p.request.entities.length === 1 ? 'y' : 'ies'}`,
+    `# ${p.request.action === 'erase' ? 'Erasure' : 'Access'} request ${id} (jurisdiction ${p.request.jurisdiction}), ${p.request.entities.length} entit${p.request.entities.length === 1 ? 'y' : 'ies'}`,
     `# Due by ${p.deadline.toISOString().slice(0, 10)}: ${p.deadlineDays} days (${p.reference})`,
     '# Where the plan let the records go, by cell, home first:',
     ...p.steps.map(
@@ -114,7 +129,7 @@ export function dsrScript(config: MeridianConfig, p: DsrPlan): string {
           "# Every region: each erases its own objects and cache; the cell's writer (whichever region it is now)",
           '# erases the tables and Aurora carries that to the others. Each cell needs a record saying "database": "writer".',
         ]),
-    "# Each run leaves a completion record (counts, no value) under dsr/ in the region's audit bucket;",
+    '# Each region leaves a completion record (counts, no value) under dsr/ in its audit bucket;',
     ...(p.request.action === 'access'
       ? [
           "# the copies it found go to dsr-exports/<entity hash>/<request id>/<region>.json in the region's data bucket (30 days).",
@@ -123,11 +138,19 @@ export function dsrScript(config: MeridianConfig, p: DsrPlan): string {
     `cat > ${file} <<'JSON'`,
     payload,
     'JSON',
+    `# Start it: the ${p.request.jurisdiction} state machine in ${from} runs every region's part, home cell first, retries a`,
+    `# region that does not answer (about 5 hours), and keeps the request record under dsr/requests/ in ${from}'s audit`,
+    '# bucket; it fails "SubjectRequestIncomplete", with an alert naming each gap, if anything is left to do.',
+    `# Every region of ${p.request.jurisdiction} has the same machine (its own name and --region). To run it again, use another --name.`,
+    ...(warning ? [warning] : []),
+    `aws stepfunctions start-execution --region ${from} --state-machine-arn ${arn} --name ${id} --input file://${file}`,
+    `aws stepfunctions describe-execution --region ${from} --execution-arn ${execution}`,
+    '# Or by hand, what the machine does, region by region in this order:',
     ...p.steps
       .flatMap((s) => (p.request.action === 'access' ? [s.region] : [s.region, ...s.others]))
       .map(
         (r) =>
-          `aws lambda invoke --region ${r} --function-name ${naming.subjectRequestFunction(r)} --cli-binary-format raw-in-base64-out --payload file://${file} dsr-${p.request.requestId}-${r}.out.json`,
+          `aws lambda invoke --region ${r} --function-name ${naming.subjectRequestFunction(r)} --cli-binary-format raw-in-base64-out --payload file://${file} dsr-${id}-${r}.out.json`,
       ),
     '',
   ].join('\n');

@@ -77,10 +77,11 @@ export function accountOf(config: MeridianConfig, region: string): string {
 export function placeholderAccountWarning(
   config: MeridianConfig,
   region: string,
+  what = 'runbook',
 ): string | undefined {
   const account = accountOf(config, region);
   return PLACEHOLDER_ACCOUNTS.includes(account)
-    ? `# WARNING: account ${account} is a placeholder (Meridian ships it), not a real AWS account: this command starts no runbook of yours. Set \`account\` in regions/global.yaml (or regions/${region}.yaml, or the overlay), then print the command again.`
+    ? `# WARNING: account ${account} is a placeholder (Meridian ships it), not a real AWS account: this command starts no ${what} of yours. Set \`account\` in regions/global.yaml (or regions/${region}.yaml, or the overlay), then print the command again.`
     : undefined;
 }
 

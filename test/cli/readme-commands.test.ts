@@ -519,6 +519,19 @@ const CHECKS: readonly Check[] = [
       }
       const home = load(MINIMAL).plan.cells.find((c) => c.jurisdiction === m[2]);
       expect(invokes[0]?.[1]).toBe(home?.primary);
+      // The start command names the jurisdiction's state machine in the home cell's primary.
+      const start =
+        /^aws stepfunctions start-execution --region (\S+) --state-machine-arn arn:aws:states:\S+:stateMachine:(\S+) --name (\S+) --input file:\/\/(\S+)$/m.exec(
+          run.stdout,
+        );
+      expect(start?.[1]).toBe(home?.primary);
+      const runFrom = stacks(prod()).find((s) => s.region === start?.[1]);
+      if (!runFrom) throw new Error(`no stack for ${start?.[1]}`);
+      const machines = resourcesOf(runFrom, 'AWS::StepFunctions::StateMachine').map(
+        (r) => r.Properties?.StateMachineName,
+      );
+      expect(machines).toContain(start?.[2]);
+      expect(run.stdout).toContain(`cat > ${start?.[4]} <<'JSON'`);
       expect(run.stdout).toMatch(/^# Due by \d{4}-\d{2}-\d{2}: \d+ days /m);
       expect(run.stdout).toContain(`"action": "${m[1]}"`);
     },
