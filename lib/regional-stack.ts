@@ -124,6 +124,11 @@ export class RegionalStack extends Stack {
         dataBucket: data.buckets.data,
         ...(data.cache.authSecret ? { cacheSecret: data.cache.authSecret } : {}),
         cacheEndpoint: data.cacheEndpoint,
+        search: {
+          domain: data.search.domain,
+          adminRoleArn: data.search.adminRole.roleArn,
+          trustAdmin: (role) => data.search.trustAdmin(role),
+        },
       });
     const requestCells = subjectRequestCells(config, index, naming, region.jurisdiction);
     if (data.aurora && requestCells.length > 0)

@@ -1,6 +1,7 @@
 import { Stack } from 'aws-cdk-lib';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import type * as opensearch from 'aws-cdk-lib/aws-opensearchservice';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -30,6 +31,17 @@ export interface SubjectRequestFunctionProps {
   readonly cacheSecret?: secretsmanager.ISecret;
   /** `host:port` of the cache primary endpoint. */
   readonly cacheEndpoint: string;
+  /**
+   * The region's search domain: an erasure deletes the subject's documents from the indices it
+   * leads (followers take it from their leaders), signed as the domain's admin role, as the
+   * failover runbook's search step is.
+   * @default - no search domain here
+   */
+  readonly search?: {
+    readonly domain: opensearch.IDomain;
+    readonly adminRoleArn: string;
+    trustAdmin(role: iam.IRole): void;
+  };
 }
 
 /**
@@ -59,6 +71,12 @@ export class SubjectRequestFunction extends Construct {
         MERIDIAN_DATA_BUCKET: props.dataBucket.bucketName,
         MERIDIAN_CACHE_ENDPOINT: props.cacheEndpoint,
         ...(props.cacheSecret ? { MERIDIAN_CACHE_SECRET_ARN: props.cacheSecret.secretArn } : {}),
+        ...(props.search
+          ? {
+              MERIDIAN_SEARCH_ENDPOINT: props.search.domain.domainEndpoint,
+              MERIDIAN_SEARCH_ADMIN_ROLE_ARN: props.search.adminRoleArn,
+            }
+          : {}),
       },
       requiredEnvironment: ['MERIDIAN_REGION', 'MERIDIAN_DB_HOST', 'MERIDIAN_AUDIT_BUCKET'],
     });
@@ -82,6 +100,27 @@ export class SubjectRequestFunction extends Construct {
       ['s3:DeleteObjectVersion'],
       [props.dataBucket.arnForObjects('*')],
     );
+    if (props.search) {
+      props.search.trustAdmin(this.fn.function.role as iam.IRole);
+      // Listing the indices, their replication status, _count and _search (GET/POST), and
+      // _delete_by_query (POST): no PUT, no DELETE of an index.
+      this.fn.allow(
+        'SearchSubjectDocuments',
+        ['es:ESHttpGet', 'es:ESHttpPost'],
+        [`${props.search.domain.domainArn}/*`],
+      );
+      const domainId = Stack.of(this).getLogicalId(
+        props.search.domain.node.defaultChild as opensearch.CfnDomain,
+      );
+      acknowledge(this.fn.function.role as iam.IRole, [
+        {
+          pack: PACKS.aws,
+          rule: `AwsSolutions-IAM5[Resource::<${domainId}.Arn>/*]`,
+          reason:
+            "This region's own domain, paths known at run time: the subject's indices (_cat/indices), their replication _status, and _count, _search and _delete_by_query over them; GET and POST only.",
+        },
+      ]);
+    }
     const id_ = (b: s3.IBucket) => Stack.of(this).getLogicalId(b.node.defaultChild as s3.CfnBucket);
     acknowledge(this.fn.function.role as iam.IRole, [
       {

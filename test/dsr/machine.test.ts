@@ -13,8 +13,11 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { handleSubjectRequest } from '../../lambda/shared/dsr/handle';
 import { subjectPrefixes } from '../../lambda/shared/dsr/objects';
 import type { RequestRecord } from '../../lambda/shared/dsr/relay';
+import { subjectIndexPatterns } from '../../lambda/shared/dsr/search';
+import { personalClasses } from '../../lambda/shared/dsr/subject';
 import { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import { recordChanges } from '../../lambda/shared/sync/replica-store';
+import { FakeOpenSearch } from '../../lib/failover/drill/fake-opensearch';
 import { type DrillResult, runDrill } from '../../lib/failover/drill/run';
 import { Naming } from '../../lib/naming';
 import { buildApp } from '../support/app';
@@ -78,6 +81,7 @@ const start = (action: 'access' | 'erase', seed: string, over: Record<string, un
 
 describe('the subject-request state machine, executed', () => {
   let s3: FakeS3;
+  let search: FakeOpenSearch;
   const lambda = mockClient(LambdaClient);
   const dbs = {} as Record<RegionId, TestDb>;
   /** Regions that do not answer (network), and how many more invokes each stays so. */
@@ -115,8 +119,39 @@ describe('the subject-request state machine, executed', () => {
       );
   };
 
+  /** The subject's documents (and another's) where the plan's search replication puts them. */
+  const seedSearch = () => {
+    search?.restore();
+    search = new FakeOpenSearch();
+    for (const r of REGIONS) search.addDomain(r, naming.searchDomain(r));
+    const doc = (key: string, name: string) => ({ entityType: 'customer', entityKey: key, name });
+    const docs = { a: doc('c-machine-1', 'Marie Curie'), b: doc('c-other-1', 'Lise Meitner') };
+    // eu-west-1 leads its class index and the masked projection for the US; eu-central-1 follows
+    // the first (full copies in the cell), us-east-1 the second (masked, as the plan exports it).
+    search.seed(naming.searchDomain('eu-west-1'), 'pii-customers', docs);
+    search.seed(naming.searchDomain('eu-west-1'), 'masked-us-pii-customers', {
+      a: { ...doc('c-machine-1', 'pz_masked'), email: 'pz_masked_email' },
+    });
+    search.connect(naming.searchDomain('eu-central-1'), naming.searchDomain('eu-west-1'));
+    search.connect(naming.searchDomain('us-east-1'), naming.searchDomain('eu-west-1'));
+    search.follow(naming.searchDomain('eu-central-1'), 'pii-customers', 'eu-west-1');
+    search.follow(naming.searchDomain('us-east-1'), 'masked-us-pii-customers', 'eu-west-1');
+    // us-east-1's own US customers: not the subject's.
+    search.seed(naming.searchDomain('us-east-1'), 'pii-customers', { c: doc('c-us-1', 'Ada') });
+  };
+  /** Every document of the subject left in any region's domain. */
+  const subjectDocs = () =>
+    REGIONS.flatMap((r) =>
+      [...search.domain(naming.searchDomain(r)).indices].flatMap(([index, i]) =>
+        [...i.docs.values()]
+          .filter((d) => d.entityKey === 'c-machine-1')
+          .map(() => `${r} ${index}`),
+      ),
+    );
+
   beforeAll(async () => {
     s3 = new FakeS3(buckets);
+    seedSearch();
     for (const r of REGIONS) dbs[r] = await openTestDb();
     await recordChanges(dbs['eu-west-1'].db, [marie], () => 'lww');
     await recordChanges(dbs['us-east-1'].db, [{ ...marie, homeRegion: 'eu-west-1' }], () => 'lww');
@@ -148,6 +183,15 @@ describe('the subject-request state machine, executed', () => {
             auditBucket: fn.env.MERIDIAN_AUDIT_BUCKET as string,
             dataBucket: fn.env.MERIDIAN_DATA_BUCKET as string,
             prefixesOf: (e) => subjectPrefixes(index, e),
+            // The region's domain, as its function's environment names it.
+            ...(fn.env.MERIDIAN_SEARCH_ENDPOINT
+              ? {
+                  search: {
+                    http: async () => search.http(naming.searchDomain(region)),
+                    patterns: subjectIndexPatterns(personalClasses(index)),
+                  },
+                }
+              : {}),
           },
           JSON.parse(new TextDecoder().decode(input.Payload as Uint8Array)),
         );
@@ -170,6 +214,7 @@ describe('the subject-request state machine, executed', () => {
   afterAll(async () => {
     lambda.restore();
     s3.restore();
+    search.restore();
     for (const r of REGIONS) await dbs[r].close();
   });
 
@@ -205,6 +250,20 @@ describe('the subject-request state machine, executed', () => {
     expect(invoked).toEqual(expect.arrayContaining(['eu-west-1', 'eu-central-1']));
     expect(invoked.at(-1)).toBe('us-east-1');
     for (const region of REGIONS) expect(objectsOf(region)).toEqual([]);
+    // Search: erased where it leads (eu-west-1); the followers take it when replication catches up.
+    expect(out.cells[0]?.regions.map((x) => x.region)).toEqual(['eu-west-1', 'eu-central-1']);
+    expect(subjectDocs()).toEqual([
+      'eu-central-1 pii-customers',
+      'us-east-1 masked-us-pii-customers',
+    ]);
+    search.replicate();
+    expect(subjectDocs()).toEqual([]);
+    expect(
+      search.domain(naming.searchDomain('eu-central-1')).indices.get('pii-customers')?.docs.size,
+    ).toBe(1);
+    expect(
+      search.domain(naming.searchDomain('us-east-1')).indices.get('pii-customers')?.docs.size,
+    ).toBe(1);
     for (const region of ['eu-west-1', 'us-east-1'] as const) {
       const left = await dbs[region].db.query('SELECT 1 FROM meridian_replica');
       expect(left.rows).toEqual([]);

@@ -279,11 +279,12 @@ describe.each(config.regions.map((r) => [r.id] as const))(
       }
     });
 
-    test('the admin role trusts exactly the onEvent and isComplete roles and the runbook’s search step: no account root, no other principal', () => {
+    test('the admin role trusts exactly the onEvent and isComplete roles, the runbook’s search step and the subject-request function: no account root, no other principal', () => {
       const admin = all()[logicalId(all(), 'AWS::IAM::Role', 'SearchAdminRole')];
       const expected = [
         fnId('SearchReplicationOnEvent'),
         fnId('SearchReplicationIsComplete'),
+        fnId('SubjectRequestsFunction'),
         fnId('FailoverRepointSearchStep'),
       ].map((fn) => ({ 'Fn::GetAtt': [roleOf(fn), 'Arn'] }));
       expect(admin?.Properties.AssumeRolePolicyDocument).toEqual({
@@ -298,6 +299,7 @@ describe.each(config.regions.map((r) => [r.id] as const))(
         fnId('SearchReplicationOnEvent'),
         fnId('SearchReplicationIsComplete'),
         fnId('FailoverRepointSearchStep'),
+        fnId('SubjectRequestsFunction'),
       ])
         expect(statementsOf(roleOf(fn))).toContainEqual(
           expect.objectContaining({

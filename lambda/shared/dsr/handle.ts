@@ -6,12 +6,14 @@
  * region's data bucket (they stay in the region they were found in; the controller collects them).
  */
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { SignedHttp } from '../signed-http';
 import type { Invalidator } from '../sync/apply';
 import { type Db, takesWrites } from '../sync/db';
 import { tombstoneOf } from '../sync/erasure';
 import { entityId } from '../sync/events';
 import { eraseObjects, findObjects } from './objects';
 import { type CompletionRecord, completionKey, runInRegion } from './region-run';
+import { eraseSearchDocuments, findSearchDocuments } from './search';
 import { EXPORTS, parseSubjectRequest, type SubjectRequest, SubjectRequestError } from './subject';
 
 export interface SubjectRequestDeps {
@@ -32,6 +34,12 @@ export interface SubjectRequestDeps {
    * @default - no cache here (a Global Datastore secondary: the primary's deletions reach it)
    */
   readonly cache?: Invalidator;
+  /**
+   * This region's search domain (signed as its admin role) and the index patterns a subject's
+   * documents can be in (search.ts subjectIndexPatterns).
+   * @default - no search domain: nothing to do there
+   */
+  readonly search?: { readonly http: () => Promise<SignedHttp>; readonly patterns: string[] };
   readonly now?: () => Date;
 }
 
@@ -63,22 +71,37 @@ export async function handleSubjectRequest(
   const ran = await runInRegion(deps.db, deps.region, request, deadline, deps.now, database);
   let result = ran;
   let objects: string[] = [];
+  let documents: Awaited<ReturnType<typeof findSearchDocuments>> = [];
   if (request.action === 'erase') {
     const removed = await eraseObjects(deps.s3, deps.dataBucket, prefixes);
     const left = (await findObjects(deps.s3, deps.dataBucket, prefixes)).length;
+    const search = deps.search
+      ? await eraseSearchDocuments(await deps.search.http(), deps.search.patterns, request.entities)
+      : undefined;
     if (deps.cache) await deps.cache.invalidate(request.entities.map(entityId));
     result = {
       ...ran,
       record: {
         ...ran.record,
         objects: { removed, remaining: left },
+        ...(search ? { search } : {}),
         cache: deps.cache ? 'unlinked' : 'none here',
-        ...(left > 0 ? { outcome: 'incomplete' as const } : {}),
+        ...(left > 0 || (search?.remaining ?? 0) > 0 ? { outcome: 'incomplete' as const } : {}),
       },
     };
   } else {
     objects = await findObjects(deps.s3, deps.dataBucket, prefixes);
-    result = { ...ran, record: { ...ran.record, objects: { found: objects.length } } };
+    documents = deps.search
+      ? await findSearchDocuments(await deps.search.http(), deps.search.patterns, request.entities)
+      : [];
+    result = {
+      ...ran,
+      record: {
+        ...ran.record,
+        objects: { found: objects.length },
+        ...(deps.search ? { search: { found: documents.length } } : {}),
+      },
+    };
   }
   const exported: string[] = [];
   if (result.copies) {
@@ -95,6 +118,9 @@ export async function handleSubjectRequest(
             entity: id,
             copies: result.copies.filter((c) => entityId(c) === id),
             objects: objects.filter((o) => o.includes(`/${x.entityType}/${x.entityKey}/`)),
+            search: documents.filter(
+              (h) => h.source.entityType === x.entityType && h.source.entityKey === x.entityKey,
+            ),
           }),
           ContentType: 'application/json',
         }),

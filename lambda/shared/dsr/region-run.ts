@@ -48,6 +48,17 @@ export interface CompletionRecord {
     readonly removed?: number;
     readonly remaining?: number;
   };
+  /**
+   * The subject's search documents in this region's domain: found (access, leaders and followers),
+   * or removed from the indices it leads and still there after (erase); `followers`: indices here
+   * that follow another region's, which take the deletion from their leader.
+   */
+  readonly search?: {
+    readonly found?: number;
+    readonly removed?: number;
+    readonly remaining?: number;
+    readonly followers?: number;
+  };
   /** erase: the entities' cache keys were unlinked here, or this region has no cache to drop. */
   readonly cache?: 'unlinked' | 'none here';
   readonly outcome: 'done' | 'incomplete';

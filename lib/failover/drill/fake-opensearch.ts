@@ -7,12 +7,14 @@
  *   connection alias and in which state (SYNCING, BOOTSTRAPPING, PAUSED, FAILED), and auto-follow
  *   rules;
  * - the REST API the runbook and the custom resource use (`_plugins/_replication/…` start, stop,
- *   status, follower_stats, autofollow_stats, `_autofollow`; `_cat/indices`; documents; index
+ *   status, follower_stats, autofollow_stats, `_autofollow`; `_cat/indices` (with an index
+ *   pattern); documents; `_delete_by_query`, `_count` and `_search` with term/bool queries; index
  *   deletion), with the plugin's own error answers: stop of an index that is not replicating (400
  *   "No replication in progress for index:<i>"), start through a connection that does not exist
  *   or whose leader is down (404 no_such_remote_cluster_exception), start into an existing index
  *   (400 "Cant use same index again for replication"), status of a running follower whose leader
- *   is down (500 "failed to fetch replication status"), a write to a follower (403 cluster block);
+ *   is down (500 "failed to fetch replication status"), a write or delete by query in a follower
+ *   (403 cluster block); replication carries a leader's changes only when `replicate()` is called;
  * - the connection API (DescribeOutboundConnections, CreateOutboundConnection,
  *   AcceptInboundConnection, DeleteOutboundConnection) and DescribeDomain, through
  *   aws-sdk-client-mock, each answered only in the domain's own region;
@@ -301,8 +303,15 @@ export class FakeOpenSearch {
           case 'PUT {index}/_start':
             return this.start(d, third, body);
         }
-    } else if (first === '_cat' && second === 'indices' && seg.length === 2 && method === 'GET') {
-      return this.catIndices(d, query);
+    } else if (first === '_cat' && second === 'indices' && seg.length <= 3 && method === 'GET') {
+      return this.catIndices(d, query, third || undefined);
+    } else if (
+      seg.length === 2 &&
+      !first.startsWith('_') &&
+      method === 'POST' &&
+      ['_delete_by_query', '_count', '_search'].includes(second)
+    ) {
+      return this.byQuery(d, first.split(','), second, body);
     } else if (seg.length === 1 && method === 'DELETE' && !first.startsWith('_')) {
       return this.deleteIndex(d, first);
     } else if (seg.length === 3 && second === '_doc' && !first.startsWith('_')) {
@@ -455,8 +464,53 @@ export class FakeOpenSearch {
     return ok(ACCEPTED);
   }
 
-  private catIndices(d: FakeDomain, query: URLSearchParams): HttpResponse {
-    const rows = [...d.indices].map(([index, i]) => ({
+  /**
+   * `_delete_by_query`, `_count` and `_search` over named indices, with the queries Meridian sends
+   * (`term`, `bool` with `filter`/`must`/`should`, `match_all`; anything else is a 400 as
+   * OpenSearch answers an unknown query). A missing index is a 404; deleting in a follower is the
+   * replication block (403), as a write is.
+   */
+  private byQuery(
+    d: FakeDomain,
+    names: readonly string[],
+    op: string,
+    body: Record<string, unknown>,
+  ): HttpResponse {
+    const indices: [string, FakeIndex][] = [];
+    for (const name of names) {
+      const idx = d.indices.get(name);
+      if (!idx) return error(404, 'index_not_found_exception', `no such index [${name}]`);
+      if (op === '_delete_by_query' && idx.follow) return blocked(name);
+      indices.push([name, idx]);
+    }
+    let hits: { index: string; id: string; doc: Record<string, unknown> }[];
+    try {
+      const q = (body.query ?? { match_all: {} }) as Query;
+      hits = indices.flatMap(([index, idx]) =>
+        [...idx.docs].filter(([, doc]) => matches(q, doc)).map(([id, doc]) => ({ index, id, doc })),
+      );
+    } catch (err) {
+      return error(400, 'parsing_exception', (err as Error).message);
+    }
+    if (op === '_count') return ok({ count: hits.length });
+    if (op === '_search')
+      return ok({
+        hits: {
+          total: { value: hits.length, relation: 'eq' },
+          hits: hits
+            .slice(0, Number(body.size ?? 10))
+            .map((h) => ({ _index: h.index, _id: h.id, _source: h.doc })),
+        },
+      });
+    for (const h of hits) d.indices.get(h.index)?.docs.delete(h.id);
+    return ok({ deleted: hits.length, total: hits.length, failures: [], version_conflicts: 0 });
+  }
+
+  private catIndices(d: FakeDomain, query: URLSearchParams, pattern?: string): HttpResponse {
+    const listed = [...d.indices].filter(
+      ([index]) => !pattern || autoFollowPatternMatches(pattern, index),
+    );
+    const rows = listed.map(([index, i]) => ({
       health: 'green',
       status: 'open',
       index,
@@ -632,6 +686,30 @@ export class FakeOpenSearch {
 }
 
 const ok = (body: unknown): HttpResponse => ({ status: 200, body: JSON.stringify(body) });
+
+type Query = Record<string, unknown>;
+
+/** Whether a document matches a query of the shapes {@link FakeOpenSearch} byQuery takes. */
+function matches(q: Query, doc: Record<string, unknown>): boolean {
+  const [kind, arg] = Object.entries(q)[0] ?? [];
+  if (kind === 'match_all') return true;
+  if (kind === 'term') {
+    const [field, value] = Object.entries(arg as Record<string, unknown>)[0] ?? [];
+    const v = (value as { value?: unknown })?.value ?? value;
+    return doc[field as string] === v;
+  }
+  if (kind === 'bool') {
+    const b = arg as Record<string, Query[] | number | undefined>;
+    const all = [...((b.filter as Query[]) ?? []), ...((b.must as Query[]) ?? [])];
+    const should = (b.should as Query[]) ?? [];
+    const min = Number(b.minimum_should_match ?? (all.length > 0 ? 0 : 1));
+    return (
+      all.every((x) => matches(x, doc)) &&
+      (should.length === 0 || should.filter((x) => matches(x, doc)).length >= min)
+    );
+  }
+  throw new Error(`unknown query [${kind}]`);
+}
 
 /** OpenSearch's error answer. */
 function error(status: number, type: string, reason: string): HttpResponse {
