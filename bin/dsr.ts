@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * npm run dsr -- <access|erase> --subject <type:key> [--subject …] --jurisdiction <j>
- *                [--request-id <uuid>] [--env prod]
+ * npm run dsr -- <access|erase|rectify> --subject <type:key> [--subject …] --jurisdiction <j>
+ *                [--corrected-at <ISO time>] [--request-id <uuid>] [--env prod]
  *
  * Prints a data-subject request as a script: its deadline, where the plan let the subject's records
  * go, the payload file and one `aws lambda invoke` per cell (home first). It runs nothing (no
@@ -16,8 +16,11 @@ import { ConfigError } from '../lib/config/problems';
 import { dsrPlan, dsrScript } from '../lib/dsr/plan';
 import { runCli, UsageError } from './cli';
 
-const USAGE = `Usage: npm run dsr -- <access|erase> --subject <type:key> [--subject …] --jurisdiction <id> [--request-id <uuid>] [--env <name>]
+const USAGE = `Usage: npm run dsr -- <access|erase|rectify> --subject <type:key> [--subject …] --jurisdiction <id> [--corrected-at <time>] [--request-id <uuid>] [--env <name>]
   access | erase        find every copy (export), or erase them for good
+  rectify               after writing the corrected version through the application: remove every
+                        version written before it, everywhere
+  --corrected-at <time> rectify: when the corrected version was written (ISO 8601, not in the future)
   --subject <type:key>  an entity of the subject (repeat for each: a customer, their addresses…)
   --jurisdiction <id>   the subject's home jurisdiction (its law and deadline apply)
   --request-id <uuid>   the request's id (default: a new one)
@@ -35,6 +38,7 @@ function main(): void {
       help: { type: 'boolean' },
       subject: { type: 'string', multiple: true },
       jurisdiction: { type: 'string' },
+      'corrected-at': { type: 'string' },
       'request-id': { type: 'string' },
       env: { type: 'string', default: DEFAULT_ENV },
     },
@@ -44,8 +48,10 @@ function main(): void {
     return;
   }
   const [action, ...rest] = positionals;
-  if ((action !== 'access' && action !== 'erase') || rest.length > 0)
-    throw new UsageError('say what to do: access or erase');
+  if ((action !== 'access' && action !== 'erase' && action !== 'rectify') || rest.length > 0)
+    throw new UsageError('say what to do: access, erase or rectify');
+  if (values['corrected-at'] && action !== 'rectify')
+    throw new UsageError('--corrected-at is for rectify only');
   if (!values.subject?.length) throw new UsageError('--subject <type:key> is required');
   if (!values.jurisdiction) throw new UsageError('--jurisdiction <id> is required');
   const requestId = values['request-id'] ?? randomUUID();
@@ -57,6 +63,7 @@ function main(): void {
     entities: values.subject.map(entityRef),
     requestId,
     now: new Date(),
+    ...(values['corrected-at'] ? { correctedAt: new Date(values['corrected-at']) } : {}),
   });
   process.stdout.write(dsrScript(config, plan));
 }

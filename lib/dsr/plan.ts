@@ -21,6 +21,9 @@ import { stateMachineArn } from '../failover/failover-runbook';
 import { accountOf, placeholderAccountWarning } from '../failover/runner';
 import { Naming } from '../naming';
 
+/** The largest logical counter of an HLC (a Postgres integer): the last moment of a millisecond. */
+const MAX_LOGICAL = 2_147_483_647;
+
 export interface DsrPlan {
   readonly request: SubjectRequest;
   readonly deadline: Date;
@@ -66,6 +69,8 @@ export function dsrPlan(
     entities: readonly EntityRef[];
     requestId: string;
     now: Date;
+    /** rectify: when the corrected version was written; every version before it goes. */
+    correctedAt?: Date;
   },
 ): DsrPlan {
   const j = config.global.jurisdictions[o.jurisdiction];
@@ -74,6 +79,22 @@ export function dsrPlan(
       `--jurisdiction: ${o.jurisdiction} is not a jurisdiction of regions/`,
     );
   const cells = dsrCells(index, o.jurisdiction);
+  if (o.action === 'rectify') {
+    const t = o.correctedAt?.getTime() ?? Number.NaN;
+    if (Number.isNaN(t))
+      throw new SubjectRequestError(
+        '--corrected-at: a rectification needs the time the corrected version was written (ISO 8601)',
+      );
+    if (t > o.now.getTime())
+      throw new SubjectRequestError(
+        '--corrected-at: in the future; write the correction first, then give the time it was written',
+      );
+  }
+  // Everything written at or before this clock goes (erase: now; rectify: just before the correction).
+  const at =
+    o.action === 'rectify' && o.correctedAt
+      ? { wall: o.correctedAt.getTime() - 1, logical: MAX_LOGICAL }
+      : { wall: o.now.getTime(), logical: 0 };
   const days = j.subjectRequests.deadlineDays;
   return {
     request: {
@@ -81,7 +102,7 @@ export function dsrPlan(
       action: o.action,
       jurisdiction: o.jurisdiction,
       entities: o.entities,
-      at: { wall: o.now.getTime(), logical: 0 },
+      at,
     },
     deadline: new Date(o.now.getTime() + days * 86_400_000),
     deadlineDays: days,
@@ -117,7 +138,7 @@ export function dsrScript(config: MeridianConfig, p: DsrPlan): string {
   const execution = `arn:aws:states:${from}:${account}:execution:${machine}:${id}`;
   const warning = placeholderAccountWarning(config, from, 'state machine');
   return [
-    `# ${p.request.action === 'erase' ? 'Erasure' : 'Access'} request ${id} (jurisdiction ${p.request.jurisdiction}), ${p.request.entities.length} entit${p.request.entities.length === 1 ? 'y' : 'ies'}`,
+    `# ${{ erase: 'Erasure', access: 'Access', rectify: 'Rectification' }[p.request.action]} request ${id} (jurisdiction ${p.request.jurisdiction}), ${p.request.entities.length} entit${p.request.entities.length === 1 ? 'y' : 'ies'}`,
     `# Due by ${p.deadline.toISOString().slice(0, 10)}: ${p.deadlineDays} days (${p.reference})`,
     '# Where the plan let the records go, by cell, home first:',
     ...p.steps.map(
@@ -126,9 +147,15 @@ export function dsrScript(config: MeridianConfig, p: DsrPlan): string {
     ...(p.request.action === 'access'
       ? ["# One region per cell: Aurora and S3 replication give it the cell's copies."]
       : [
-          "# Every region: each erases its own objects and cache; the cell's writer (whichever region it is now)",
-          '# erases the tables and Aurora carries that to the others. Each cell needs a record saying "database": "writer".',
+          `# Every region: each ${p.request.action === 'erase' ? 'erases' : 'removes the superseded versions of'} its own objects and cache; the cell's writer (whichever region it is now)`,
+          '# does the tables and Aurora carries that to the others. Each cell needs a record saying "database": "writer".',
         ]),
+    ...(p.request.action === 'rectify'
+      ? [
+          `# Every version written before ${new Date(p.request.at.wall + 1).toISOString()} goes (history, sent log, review, outbox, old object`,
+          '# versions) and cannot come back; the corrected version, written through the application, stays and travels as usual.',
+        ]
+      : []),
     '# Each region leaves a completion record (counts, no value) under dsr/ in its audit bucket;',
     ...(p.request.action === 'access'
       ? [

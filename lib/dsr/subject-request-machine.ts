@@ -72,7 +72,8 @@ const regionStep = (regions: readonly string[]) =>
 /**
  * The definition, a pure function of the relay and the cells: per cell (home first, one after the
  * other, so nothing is sent from the home again while the others act), a Parallel of one branch per
- * region for an erasure (each region erases its own objects and cache; the writer the tables), or
+ * region for an erasure or a rectification (each region acts on its own objects and cache; the
+ * writer on the tables), or
  * one branch trying the cell's regions in turn for an access request. A region's step is retried
  * (REGION_RETRY); one still failing after that is recorded `unreachable`, not fatal, so the others
  * still act. The summary step then keeps the request-level record and the run fails
@@ -101,14 +102,14 @@ export function subjectRequestDefinition(
     });
     return task.addCatch(missed, { errors: [...REGION_RETRY.errors], resultPath: '$.error' });
   };
-  const path = (action: 'erase' | 'access'): sfn.Chain => {
+  // Erasure and rectification act in every region; access in one region per cell.
+  const path = (reach: 'every' | 'one'): sfn.Chain => {
     const [first, ...rest] = cells.map((c) => {
-      const verb = action === 'erase' ? 'Erase' : 'Access';
-      const p = new sfn.Parallel(scope, `${verb} in cell ${c.cell}`, {
-        resultPath: `$.results.${c.cell}`,
-      });
-      if (action === 'erase')
-        for (const r of c.regions) p.branch(step(`Erase in ${r.region}`, [r.region]));
+      const name =
+        reach === 'every' ? `Every region of cell ${c.cell}` : `Access in cell ${c.cell}`;
+      const p = new sfn.Parallel(scope, name, { resultPath: `$.results.${c.cell}` });
+      if (reach === 'every')
+        for (const r of c.regions) p.branch(step(`In ${r.region}`, [r.region]));
       else
         p.branch(
           step(
@@ -155,20 +156,26 @@ export function subjectRequestDefinition(
         ),
       ),
   );
-  const erase = path('erase');
-  const access = path('access');
-  erase.next(end);
+  const every = path('every');
+  const access = path('one');
+  every.next(end);
   access.next(summary);
   return new sfn.Pass(scope, 'Start', {
     parameters: { 'request.$': '$.request', 'deadline.$': '$.deadline', results: {} },
   }).next(
-    new sfn.Choice(scope, 'Access or erasure?')
-      .when(sfn.Condition.stringEquals('$.request.action', 'erase'), erase)
+    new sfn.Choice(scope, 'Which action?')
+      .when(
+        sfn.Condition.or(
+          sfn.Condition.stringEquals('$.request.action', 'erase'),
+          sfn.Condition.stringEquals('$.request.action', 'rectify'),
+        ),
+        every,
+      )
       .when(sfn.Condition.stringEquals('$.request.action', 'access'), access)
       .otherwise(
         new sfn.Fail(scope, 'Unknown action', {
           error: 'SubjectRequestRejected',
-          cause: 'request.action: expected access or erase',
+          cause: 'request.action: expected access, erase or rectify',
         }),
       ),
   );

@@ -503,7 +503,8 @@ const CHECKS: readonly Check[] = [
   {
     // One invoke per cell the plan let the subject's records reach, home first, of a function the
     // region's stack deploys under that name; the deadline is the jurisdiction's.
-    pattern: /^npm run dsr -- (access|erase) --subject \S+ --jurisdiction ([a-z]+)$/,
+    pattern:
+      /^npm run dsr -- (access|erase|rectify) --subject \S+ --jurisdiction ([a-z]+)(?: --corrected-at \S+)?$/,
     check: (cmd, m) => {
       const run = ok(fork.run(cmd.line));
       const invokes = [

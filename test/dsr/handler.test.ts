@@ -162,7 +162,7 @@ describe('handleSubjectRequest', () => {
       entities: [{ entityType: 'customer', entityKey: 'ada.byron@example.com with spaces' }],
     });
     await expect(handleSubjectRequest(deps(), bad)).rejects.toThrow(
-      'requestId: expected a lower-case UUID; action: expected access or erase; entities: expected 1 to 1000 {entityType, entityKey}',
+      'requestId: expected a lower-case UUID; action: expected access, erase or rectify; entities: expected 1 to 1000 {entityType, entityKey}',
     );
     await expect(
       handleSubjectRequest(deps(), { ...request('access'), deadline: 'soon' }),

@@ -67,7 +67,7 @@ const subject = (seed: string, key: string, name: string) =>
   });
 const marie = subject('dsr-machine-1', 'c-machine-1', 'Marie Curie');
 
-const start = (action: 'access' | 'erase', seed: string, over: Record<string, unknown> = {}) => ({
+const start = (action: 'access' | 'erase' | 'rectify', seed: string, over: Record<string, unknown> = {}) => ({
   request: {
     requestId: uuid(seed),
     action,
@@ -286,8 +286,8 @@ describe('the subject-request state machine, executed', () => {
     const r = await drill(start('erase', 'machine-retry'), 'erase-2');
     expect(r.status).toBe('SUCCEEDED');
     expect(r.events.filter((e) => e.type === 'retried').map((e) => e.state)).toEqual([
-      'Erase in us-east-1',
-      'Erase in us-east-1',
+      'In us-east-1',
+      'In us-east-1',
     ]);
     // 1 minute, then 2 (REGION_RETRY), beside each step's modelled Lambda time.
     expect(t).toBeGreaterThanOrEqual(3 * 60_000);
@@ -337,6 +337,28 @@ describe('the subject-request state machine, executed', () => {
       [['us-east-1', 1]],
     ]);
     expect(invoked).toEqual(['eu-west-1', 'eu-central-1', 'us-east-1']);
+  });
+
+  test('rectification acts in every region and is complete only once the correction is everywhere', async () => {
+    const corrected = { ...subject('dsr-machine-fix', 'c-machine-1', 'Marie Skłodowska-Curie') };
+    const fixed = { ...corrected, hlc: { wall: T + 100, logical: 0 } };
+    for (const r of ['eu-west-1', 'eu-central-1'] as const) {
+      await dbs[r].db.exec('SET default_transaction_read_only = off');
+      await recordChanges(dbs[r].db, [fixed], () => 'lww');
+    }
+    const fix = start('rectify', 'machine-rectify', { at: { wall: T + 99, logical: 0 } });
+    const first = await drill(fix, 'rectify-1');
+    expect([first.status, first.errorName]).toEqual(['FAILED', 'SubjectRequestIncomplete']);
+    const [alert] = notes as RequestRecord[];
+    expect(alert?.gaps).toEqual([
+      'us-east-1: the corrected version of 1 entity has not arrived yet (sync): run the request again later',
+    ]);
+    // Sync brings it; the same request, run again under another execution name, completes.
+    await recordChanges(dbs['us-east-1'].db, [fixed], () => 'lww');
+    const again = await drill(fix, 'rectify-2');
+    expect(again.error).toBeUndefined();
+    expect((again.output as unknown as RequestRecord).outcome).toBe('complete');
+    expect(invoked.filter((r) => r === 'us-east-1')).toHaveLength(2);
   });
 
   test('a request of another jurisdiction, or a hostile one, is refused and nothing acts', async () => {

@@ -1,7 +1,8 @@
 /**
  * A stateful, versioned S3 for tests, through aws-sdk-client-mock, modelling what the data bucket
  * is (its template: VersioningConfiguration Enabled; checked in test/dsr/objects.test.ts):
- * every put adds a version; a delete without a version id adds a delete marker and keeps the data;
+ * every put adds a version (with its LastModified from `now`, and IsLatest on the newest when
+ * listed); a delete without a version id adds a delete marker and keeps the data;
  * a delete with one removes that version for good; ListObjectVersions pages at MaxKeys (1,000 by
  * default, S3's cap) with key and version markers; DeleteObjects refuses more than 1,000 keys
  * (S3: MalformedXML). Buckets are separate; an unknown bucket is NoSuchBucket.
@@ -18,6 +19,8 @@ interface Version {
   readonly versionId: string;
   readonly body?: string;
   readonly deleteMarker: boolean;
+  /** When it was written (S3's LastModified). */
+  readonly lastModified: Date;
 }
 
 const s3Error = (name: string, message: string) => Object.assign(new Error(message), { name });
@@ -27,6 +30,8 @@ export class FakeS3 {
   readonly buckets = new Map<string, Map<string, Version[]>>();
   private seq = 0;
   private readonly stub = mockClient(S3Client);
+  /** The clock a version's LastModified is read from (tests may move it). */
+  now: () => Date = () => new Date();
 
   constructor(buckets: readonly string[]) {
     for (const b of buckets) this.buckets.set(b, new Map());
@@ -35,6 +40,7 @@ export class FakeS3 {
         versionId: this.nextVersion(),
         body: String(i.Body),
         deleteMarker: false,
+        lastModified: this.now(),
       });
       return {};
     });
@@ -44,7 +50,9 @@ export class FakeS3 {
         .filter(([k]) => k.startsWith(i.Prefix ?? ''))
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
         // S3 lists a key's versions newest first.
-        .flatMap(([key, vs]) => [...vs].reverse().map((v) => ({ key, ...v })));
+        .flatMap(([key, vs]) =>
+          [...vs].reverse().map((v, n) => ({ key, ...v, isLatest: n === 0 })),
+        );
       let start = 0;
       if (i.KeyMarker)
         start =
@@ -52,7 +60,12 @@ export class FakeS3 {
       const page = all.slice(start, start + max);
       const last = page.at(-1);
       const truncated = start + max < all.length;
-      const entry = (v: (typeof page)[number]) => ({ Key: v.key, VersionId: v.versionId });
+      const entry = (v: (typeof page)[number]) => ({
+        Key: v.key,
+        VersionId: v.versionId,
+        IsLatest: v.isLatest,
+        LastModified: v.lastModified,
+      });
       return {
         Versions: page.filter((v) => !v.deleteMarker).map(entry),
         DeleteMarkers: page.filter((v) => v.deleteMarker).map(entry),
@@ -72,7 +85,8 @@ export class FakeS3 {
           const at = vs.findIndex((v) => v.versionId === o.VersionId);
           if (at >= 0) vs.splice(at, 1);
           if (vs.length === 0) this.bucket(i.Bucket).delete(o.Key);
-        } else vs.push({ versionId: this.nextVersion(), deleteMarker: true });
+        } else
+          vs.push({ versionId: this.nextVersion(), deleteMarker: true, lastModified: this.now() });
       }
       return {
         Deleted: objects.map((o: { Key?: string; VersionId?: string }) => ({

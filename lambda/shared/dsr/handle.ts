@@ -11,7 +11,7 @@ import type { Invalidator } from '../sync/apply';
 import { type Db, takesWrites } from '../sync/db';
 import { tombstoneOf } from '../sync/erasure';
 import { entityId } from '../sync/events';
-import { eraseObjects, findObjects } from './objects';
+import { eraseObjects, eraseSupersededObjects, findObjects } from './objects';
 import { type CompletionRecord, completionKey, runInRegion } from './region-run';
 import { eraseSearchDocuments, findSearchDocuments } from './search';
 import { EXPORTS, parseSubjectRequest, type SubjectRequest, SubjectRequestError } from './subject';
@@ -72,7 +72,24 @@ export async function handleSubjectRequest(
   let result = ran;
   let objects: string[] = [];
   let documents: Awaited<ReturnType<typeof findSearchDocuments>> = [];
-  if (request.action === 'erase') {
+  if (request.action === 'rectify') {
+    // The corrected version was written after the request's clock; older object versions go.
+    const objects = await eraseSupersededObjects(
+      deps.s3,
+      deps.dataBucket,
+      prefixes,
+      new Date(request.at.wall + 1),
+    );
+    if (deps.cache) await deps.cache.invalidate(request.entities.map(entityId));
+    result = {
+      ...ran,
+      record: {
+        ...ran.record,
+        objects,
+        cache: deps.cache ? 'unlinked' : 'none here',
+      },
+    };
+  } else if (request.action === 'erase') {
     const removed = await eraseObjects(deps.s3, deps.dataBucket, prefixes);
     const left = (await findObjects(deps.s3, deps.dataBucket, prefixes)).length;
     const search = deps.search

@@ -16,6 +16,9 @@ export const DELETE_BATCH = 1000;
 export interface ObjectVersion {
   readonly key: string;
   readonly versionId: string;
+  /** The key's current version (S3's IsLatest). */
+  readonly latest?: boolean;
+  readonly lastModified?: Date;
 }
 
 /** Where a subject's objects can be, for the plan's personal classes and jurisdictions. */
@@ -49,22 +52,32 @@ export async function listVersions(
       }),
     );
     for (const v of [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])])
-      if (v.Key && v.VersionId) out.push({ key: v.Key, versionId: v.VersionId });
+      if (v.Key && v.VersionId)
+        out.push({
+          key: v.Key,
+          versionId: v.VersionId,
+          ...(v.IsLatest !== undefined ? { latest: v.IsLatest } : {}),
+          ...(v.LastModified ? { lastModified: v.LastModified } : {}),
+        });
     if (!page.IsTruncated) return out;
     keyMarker = page.NextKeyMarker;
     versionMarker = page.NextVersionIdMarker;
   }
 }
 
-/** Deletes every version under the prefixes; returns how many objects (keys) went. */
+/**
+ * Deletes every version under the prefixes (or only those `pick` chooses); returns how many
+ * objects (keys) lost a version.
+ */
 export async function eraseObjects(
   s3: S3Client,
   bucket: string,
   prefixes: readonly string[],
+  pick: (v: ObjectVersion) => boolean = () => true,
 ): Promise<number> {
   const keys = new Set<string>();
   for (const prefix of prefixes) {
-    const versions = await listVersions(s3, bucket, prefix);
+    const versions = (await listVersions(s3, bucket, prefix)).filter(pick);
     for (let i = 0; i < versions.length; i += DELETE_BATCH) {
       const part = versions.slice(i, i + DELETE_BATCH);
       const r = await s3.send(
@@ -97,4 +110,25 @@ export async function findObjects(
   for (const prefix of prefixes)
     for (const v of await listVersions(s3, bucket, prefix)) keys.add(v.key);
   return [...keys].sort();
+}
+
+/**
+ * A rectification's objects: every noncurrent version written before `correctedAt` goes (old
+ * copies of the inaccurate data); a current one that old stays (deleting it would leave the
+ * application without the object) and is counted as not yet rewritten.
+ */
+export async function eraseSupersededObjects(
+  s3: S3Client,
+  bucket: string,
+  prefixes: readonly string[],
+  correctedAt: Date,
+): Promise<{ removed: number; notRewritten: number }> {
+  const old = (v: ObjectVersion) => (v.lastModified?.getTime() ?? 0) < correctedAt.getTime();
+  const removed = await eraseObjects(s3, bucket, prefixes, (v) => !v.latest && old(v));
+  let notRewritten = 0;
+  for (const prefix of prefixes)
+    notRewritten += (await listVersions(s3, bucket, prefix)).filter(
+      (v) => v.latest && old(v),
+    ).length;
+  return { removed, notRewritten };
 }

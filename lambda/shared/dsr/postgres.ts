@@ -6,6 +6,7 @@
  */
 import { type Db, transaction } from '../sync/db';
 import { tombstoneOf } from '../sync/erasure';
+import type { Hlc } from '../sync/hlc';
 import type { EntityRef, SubjectRequest } from './subject';
 
 /** The tables a subject's copies live in, by the name a record of them uses. */
@@ -36,12 +37,19 @@ const params = (entities: readonly EntityRef[]) => [
   entities.map((e) => e.entityKey),
 ];
 
-/** Every copy of the subject's entities here (access / export). */
-export async function findCopies(db: Db, entities: readonly EntityRef[]): Promise<SubjectCopy[]> {
+/**
+ * Every copy of the subject's entities here (access / export), or only those written at or before
+ * `upTo` (what a rectification must leave none of).
+ */
+export async function findCopies(
+  db: Db,
+  entities: readonly EntityRef[],
+  upTo?: Hlc,
+): Promise<SubjectCopy[]> {
   const parts = (Object.entries(SUBJECT_TABLES) as [SubjectTable, string][]).map(
     ([name, table]) =>
       `SELECT '${name}' AS tbl, t.entity_type, t.entity_key, t.event_id::text, t.payload
-         FROM ${table} t JOIN ${ENTITIES} ON ${matches('t')}`,
+         FROM ${table} t JOIN ${ENTITIES} ON ${matches('t')}${upTo ? ` WHERE ${before('t')}` : ''}`,
   );
   const r = await db.query<{
     tbl: SubjectTable;
@@ -49,7 +57,10 @@ export async function findCopies(db: Db, entities: readonly EntityRef[]): Promis
     entity_key: string;
     event_id: string;
     payload: Record<string, unknown>;
-  }>(`${parts.join('\nUNION ALL\n')}\nORDER BY 1, 2, 3, 4`, params(entities));
+  }>(`${parts.join('\nUNION ALL\n')}\nORDER BY 1, 2, 3, 4`, [
+    ...params(entities),
+    ...(upTo ? [upTo.wall, upTo.logical] : []),
+  ]);
   return r.rows.map((x) => ({
     table: x.tbl,
     entityType: x.entity_type,
@@ -69,19 +80,25 @@ export function countCopies(copies: readonly SubjectCopy[]): TableCounts {
   return out;
 }
 
+/** A version written at or before the request's clock (rectify: superseded by the correction). */
+const before = (t: string) => `(${t}.hlc_wall, ${t}.hlc_logical) <= ($3::bigint, $4::int)`;
+
 /**
- * Erases the subject's entities here, in one transaction: every copy in the five tables goes and
- * a tombstone per entity records the erasure's clock (a later erasure moves it forward, never
- * back). Returns how many rows each table lost.
+ * Erases the subject's entities here, in one transaction: every copy in the five tables goes (for
+ * a rectification, every version written at or before `req.at`: the corrected one, written after,
+ * stays) and a tombstone per entity records the request's clock (a later one moves it forward,
+ * never back), so none of them comes back. Returns how many rows each table lost.
  */
 export function eraseCopies(db: Db, req: SubjectRequest): Promise<TableCounts> {
+  const upTo = req.action === 'rectify';
   return transaction(db, async () => {
     const removed = {} as Record<SubjectTable, number>;
     for (const [name, table] of Object.entries(SUBJECT_TABLES) as [SubjectTable, string][]) {
       const r = await db.query<{ n: number }>(
-        `WITH gone AS (DELETE FROM ${table} t USING ${ENTITIES} WHERE ${matches('t')} RETURNING 1)
+        `WITH gone AS (DELETE FROM ${table} t USING ${ENTITIES}
+                        WHERE ${matches('t')}${upTo ? ` AND ${before('t')}` : ''} RETURNING 1)
          SELECT count(*)::int AS n FROM gone`,
-        params(req.entities),
+        [...params(req.entities), ...(upTo ? [req.at.wall, req.at.logical] : [])],
       );
       removed[name] = r.rows[0]?.n ?? 0;
     }
@@ -97,4 +114,14 @@ export function eraseCopies(db: Db, req: SubjectRequest): Promise<TableCounts> {
     );
     return removed;
   });
+}
+
+/** How many of the entities have a current version here written after `at` (the correction). */
+export async function correctedHere(db: Db, entities: readonly EntityRef[], at: Hlc) {
+  const r = await db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM meridian_replica t JOIN ${ENTITIES} ON ${matches('t')}
+      WHERE NOT ${before('t')}`,
+    [...params(entities), at.wall, at.logical],
+  );
+  return r.rows[0]?.n ?? 0;
 }

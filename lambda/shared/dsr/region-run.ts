@@ -6,6 +6,7 @@
  */
 import type { Db } from '../sync/db';
 import {
+  correctedHere,
   countCopies,
   eraseCopies,
   findCopies,
@@ -35,8 +36,13 @@ export interface CompletionRecord {
   readonly database: 'writer' | 'reader';
   /** access: copies found here, by table. */
   readonly found?: TableCounts;
-  /** erase: rows removed here, by table. */
+  /** erase, rectify: rows removed here, by table. */
   readonly removed?: TableCounts;
+  /**
+   * rectify: how many of the entities have their corrected version here (written after the
+   * request's clock), and how many still wait for it (sync has not brought it yet).
+   */
+  readonly corrected?: { readonly present: number; readonly awaiting: number };
   /** What the check after the erasure still found, by table: all zero, or the erasure failed. */
   readonly remaining?: TableCounts;
   /**
@@ -47,6 +53,8 @@ export interface CompletionRecord {
     readonly found?: number;
     readonly removed?: number;
     readonly remaining?: number;
+    /** rectify: current objects still older than the correction (the application rewrites them). */
+    readonly notRewritten?: number;
   };
   /**
    * The subject's search documents in this region's domain: found (access, leaders and followers),
@@ -102,9 +110,16 @@ export async function runInRegion(
       copies,
     };
   }
-  if (database === 'reader') return { record: { ...head, ...finish(now()), outcome: 'done' } };
+  const rectify = req.action === 'rectify';
+  const corrected = async () => {
+    if (!rectify) return {};
+    const present = await correctedHere(db, req.entities, req.at);
+    return { corrected: { present, awaiting: req.entities.length - present } };
+  };
+  if (database === 'reader')
+    return { record: { ...head, ...finish(now()), ...(await corrected()), outcome: 'done' } };
   const removed = await eraseCopies(db, req);
-  const remaining = countCopies(await findCopies(db, req.entities));
+  const remaining = countCopies(await findCopies(db, req.entities, rectify ? req.at : undefined));
   const clean = Object.values(remaining).every((n) => n === 0);
   return {
     record: {
@@ -112,6 +127,7 @@ export async function runInRegion(
       ...finish(now()),
       removed,
       remaining,
+      ...(await corrected()),
       outcome: clean ? 'done' : 'incomplete',
     },
   };

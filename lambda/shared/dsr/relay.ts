@@ -54,6 +54,10 @@ export interface RegionOutcome {
   readonly exports?: number;
   /** unreachable: the error's name after the retries ran out. */
   readonly error?: string;
+  /** rectify: entities whose corrected version has not reached the region yet. */
+  readonly awaiting?: number;
+  /** rectify: current objects older than the correction (not rewritten by the application). */
+  readonly notRewritten?: number;
 }
 
 export interface RegionStep {
@@ -170,6 +174,10 @@ export async function runRegionStep(deps: RelayDeps, input: RegionStep): Promise
       onTime: record.onTime,
       ...(body.completion ? { completion: body.completion } : {}),
       ...(body.exports ? { exports: body.exports.length } : {}),
+      ...(record.corrected ? { awaiting: record.corrected.awaiting } : {}),
+      ...(record.objects?.notRewritten !== undefined
+        ? { notRewritten: record.objects.notRewritten }
+        : {}),
     };
   }
   // No region answered (network, throttling, Lambda itself), or their functions failed.
@@ -199,15 +207,18 @@ function outcomesOf(cell: RelayCell, raw: unknown): RegionOutcome[] {
       ...(typeof o.completion === 'string' ? { completion: o.completion } : {}),
       ...(typeof o.exports === 'number' ? { exports: o.exports } : {}),
       ...(typeof o.error === 'string' ? { error: o.error.slice(0, 100) } : {}),
+      ...(Number.isSafeInteger(o.awaiting) ? { awaiting: o.awaiting as number } : {}),
+      ...(Number.isSafeInteger(o.notRewritten) ? { notRewritten: o.notRewritten as number } : {}),
     };
   });
 }
 
 /**
  * The request-level record: per cell, what each region did and which was the writer, and every
- * gap. An erasure is complete when every region of every reached cell erased its own (objects,
- * cache) and one region of each cell erased the tables as its writer; an access request when one
- * region of each cell answered.
+ * gap. An erasure or a rectification is complete when every region of every reached cell acted on
+ * its own (objects, cache) and one region of each cell acted on the tables as its writer (and, for
+ * a rectification, the corrected version is everywhere and no current object predates it); an
+ * access request when one region of each cell answered.
  */
 export function summarize(
   config: RelayConfig,
@@ -228,7 +239,17 @@ export function summarize(
       if (r.outcome === 'incomplete')
         gaps.push(`${r.region}: incomplete, copies remain (its completion record counts them)`);
     }
-    if (request.action === 'erase') {
+    for (const r of regions) {
+      if ((r.awaiting ?? 0) > 0)
+        gaps.push(
+          `${r.region}: the corrected version of ${r.awaiting} entit${r.awaiting === 1 ? 'y has' : 'ies have'} not arrived yet (sync): run the request again later`,
+        );
+      if ((r.notRewritten ?? 0) > 0)
+        gaps.push(
+          `${r.region}: ${r.notRewritten} current object(s) older than the correction: the application has not rewritten them`,
+        );
+    }
+    if (request.action !== 'access') {
       for (const { region } of cell.regions)
         if (!regions.some((r) => r.region === region)) gaps.push(`${region}: no step ran there`);
       if (!writer && regions.some((r) => r.outcome === 'done'))

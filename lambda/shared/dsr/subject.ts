@@ -18,7 +18,13 @@ export const EXPORTS = 'dsr-exports';
  */
 export const EXPORT_RETENTION_DAYS = 30;
 
-export const DSR_ACTIONS = ['access', 'erase'] as const;
+/**
+ * access: every copy, exported. erase: every copy removed, for good. rectify: after the corrected
+ * version was written (through the application, as any change), every version written before it
+ * is removed everywhere — history, sent log, review, outbox, a stale current copy, old object
+ * versions — and kept from coming back; the corrected version stays and travels as usual.
+ */
+export const DSR_ACTIONS = ['access', 'erase', 'rectify'] as const;
 export type DsrAction = (typeof DSR_ACTIONS)[number];
 
 export interface EntityRef {
@@ -33,7 +39,10 @@ export interface SubjectRequest {
   /** The subject's home jurisdiction (whose law and deadline apply). */
   readonly jurisdiction: string;
   readonly entities: readonly EntityRef[];
-  /** When the erasure happened at the home (its HLC): every version at or before it goes. */
+  /**
+   * erase: when the erasure happened at the home (its HLC); rectify: the last moment before the
+   * corrected version was written. Every version at or before it goes.
+   */
   readonly at: Hlc;
 }
 
@@ -62,7 +71,7 @@ export function parseSubjectRequest(raw: unknown): SubjectRequest {
   if (typeof r.requestId !== 'string' || !UUID.test(r.requestId))
     faults.push('requestId: expected a lower-case UUID');
   if (!DSR_ACTIONS.includes(r.action as DsrAction))
-    faults.push(`action: expected ${DSR_ACTIONS.join(' or ')}`);
+    faults.push(`action: expected ${DSR_ACTIONS.slice(0, -1).join(', ')} or ${DSR_ACTIONS.at(-1)}`);
   if (typeof r.jurisdiction !== 'string' || !/^[a-z][a-z0-9-]{0,30}$/.test(r.jurisdiction))
     faults.push('jurisdiction: expected a jurisdiction id');
   const entities = Array.isArray(r.entities) ? r.entities : [];
