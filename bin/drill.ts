@@ -10,8 +10,10 @@ import { modelledRto } from '../lambda/shared/failover/decide';
  * Prints the timeline, what changed, and the modelled RTO.
  */
 import { DETECTION } from '../lambda/shared/failover/watch';
+import { ResidencyIndex } from '../lambda/shared/residency-plan';
 import { DEFAULT_ENV, loadConfig } from '../lib/config/load';
 import { ConfigError } from '../lib/config/problems';
+import { runSubjectRequestDrill, subjectRequestDrillReport } from '../lib/dsr/drill/run';
 import { runMatrix, WRITES_ACCEPTED_GOAL_SECONDS } from '../lib/failover/drill/matrix';
 import { runbookFor, runDrill } from '../lib/failover/drill/run';
 import {
@@ -35,6 +37,7 @@ process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 const USAGE = `Usage: npm run drill -- --fail <region> [--mode failover|switchover|auto] [--env <name>]
        npm run drill -- --scenario <name> [--region <region>] [--env <name>]
        npm run drill -- --matrix [--region <region>] [--env <name>]
+       npm run drill -- --dsr <erase|access> --jurisdiction <id> [--down <region>] [--env <name>]
   --fail <region>    the region whose failure is drilled
   --mode <mode>      failover (default), switchover or auto
   --scenario <name>  a game-day scenario: ${Object.keys(SCENARIOS).join(', ')}
@@ -43,6 +46,11 @@ const USAGE = `Usage: npm run drill -- --fail <region> [--mode failover|switchov
                      watchers see, or misses a due failover
   --region <region>  the scenario's or matrix's cell (a region of it; default the first cell of
                      two regions for a scenario, every cell for the matrix)
+  --dsr <action>     a data-subject request of a made-up subject, run by the jurisdiction's
+                     subject-request state machine; exits 2 unless it completes and (erase)
+                     nothing of the subject is left anywhere
+  --jurisdiction <id> the subject's jurisdiction (--dsr)
+  --down <region>    a region that does not answer for the whole drill (--dsr; repeatable)
   --env <name>       environment: regions/overlays/<name>.yaml (default prod)
   --help             this text
 Timings are modelled: AWS's published durations (lib/failover/drill/timings.ts), not this machine's.
@@ -84,12 +92,38 @@ async function main() {
       scenario: { type: 'string' },
       matrix: { type: 'boolean' },
       region: { type: 'string' },
+      dsr: { type: 'string' },
+      jurisdiction: { type: 'string' },
+      down: { type: 'string', multiple: true },
       mode: { type: 'string', default: 'failover' },
       env: { type: 'string', default: DEFAULT_ENV },
     },
   });
   if (values.help) {
     process.stdout.write(USAGE);
+    return;
+  }
+  if (values.dsr !== undefined) {
+    if (values.dsr !== 'erase' && values.dsr !== 'access')
+      throw new FailoverRequestError(`--dsr ${values.dsr}: expected erase or access`);
+    if (!values.jurisdiction) throw new FailoverRequestError('--jurisdiction <id> is required');
+    const config = loadConfig({ env: values.env });
+    const index = new ResidencyIndex(config.plan);
+    if (!index.plan.cells.some((c) => c.jurisdiction === values.jurisdiction))
+      throw new FailoverRequestError(
+        `--jurisdiction ${values.jurisdiction}: not a jurisdiction with a cell in regions/ (${index.plan.cells.map((c) => c.jurisdiction).join(', ')})`,
+      );
+    for (const r of values.down ?? [])
+      if (!config.regions.some((x) => x.id === r))
+        throw new FailoverRequestError(`--down ${r}: not a region of regions/`);
+    const o = {
+      action: values.dsr,
+      jurisdiction: values.jurisdiction,
+      ...(values.down ? { down: values.down } : {}),
+    } as const;
+    const d = await runSubjectRequestDrill(config, index, o);
+    process.stdout.write(subjectRequestDrillReport(o, d));
+    if (!d.ok) process.exitCode = 2;
     return;
   }
   if (values.matrix) {

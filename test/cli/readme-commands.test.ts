@@ -436,6 +436,29 @@ const CHECKS: readonly Check[] = [
     },
   },
   {
+    // The subject-request drill on the fork's regions: the machine of the jurisdiction's home
+    // completes and nothing of the made-up subject is left; with a region of the cell down, it
+    // ends incomplete naming that region, with exit code 2.
+    pattern: /^npm run drill -- --dsr erase --jurisdiction ([a-z]+)(?: --down ([a-z0-9-]+))?$/,
+    check: (cmd, m) => {
+      const run = fork.run(cmd.line);
+      if (!m[2]) {
+        ok(run);
+        expect(run.stdout).toMatch(/^Outcome: complete$/m);
+        expect(run.stdout).toMatch(
+          /^Left of the subject anywhere, once replication caught up:\n {2}nothing$/m,
+        );
+      } else {
+        expect(run.status).toBe(2);
+        expect(run.stdout).toContain(`${m[2]}: not reached after the retries (RegionUnreachable)`);
+        expect(run.stdout).toMatch(/^Outcome: FAILED \(SubjectRequestIncomplete\)$/m);
+      }
+      expect(run.stdout).toMatch(
+        new RegExp(`^Subject-request drill: erase of \\S+ \\(jurisdiction ${m[1]}\\)$`, 'm'),
+      );
+    },
+  },
+  {
     // One game-day scenario, run (about a minute; on the fixture its default cell is eu:
     // eu-west-1 fails, eu-central-1 takes over). The README shows the output lines that hold for
     // any cell and start mode, compared with blanks collapsed; every scenario the drill offers is

@@ -7,23 +7,17 @@
  * and us (us-east-1, masked copies): three regions, two jurisdictions.
  */
 
-import { InvokeCommand, LambdaClient } from '@aws-sdk/client-lambda';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mockClient } from 'aws-sdk-client-mock';
-import { handleSubjectRequest } from '../../lambda/shared/dsr/handle';
-import { subjectPrefixes } from '../../lambda/shared/dsr/objects';
 import type { RequestRecord } from '../../lambda/shared/dsr/relay';
-import { subjectIndexPatterns } from '../../lambda/shared/dsr/search';
-import { personalClasses } from '../../lambda/shared/dsr/subject';
 import { ResidencyIndex } from '../../lambda/shared/residency-plan';
+import type { Db } from '../../lambda/shared/sync/db';
 import { recordChanges } from '../../lambda/shared/sync/replica-store';
-import { FakeOpenSearch } from '../../lib/failover/drill/fake-opensearch';
-import { type DrillResult, runDrill } from '../../lib/failover/drill/run';
+import { SubjectRequestWorld } from '../../lib/dsr/drill/world';
+import type { DrillResult } from '../../lib/failover/drill/run';
 import { Naming } from '../../lib/naming';
 import { buildApp } from '../support/app';
-import { openTestDb, type TestDb } from '../support/db';
+import { openTestDb } from '../support/db';
 import { loadHandler as load, minimalRunbooks } from '../support/drill';
-import { FakeS3 } from '../support/fake-s3';
 import { load as loadConfig, MINIMAL } from '../support/fixture';
 import { change, uuid } from '../sync/events';
 
@@ -46,13 +40,6 @@ const deployed = Object.fromEntries(
   }),
 ) as Record<RegionId, { name: string; handler: string; env: Record<string, string> }>;
 const relayEnv = [...machine.tasks.values()][0]?.env ?? {};
-const buckets = [
-  relayEnv.MERIDIAN_AUDIT_BUCKET as string,
-  ...REGIONS.flatMap((r) => [
-    deployed[r].env.MERIDIAN_AUDIT_BUCKET as string,
-    deployed[r].env.MERIDIAN_DATA_BUCKET as string,
-  ]),
-];
 
 const subject = (seed: string, key: string, name: string) =>
   change({
@@ -67,7 +54,11 @@ const subject = (seed: string, key: string, name: string) =>
   });
 const marie = subject('dsr-machine-1', 'c-machine-1', 'Marie Curie');
 
-const start = (action: 'access' | 'erase' | 'rectify', seed: string, over: Record<string, unknown> = {}) => ({
+const start = (
+  action: 'access' | 'erase' | 'rectify',
+  seed: string,
+  over: Record<string, unknown> = {},
+) => ({
   request: {
     requestId: uuid(seed),
     action,
@@ -80,29 +71,13 @@ const start = (action: 'access' | 'erase' | 'rectify', seed: string, over: Recor
 });
 
 describe('the subject-request state machine, executed', () => {
-  let s3: FakeS3;
-  let search: FakeOpenSearch;
-  const lambda = mockClient(LambdaClient);
-  const dbs = {} as Record<RegionId, TestDb>;
-  /** Regions that do not answer (network), and how many more invokes each stays so. */
-  const down = new Map<RegionId, number>();
-  /** Regions whose database takes no writes (an Aurora secondary, or a fenced writer). */
-  const readers = new Set<RegionId>(['eu-central-1']);
-  const invoked: string[] = [];
-  const notes: unknown[] = [];
+  let world: SubjectRequestWorld;
   let t = 0;
   const clock = { advance: (ms: number) => (t += ms) };
-
   const drill = (input: unknown, name: string): Promise<DrillResult> =>
-    runDrill(machine, input as never, {
-      name,
-      load,
-      clock,
-      // The SNS publish's parameters: its Message is the request record.
-      notify: (_state, message) => notes.push((message as { Message?: unknown }).Message),
-    });
-
-  const objectsOf = (r: RegionId) => s3.keys(deployed[r].env.MERIDIAN_DATA_BUCKET as string);
+    world.run(input, name, { load, clock });
+  const db = (r: RegionId) => world.dbs.get(r)?.db as Db;
+  const objectsOf = (r: RegionId) => world.s3.keys(deployed[r].env.MERIDIAN_DATA_BUCKET as string);
   const seedObjects = async () => {
     const where: Record<RegionId, string> = {
       'eu-west-1': 'pii',
@@ -118,12 +93,9 @@ describe('the subject-request state machine, executed', () => {
         }),
       );
   };
-
   /** The subject's documents (and another's) where the plan's search replication puts them. */
   const seedSearch = () => {
-    search?.restore();
-    search = new FakeOpenSearch();
-    for (const r of REGIONS) search.addDomain(r, naming.searchDomain(r));
+    const search = world.search;
     const doc = (key: string, name: string) => ({ entityType: 'customer', entityKey: key, name });
     const docs = { a: doc('c-machine-1', 'Marie Curie'), b: doc('c-other-1', 'Lise Meitner') };
     // eu-west-1 leads its class index and the masked projection for the US; eu-central-1 follows
@@ -142,7 +114,7 @@ describe('the subject-request state machine, executed', () => {
   /** Every document of the subject left in any region's domain. */
   const subjectDocs = () =>
     REGIONS.flatMap((r) =>
-      [...search.domain(naming.searchDomain(r)).indices].flatMap(([index, i]) =>
+      [...world.search.domain(naming.searchDomain(r)).indices].flatMap(([index, i]) =>
         [...i.docs.values()]
           .filter((d) => d.entityKey === 'c-machine-1')
           .map(() => `${r} ${index}`),
@@ -150,73 +122,18 @@ describe('the subject-request state machine, executed', () => {
     );
 
   beforeAll(async () => {
-    s3 = new FakeS3(buckets);
+    world = await SubjectRequestWorld.open(loadConfig(MINIMAL), index, 'eu', runbook, openTestDb);
     seedSearch();
-    for (const r of REGIONS) dbs[r] = await openTestDb();
-    await recordChanges(dbs['eu-west-1'].db, [marie], () => 'lww');
-    await recordChanges(dbs['us-east-1'].db, [{ ...marie, homeRegion: 'eu-west-1' }], () => 'lww');
-    // Lambda's Invoke in a region: the function its template names there, or ResourceNotFound;
-    // a region that cannot be reached fails the call itself (no answer, as a partition does).
-    lambda.on(InvokeCommand).callsFake(async (input, getClient) => {
-      const region = (await getClient().config.region()) as RegionId;
-      invoked.push(region);
-      const left = down.get(region);
-      if (left !== undefined) {
-        if (left <= 1) down.delete(region);
-        else down.set(region, left - 1);
-        throw Object.assign(new Error('connect ETIMEDOUT'), { name: 'TimeoutError' });
-      }
-      const fn = deployed[region];
-      if (input.FunctionName !== fn.name)
-        throw Object.assign(new Error(`Function not found: ${input.FunctionName}`), {
-          name: 'ResourceNotFoundException',
-        });
-      const db = dbs[region].db;
-      await db.exec(`SET default_transaction_read_only = ${readers.has(region) ? 'on' : 'off'}`);
-      const encode = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
-      try {
-        const out = await handleSubjectRequest(
-          {
-            db,
-            s3: new S3Client({ region }),
-            region,
-            auditBucket: fn.env.MERIDIAN_AUDIT_BUCKET as string,
-            dataBucket: fn.env.MERIDIAN_DATA_BUCKET as string,
-            prefixesOf: (e) => subjectPrefixes(index, e),
-            // The region's domain, as its function's environment names it.
-            ...(fn.env.MERIDIAN_SEARCH_ENDPOINT
-              ? {
-                  search: {
-                    http: async () => search.http(naming.searchDomain(region)),
-                    patterns: subjectIndexPatterns(personalClasses(index)),
-                  },
-                }
-              : {}),
-          },
-          JSON.parse(new TextDecoder().decode(input.Payload as Uint8Array)),
-        );
-        return { StatusCode: 200, Payload: encode(out) };
-      } catch (err) {
-        return {
-          StatusCode: 200,
-          FunctionError: 'Unhandled',
-          Payload: encode({ errorType: (err as Error).name, errorMessage: (err as Error).message }),
-        };
-      }
-    });
+    await recordChanges(db('eu-west-1'), [marie], () => 'lww');
+    await recordChanges(db('us-east-1'), [marie], () => 'lww');
   });
-  beforeEach(async () => {
-    invoked.length = 0;
-    notes.length = 0;
-    down.clear();
+  beforeEach(() => {
+    world.invoked.length = 0;
+    world.alerts.length = 0;
+    world.down.clear();
     t = 0;
   });
-  afterAll(async () => {
-    lambda.restore();
-    s3.restore();
-    search.restore();
-    for (const r of REGIONS) await dbs[r].close();
-  });
+  afterAll(() => world.close());
 
   test('its relay may reach the subject-request function of each reached region, by the name that region deploys', () => {
     expect(new Set([...machine.tasks.values()].map((x) => x.handler))).toEqual(
@@ -247,8 +164,8 @@ describe('the subject-request state machine, executed', () => {
       ['us', 'us-east-1', ['writer']],
     ]);
     // Home cell first, then the other.
-    expect(invoked).toEqual(expect.arrayContaining(['eu-west-1', 'eu-central-1']));
-    expect(invoked.at(-1)).toBe('us-east-1');
+    expect(world.invoked).toEqual(expect.arrayContaining(['eu-west-1', 'eu-central-1']));
+    expect(world.invoked.at(-1)).toBe('us-east-1');
     for (const region of REGIONS) expect(objectsOf(region)).toEqual([]);
     // Search: erased where it leads (eu-west-1); the followers take it when replication catches up.
     expect(out.cells[0]?.regions.map((x) => x.region)).toEqual(['eu-west-1', 'eu-central-1']);
@@ -256,16 +173,17 @@ describe('the subject-request state machine, executed', () => {
       'eu-central-1 pii-customers',
       'us-east-1 masked-us-pii-customers',
     ]);
-    search.replicate();
+    world.search.replicate();
     expect(subjectDocs()).toEqual([]);
     expect(
-      search.domain(naming.searchDomain('eu-central-1')).indices.get('pii-customers')?.docs.size,
+      world.search.domain(naming.searchDomain('eu-central-1')).indices.get('pii-customers')?.docs
+        .size,
     ).toBe(1);
     expect(
-      search.domain(naming.searchDomain('us-east-1')).indices.get('pii-customers')?.docs.size,
+      world.search.domain(naming.searchDomain('us-east-1')).indices.get('pii-customers')?.docs.size,
     ).toBe(1);
     for (const region of ['eu-west-1', 'us-east-1'] as const) {
-      const left = await dbs[region].db.query('SELECT 1 FROM meridian_replica');
+      const left = await db(region).query('SELECT 1 FROM meridian_replica');
       expect(left.rows).toEqual([]);
     }
     // The request record, in the machine region's Object Lock audit bucket: ids, regions, counts.
@@ -275,14 +193,14 @@ describe('the subject-request state machine, executed', () => {
         `^s3://${audit}/dsr/requests/\\d{4}/\\d\\d/\\d\\d/${uuid('machine-erase')}\\.json$`,
       ),
     );
-    const kept = s3.bodies(audit).join('\n');
+    const kept = world.s3.bodies(audit).join('\n');
     expect(kept).toContain(uuid('machine-erase'));
     expect(kept).not.toMatch(/Marie|Curie|c-machine-1|C-MACHINE-1/);
   });
 
   test('a region that does not answer is retried with backoff, and the request completes', async () => {
     await seedObjects();
-    down.set('us-east-1', 2);
+    world.down.set('us-east-1', 2);
     const r = await drill(start('erase', 'machine-retry'), 'erase-2');
     expect(r.status).toBe('SUCCEEDED');
     expect(r.events.filter((e) => e.type === 'retried').map((e) => e.state)).toEqual([
@@ -296,38 +214,38 @@ describe('the subject-request state machine, executed', () => {
 
   test('a region down for good: the others still act, the run fails as incomplete naming it, and alerts', async () => {
     await seedObjects();
-    down.set('us-east-1', 1000);
+    world.down.set('us-east-1', 1000);
     const r = await drill(start('erase', 'machine-down'), 'erase-3');
     expect(r.status).toBe('FAILED');
     expect(r.errorName).toBe('SubjectRequestIncomplete');
-    expect(invoked.filter((x) => x === 'us-east-1')).toHaveLength(11);
+    expect(world.invoked.filter((x) => x === 'us-east-1')).toHaveLength(11);
     expect(objectsOf('eu-west-1')).toEqual([]);
     expect(objectsOf('us-east-1')).toEqual(['masked/eu/pii/customer/c-machine-1/profile.json']);
-    const [alert] = notes as RequestRecord[];
+    const [alert] = world.alerts as RequestRecord[];
     expect(alert?.outcome).toBe('incomplete');
     expect(alert?.gaps).toEqual([
       'cell us: no region of it answered',
       'us-east-1: not reached after the retries (RegionUnreachable)',
     ]);
-    expect(JSON.stringify(notes)).not.toMatch(/Marie|Curie|c-machine-1/);
+    expect(JSON.stringify(world.alerts)).not.toMatch(/Marie|Curie|c-machine-1/);
   });
 
   test('a cell without a writer (a failover under way) is a gap, not a success', async () => {
-    readers.add('eu-west-1');
+    world.readers.add('eu-west-1');
     try {
       const r = await drill(start('erase', 'machine-no-writer'), 'erase-4');
       expect([r.status, r.errorName]).toEqual(['FAILED', 'SubjectRequestIncomplete']);
-      const [alert] = notes as RequestRecord[];
+      const [alert] = world.alerts as RequestRecord[];
       expect(alert?.gaps).toEqual([
         'cell eu: no region answered as its writer, so its tables are not erased (a failover under way?): run the request again once the cell has one',
       ]);
     } finally {
-      readers.delete('eu-west-1');
+      world.readers.delete('eu-west-1');
     }
   });
 
   test('access: one region per cell, the next one of the cell when the first does not answer', async () => {
-    down.set('eu-west-1', 1000);
+    world.down.set('eu-west-1', 1000);
     const r = await drill(start('access', 'machine-access'), 'access-1');
     expect(r.error).toBeUndefined();
     const out = r.output as unknown as RequestRecord;
@@ -336,29 +254,29 @@ describe('the subject-request state machine, executed', () => {
       [['eu-central-1', 1]],
       [['us-east-1', 1]],
     ]);
-    expect(invoked).toEqual(['eu-west-1', 'eu-central-1', 'us-east-1']);
+    expect(world.invoked).toEqual(['eu-west-1', 'eu-central-1', 'us-east-1']);
   });
 
   test('rectification acts in every region and is complete only once the correction is everywhere', async () => {
     const corrected = { ...subject('dsr-machine-fix', 'c-machine-1', 'Marie Skłodowska-Curie') };
     const fixed = { ...corrected, hlc: { wall: T + 100, logical: 0 } };
     for (const r of ['eu-west-1', 'eu-central-1'] as const) {
-      await dbs[r].db.exec('SET default_transaction_read_only = off');
-      await recordChanges(dbs[r].db, [fixed], () => 'lww');
+      await db(r).exec('SET default_transaction_read_only = off');
+      await recordChanges(db(r), [fixed], () => 'lww');
     }
     const fix = start('rectify', 'machine-rectify', { at: { wall: T + 99, logical: 0 } });
     const first = await drill(fix, 'rectify-1');
     expect([first.status, first.errorName]).toEqual(['FAILED', 'SubjectRequestIncomplete']);
-    const [alert] = notes as RequestRecord[];
+    const [alert] = world.alerts as RequestRecord[];
     expect(alert?.gaps).toEqual([
       'us-east-1: the corrected version of 1 entity has not arrived yet (sync): run the request again later',
     ]);
     // Sync brings it; the same request, run again under another execution name, completes.
-    await recordChanges(dbs['us-east-1'].db, [fixed], () => 'lww');
+    await recordChanges(db('us-east-1'), [fixed], () => 'lww');
     const again = await drill(fix, 'rectify-2');
     expect(again.error).toBeUndefined();
     expect((again.output as unknown as RequestRecord).outcome).toBe('complete');
-    expect(invoked.filter((r) => r === 'us-east-1')).toHaveLength(2);
+    expect(world.invoked.filter((r) => r === 'us-east-1')).toHaveLength(2);
   });
 
   test('a request of another jurisdiction, or a hostile one, is refused and nothing acts', async () => {
@@ -373,7 +291,7 @@ describe('the subject-request state machine, executed', () => {
     );
     expect(hostile.status).toBe('FAILED');
     expect(hostile.errorName).toBe('SubjectRequestRejected');
-    expect(invoked).toEqual([]);
+    expect(world.invoked).toEqual([]);
   });
 });
 

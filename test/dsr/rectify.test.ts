@@ -8,6 +8,7 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { handleSubjectRequest } from '../../lambda/shared/dsr/handle';
 import { subjectPrefixes } from '../../lambda/shared/dsr/objects';
+import { SUBJECT_TABLES } from '../../lambda/shared/dsr/postgres';
 import type { CompletionRecord } from '../../lambda/shared/dsr/region-run';
 import { entityRef, type SubjectRequest } from '../../lambda/shared/dsr/subject';
 import { pseudonymise } from '../../lambda/shared/sync/masking';
@@ -148,13 +149,7 @@ describe('rectification across three regions and jurisdictions', () => {
     const old = ['wrong.address@example.com', 'older.wrong@example.com'];
     const needles = [...old, ...old.map((v) => pseudonymise(key, v))];
     for (const r of REGIONS)
-      for (const t of [
-        'meridian_replica',
-        'meridian_replica_history',
-        'meridian_review',
-        'meridian_outbox',
-        'meridian_outbox_sent',
-      ]) {
+      for (const t of Object.values(SUBJECT_TABLES)) {
         const rows = await regions[r].t.db.query<{ p: string }>(
           `SELECT payload::text AS p FROM ${t}`,
         );
