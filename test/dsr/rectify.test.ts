@@ -11,6 +11,7 @@ import { subjectPrefixes } from '../../lambda/shared/dsr/objects';
 import { SUBJECT_TABLES } from '../../lambda/shared/dsr/postgres';
 import type { CompletionRecord } from '../../lambda/shared/dsr/region-run';
 import { entityRef, type SubjectRequest } from '../../lambda/shared/dsr/subject';
+import { tombstoneOf } from '../../lambda/shared/sync/erasure';
 import { pseudonymise } from '../../lambda/shared/sync/masking';
 import { readReplica, recordChanges } from '../../lambda/shared/sync/replica-store';
 import { syncTargets } from '../../lambda/shared/sync/routes';
@@ -91,6 +92,9 @@ describe('rectification across three regions and jurisdictions', () => {
       new S3Client({ region }).send(new PutObjectCommand({ Bucket: `data-${region}`, Key, Body }));
     await put('us-east-1', 'pii/customer/c-rectify-1/profile.json', '{"email":"wrong.address"}');
     await put('us-east-1', 'pii/customer/c-rectify-1/card.json', '{"email":"wrong.address"}');
+    // An access request's export, made before the correction: it holds the old values.
+    const hash = tombstoneOf(entityRef('customer:c-rectify-1'));
+    await put('us-east-1', `dsr-exports/${hash}/${uuid('old-access')}/us-east-1.json`, '{"old":1}');
     s3.now = () => new Date(CORRECTED_AT + 5);
     await put('us-east-1', 'pii/customer/c-rectify-1/profile.json', '{"email":"right.address"}');
 
@@ -131,7 +135,8 @@ describe('rectification across three regions and jurisdictions', () => {
     // The UAE: its current copy is the inaccurate one: it goes; the correction is on its way.
     expect(records[2]?.removed).toMatchObject({ replica: 1 });
     expect(records.every((x) => Object.values(x.remaining ?? {}).every((n) => n === 0))).toBe(true);
-    expect(records[0]?.objects).toEqual({ removed: 1, notRewritten: 1 });
+    // The profile's old version and the old export; the card was never rewritten: it stays, counted.
+    expect(records[0]?.objects).toEqual({ removed: 2, notRewritten: 1 });
   });
 
   test('the corrected version arrives and stays; nothing older comes back, anywhere', async () => {

@@ -64,28 +64,34 @@ export async function handleSubjectRequest(
   // but only the cell's writer can erase the tables; Aurora carries that to the others.
   const database = (await takesWrites(deps.db)) ? 'writer' : 'reader';
   // An earlier access request's export holds copies too: it goes with the rest.
-  const prefixes = [
-    ...deps.prefixesOf(request.entities),
-    ...request.entities.map((x) => `${EXPORTS}/${tombstoneOf(x)}/`),
-  ];
+  const exportPrefixes = request.entities.map((x) => `${EXPORTS}/${tombstoneOf(x)}/`);
+  const prefixes = [...deps.prefixesOf(request.entities), ...exportPrefixes];
   const ran = await runInRegion(deps.db, deps.region, request, deadline, deps.now, database);
   let result = ran;
   let objects: string[] = [];
   let documents: Awaited<ReturnType<typeof findSearchDocuments>> = [];
   if (request.action === 'rectify') {
     // The corrected version was written after the request's clock; older object versions go.
-    const objects = await eraseSupersededObjects(
+    const correctedAt = new Date(request.at.wall + 1);
+    const superseded = await eraseSupersededObjects(
       deps.s3,
       deps.dataBucket,
-      prefixes,
-      new Date(request.at.wall + 1),
+      deps.prefixesOf(request.entities),
+      correctedAt,
+    );
+    // An export made before the correction holds the old values and nobody rewrites it: it goes.
+    const exports = await eraseObjects(
+      deps.s3,
+      deps.dataBucket,
+      exportPrefixes,
+      (v) => (v.lastModified?.getTime() ?? 0) < correctedAt.getTime(),
     );
     if (deps.cache) await deps.cache.invalidate(request.entities.map(entityId));
     result = {
       ...ran,
       record: {
         ...ran.record,
-        objects,
+        objects: { ...superseded, removed: superseded.removed + exports },
         cache: deps.cache ? 'unlinked' : 'none here',
       },
     };
