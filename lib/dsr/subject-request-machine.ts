@@ -6,7 +6,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import type { RelayCell } from '../../lambda/shared/dsr/relay';
+import { type RelayCell, resultKey } from '../../lambda/shared/dsr/relay';
 import { acknowledge, PACKS } from '../compliance/nag';
 import { acknowledgeStateMachineRole } from '../compliance/state-machine-role';
 import type { FunctionDefaults } from '../functions/function-defaults';
@@ -107,7 +107,7 @@ export function subjectRequestDefinition(
     const [first, ...rest] = cells.map((c) => {
       const name =
         reach === 'every' ? `Every region of cell ${c.cell}` : `Access in cell ${c.cell}`;
-      const p = new sfn.Parallel(scope, name, { resultPath: `$.results.${c.cell}` });
+      const p = new sfn.Parallel(scope, name, { resultPath: `$.results.${resultKey(c.cell)}` });
       if (reach === 'every')
         for (const r of c.regions) p.branch(step(`In ${r.region}`, [r.region]));
       else

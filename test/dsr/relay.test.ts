@@ -9,6 +9,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import {
   parseRelayCells,
   type RelayConfig,
+  resultKey,
   runRegionStep,
   summarize,
 } from '../../lambda/shared/dsr/relay';
@@ -134,6 +135,20 @@ describe('summary', () => {
       ).onTime,
     ).toBe(false);
   });
+});
+
+test("a cell's results are read under the key the machine writes them to", () => {
+  const hyphenated: RelayConfig = {
+    ...config,
+    cells: [{ cell: 'eu-gdpr', regions: [{ region: 'eu-west-1', functionName: 'f' }] }],
+  };
+  const results = {
+    [resultKey('eu-gdpr')]: [{ region: 'eu-west-1', outcome: 'done', database: 'writer' }],
+  };
+  expect(resultKey('eu-gdpr')).toBe('eu_gdpr');
+  expect(summarize(hyphenated, { step: 'summary', request, deadline, results }).outcome).toBe(
+    'complete',
+  );
 });
 
 test('the environment names cells of regions and function names, or nothing', () => {

@@ -186,6 +186,12 @@ export async function runRegionStep(deps: RelayDeps, input: RegionStep): Promise
 
 const OUTCOMES = new Set(['done', 'incomplete', 'unreachable']);
 
+/**
+ * The key of a cell's results in the machine's state (`$.results.<key>`): its id with `-` as `_`,
+ * since a JSONPath reference path names a field by letters, digits and `_`.
+ */
+export const resultKey = (cell: string): string => cell.replace(/-/g, '_');
+
 /** Reads a cell's step results as if hostile: only this cell's regions, known outcomes. */
 function outcomesOf(cell: RelayCell, raw: unknown): RegionOutcome[] {
   const items = Array.isArray(raw) ? raw : raw === undefined ? [] : [raw];
@@ -229,7 +235,7 @@ export function summarize(
   const results = (input.results ?? {}) as Record<string, unknown>;
   const gaps: string[] = [];
   const cells = config.cells.map((cell) => {
-    const regions = outcomesOf(cell, results[cell.cell]);
+    const regions = outcomesOf(cell, results[resultKey(cell.cell)]);
     const writer = regions.find((r) => r.database === 'writer' && r.outcome === 'done')?.region;
     if (!regions.some((r) => r.outcome === 'done'))
       gaps.push(`cell ${cell.cell}: no region of it answered`);
