@@ -189,6 +189,16 @@ export class Naming {
     return `${this.region(region)}-repoint-search`;
   }
 
+  /** A region's Cloudflare load-balancer pool (the edge's, and what the runbook disables). */
+  edgePool(region: string): string {
+    return this.region(region);
+  }
+
+  /** The Cloudflare pool of the holding page (`cloudflare.fallback: holding`). */
+  get holdingPool(): string {
+    return `${this.keyAlias}-holding`;
+  }
+
   /** The failback state machine in `region`. */
   failback(region: string): string {
     return `${this.region(region)}-failback`;

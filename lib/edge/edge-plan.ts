@@ -4,8 +4,10 @@
  * residency-bound country is ever steered outside its jurisdiction. No cdktf here: the cdktf
  * module (./edge-stack.ts) only renders this plan.
  */
+
 import type { MeridianConfig } from '../config/load';
 import type { RegionConfig } from '../config/schema';
+import { Naming } from '../naming';
 import { routingNames } from '../routing/traffic-plan';
 
 /** Key of the pool that serves a holding page and holds no data. */
@@ -61,7 +63,7 @@ const unique = (xs: readonly string[]) => [...new Set(xs)];
 export function computeEdgePlan(config: MeridianConfig): EdgePlan {
   const { global } = config;
   const cf = global.cloudflare;
-  const prefix = `${global.platform}-${config.env}`;
+  const naming = new Naming(global.platform, config.env);
   const regions = Object.values(config.regions).sort(byPriority);
   const bound = (j: string) => global.jurisdictions[j]?.residencyBound === true;
   const inJurisdiction = (j: string) =>
@@ -69,7 +71,7 @@ export function computeEdgePlan(config: MeridianConfig): EdgePlan {
 
   const pools: PoolPlan[] = regions.map((r) => ({
     key: r.id,
-    name: `${prefix}-${r.id}`,
+    name: naming.edgePool(r.id),
     description: `Meridian ${config.env} ${r.id} (${r.jurisdiction}, ${r.tier})`,
     jurisdiction: r.jurisdiction,
     origin: routingNames(global, r).regional,
@@ -80,7 +82,7 @@ export function computeEdgePlan(config: MeridianConfig): EdgePlan {
   if (cf.fallback === HOLDING)
     pools.push({
       key: HOLDING,
-      name: `${prefix}-holding`,
+      name: naming.holdingPool,
       description: `Meridian ${config.env} holding page: serves no data, safe for every country`,
       origin: cf.holdingOrigin ?? `maintenance.${global.dns.zoneName}`,
       checkRegions: [],

@@ -8,7 +8,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as tasks from 'aws-cdk-lib/aws-stepfunctions-tasks';
 import { Construct } from 'constructs';
-import type { RunbookConfig } from '../../lambda/shared/failover/config';
+import { namesOf, type RunbookConfig } from '../../lambda/shared/failover/config';
 import type { SearchPhase } from '../../lambda/shared/failover/steps';
 import { acknowledge, PACKS } from '../compliance/nag';
 import { acknowledgeStateMachineRole } from '../compliance/state-machine-role';
@@ -625,7 +625,7 @@ export class FailoverRunbook extends Construct {
         ['cloudwatch:DescribeAlarms'],
         alarmHosts.map(
           ({ host, about }) =>
-            `arn:${p}:cloudwatch:${host}:${c.account}:alarm:${c.prefix}-${about}-critical-*`,
+            `arn:${p}:cloudwatch:${host}:${c.account}:alarm:${namesOf(c, about).criticalAlarmPrefix}*`,
         ),
       );
     for (const s of ['Fence', 'RestoreTraffic'] as const)
@@ -641,7 +641,7 @@ export class FailoverRunbook extends Construct {
       [
         `arn:${p}:rds::${c.account}:global-cluster:${c.cell.globalCluster}`,
         ...c.cell.regions.map(
-          (r) => `arn:${p}:rds:${r.id}:${c.account}:cluster:${c.prefix}-${r.id}`,
+          (r) => `arn:${p}:rds:${r.id}:${c.account}:cluster:${namesOf(c, r.id).cluster}`,
         ),
       ],
     );
@@ -678,8 +678,8 @@ export class FailoverRunbook extends Construct {
       },
       ...alarmHosts.map(({ host, about }) => ({
         pack: PACKS.aws,
-        rule: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:${host}:${c.account}:alarm:${c.prefix}-${about}-critical-*]`,
-        reason: `Reads only the critical alarms about ${about} held in ${host}, named ${c.prefix}-${about}-critical-*.`,
+        rule: `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudwatch:${host}:${c.account}:alarm:${namesOf(c, about).criticalAlarmPrefix}*]`,
+        reason: `Reads only the critical alarms about ${about} held in ${host}, named ${namesOf(c, about).criticalAlarmPrefix}*.`,
       })),
     ]);
     acknowledge(f.Record.function.role as iam.IRole, [

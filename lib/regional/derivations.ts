@@ -202,6 +202,16 @@ export function failoverRunbookConfig(
         return [r.id, hosts];
       }),
     ),
+    names: Object.fromEntries(
+      cellRegions.map((r) => [
+        r.id,
+        {
+          cluster: naming.region(r.id),
+          pool: naming.edgePool(r.id),
+          criticalAlarmPrefix: naming.criticalAlarmPrefix(r.id),
+        },
+      ]),
+    ),
     leaseSeconds: s.failover.leaseSeconds,
     maxSwitchoverLagSeconds: s.failover.switchoverLagThresholdSeconds,
     // The runbook construct fills in the ARN of the token secret it creates.

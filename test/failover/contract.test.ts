@@ -21,6 +21,7 @@ import { Route53Client } from '@aws-sdk/client-route-53';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { GLOBAL_DATASTORE_PREFIX } from '../../lib/cache/global-datastore-membership';
+import { computeEdgePlan } from '../../lib/edge/edge-plan';
 import {
   type DrillResult,
   runbookFromTemplate,
@@ -843,4 +844,28 @@ describe('the IAM pattern evaluator', () => {
   ])('%s covers %s: %s', (pattern, requested, expected) => {
     expect(covers(pattern, requested)).toBe(expected);
   });
+});
+
+test('the names the steps act on are the names the stacks and the edge give those resources', () => {
+  const pools = computeEdgePlan(loadConfig(MINIMAL)).pools.map((p) => p.name);
+  for (const stack of built.stacks) {
+    const names = runbook(stack.region).config.names;
+    for (const [region, n] of Object.entries(names)) {
+      // The Cloudflare pool the traffic step disables is one the edge stack creates.
+      expect(pools).toContain(n.pool);
+      // The Aurora cluster the promote step names is the one that region's stack defines.
+      const clusters = Object.values(templates.get(region) ?? {})
+        .filter((r) => r.Type === 'AWS::RDS::DBCluster')
+        .map((r) => r.Properties?.DBClusterIdentifier);
+      expect(clusters).toEqual([n.cluster]);
+      // Every critical alarm about the region, wherever it lives, starts with the prefix Verify lists.
+      const about = [...templates.values()]
+        .flatMap((t) => Object.values(t))
+        .filter((r) => r.Type === 'AWS::CloudWatch::Alarm')
+        .map((r) => String(r.Properties?.AlarmName ?? ''))
+        .filter((name) => name.includes(`-${region}-critical-`));
+      expect(about.length).toBeGreaterThan(0);
+      for (const name of about) expect(name.startsWith(n.criticalAlarmPrefix)).toBe(true);
+    }
+  }
 });

@@ -22,6 +22,13 @@ export function oneRegionRunbook(region: string, lockTable = 'lock'): RunbookCon
     auditBucket: 'audit',
     quorum: 2,
     criticalAlarmHosts: {},
+    names: {
+      [region]: {
+        cluster: `meridian-test-${region}`,
+        pool: `meridian-test-${region}`,
+        criticalAlarmPrefix: `meridian-test-${region}-critical-`,
+      },
+    },
     leaseSeconds: 900,
     maxSwitchoverLagSeconds: 30,
     cloudflare: { accountId: 'a', tokenSecretArn: 'arn:aws:secretsmanager:eu-west-1:1:secret:t' },

@@ -27,6 +27,16 @@ export interface LockTopology {
   readonly endpoints: Readonly<Record<string, readonly string[]>>;
 }
 
+/** The names a cell region's resources have (lib/naming.ts), which the steps look up, never build. */
+export interface RegionNames {
+  /** The region's Aurora cluster identifier (its member of the cell's global cluster). */
+  readonly cluster: string;
+  /** The region's Cloudflare load-balancer pool. */
+  readonly pool: string;
+  /** Every critical alarm about the region starts with it, in whichever region it lives. */
+  readonly criticalAlarmPrefix: string;
+}
+
 export interface RunbookConfig {
   /** Region this copy of the runbook runs in. */
   readonly region: string;
@@ -53,6 +63,8 @@ export interface RunbookConfig {
    * watching it; itself for its replication-lag alarm): where Verify reads them.
    */
   readonly criticalAlarmHosts: Readonly<Record<string, readonly string[]>>;
+  /** Per cell region, the names of its resources the steps act on. */
+  readonly names: Readonly<Record<string, RegionNames>>;
   readonly leaseSeconds: number;
   /**
    * Per cell region, the regions watching it (lib/failover/watchers.ts): Verify counts their
@@ -117,6 +129,7 @@ export function readRunbookConfig(
       'auditBucket',
       'cell',
       'cloudflare',
+      'names',
     ] as const
   ).filter((k) => !c?.[k]);
   const lists = (['cell.regions', 'lockRegions'] as const).filter((k) => {
@@ -132,3 +145,13 @@ export function readRunbookConfig(
 export const healthUrl = (c: RunbookConfig, region: string) =>
   `https://${region}.${c.zoneName}${c.healthPath}`;
 export const regionalName = (c: RunbookConfig, region: string) => `${region}.${c.zoneName}`;
+
+/** The names of a cell region's resources; a region the configuration does not name is an error. */
+export function namesOf(c: RunbookConfig, region: string): RegionNames {
+  const n = c.names[region];
+  if (!n)
+    throw new RunbookConfigError(
+      `MERIDIAN_RUNBOOK: names.${region} missing (a region of another cell, or an old configuration)`,
+    );
+  return n;
+}

@@ -31,7 +31,7 @@ import type { STSClient } from '@aws-sdk/client-sts';
 import { HEALTHY_MARKER, parseHealthBody } from '../../health/report';
 import { cloudflareApi, tokenFromSecret } from '../cloudflare-api';
 import { assumedRoleCredentials, signedHttp } from '../signed-http';
-import { healthUrl, type RunbookConfig, regionalName } from './config';
+import { healthUrl, namesOf, type RunbookConfig, regionalName } from './config';
 import {
   type Assessment,
   assess,
@@ -224,7 +224,7 @@ export async function verifyFailure(
     try {
       const alarms = await k.cloudwatch(host).send(
         new DescribeAlarmsCommand({
-          AlarmNamePrefix: `${c.prefix}-${region}-critical-`,
+          AlarmNamePrefix: namesOf(c, region).criticalAlarmPrefix,
           StateValue: 'ALARM',
         }),
       );
@@ -371,7 +371,7 @@ export async function fenceRegion(c: RunbookConfig, k: Clients, s: RunbookState)
       name: string;
       enabled: boolean;
     }[];
-    const p = pools.find((x) => x.name === `${c.prefix}-${failed}`);
+    const p = pools.find((x) => x.name === namesOf(c, failed).pool);
     if (p) pool = { id: p.id, enabled: p.enabled };
   } catch {
     // Cloudflare unreachable: the traffic step will retry; nothing to restore for it.
@@ -412,7 +412,7 @@ export async function promoteAurora(
   await guard(c, k, s, 'promote-aurora');
   const target = targetOf(s);
   const rds = k.rds(target);
-  const arn = `arn:aws:rds:${target}:${c.account}:cluster:${c.prefix}-${target}`;
+  const arn = `arn:aws:rds:${target}:${c.account}:cluster:${namesOf(c, target).cluster}`;
   const switchover = s.assessment?.action === 'switchover';
   const kind = switchover ? 'switchover' : 'failover (data loss allowed)';
   const describe = await rds.send(
@@ -426,7 +426,7 @@ export async function promoteAurora(
       throw new Error(`aurora: a promotion to ${moving.ToDbClusterArn} is already in flight`);
     throw new PromotionPendingError(`aurora: ${kind} to ${target} ${moving.Status}`);
   }
-  const failedArn = `arn:aws:rds:${s.input.failedRegion}:${c.account}:cluster:${c.prefix}-${s.input.failedRegion}`;
+  const failedArn = `arn:aws:rds:${s.input.failedRegion}:${c.account}:cluster:${namesOf(c, s.input.failedRegion).cluster}`;
   if (writer && writer !== arn && writer !== failedArn)
     throw new Error(
       `aurora: the writer is ${writer.split(':').pop()}, not the failed region ${s.input.failedRegion}: a healthy writer is never moved`,
@@ -536,7 +536,7 @@ export async function repointSearch(
   const domain = c.search?.domains[target];
   const manual = (why: string) => ({
     store: 'search' as const,
-    action: `manual: stop replication into ${domain ?? `${c.prefix}-${target}`} from ${failed} (POST _plugins/_replication/<index>/_stop), ${why}`,
+    action: `manual: stop replication into ${domain ?? `the ${target} domain`} from ${failed} (POST _plugins/_replication/<index>/_stop), ${why}`,
     at: k.now(),
   });
   if (!c.search || !domain)
@@ -733,7 +733,7 @@ async function writerMoved(
   const global = out.GlobalClusters?.[0];
   if (global?.FailoverState?.Status) return `is moving (${global.FailoverState.Status})`;
   const writer = global?.GlobalClusterMembers?.find((m) => m.IsWriter)?.DBClusterArn ?? '';
-  const failedArn = `arn:aws:rds:${s.input.failedRegion}:${c.account}:cluster:${c.prefix}-${s.input.failedRegion}`;
+  const failedArn = `arn:aws:rds:${s.input.failedRegion}:${c.account}:cluster:${namesOf(c, s.input.failedRegion).cluster}`;
   return writer && writer !== failedArn ? `is now ${writer.split(':').pop()}` : undefined;
 }
 
@@ -887,7 +887,7 @@ export async function restoreTraffic(c: RunbookConfig, k: Clients, s: RunbookSta
     name: string;
     enabled: boolean;
   }[];
-  const pool = pools.find((x) => x.name === `${c.prefix}-${original}`);
+  const pool = pools.find((x) => x.name === namesOf(c, original).pool);
   if (pool && !pool.enabled)
     await cloudflare(c, k, `/load_balancers/pools/${pool.id}`, {
       method: 'PATCH',

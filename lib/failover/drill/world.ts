@@ -38,7 +38,7 @@ import {
   LAG_CHECK,
   renderReport,
 } from '../../../lambda/health/report';
-import type { RunbookConfig } from '../../../lambda/shared/failover/config';
+import { namesOf, type RunbookConfig } from '../../../lambda/shared/failover/config';
 import { tally, VOTE } from '../../../lambda/shared/failover/votes';
 import { DETECTION } from '../../../lambda/shared/failover/watch';
 import { type KeeperMemory, planRound } from '../../../lambda/shared/failover/writer-keeper';
@@ -167,7 +167,7 @@ export class DrillWorld {
           TTL: config.ttlSeconds,
           ResourceRecords: [{ Value: `${r.id}.${config.zoneName}` }],
         });
-      this.pools.set(`pool-${r.id}`, { name: `${config.prefix}-${r.id}`, enabled: true });
+      this.pools.set(`pool-${r.id}`, { name: namesOf(config, r.id).pool, enabled: true });
     }
     this.seedSearch();
     this.install();
@@ -799,7 +799,7 @@ export class DrillWorld {
     const rds = mockClient(RDSClient);
     const regionOfArn = (arn: string) => /:rds:([a-z0-9-]+):/.exec(arn)?.[1] ?? '';
     const arnOf = (region: string) =>
-      `arn:aws:rds:${region}:${c.account}:cluster:${c.prefix}-${region}`;
+      `arn:aws:rds:${region}:${c.account}:cluster:${namesOf(c, region).cluster}`;
     const rdsCall = async (getClient: () => { config: { region: () => Promise<string> } }) => {
       const region = await getClient().config.region();
       this.reach('rds', region);
