@@ -15,6 +15,7 @@ import {
   type SubjectRequest,
   SubjectRequestError,
 } from '../../lambda/shared/dsr/subject';
+import { startCommand } from '../../lambda/shared/failover/start';
 import type { ResidencyIndex } from '../../lambda/shared/residency-plan';
 import type { MeridianConfig } from '../config/load';
 import { stateMachineArn } from '../failover/failover-runbook';
@@ -170,7 +171,7 @@ export function dsrScript(config: MeridianConfig, p: DsrPlan): string {
     '# bucket; it fails "SubjectRequestIncomplete", with an alert naming each gap, if anything is left to do.',
     `# Every region of ${p.request.jurisdiction} has the same machine (its own name and --region). To run it again, use another --name.`,
     ...(warning ? [warning] : []),
-    `aws stepfunctions start-execution --region ${from} --state-machine-arn ${arn} --name ${id} --input file://${file}`,
+    startCommand(from, arn, id, `file://${file}`),
     `aws stepfunctions describe-execution --region ${from} --execution-arn ${execution}`,
     '# Or by hand, what the machine does, region by region in this order:',
     ...p.steps

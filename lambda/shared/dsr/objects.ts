@@ -65,6 +65,34 @@ export async function listVersions(
   }
 }
 
+/** Deletes these versions, 1,000 per request; returns the keys that lost one. */
+async function deleteVersions(
+  s3: S3Client,
+  bucket: string,
+  versions: readonly ObjectVersion[],
+): Promise<Set<string>> {
+  const keys = new Set<string>();
+  for (let i = 0; i < versions.length; i += DELETE_BATCH) {
+    const part = versions.slice(i, i + DELETE_BATCH);
+    const r = await s3.send(
+      new DeleteObjectsCommand({
+        Bucket: bucket,
+        Delete: {
+          Objects: part.map((v) => ({ Key: v.key, VersionId: v.versionId })),
+          Quiet: true,
+        },
+      }),
+    );
+    // Names the count and the S3 error codes, never a key (a key names the entity).
+    if (r.Errors?.length)
+      throw new Error(
+        `S3 refused ${r.Errors.length} version deletion(s): ${[...new Set(r.Errors.map((e) => e.Code))].join(', ')}`,
+      );
+    for (const v of part) keys.add(v.key);
+  }
+  return keys;
+}
+
 /**
  * Deletes every version under the prefixes (or only those `pick` chooses); returns how many
  * objects (keys) lost a version.
@@ -76,27 +104,13 @@ export async function eraseObjects(
   pick: (v: ObjectVersion) => boolean = () => true,
 ): Promise<number> {
   const keys = new Set<string>();
-  for (const prefix of prefixes) {
-    const versions = (await listVersions(s3, bucket, prefix)).filter(pick);
-    for (let i = 0; i < versions.length; i += DELETE_BATCH) {
-      const part = versions.slice(i, i + DELETE_BATCH);
-      const r = await s3.send(
-        new DeleteObjectsCommand({
-          Bucket: bucket,
-          Delete: {
-            Objects: part.map((v) => ({ Key: v.key, VersionId: v.versionId })),
-            Quiet: true,
-          },
-        }),
-      );
-      // Names the count and the S3 error codes, never a key (a key names the entity).
-      if (r.Errors?.length)
-        throw new Error(
-          `S3 refused ${r.Errors.length} version deletion(s): ${[...new Set(r.Errors.map((e) => e.Code))].join(', ')}`,
-        );
-      for (const v of part) keys.add(v.key);
-    }
-  }
+  for (const prefix of prefixes)
+    for (const k of await deleteVersions(
+      s3,
+      bucket,
+      (await listVersions(s3, bucket, prefix)).filter(pick),
+    ))
+      keys.add(k);
   return keys.size;
 }
 
@@ -124,11 +138,18 @@ export async function eraseSupersededObjects(
   correctedAt: Date,
 ): Promise<{ removed: number; notRewritten: number }> {
   const old = (v: ObjectVersion) => (v.lastModified?.getTime() ?? 0) < correctedAt.getTime();
-  const removed = await eraseObjects(s3, bucket, prefixes, (v) => !v.latest && old(v));
+  const removed = new Set<string>();
   let notRewritten = 0;
-  for (const prefix of prefixes)
-    notRewritten += (await listVersions(s3, bucket, prefix)).filter(
-      (v) => v.latest && old(v),
-    ).length;
-  return { removed, notRewritten };
+  for (const prefix of prefixes) {
+    // One listing: the old noncurrent versions go, the old current ones are counted.
+    const versions = (await listVersions(s3, bucket, prefix)).filter(old);
+    for (const k of await deleteVersions(
+      s3,
+      bucket,
+      versions.filter((v) => !v.latest),
+    ))
+      removed.add(k);
+    notRewritten += versions.filter((v) => v.latest).length;
+  }
+  return { removed: removed.size, notRewritten };
 }

@@ -4,6 +4,8 @@
  * request, the region, the deadline and counts — no value and no entity key, so it can sit in the
  * Object Lock audit bucket for good (`dsr/<yyyy>/<mm>/<dd>/<region>/<request id>.json`).
  */
+
+import { datePath } from '../date-path';
 import type { Db } from '../sync/db';
 import {
   correctedHere,
@@ -80,8 +82,7 @@ export interface RegionResult {
 
 /** `dsr/<yyyy>/<mm>/<dd>/<region>/<request id>.json` in the region's audit bucket. */
 export function completionKey(region: string, requestId: string, at: Date): string {
-  const d = at.toISOString();
-  return `dsr/${d.slice(0, 4)}/${d.slice(5, 7)}/${d.slice(8, 10)}/${region}/${requestId}.json`;
+  return `dsr/${datePath(at)}/${region}/${requestId}.json`;
 }
 
 export async function runInRegion(

@@ -9,6 +9,7 @@
  */
 import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { datePath } from '../date-path';
 import type { CompletionRecord } from './region-run';
 import { parseSubjectRequest, type SubjectRequest, SubjectRequestError } from './subject';
 
@@ -284,8 +285,7 @@ export function summarize(
 
 /** `dsr/requests/<yyyy>/<mm>/<dd>/<request id>.json` in the audit bucket of the machine's region. */
 export function requestRecordKey(requestId: string, at: Date): string {
-  const d = at.toISOString();
-  return `dsr/requests/${d.slice(0, 4)}/${d.slice(5, 7)}/${d.slice(8, 10)}/${requestId}.json`;
+  return `dsr/requests/${datePath(at)}/${requestId}.json`;
 }
 
 /** The summary step: the record, kept in the Object Lock audit bucket, and handed on. */

@@ -15,15 +15,19 @@ export const executionStamp = (at: Date): string =>
 export const executionName = (kind: 'auto' | 'failover', region: string, at: Date): string =>
   `${kind}-${region}-${executionStamp(at)}`;
 
-/** The `aws stepfunctions start-execution` command an on-call engineer runs. */
+/**
+ * The `aws stepfunctions start-execution` command an on-call engineer runs: `input` inline as
+ * JSON, or a `file://…` the command reads it from.
+ */
 export function startCommand(
   region: string,
   stateMachineArn: string,
   name: string,
-  input: object,
+  input: object | `file://${string}`,
 ): string {
-  const json = JSON.stringify(input).replace(/'/g, "'\\''");
-  return `aws stepfunctions start-execution --region ${region} --state-machine-arn ${stateMachineArn} --name ${name} --input '${json}'`;
+  const value =
+    typeof input === 'string' ? input : `'${JSON.stringify(input).replace(/'/g, "'\\''")}'`;
+  return `aws stepfunctions start-execution --region ${region} --state-machine-arn ${stateMachineArn} --name ${name} --input ${value}`;
 }
 
 /** `failover.start` when a cell sets none: a person decides. */

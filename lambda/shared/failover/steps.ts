@@ -30,6 +30,7 @@ import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/clien
 import type { STSClient } from '@aws-sdk/client-sts';
 import { HEALTHY_MARKER, parseHealthBody } from '../../health/report';
 import { cloudflareApi, tokenFromSecret } from '../cloudflare-api';
+import { datePath } from '../date-path';
 import { assumedRoleCredentials, signedHttp } from '../signed-http';
 import { healthUrl, namesOf, type RunbookConfig, regionalName } from './config';
 import {
@@ -833,8 +834,7 @@ export async function recordEvent(c: RunbookConfig, k: Clients, s: RunbookState)
     rtoSeconds: (now - start) / 1000,
     rpoSeconds,
   };
-  const d = new Date(now).toISOString();
-  const key = `failover/${d.slice(0, 4)}/${d.slice(5, 7)}/${d.slice(8, 10)}/${s.execution}.json`;
+  const key = `failover/${datePath(new Date(now))}/${s.execution}.json`;
   await k.s3.send(
     new PutObjectCommand({
       Bucket: c.auditBucket,

@@ -8,6 +8,7 @@ import type { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets'
 import { GenerateDataKeyCommand, type KMSClient } from '@aws-sdk/client-kms';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Client } from 'pg';
+import { datePath } from '../date-path';
 import { type Db, pgListen } from './db';
 import type { DataKey } from './masking';
 
@@ -90,8 +91,7 @@ export async function connectFromSecret(
 
 /** `sync/<kind>/<yyyy>/<mm>/<dd>/<region>/<correlation id>.json` */
 export function auditKey(kind: string, region: string, correlationId: string, at: Date): string {
-  const d = at.toISOString();
-  return `sync/${kind}/${d.slice(0, 4)}/${d.slice(5, 7)}/${d.slice(8, 10)}/${region}/${correlationId}.json`;
+  return `sync/${kind}/${datePath(at)}/${region}/${correlationId}.json`;
 }
 
 /** Writes one audit record to the region's Object Lock audit bucket. */
