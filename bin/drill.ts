@@ -26,6 +26,7 @@ import {
 import { TIMINGS } from '../lib/failover/drill/timings';
 import { DrillWorld } from '../lib/failover/drill/world';
 import { FailoverRequestError, failoverInput, runnerRegion } from '../lib/failover/runner';
+import { UsageError } from './cli';
 
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
 // The steps' Powertools logs and metrics are for CloudWatch; here they would bury the timeline
@@ -105,17 +106,17 @@ async function main() {
   }
   if (values.dsr !== undefined) {
     if (values.dsr !== 'erase' && values.dsr !== 'access')
-      throw new FailoverRequestError(`--dsr ${values.dsr}: expected erase or access`);
-    if (!values.jurisdiction) throw new FailoverRequestError('--jurisdiction <id> is required');
+      throw new UsageError(`--dsr ${values.dsr}: expected erase or access`);
+    if (!values.jurisdiction) throw new UsageError('--jurisdiction <id> is required');
     const config = loadConfig({ env: values.env });
     const index = new ResidencyIndex(config.plan);
     if (!index.plan.cells.some((c) => c.jurisdiction === values.jurisdiction))
-      throw new FailoverRequestError(
+      throw new UsageError(
         `--jurisdiction ${values.jurisdiction}: not a jurisdiction with a cell in regions/ (${index.plan.cells.map((c) => c.jurisdiction).join(', ')})`,
       );
     for (const r of values.down ?? [])
       if (!config.regions.some((x) => x.id === r))
-        throw new FailoverRequestError(`--down ${r}: not a region of regions/`);
+        throw new UsageError(`--down ${r}: not a region of regions/`);
     const o = {
       action: values.dsr,
       jurisdiction: values.jurisdiction,
@@ -257,8 +258,9 @@ async function main() {
 main().catch((err) => {
   // parseArgs rejects an unknown or malformed flag with a TypeError coded ERR_PARSE_ARGS_*.
   const usage = String((err as { code?: unknown }).code ?? '').startsWith('ERR_PARSE_ARGS');
-  if (err instanceof ConfigError || err instanceof FailoverRequestError || usage) {
-    process.stderr.write(`${err.message}\n${usage ? USAGE : ''}`);
+  const isUsage = usage || err instanceof UsageError;
+  if (err instanceof ConfigError || err instanceof FailoverRequestError || isUsage) {
+    process.stderr.write(`${err.message}\n${isUsage ? USAGE : ''}`);
     process.exit(1);
   }
   throw err;
